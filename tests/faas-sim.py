@@ -1,0 +1,771 @@
+#!/usr/bin/env python3
+"""faas-sim: a small fake serverless platform for testing and benchmarking warmd.
+
+Every URL path (without the query string) is one function with its own pool
+of containers.  A request takes an idle live container of its function
+(a warm start) or creates a new container, paying the cold-start delay
+(a cold start); it then holds the container for the hold time and answers.
+Containers idle for longer than the TTL are reclaimed; the check happens when
+a container is acquired (or a report is built), so an idle platform runs no
+timers at all.
+
+Responses carry
+    X-Container-Reused: true|false
+    X-Container-Id: <id>            (e.g. "f3a9-17", unique in this process)
+and the JSON body {"function", "container", "reused", "cold_start_ms"}.
+Per-request query parameters: status= (200..599), hold_ms=, cold_ms=.
+
+Control paths (never counted as functions; every path that starts with "/_"
+is reserved for them):
+    GET  /_report           JSON record of what the platform saw
+    GET  /_report?detail=1  ... plus per-function arrival lists
+    POST /_reset            clear the record (containers stay alive)
+    POST /_reset?kill=1     clear the record and drop every container
+
+Arrival times.  A request "arrives" when its head has been fully received.
+By default the time is the kernel's receive timestamp of the data that
+completed the head (SO_TIMESTAMPNS, converted to CLOCK_MONOTONIC, the clock of
+time.monotonic()), so a burst of thousands of requests is timed by when the
+requests really reached the platform, not by how fast this Python process
+gets round to reading them.  --arrival-clock=read uses the time the head was
+read instead (also the fallback when the kernel gives no timestamp).  A
+request holds its container from its arrival: the answer is scheduled for
+arrival + cold start + hold.  max_in_flight is computed from the recorded
+[arrival, answer written] intervals, so it is exact for the same reason.
+
+The server speaks HTTP/1.1 with keep-alive (and pipelining), accepts request
+bodies sent with Content-Length or chunked encoding, answers HEAD, and works
+on raw non-blocking sockets driven by the asyncio event loop (add_reader),
+which keeps the per-request work small.  Python 3 standard library only.
+"""
+
+import argparse
+import asyncio
+import errno
+import http
+import json
+import math
+import os
+import resource
+import signal
+import socket
+import struct
+import sys
+import time
+import zlib
+from collections import deque
+from urllib.parse import parse_qs
+
+MAX_HEAD = 64 * 1024          # largest request head we accept
+MAX_BODY = 16 * 1024 * 1024   # largest request body we accept
+READ_SIZE = 65536
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # Linux value
+TIMESPEC = struct.Struct("@qq")
+
+now = time.monotonic
+
+
+# ---------------------------------------------------------------------------
+# The platform model
+# ---------------------------------------------------------------------------
+
+class Container:
+    __slots__ = ("cid", "free_at", "generation")
+
+    def __init__(self, cid, generation):
+        self.cid = cid
+        self.free_at = 0.0       # when its last request was answered
+        self.generation = generation
+
+
+class Function:
+    """One function: its container pool and its record since the last reset."""
+
+    def __init__(self, path):
+        self.path = path
+        # Short stable tag so that container ids show their function.
+        self.tag = "%04x" % (zlib.crc32(path.encode()) & 0xFFFF)
+        self.idle = deque()      # idle containers, released in order, oldest left
+        self.busy = 0            # containers held by a request right now
+        self.in_flight = 0       # requests being served right now
+        self.reset_record()
+
+    def reset_record(self):
+        self.requests = 0
+        self.cold_starts = 0
+        self.warm = 0
+        self.served = set()      # ids of containers that served since reset
+        self.first_arrival = None
+        self.last_arrival = None
+        # One record per request:
+        # [arrival, container id, cold, answered at, service start].
+        self.records = []
+
+    def reap(self, t, ttl):
+        """Drop idle containers unused for longer than ttl (oldest first)."""
+        idle = self.idle
+        limit = t - ttl
+        while idle and idle[0].free_at < limit:
+            idle.popleft()
+
+    def take_idle(self, t):
+        """Take the most recently released container that was free at t."""
+        idle = self.idle
+        if not idle:
+            return None
+        if idle[-1].free_at <= t:
+            return idle.pop()
+        # Only when this process lags behind: a container released after the
+        # request arrived was not free for it; look for an older one.
+        for i in range(len(idle) - 2, -1, -1):
+            if idle[i].free_at <= t:
+                c = idle[i]
+                del idle[i]
+                return c
+        return None
+
+    def alive(self, t, ttl):
+        limit = t - ttl
+        return self.busy + sum(1 for c in self.idle if c.free_at >= limit)
+
+
+def max_overlap(intervals, t_end):
+    """Largest number of [start, end] intervals open at once (end None = open)."""
+    events = []
+    for start, end in intervals:
+        events.append((start, 1))
+        events.append((t_end if end is None else end, -1))
+    # At equal times an end sorts before a start: back to back is no overlap.
+    events.sort()
+    cur = best = 0
+    for _, step in events:
+        cur += step
+        if cur > best:
+            best = cur
+    return best
+
+
+class Platform:
+    def __init__(self, hold_ms, cold_ms, ttl_s):
+        self.hold_ms = hold_ms
+        self.cold_ms = cold_ms
+        self.ttl = ttl_s
+        self.functions = {}
+        self.next_id = 0
+        self.generation = 0      # bumped by /_reset?kill=1
+        self.in_flight = 0
+        self.live = set()        # ids of records of requests being served
+        self.total_requests = 0  # since start, never reset
+        self.reset_record()
+
+    def reset_record(self):
+        self.requests = 0
+        self.reset_at = now()
+        # Requests in flight across a reset still count for max_in_flight,
+        # from the reset on.
+        self.carried = [(f, r) for f, r in getattr(self, "carried", ())
+                        if r[3] is None]
+        for f in self.functions.values():
+            for rec in f.records:
+                if rec[3] is None:
+                    self.carried.append((f, rec))
+            f.reset_record()
+
+    def kill_all(self):
+        """Drop every container; busy ones are dropped when released."""
+        self.generation += 1
+        for f in self.functions.values():
+            f.idle.clear()
+
+    def acquire(self, path, t, start):
+        """Start serving a request that arrived at t; its service starts at
+        start (later than t only for a pipelined request queued behind
+        another on its connection).
+
+        Returns (function, container, cold, record)."""
+        f = self.functions.get(path)
+        if f is None:
+            f = self.functions[path] = Function(path)
+        f.reap(t, self.ttl)
+        c = f.take_idle(start)
+        if c is not None:
+            cold = False
+            f.warm += 1
+        else:
+            self.next_id += 1
+            c = Container("%s-%d" % (f.tag, self.next_id), self.generation)
+            cold = True
+            f.cold_starts += 1
+        f.busy += 1
+        f.requests += 1
+        f.served.add(c.cid)
+        if f.first_arrival is None or t < f.first_arrival:
+            f.first_arrival = t
+        if f.last_arrival is None or t > f.last_arrival:
+            f.last_arrival = t
+        rec = [t, c.cid, cold, None, start]
+        f.records.append(rec)
+        f.in_flight += 1
+        self.requests += 1
+        self.total_requests += 1
+        self.in_flight += 1
+        return f, c, cold, rec
+
+    def release(self, f, c, rec):
+        t = now()
+        rec[3] = t
+        f.busy -= 1
+        f.in_flight -= 1
+        self.in_flight -= 1
+        if c.generation == self.generation:
+            c.free_at = t
+            f.idle.append(c)
+
+    def report(self, detail):
+        t = now()
+        funcs = {}
+        every = [(max(r[4], self.reset_at), r[3]) for _, r in self.carried]
+        for path, f in self.functions.items():
+            alive = f.alive(t, self.ttl)
+            if not f.requests and not alive and not f.in_flight:
+                continue     # nothing to say about this function
+            spans = [(r[4], r[3]) for r in f.records]
+            every.extend(spans)
+            spans.extend((max(r[4], self.reset_at), r[3])
+                         for g, r in self.carried if g is f)
+            spread = 0.0
+            if f.first_arrival is not None:
+                spread = (f.last_arrival - f.first_arrival) * 1000.0
+            r = {
+                "requests": f.requests,
+                "cold_starts": f.cold_starts,
+                "warm": f.warm,
+                "containers_alive": alive,
+                "distinct_containers": len(f.served),
+                "first_arrival": f.first_arrival,
+                "last_arrival": f.last_arrival,
+                "spread_ms": round(spread, 3),
+                "max_in_flight": max_overlap(spans, t),
+            }
+            if detail:
+                r["arrivals"] = [[round(a, 6), cid, cold]
+                                 for a, cid, cold, _, _ in f.records]
+            funcs[path] = r
+        return {
+            "now": t,
+            "requests": self.requests,
+            "total_requests": self.total_requests,
+            "in_flight": self.in_flight,
+            "max_in_flight": max_overlap(every, t),
+            "hold_ms": self.hold_ms,
+            "cold_ms": self.cold_ms,
+            "ttl_s": self.ttl,
+            "arrival_clock": Server.arrival_clock,
+            "functions": funcs,
+        }
+
+
+# ---------------------------------------------------------------------------
+# HTTP/1.1 server on raw non-blocking sockets
+# ---------------------------------------------------------------------------
+
+def reason(status):
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Status %d" % status
+
+
+class BadRequest(Exception):
+    def __init__(self, status, text):
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+class Server:
+    """Listening socket: accepts connections as fast as they come."""
+
+    arrival_clock = "read"   # "kernel" once the listener has SO_TIMESTAMPNS
+
+    def __init__(self, loop, platform, host, port, backlog, want_kernel_clock):
+        self.loop = loop
+        self.platform = platform
+        self.conns = set()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        s = socket.socket(family, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if want_kernel_clock:
+            try:
+                # Inherited by accepted sockets: every read reports the
+                # kernel receive time of its data.
+                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                Server.arrival_clock = "kernel"
+            except OSError:
+                pass
+        s.bind((host, port))
+        s.listen(backlog)
+        s.setblocking(False)
+        self.sock = s
+        self.port = s.getsockname()[1]
+        loop.add_reader(s.fileno(), self.on_accept)
+
+    def on_accept(self):
+        while True:
+            try:
+                sock, _ = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    # Out of descriptors: stop accepting for a moment
+                    # rather than spinning.
+                    print("faas-sim: accept: %s" % e, file=sys.stderr)
+                    self.loop.remove_reader(self.sock.fileno())
+                    self.loop.call_later(0.1, self.loop.add_reader,
+                                         self.sock.fileno(), self.on_accept)
+                    return
+                continue         # ECONNABORTED and the like: next one
+            sock.setblocking(False)
+            if sock.family != socket.AF_UNIX:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            Connection(self, sock)
+
+    def close(self):
+        self.loop.remove_reader(self.sock.fileno())
+        self.sock.close()
+        for c in list(self.conns):
+            c.close()
+
+
+class Connection:
+    """One client connection; its requests are served one after another."""
+
+    __slots__ = ("server", "loop", "platform", "sock", "fd", "buf", "out",
+                 "busy", "closed", "close_after", "pending", "sent_continue",
+                 "head_only", "head_t", "read_t", "eof", "paused", "done_t")
+
+    def __init__(self, server, sock):
+        self.server = server
+        self.loop = server.loop
+        self.platform = server.platform
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.buf = bytearray()
+        self.out = bytearray()    # unsent response bytes
+        self.busy = False         # a request is being served
+        self.closed = False
+        self.close_after = False  # close once the current response is sent
+        self.eof = False          # client shut down its sending side
+        self.pending = None       # parsed head waiting for its body
+        self.sent_continue = False
+        self.head_only = False    # current request is HEAD
+        self.head_t = None        # arrival time of the next complete head
+        self.read_t = None        # time of the latest read
+        self.paused = False       # reading stopped by a pipelining flood
+        self.done_t = 0.0         # when the previous response was written
+        server.conns.add(self)
+        self.loop.add_reader(self.fd, self.on_readable)
+
+    # -- I/O ----------------------------------------------------------------
+
+    def on_readable(self):
+        try:
+            data, anc, _, _ = self.sock.recvmsg(READ_SIZE, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        t = None
+        for level, kind, raw in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = TIMESPEC.unpack_from(raw)
+                # Kernel time is CLOCK_REALTIME: move it onto the monotonic clock.
+                t = sec + nsec * 1e-9 - (time.time() - now())
+        if t is None:
+            t = now()
+        self.read_t = t
+        if not data:
+            self.eof = True
+            self.loop.remove_reader(self.fd)
+            if not self.busy:
+                self.close()
+            else:
+                self.close_after = True
+            return
+        self.buf += data
+        if self.head_t is None and self.pending is None and b"\r\n\r\n" in self.buf:
+            self.head_t = t
+        if not self.busy:
+            self.process()
+        elif len(self.buf) > MAX_HEAD + MAX_BODY:
+            # A client flooding pipelined requests: stop reading for now.
+            self.loop.remove_reader(self.fd)
+            self.paused = True
+
+    def write(self, data):
+        if self.closed:
+            return
+        if not self.out:
+            try:
+                n = self.sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self.close()
+                return
+            if n == len(data):
+                return
+            data = data[n:]
+            self.loop.add_writer(self.fd, self.on_writable)
+        self.out += data
+
+    def on_writable(self):
+        try:
+            n = self.sock.send(self.out)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.close()
+            return
+        del self.out[:n]
+        if not self.out:
+            self.loop.remove_writer(self.fd)
+            if self.close_after and not self.busy:
+                self.close()
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        self.loop.remove_reader(self.fd)
+        self.loop.remove_writer(self.fd)
+        self.sock.close()
+        self.server.conns.discard(self)
+
+    # -- request parsing ----------------------------------------------------
+
+    def process(self):
+        """Parse and dispatch buffered requests while not busy."""
+        while not self.busy and not self.closed:
+            try:
+                req = self.parse()
+            except BadRequest as e:
+                self.close_after = True
+                self.head_only = False
+                self.send_error(e.status, e.text)
+                return
+            if req is None:
+                if self.eof and not self.busy:
+                    self.close()
+                return
+            self.dispatch(*req)
+        if self.paused and not self.closed and not self.busy:
+            self.paused = False
+            self.loop.add_reader(self.fd, self.on_readable)
+
+    def parse(self):
+        """Return (t, method, target, version, headers, body) or None."""
+        if self.pending is None:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buf) > MAX_HEAD:
+                    raise BadRequest(431, "request head too large")
+                return None
+            t = self.head_t if self.head_t is not None else self.read_t
+            head = bytes(self.buf[:end]).decode("latin-1")
+            del self.buf[:end + 4]
+            # A further complete head already buffered (pipelining) arrived
+            # no later than the latest read.
+            self.head_t = self.read_t if b"\r\n\r\n" in self.buf else None
+            lines = head.split("\r\n")
+            while lines and not lines[0]:   # stray CRLF between requests
+                lines.pop(0)
+            if not lines:
+                return None
+            parts = lines[0].split(" ")
+            if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+                raise BadRequest(400, "bad request line")
+            headers = {}
+            for line in lines[1:]:
+                name, sep, value = line.partition(":")
+                if not sep:
+                    raise BadRequest(400, "bad header line")
+                headers[name.strip().lower()] = value.strip()
+            te = headers.get("transfer-encoding", "").lower()
+            if te and te != "chunked":
+                raise BadRequest(501, "unsupported transfer-encoding")
+            clen = 0
+            if not te and "content-length" in headers:
+                try:
+                    clen = int(headers["content-length"])
+                except ValueError:
+                    raise BadRequest(400, "bad content-length")
+                if clen < 0 or clen > MAX_BODY:
+                    raise BadRequest(413, "bad content-length")
+            self.pending = (t, parts[0], parts[1], parts[2], headers,
+                            "chunked" if te else clen)
+            self.sent_continue = False
+        t, method, target, version, headers, blen = self.pending
+        if blen == "chunked":
+            body = self.take_chunked()
+        elif len(self.buf) >= blen:
+            body = bytes(self.buf[:blen])
+            del self.buf[:blen]
+        else:
+            body = None
+        if body is None:
+            # Body incomplete: honour "Expect: 100-continue" once.
+            if (not self.sent_continue and
+                    headers.get("expect", "").lower() == "100-continue"):
+                self.sent_continue = True
+                self.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            return None
+        self.pending = None
+        if self.head_t is None and b"\r\n\r\n" in self.buf:
+            self.head_t = self.read_t
+        return t, method, target, version, headers, body
+
+    def take_chunked(self):
+        """Decode a complete chunked body from buf, or return None."""
+        pos = 0
+        out = bytearray()
+        buf = self.buf
+        while True:
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                return None
+            size_s = bytes(buf[pos:eol]).split(b";")[0].strip()
+            try:
+                size = int(size_s, 16)
+            except ValueError:
+                raise BadRequest(400, "bad chunk size")
+            pos = eol + 2
+            if size == 0:
+                # Skip trailers up to the empty line.
+                while True:
+                    eol = buf.find(b"\r\n", pos)
+                    if eol < 0:
+                        return None
+                    if eol == pos:
+                        del buf[:eol + 2]
+                        return bytes(out)
+                    pos = eol + 2
+            if len(buf) < pos + size + 2:
+                return None
+            out += buf[pos:pos + size]
+            pos += size + 2
+            if len(out) > MAX_BODY:
+                raise BadRequest(413, "body too large")
+
+    # -- dispatch -------------------------------------------------------------
+
+    def dispatch(self, t, method, target, version, headers, body):
+        conn = headers.get("connection", "").lower()
+        if version == "HTTP/1.0":
+            self.close_after = self.close_after or conn != "keep-alive"
+        elif conn == "close":
+            self.close_after = True
+        self.head_only = method == "HEAD"
+        path, _, query = target.partition("?")
+        if "://" in path:
+            # absolute-form target: keep only the path
+            rest = path.split("://", 1)[1]
+            path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        if path.startswith("/_"):
+            self.control(method, path, query)
+            return
+        p = self.platform
+        hold_ms, cold_ms, status = p.hold_ms, p.cold_ms, 200
+        if query:
+            try:
+                q = parse_qs(query)
+                if "hold_ms" in q:
+                    hold_ms = float(q["hold_ms"][-1])
+                if "cold_ms" in q:
+                    cold_ms = float(q["cold_ms"][-1])
+                if "status" in q:
+                    status = int(q["status"][-1])
+            except ValueError:
+                self.send_error(400, "bad query parameter")
+                return
+            if (not 200 <= status <= 599 or not 0 <= hold_ms <= 3600e3
+                    or not 0 <= cold_ms <= 3600e3):
+                self.send_error(400, "query parameter out of range")
+                return
+        start = t if t >= self.done_t else now()
+        f, c, cold, rec = p.acquire(path, t, start)
+        self.busy = True
+        paid = cold_ms if cold else 0
+        if paid == int(paid):
+            paid = int(paid)
+        # The container is held from the start of service on.
+        self.loop.call_at(start + (hold_ms + paid) / 1000.0, self.finish,
+                          f, c, cold, paid, status, rec)
+
+    def finish(self, f, c, cold, cold_ms, status, rec):
+        """The container has done its work: answer and release it."""
+        body = json.dumps({"function": f.path, "container": c.cid,
+                           "reused": not cold,
+                           "cold_start_ms": cold_ms}).encode()
+        extra = ("X-Container-Reused: %s\r\nX-Container-Id: %s\r\n"
+                 % ("false" if cold else "true", c.cid))
+        self.respond(status, body, extra)
+        self.platform.release(f, c, rec)
+
+    def control(self, method, path, query):
+        q = parse_qs(query) if query else {}
+        p = self.platform
+        if path == "/_report":
+            if method not in ("GET", "HEAD"):
+                self.send_error(405, "use GET", "Allow: GET, HEAD\r\n")
+                return
+            detail = q.get("detail", ["0"])[-1] not in ("0", "", "false")
+            self.respond(200, json.dumps(p.report(detail)).encode(), "")
+        elif path == "/_reset":
+            if method != "POST":
+                self.send_error(405, "use POST", "Allow: POST\r\n")
+                return
+            kill = q.get("kill", ["0"])[-1] not in ("0", "", "false")
+            if kill:
+                p.kill_all()
+            p.reset_record()
+            self.respond(200, json.dumps({"reset": True, "kill": kill}).encode(), "")
+        else:
+            self.send_error(404, "no such control path")
+
+    # -- responses ------------------------------------------------------------
+
+    def send_error(self, status, text, extra=""):
+        self.respond(status, json.dumps({"error": text}).encode(), extra)
+
+    def respond(self, status, body, extra):
+        self.busy = False
+        self.done_t = now()
+        if self.closed:
+            return
+        no_body = status in (204, 304)
+        head = ["HTTP/1.1 %d %s\r\nServer: faas-sim\r\n" % (status, reason(status)),
+                extra]
+        if not no_body:
+            head.append("Content-Type: application/json\r\n"
+                        "Content-Length: %d\r\n" % len(body))
+        head.append("Connection: close\r\n\r\n" if self.close_after
+                    else "Connection: keep-alive\r\n\r\n")
+        data = "".join(head).encode("latin-1")
+        if not (self.head_only or no_body):
+            data += body
+        self.write(data)
+        if self.close_after:
+            if not self.out:
+                self.close()
+        elif self.buf and not self.closed:
+            # Pipelined requests: continue outside this call stack.
+            self.loop.call_soon(self.process)
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as e:
+            print("faas-sim: cannot raise RLIMIT_NOFILE: %s" % e, file=sys.stderr)
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def write_atomic(path, text):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        prog="faas-sim.py",
+        description="Fake serverless platform (warm/cold containers) for warmd.")
+    ap.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1)")
+    ap.add_argument("--port", type=int, default=0,
+                    help="TCP port, 0 = any free port (default 0)")
+    ap.add_argument("--port-file", help="write the bound port here once listening")
+    ap.add_argument("--hold-ms", type=float, default=100.0,
+                    help="time a request holds its container (default 100)")
+    ap.add_argument("--cold-ms", type=float, default=200.0,
+                    help="extra delay paid by a cold start (default 200)")
+    ap.add_argument("--ttl-s", type=float, default=600.0,
+                    help="idle containers older than this are reclaimed (default 600)")
+    ap.add_argument("--max-seconds", type=float, default=3600.0,
+                    help="exit by itself after this many seconds (default 3600)")
+    ap.add_argument("--backlog", type=int, default=8192,
+                    help="listen backlog (default 8192; capped by net.core.somaxconn)")
+    ap.add_argument("--arrival-clock", choices=("kernel", "read"), default="kernel",
+                    help="time arrivals by the kernel receive timestamp (default) "
+                         "or by when this process read the request head")
+    ap.add_argument("--report-file", help="write the detailed report here on exit")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no startup/exit lines")
+    args = ap.parse_args(argv)
+    for name in ("hold_ms", "cold_ms", "ttl_s", "max_seconds"):
+        v = getattr(args, name)
+        if not math.isfinite(v) or v < 0:
+            ap.error("--%s must be a finite number >= 0" % name.replace("_", "-"))
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    nofile = raise_nofile()
+    if not args.quiet:
+        try:
+            with open("/proc/sys/net/core/somaxconn") as fh:
+                somaxconn = int(fh.read())
+            if somaxconn < args.backlog:
+                print("faas-sim: note: net.core.somaxconn=%d caps the backlog of %d"
+                      % (somaxconn, args.backlog), file=sys.stderr)
+        except (OSError, ValueError):
+            pass
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    platform = Platform(args.hold_ms, args.cold_ms, args.ttl_s)
+    server = Server(loop, platform, args.host, args.port, args.backlog,
+                    args.arrival_clock == "kernel")
+    if args.port_file:
+        write_atomic(args.port_file, "%d\n" % server.port)
+    if not args.quiet:
+        print("faas-sim: listening on %s port %d (hold %g ms, cold %g ms, ttl %g s, "
+              "%s arrival clock, nofile %d, exit after %g s)"
+              % (args.host, server.port, args.hold_ms, args.cold_ms, args.ttl_s,
+                 Server.arrival_clock, nofile, args.max_seconds),
+              file=sys.stderr, flush=True)
+
+    stop = loop.create_future()
+
+    def request_stop(why):
+        if not stop.done():
+            stop.set_result(why)
+
+    loop.add_signal_handler(signal.SIGTERM, request_stop, "SIGTERM")
+    loop.add_signal_handler(signal.SIGINT, request_stop, "SIGINT")
+    loop.call_later(args.max_seconds, request_stop, "max-seconds")
+
+    why = loop.run_until_complete(stop)
+    # Exiting: requests in flight are dropped, not answered.
+    if args.report_file:
+        write_atomic(args.report_file, json.dumps(platform.report(True)) + "\n")
+    server.close()
+    loop.close()
+    if not args.quiet:
+        print("faas-sim: exiting (%s) after %d requests"
+              % (why, platform.total_requests), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
