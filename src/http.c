@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * http.c: libcurl's multi socket interface on sd-event.  curl tells us which
+ * sockets to watch (one IO source each) and when to call it back (one timer);
+ * we hand every event back to curl and then drain all finished transfers.
+ *
+ * Transfers come from a pool: an easy handle and its body buffer are kept and
+ * reused, so a round costs no allocation beyond what libcurl does itself.
+ */
+#include "config.h"
+
+#include <sys/epoll.h>
+
+#include "warmd.h"
+
+struct transfer {
+        CURL *easy;
+        const struct endpoint_config *ep;
+        void *userdata;
+        struct transfer *prev, *next;   /* in the active list, or next in the free list */
+        char *body;
+        size_t body_len, body_cap;
+        char error[CURL_ERROR_SIZE];
+};
+
+struct http {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;
+        char *user_agent;
+        http_done_fn done;
+        struct transfer *active;
+        struct transfer *free_list;
+        unsigned n_active;
+        bool freeing;
+};
+
+static void check_done(struct http *h);
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct http *h = userdata;
+        int action = 0, running;
+
+        if (revents & (EPOLLIN | EPOLLPRI | EPOLLHUP))
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & EPOLLERR)
+                action |= CURL_CSELECT_ERR;
+
+        if (curl_multi_socket_action(h->multi, fd, action, &running) != CURLM_OK)
+                return log_error("curl_multi_socket_action() failed on fd %d", fd), -EIO;
+        check_done(h);
+        return 0;
+}
+
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp) {
+        struct http *h = userp;
+        sd_event_source *io = socketp;
+        uint32_t events = 0;
+        int r;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (io) {
+                        sd_event_source_disable_unref(io);
+                        (void) curl_multi_assign(h->multi, fd, NULL);
+                }
+                return 0;
+        }
+
+        if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
+                events |= EPOLLIN;
+        if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
+                events |= EPOLLOUT;
+
+        if (io) {
+                r = sd_event_source_set_io_events(io, events);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to change IO events of fd %d", fd), -1;
+                r = sd_event_source_set_enabled(io, SD_EVENT_ON);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to enable IO source of fd %d", fd), -1;
+                return 0;
+        }
+
+        r = sd_event_add_io(h->event, &io, fd, events, on_io, h);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch fd %d", fd), -1;
+        (void) sd_event_source_set_description(io, "curl-io");
+        if (curl_multi_assign(h->multi, fd, io) != CURLM_OK) {
+                sd_event_source_disable_unref(io);
+                return log_error("curl_multi_assign() failed for fd %d", fd), -1;
+        }
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct http *h = userdata;
+        int running;
+
+        if (curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
+                return log_error("curl_multi_socket_action() failed on timeout"), -EIO;
+        check_done(h);
+        return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
+        struct http *h = userp;
+        int r;
+
+        if (timeout_ms < 0)
+                return sd_event_source_set_enabled(h->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+
+        /* curl's timeouts are exact: no coalescing slack (sd-event's default accuracy is 250 ms). */
+        r = sd_event_source_set_time_relative(h->timer, (uint64_t) timeout_ms * USEC_PER_MSEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return log_error_errno(r, "Failed to arm the curl timer"), -1;
+        return 0;
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
+        struct transfer *t = userdata;
+        size_t n = size * nmemb, keep;
+
+        /* Only the start of a body is kept: enough for the JSON fields, bounded whatever the server sends. */
+        keep = t->body_len < BODY_KEEP_MAX ? BODY_KEEP_MAX - t->body_len : 0;
+        if (keep > n)
+                keep = n;
+        if (keep == 0)
+                return n;
+        if (t->body_len + keep > t->body_cap) {
+                size_t cap = t->body_cap ? t->body_cap : 1024;
+                char *b;
+
+                while (cap < t->body_len + keep)
+                        cap *= 2;
+                if (cap > BODY_KEEP_MAX)
+                        cap = BODY_KEEP_MAX;
+                b = realloc(t->body, cap);
+                if (!b)
+                        return n;       /* drop the rest; the request itself still counts */
+                t->body = b;
+                t->body_cap = cap;
+        }
+        memcpy(t->body + t->body_len, data, keep);
+        t->body_len += keep;
+        return n;
+}
+
+int http_new(sd_event *e, const char *user_agent, http_done_fn done, struct http **ret) {
+        struct http *h;
+        int r;
+
+        h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        h->event = sd_event_ref(e);
+        h->done = done;
+        h->user_agent = strdup(user_agent);
+        if (!h->user_agent) {
+                r = -ENOMEM;
+                goto fail;
+        }
+
+        r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, h);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(h->timer, "curl-timer");
+        r = sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
+
+        h->multi = curl_multi_init();
+        if (!h->multi) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
+            curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
+            curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
+            curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK) {
+                r = -EIO;
+                goto fail;
+        }
+
+        *ret = h;
+        return 0;
+fail:
+        http_free(h);
+        return r;
+}
+
+void http_set_user_agent(struct http *h, const char *user_agent) {
+        char *s = strdup(user_agent);
+
+        if (!s)
+                return;         /* keep the old one: a user agent is not worth failing a reload for */
+        free(h->user_agent);
+        h->user_agent = s;
+}
+
+static void transfer_free(struct transfer *t) {
+        if (!t)
+                return;
+        curl_easy_cleanup(t->easy);
+        free(t->body);
+        free(t);
+}
+
+static void unlink_active(struct http *h, struct transfer *t) {
+        if (t->prev)
+                t->prev->next = t->next;
+        else
+                h->active = t->next;
+        if (t->next)
+                t->next->prev = t->prev;
+        t->prev = t->next = NULL;
+        h->n_active--;
+}
+
+/* Takes t off the multi handle and puts it back in the pool. */
+static void recycle(struct http *h, struct transfer *t) {
+        (void) curl_multi_remove_handle(h->multi, t->easy);
+        unlink_active(h, t);
+        t->ep = NULL;
+        t->userdata = NULL;
+        t->next = h->free_list;
+        h->free_list = t;
+}
+
+struct http *http_free(struct http *h) {
+        struct transfer *t;
+
+        if (!h)
+                return NULL;
+        h->freeing = true;
+        while ((t = h->active))
+                recycle(h, t);
+        /* The multi handle goes first: closing its sockets calls on_socket() to drop their IO sources. */
+        if (h->multi)
+                curl_multi_cleanup(h->multi);
+        while ((t = h->free_list)) {
+                h->free_list = t->next;
+                transfer_free(t);
+        }
+        sd_event_source_disable_unref(h->timer);
+        sd_event_unref(h->event);
+        free(h->user_agent);
+        free(h);
+        return NULL;
+}
+
+static int transfer_setup(struct http *h, struct transfer *t) {
+        const struct endpoint_config *ep = t->ep;
+        CURL *c = t->easy;
+        CURLcode cc = CURLE_OK;
+
+        curl_easy_reset(c);
+        t->body_len = 0;
+        t->error[0] = '\0';
+
+#define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val); } while (0)
+        SET(CURLOPT_URL, ep->url);
+        SET(CURLOPT_PRIVATE, t);
+        SET(CURLOPT_NOSIGNAL, 1L);
+        /* Warm the HTTP path users hit, and nothing else, even through a redirect. */
+        SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        SET(CURLOPT_TIMEOUT_MS, (long) (ep->timeout_usec / USEC_PER_MSEC));
+        SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (ep->connect_timeout_usec / USEC_PER_MSEC));
+        SET(CURLOPT_USERAGENT, h->user_agent);
+        SET(CURLOPT_HTTPHEADER, ep->header_list);
+        SET(CURLOPT_WRITEFUNCTION, on_write);
+        SET(CURLOPT_WRITEDATA, t);
+        SET(CURLOPT_ERRORBUFFER, t->error);
+        if (ep->body) {
+                SET(CURLOPT_POSTFIELDS, ep->body);
+                SET(CURLOPT_POSTFIELDSIZE, (long) strlen(ep->body));
+        }
+        if (ep->method && streq(ep->method, "HEAD"))
+                SET(CURLOPT_NOBODY, 1L);
+        else if (ep->method && !streq(ep->method, ep->body ? "POST" : "GET"))
+                SET(CURLOPT_CUSTOMREQUEST, ep->method);
+#undef SET
+        if (cc != CURLE_OK)
+                return log_error("Failed to set up a request for %s: %s", ep->name, curl_easy_strerror(cc)), -EINVAL;
+        return 0;
+}
+
+int http_start(struct http *h, const struct endpoint_config *ep, void *userdata) {
+        struct transfer *t = h->free_list;
+        int r;
+
+        if (t)
+                h->free_list = t->next;
+        else {
+                t = calloc(1, sizeof *t);
+                if (!t)
+                        return -ENOMEM;
+                t->easy = curl_easy_init();
+                if (!t->easy) {
+                        free(t);
+                        return -ENOMEM;
+                }
+        }
+        t->ep = ep;
+        t->userdata = userdata;
+        t->next = NULL;
+
+        r = transfer_setup(h, t);
+        if (r >= 0 && curl_multi_add_handle(h->multi, t->easy) != CURLM_OK)
+                r = -EIO;
+        if (r < 0) {
+                t->next = h->free_list;
+                h->free_list = t;
+                return r;
+        }
+
+        t->next = h->active;
+        if (h->active)
+                h->active->prev = t;
+        h->active = t;
+        h->n_active++;
+        return 0;
+}
+
+unsigned http_abort(struct http *h, void *userdata) {
+        struct transfer *t, *next;
+        unsigned n = 0;
+
+        for (t = h->active; t; t = next) {
+                next = t->next;
+                if (t->userdata == userdata) {
+                        recycle(h, t);
+                        n++;
+                }
+        }
+        return n;
+}
+
+unsigned http_in_flight(const struct http *h) {
+        return h->n_active;
+}
+
+/* curl_easy_header()'s result lives only until its next call, so it is copied out. */
+static const char *header_value(CURL *c, const char *name, char *buf, size_t size) {
+        struct curl_header *hdr;
+
+        if (!name || curl_easy_header(c, name, 0, CURLH_HEADER, -1, &hdr) != CURLHE_OK)
+                return NULL;
+        snprintf(buf, size, "%s", hdr->value);
+        return buf;
+}
+
+static void finish(struct http *h, struct transfer *t, CURLcode code) {
+        char reuse[64], instance[INSTANCE_MAX];
+        curl_off_t total = 0, connect = 0, ttfb = 0;
+        struct response r = {
+                .curl_code = code,
+                .curl_error = t->error,
+                .body = t->body,
+                .body_len = t->body_len,
+        };
+        const struct endpoint_config *ep = t->ep;
+        void *userdata = t->userdata;
+
+        (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.http_status);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+        r.total_usec = (uint64_t) total;
+        r.connect_usec = (uint64_t) connect;
+        r.ttfb_usec = (uint64_t) ttfb;
+        if (code == CURLE_OK) {
+                r.reuse_header = header_value(t->easy, ep->reuse_header, reuse, sizeof reuse);
+                r.instance_header = header_value(t->easy, ep->instance_header, instance, sizeof instance);
+        }
+
+        /* Off the multi handle before the callback, which may start new requests; back into the
+         * pool only after it, because the response still points into this transfer's body buffer. */
+        (void) curl_multi_remove_handle(h->multi, t->easy);
+        unlink_active(h, t);
+        h->done(userdata, ep, &r);
+        t->ep = NULL;
+        t->userdata = NULL;
+        t->next = h->free_list;
+        h->free_list = t;
+}
+
+/* Drains every finished transfer, not just one: a round finishes many at once. */
+static void check_done(struct http *h) {
+        CURLMsg *msg;
+        int left;
+
+        while (!h->freeing && (msg = curl_multi_info_read(h->multi, &left))) {
+                struct transfer *t = NULL;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                if (curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t) != CURLE_OK || !t)
+                        continue;
+                finish(h, t, msg->data.result);
+        }
+}

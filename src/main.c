@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c: arguments, -n, --once, signals, reload, and exit codes.  Everything
+ * else is reached through the scheduler; nothing below main() exits.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <systemd/sd-daemon.h>
+
+#include "warmd.h"
+
+enum {
+        EXIT_OK = 0,
+        EXIT_CONFIG = 1,        /* usage or configuration error */
+        EXIT_SHORT = 2,         /* --once: an endpoint fell short of N */
+        EXIT_RUNTIME = 3,       /* out of memory, event loop or libcurl failure */
+};
+
+/* Status updates are coalesced: with thousands of endpoints, rounds end thousands of times a minute. */
+#define STATUS_MIN_GAP_USEC USEC_PER_SEC
+
+struct daemon {
+        const char *config_path;
+        bool once;
+        sd_event *event;
+        struct scheduler *sched;
+        sd_event_source *status_timer;
+        uint64_t status_last;
+        char reload_note[160];
+};
+
+static void help(void) {
+        printf("Usage: %s [OPTION]...\n"
+               "Keep serverless containers warm: every interval, send N overlapping requests\n"
+               "to each configured endpoint, and log how many containers were reached.\n"
+               "\n"
+               "  -c, --config=FILE    read FILE instead of %s\n"
+               "  -n, --check-config   check the configuration, print \"configuration OK\" or\n"
+               "                       every error, and exit\n"
+               "      --once           run one round of every endpoint now, print a table,\n"
+               "                       and exit 0 only if every endpoint reached N\n"
+               "  -v, --verbose        also log debug messages\n"
+               "  -V, --version        print the version and exit\n"
+               "  -h, --help           print this help and exit\n"
+               "\n"
+               "Exit status: 0 success, 1 usage or configuration error, 2 --once fell short\n"
+               "of N on some endpoint, 3 runtime failure.  See warmd(8) and warmd.conf(5).\n",
+               program_invocation_short_name, SYSCONFDIR "/warmd/warmd.conf");
+}
+
+/* ------------------------------------------------------------------ status */
+
+static void status_now(struct daemon *d) {
+        struct status_totals t;
+        char buf[512];
+
+        scheduler_totals(d->sched, &t);
+        if (notify_status_format(&t, now_usec(CLOCK_MONOTONIC), d->reload_note[0] ? d->reload_note : NULL, buf,
+                                 sizeof buf) >= 0)
+                notify_status(buf);
+        d->status_last = now_usec(CLOCK_MONOTONIC);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        status_now(userdata);
+        return 0;
+}
+
+static void on_round(void *userdata) {
+        struct daemon *d = userdata;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int enabled = SD_EVENT_OFF;
+
+        if (d->once)
+                return;
+        if (now >= d->status_last + STATUS_MIN_GAP_USEC) {
+                status_now(d);
+                return;
+        }
+        (void) sd_event_source_get_enabled(d->status_timer, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                (void) sd_event_source_set_time(d->status_timer, d->status_last + STATUS_MIN_GAP_USEC);
+                (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
+        }
+}
+
+/* ------------------------------------------------------------------ config */
+
+static void log_config_loaded(const struct config *c) {
+        struct journal_record rec;
+        size_t containers = config_total_containers(c);
+
+        if (journal_build_event(LOG_INFO, WARMD_MESSAGE_CONFIG_LOADED, NULL, &rec,
+                                "Loaded %s: %zu endpoint%s, %zu container%s", c->path, c->n_endpoints,
+                                c->n_endpoints == 1 ? "" : "s", containers, containers == 1 ? "" : "s") < 0)
+                return;
+        if (journal_record_add(&rec, "WARMD_CONFIG=%s", c->path) >= 0 &&
+            journal_record_add(&rec, "WARMD_ENDPOINTS=%zu", c->n_endpoints) >= 0 &&
+            journal_record_add(&rec, "WARMD_CONTAINERS=%zu", containers) >= 0)
+                journal_send(&rec);
+        journal_record_done(&rec);
+}
+
+static int load(const char *path, unsigned flags, bool to_log, struct config **ret) {
+        struct config_errors errors = {};
+        int r;
+
+        r = config_load(path, flags, ret, &errors);
+        for (size_t i = 0; i < errors.n; i++) {
+                if (to_log)
+                        log_error("%s", errors.lines[i]);
+                else
+                        fprintf(stderr, "%s\n", errors.lines[i]);
+        }
+        if (r == -ENOMEM)
+                log_error_errno(r, "Failed to load %s", path);
+        config_errors_clear(&errors);
+        return r;
+}
+
+static void reload(struct daemon *d) {
+        struct config *c = NULL;
+        char when[16] = "";
+        time_t now = time(NULL);
+        struct tm tm;
+        int r;
+
+        notify_reloading();
+        if (localtime_r(&now, &tm))
+                strftime(when, sizeof when, "%H:%M:%S", &tm);
+
+        r = load(d->config_path, 0, true, &c);
+        if (r >= 0) {
+                r = scheduler_apply_config(d->sched, c);
+                if (r < 0) {
+                        config_free(c);
+                        log_error_errno(r, "Failed to apply %s", d->config_path);
+                }
+        }
+        if (r < 0) {
+                log_event(LOG_ERR, WARMD_MESSAGE_RELOAD_FAILED, NULL,
+                          "Reload of %s rejected; still running the previous configuration", d->config_path);
+                snprintf(d->reload_note, sizeof d->reload_note,
+                         "reload failed at %s, running previous configuration (see journalctl -u warmd)", when);
+        } else {
+                d->reload_note[0] = '\0';
+                log_config_loaded(scheduler_config(d->sched));
+        }
+        status_now(d);
+        /* READY=1 whatever the outcome: the reload is over, and warmd still runs. */
+        notify_ready();
+}
+
+/* ----------------------------------------------------------------- signals */
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        struct daemon *d = userdata;
+
+        if (si->ssi_signo == SIGHUP) {
+                if (!d->once)
+                        reload(d);
+                return 0;
+        }
+        notify_stopping();
+        log_event(LOG_INFO, WARMD_MESSAGE_STOP, NULL, "Stopping on %s", strsignal((int) si->ssi_signo));
+        /* In-flight requests are aborted when the scheduler is freed, not awaited. */
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* A round of N requests needs N sockets; the unit's LimitNOFILE sets the hard limit. */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning("Could not raise the open file limit to %llu: %m", (unsigned long long) rl.rlim_max);
+}
+
+/* ---------------------------------------------------------------- --once */
+
+static int print_table(const struct scheduler *s) {
+        const struct config *c = scheduler_config(s);
+        int width = 8, rc = EXIT_OK;
+
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                int l = (int) strlen(c->endpoints[i]->name);
+
+                if (l > width)
+                        width = l;
+        }
+        printf("%-*s %6s %6s %6s %6s %7s %11s %7s %7s\n", width, "ENDPOINT", "SENT", "OK", "WARM", "COLD", "UNKNOWN",
+               "REACHED", "P50", "MAX");
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const struct endpoint_config *ep = NULL;
+                struct summary sm = {};
+                char reached[32], p50[24], max[24];
+
+                if (!scheduler_endpoint_summary(s, i, &ep, &sm))
+                        sm.containers = ep ? ep->containers : 0;
+                snprintf(reached, sizeof reached, "%u/%u", sm.reached, sm.containers);
+                snprintf(p50, sizeof p50, "%" PRIu64 "ms", usec_to_msec(sm.p50_usec));
+                snprintf(max, sizeof max, "%" PRIu64 "ms", usec_to_msec(sm.max_usec));
+                printf("%-*s %6u %6u %6u %6u %7u %11s %7s %7s\n", width, ep ? ep->name : "?", sm.sent, sm.ok, sm.warm,
+                       sm.cold, sm.unknown, reached, p50, max);
+                if (sm.reached < sm.containers || sm.containers == 0)
+                        rc = EXIT_SHORT;
+        }
+        fflush(stdout);
+        return rc;
+}
+
+/* -------------------------------------------------------------------- main */
+
+static int run(struct daemon *d, struct config *c) {
+        sigset_t mask;
+        int r;
+
+        raise_nofile();
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_error("Failed to initialize libcurl"), EXIT_RUNTIME;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_default(&d->event);
+        if (r < 0) {
+                config_free(c);
+                log_error_errno(r, "Failed to create the event loop");
+                goto out;
+        }
+        if (sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d) < 0 ||
+            sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d) < 0 ||
+            sd_event_add_signal(d->event, NULL, SIGHUP, on_signal, d) < 0) {
+                config_free(c);
+                log_error("Failed to set up signal handling");
+                r = -EIO;
+                goto out;
+        }
+        r = sd_event_add_time(d->event, &d->status_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
+                              on_status_timer, d);
+        if (r < 0) {
+                config_free(c);
+                log_error_errno(r, "Failed to create the status timer");
+                goto out;
+        }
+        (void) sd_event_source_set_description(d->status_timer, "status-timer");
+        (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
+
+        r = scheduler_new(d->event, c, d->once, &d->sched);
+        if (r < 0) {
+                config_free(c);
+                log_error_errno(r, "Failed to set up the endpoints");
+                goto out;
+        }
+        scheduler_set_round_callback(d->sched, on_round, d);
+
+        if (!d->once) {
+                /* sd-event pings from inside its loop, so a stuck loop stops pinging. */
+                r = sd_event_set_watchdog(d->event, true);
+                if (r < 0)
+                        log_warning("Failed to enable the watchdog: %s", strerror(-r));
+        }
+
+        log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
+                  d->once ? " one round" : "");
+        log_config_loaded(c);
+
+        r = scheduler_start(d->sched);
+        if (r < 0)
+                goto out;
+        if (!d->once) {
+                status_now(d);
+                notify_ready();
+        }
+
+        r = sd_event_loop(d->event);
+        if (r < 0)
+                log_error_errno(r, "Event loop failed");
+
+out:
+        if (d->sched && d->once && r >= 0)
+                r = print_table(d->sched);
+        else
+                r = r < 0 ? EXIT_RUNTIME : EXIT_OK;
+        d->sched = scheduler_free(d->sched);
+        d->status_timer = sd_event_source_disable_unref(d->status_timer);
+        d->event = sd_event_unref(d->event);
+        curl_global_cleanup();
+        return r;
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_ONCE = 0x100 };
+        static const struct option options[] = {
+                { "config",       required_argument, NULL, 'c' },
+                { "check-config", no_argument,       NULL, 'n' },
+                { "once",         no_argument,       NULL, ARG_ONCE },
+                { "verbose",      no_argument,       NULL, 'v' },
+                { "version",      no_argument,       NULL, 'V' },
+                { "help",         no_argument,       NULL, 'h' },
+                {}
+        };
+        struct daemon d = { .config_path = SYSCONFDIR "/warmd/warmd.conf" };
+        bool check = false, verbose = false;
+        struct config *c = NULL;
+        int opt;
+
+        while ((opt = getopt_long(argc, argv, "c:nvVh", options, NULL)) >= 0)
+                switch (opt) {
+                case 'c':
+                        d.config_path = optarg;
+                        break;
+                case 'n':
+                        check = true;
+                        break;
+                case ARG_ONCE:
+                        d.once = true;
+                        break;
+                case 'v':
+                        verbose = true;
+                        break;
+                case 'V':
+                        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+                        return EXIT_OK;
+                case 'h':
+                        help();
+                        return EXIT_OK;
+                default:
+                        fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
+                        return EXIT_CONFIG;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "%s: unexpected argument '%s'\nTry '%s --help' for more information.\n",
+                        program_invocation_short_name, argv[optind], program_invocation_short_name);
+                return EXIT_CONFIG;
+        }
+        if (check && d.once) {
+                fprintf(stderr, "%s: --check-config and --once cannot be combined\n", program_invocation_short_name);
+                return EXIT_CONFIG;
+        }
+
+        log_setup();
+        log_set_verbose(verbose);
+
+        if (check) {
+                if (load(d.config_path, CONFIG_CREDENTIALS_OPTIONAL, false, &c) < 0)
+                        return EXIT_CONFIG;
+                config_free(c);
+                printf("configuration OK\n");
+                return EXIT_OK;
+        }
+
+        if (load(d.config_path, 0, true, &c) < 0)
+                return EXIT_CONFIG;
+        return run(&d, c);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * notify.c: the service manager sink.  sd_notify() messages, and the STATUS
+ * line that "systemctl status warmd" shows, built by a pure function.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <systemd/sd-daemon.h>
+
+#include "warmd.h"
+
+static void format_relative(uint64_t usec, char *buf, size_t size) {
+        uint64_t s = (usec + USEC_PER_SEC / 2) / USEC_PER_SEC;
+
+        if (s >= 3600)
+                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
+        else if (s >= 60)
+                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+        else
+                snprintf(buf, size, "%" PRIu64 "s", s);
+}
+
+int notify_status_format(const struct status_totals *t, uint64_t now_mono, const char *extra, char *buf,
+                         size_t size) {
+        char when[16] = "", next[32];
+        size_t n;
+        int r;
+
+        r = snprintf(buf, size, "%u endpoint%s, %u container%s", t->endpoints, t->endpoints == 1 ? "" : "s",
+                     t->containers, t->containers == 1 ? "" : "s");
+        if (r < 0 || (size_t) r >= size)
+                return -ENOBUFS;
+        n = (size_t) r;
+
+        if (t->have_round) {
+                time_t sec = (time_t) (t->last_round_realtime / USEC_PER_SEC);
+                struct tm tm;
+
+                if (localtime_r(&sec, &tm))
+                        strftime(when, sizeof when, "%H:%M:%S", &tm);
+                r = snprintf(buf + n, size - n, "; last round %s: %u/%u reached (%u warm, %u cold, %u failed)", when,
+                             t->reached, t->containers, t->warm, t->cold, t->failed);
+        } else
+                r = snprintf(buf + n, size - n, "; first round running");
+        if (r < 0 || (size_t) r >= size - n)
+                return -ENOBUFS;
+        n += (size_t) r;
+
+        if (t->next_usec > 0) {
+                if (t->next_usec > now_mono)
+                        format_relative(t->next_usec - now_mono, next, sizeof next);
+                r = snprintf(buf + n, size - n, "; next %s%s", t->next_usec > now_mono ? "in " : "",
+                             t->next_usec > now_mono ? next : "now");
+                if (r < 0 || (size_t) r >= size - n)
+                        return -ENOBUFS;
+                n += (size_t) r;
+        }
+
+        if (extra) {
+                r = snprintf(buf + n, size - n, "; %s", extra);
+                if (r < 0 || (size_t) r >= size - n)
+                        return -ENOBUFS;
+        }
+        return 0;
+}
+
+void notify_ready(void) {
+        (void) sd_notify(false, "READY=1");
+}
+
+void notify_reloading(void) {
+        char msg[96];
+
+        /* MONOTONIC_USEC lets a newer service manager match READY=1 to this reload. */
+        snprintf(msg, sizeof msg, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now_usec(CLOCK_MONOTONIC));
+        (void) sd_notify(false, msg);
+}
+
+void notify_stopping(void) {
+        (void) sd_notify(false, "STOPPING=1");
+}
+
+void notify_status(const char *status) {
+        (void) sd_notifyf(false, "STATUS=%s", status);
+}

@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * scheduler.c: one timer per endpoint, its rounds, and the global cap.
+ *
+ * A round hands all N requests to http.c in one go, so they leave together.
+ * Requests over max_parallel wait in a FIFO of endpoints (not of requests, so
+ * memory follows the number of endpoints) and start as others finish.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <sys/random.h>
+
+#include "warmd.h"
+
+/* Round timers go before curl's timer, so rounds due together are all queued before curl starts any. */
+#define ROUND_TIMER_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 10)
+
+struct endpoint {
+        struct scheduler *sched;
+        const struct endpoint_config *cfg;
+        sd_event_source *timer;
+        uint64_t round;
+        unsigned to_start;              /* requests of this round not started yet */
+        unsigned in_flight;
+        bool running;
+        bool queued;
+        bool kept;                      /* scratch mark for scheduler_apply_config() */
+        size_t cfg_index;               /* where cfg sits in the scheduler's config */
+        struct endpoint *queue_next;
+        struct round_acc acc;
+        bool have_summary;
+        struct summary last;
+        uint64_t next_mono;             /* when the timer fires next; 0: not armed */
+};
+
+struct scheduler {
+        sd_event *event;
+        struct config *config;
+        struct http *http;
+        struct endpoint **endpoints;    /* parallel to config->endpoints */
+        size_t n_endpoints;
+        struct endpoint *queue_head, *queue_tail;
+        unsigned in_flight;
+        bool once;
+        size_t once_left;
+        uint64_t last_round_realtime;
+        scheduler_round_fn round_fn;
+        void *round_userdata;
+};
+
+static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r);
+
+static uint64_t random_below(uint64_t n) {
+        uint64_t v = 0;
+
+        if (n == 0)
+                return 0;
+        if (getrandom(&v, sizeof v, GRND_NONBLOCK) != sizeof v)
+                v = now_usec(CLOCK_MONOTONIC) * UINT64_C(6364136223846793005);
+        return v % n;
+}
+
+static void enqueue(struct scheduler *s, struct endpoint *ep) {
+        if (ep->queued)
+                return;
+        ep->queued = true;
+        ep->queue_next = NULL;
+        if (s->queue_tail)
+                s->queue_tail->queue_next = ep;
+        else
+                s->queue_head = ep;
+        s->queue_tail = ep;
+}
+
+static void dequeue_head(struct scheduler *s) {
+        struct endpoint *ep = s->queue_head;
+
+        s->queue_head = ep->queue_next;
+        if (!s->queue_head)
+                s->queue_tail = NULL;
+        ep->queue_next = NULL;
+        ep->queued = false;
+}
+
+/* Removes ep from anywhere in the queue; only on reload, so the walk is fine. */
+static void dequeue(struct scheduler *s, struct endpoint *ep) {
+        struct endpoint **p, *prev = NULL;
+
+        if (!ep->queued)
+                return;
+        for (p = &s->queue_head; *p; prev = *p, p = &(*p)->queue_next)
+                if (*p == ep) {
+                        *p = ep->queue_next;
+                        if (s->queue_tail == ep)
+                                s->queue_tail = prev;
+                        break;
+                }
+        ep->queue_next = NULL;
+        ep->queued = false;
+}
+
+static void finish_round(struct endpoint *ep);
+
+/* A request that could not even start still counts, as a failure, so the round adds up to N. */
+static void count_unstarted(struct endpoint *ep, int err) {
+        struct result res = { .reuse = REUSE_UNKNOWN };
+        struct journal_record rec;
+
+        snprintf(res.error, sizeof res.error, "cannot start request: %s", strerror(-err));
+        round_acc_add(&ep->acc, &res);
+        if (journal_build_request(ep->cfg, ep->round, &res, &rec) >= 0) {
+                journal_send(&rec);
+                journal_record_done(&rec);
+        }
+}
+
+/* Starts queued requests while there is room under max_parallel. */
+static void pump(struct scheduler *s) {
+        while (s->queue_head && s->in_flight < s->config->max_parallel) {
+                struct endpoint *ep = s->queue_head;
+                int r;
+
+                r = http_start(s->http, ep->cfg, ep);
+                ep->to_start--;
+                if (r < 0)
+                        count_unstarted(ep, r);
+                else {
+                        ep->in_flight++;
+                        s->in_flight++;
+                }
+                if (ep->to_start == 0) {
+                        dequeue_head(s);
+                        if (ep->in_flight == 0)
+                                finish_round(ep);
+                }
+        }
+}
+
+static int arm_timer(struct endpoint *ep, uint64_t when) {
+        int r;
+
+        r = sd_event_source_set_time(ep->timer, when);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(ep->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                return log_error_errno(r, "%s: failed to arm the round timer", ep->cfg->name);
+        ep->next_mono = when;
+        return 0;
+}
+
+static void start_round(struct endpoint *ep) {
+        struct scheduler *s = ep->sched;
+
+        ep->round++;
+        ep->running = true;
+        ep->to_start = ep->cfg->containers;
+        round_acc_reset(&ep->acc, ep->cfg->containers);
+        log_debug("%s round %" PRIu64 ": starting %u requests", ep->cfg->name, ep->round, ep->cfg->containers);
+        enqueue(s, ep);
+        pump(s);
+}
+
+static int on_round_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct endpoint *ep = userdata;
+        struct scheduler *s = ep->sched;
+
+        ep->next_mono = 0;
+        if (!s->once) {
+                /* Fixed-rate: the next round is due one interval after this one was, however long it takes. */
+                (void) arm_timer(ep, usec + ep->cfg->interval_usec + random_below(ep->cfg->jitter_usec + 1));
+        }
+
+        if (ep->running) {
+                log_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ep->cfg->name,
+                          "%s: round %" PRIu64 " is still in flight (%u of %u requests pending); skipping this round",
+                          ep->cfg->name, ep->round, ep->in_flight + ep->to_start, ep->cfg->containers);
+                return 0;
+        }
+        start_round(ep);
+        return 0;
+}
+
+static void finish_round(struct endpoint *ep) {
+        struct scheduler *s = ep->sched;
+        struct journal_record rec;
+
+        round_acc_finish(&ep->acc, &ep->last);
+        ep->have_summary = true;
+        ep->running = false;
+        s->last_round_realtime = now_usec(CLOCK_REALTIME);
+
+        if (journal_build_round(ep->cfg, ep->round, &ep->last, &rec) >= 0) {
+                journal_send(&rec);
+                journal_record_done(&rec);
+        }
+        if (s->round_fn)
+                s->round_fn(s->round_userdata);
+        if (s->once && --s->once_left == 0)
+                (void) sd_event_exit(s->event, 0);
+}
+
+static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r) {
+        struct endpoint *ep = userdata;
+        struct scheduler *s = ep->sched;
+        struct journal_record rec;
+        struct result res;
+
+        result_from_response(cfg, r, &res);
+        round_acc_add(&ep->acc, &res);
+        if (journal_build_request(cfg, ep->round, &res, &rec) >= 0) {
+                journal_send(&rec);
+                journal_record_done(&rec);
+        }
+
+        ep->in_flight--;
+        s->in_flight--;
+        if (ep->in_flight == 0 && ep->to_start == 0)
+                finish_round(ep);
+        pump(s);
+}
+
+/* ---------------------------------------------------------------- lifetime */
+
+static struct endpoint *endpoint_free(struct endpoint *ep) {
+        if (!ep)
+                return NULL;
+        if (ep->sched) {
+                struct scheduler *s = ep->sched;
+
+                dequeue(s, ep);
+                s->in_flight -= http_abort(s->http, ep);
+        }
+        sd_event_source_disable_unref(ep->timer);
+        round_acc_done(&ep->acc);
+        free(ep);
+        return NULL;
+}
+
+static int endpoint_new(struct scheduler *s, const struct endpoint_config *cfg, struct endpoint **ret) {
+        struct endpoint *ep;
+        int r;
+
+        ep = calloc(1, sizeof *ep);
+        if (!ep)
+                return -ENOMEM;
+        ep->cfg = cfg;
+        r = round_acc_init(&ep->acc, cfg->containers);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_time(s->event, &ep->timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_round_timer, ep);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(ep->timer, "round-timer");
+        (void) sd_event_source_set_priority(ep->timer, ROUND_TIMER_PRIORITY);
+        r = sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
+        /* Set last: from here on, freeing it also detaches it from the scheduler. */
+        ep->sched = s;
+        *ret = ep;
+        return 0;
+fail:
+        endpoint_free(ep);
+        return r;
+}
+
+int scheduler_new(sd_event *e, struct config *c, bool once, struct scheduler **ret) {
+        struct scheduler *s;
+        int r;
+
+        s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(e);
+        s->once = once;
+        r = http_new(e, c->user_agent, on_done, &s->http);
+        if (r < 0)
+                goto fail;
+        s->endpoints = calloc(c->n_endpoints ? c->n_endpoints : 1, sizeof(struct endpoint *));
+        if (!s->endpoints) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                r = endpoint_new(s, c->endpoints[i], &s->endpoints[i]);
+                if (r < 0)
+                        goto fail;
+                s->endpoints[i]->cfg_index = i;
+                s->n_endpoints++;
+        }
+        s->config = c;
+        *ret = s;
+        return 0;
+fail:
+        scheduler_free(s);
+        return r;
+}
+
+struct scheduler *scheduler_free(struct scheduler *s) {
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i < s->n_endpoints; i++)
+                endpoint_free(s->endpoints[i]);
+        free(s->endpoints);
+        http_free(s->http);
+        config_free(s->config);
+        sd_event_unref(s->event);
+        free(s);
+        return NULL;
+}
+
+void scheduler_abort_all(struct scheduler *s) {
+        for (size_t i = 0; i < s->n_endpoints; i++) {
+                struct endpoint *ep = s->endpoints[i];
+
+                dequeue(s, ep);
+                s->in_flight -= http_abort(s->http, ep);
+                ep->in_flight = 0;
+                ep->to_start = 0;
+                ep->running = false;
+        }
+}
+
+/* Every first round is due now; sd-event runs them as soon as the caller enters the loop. */
+int scheduler_start(struct scheduler *s) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        s->once_left = s->n_endpoints;
+        for (size_t i = 0; i < s->n_endpoints; i++) {
+                r = arm_timer(s->endpoints[i], now);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+void scheduler_set_round_callback(struct scheduler *s, scheduler_round_fn fn, void *userdata) {
+        s->round_fn = fn;
+        s->round_userdata = userdata;
+}
+
+const struct config *scheduler_config(const struct scheduler *s) {
+        return s->config;
+}
+
+/* ------------------------------------------------------------------ reload */
+
+static int cmp_endpoint_name(const void *a, const void *b) {
+        const struct endpoint *x = *(struct endpoint *const *) a, *y = *(struct endpoint *const *) b;
+
+        return strcmp(x->cfg->name, y->cfg->name);
+}
+
+static struct endpoint *find_sorted(struct endpoint **sorted, size_t n, const char *name) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(name, sorted[mid]->cfg->name);
+
+                if (c == 0)
+                        return sorted[mid];
+                if (c < 0)
+                        hi = mid;
+                else
+                        lo = mid + 1;
+        }
+        return NULL;
+}
+
+/*
+ * All allocation happens before anything changes, so a failure leaves the
+ * running state exactly as it was.  Then, in one pass that cannot fail:
+ * unchanged endpoints keep their runtime state and their config object
+ * (curl points into it); changed ones abort and start over with the new
+ * config; new ones are created; removed ones are aborted and freed.
+ */
+int scheduler_apply_config(struct scheduler *s, struct config *c) {
+        _cleanup_(freep) struct endpoint **sorted = NULL;
+        struct endpoint **next = NULL, **prepared = NULL;
+        struct round_acc *accs = NULL;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        size_t n_new = c->n_endpoints;
+        int r = 0;
+
+        sorted = malloc((s->n_endpoints ? s->n_endpoints : 1) * sizeof(struct endpoint *));
+        next = calloc(n_new ? n_new : 1, sizeof(struct endpoint *));
+        prepared = calloc(n_new ? n_new : 1, sizeof(struct endpoint *));
+        accs = calloc(n_new ? n_new : 1, sizeof(struct round_acc));
+        if (!sorted || !next || !prepared || !accs) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        memcpy(sorted, s->endpoints, s->n_endpoints * sizeof(struct endpoint *));
+        qsort(sorted, s->n_endpoints, sizeof(struct endpoint *), cmp_endpoint_name);
+
+        /* Phase 1: allocate. */
+        for (size_t i = 0; i < n_new; i++) {
+                const struct endpoint_config *cfg = c->endpoints[i];
+                struct endpoint *old = find_sorted(sorted, s->n_endpoints, cfg->name);
+
+                if (!old)
+                        r = endpoint_new(s, cfg, &prepared[i]);
+                else if (!endpoint_config_equal(old->cfg, cfg))
+                        r = round_acc_init(&accs[i], cfg->containers);
+                if (r < 0)
+                        goto fail;
+        }
+
+        /* Phase 2: commit; nothing below can fail.  The queue is rebuilt at the end. */
+        for (size_t i = 0; i < s->n_endpoints; i++) {
+                s->endpoints[i]->kept = false;
+                s->endpoints[i]->queued = false;
+                s->endpoints[i]->queue_next = NULL;
+        }
+        s->queue_head = s->queue_tail = NULL;
+
+        for (size_t i = 0; i < n_new; i++) {
+                struct endpoint_config *cfg = c->endpoints[i];
+                struct endpoint *ep = prepared[i] ? prepared[i] : find_sorted(sorted, s->n_endpoints, cfg->name);
+
+                if (prepared[i]) {
+                        log_info("%s: new endpoint, first round now", cfg->name);
+                        (void) arm_timer(ep, now);
+                } else if (endpoint_config_equal(ep->cfg, cfg)) {
+                        /* Keep the config object curl already points into; the equal new one goes away instead. */
+                        c->endpoints[i] = s->config->endpoints[ep->cfg_index];
+                        s->config->endpoints[ep->cfg_index] = cfg;
+                } else {
+                        s->in_flight -= http_abort(s->http, ep);
+                        ep->in_flight = 0;
+                        ep->to_start = 0;
+                        ep->running = false;
+                        ep->cfg = cfg;
+                        round_acc_done(&ep->acc);
+                        ep->acc = accs[i];
+                        accs[i] = (struct round_acc) {};
+                        ep->have_summary = false;
+                        log_info("%s: configuration changed, starting a new round now", cfg->name);
+                        (void) arm_timer(ep, now);
+                }
+                ep->kept = true;
+                ep->cfg_index = i;
+                next[i] = ep;
+        }
+        for (size_t i = 0; i < s->n_endpoints; i++) {
+                struct endpoint *ep = s->endpoints[i];
+
+                if (ep->kept)
+                        continue;
+                log_info("%s: endpoint removed", ep->cfg->name);
+                endpoint_free(ep);
+        }
+        for (size_t i = 0; i < n_new; i++)
+                if (next[i]->to_start > 0)
+                        enqueue(s, next[i]);
+
+        free(s->endpoints);
+        s->endpoints = next;
+        s->n_endpoints = n_new;
+        http_set_user_agent(s->http, c->user_agent);
+        config_free(s->config);
+        s->config = c;
+        free(prepared);
+        free(accs);
+        pump(s);
+        return 0;
+
+fail:
+        for (size_t i = 0; i < n_new; i++) {
+                if (prepared && prepared[i]) {
+                        prepared[i]->sched = NULL;      /* never attached: nothing to abort */
+                        endpoint_free(prepared[i]);
+                }
+                if (accs)
+                        round_acc_done(&accs[i]);
+        }
+        free(prepared);
+        free(accs);
+        free(next);
+        return r;
+}
+
+/* --------------------------------------------------------------- reporting */
+
+void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
+        struct status_totals t = {
+                .endpoints = (unsigned) s->n_endpoints,
+                .last_round_realtime = s->last_round_realtime,
+        };
+
+        for (size_t i = 0; i < s->n_endpoints; i++) {
+                const struct endpoint *ep = s->endpoints[i];
+
+                t.containers += ep->cfg->containers;
+                if (ep->next_mono > 0 && (t.next_usec == 0 || ep->next_mono < t.next_usec))
+                        t.next_usec = ep->next_mono;
+                if (!ep->have_summary)
+                        continue;
+                t.have_round = true;
+                t.reached += ep->last.reached;
+                t.warm += ep->last.warm;
+                t.cold += ep->last.cold;
+                t.failed += ep->last.failed;
+                t.sent += ep->last.sent;
+                t.short_endpoints += ep->last.reached < ep->last.containers;
+        }
+        *ret = t;
+}
+
+bool scheduler_endpoint_summary(const struct scheduler *s, size_t i, const struct endpoint_config **ret_ep,
+                                struct summary *ret) {
+        if (i >= s->n_endpoints)
+                return false;
+        *ret_ep = s->endpoints[i]->cfg;
+        if (!s->endpoints[i]->have_summary)
+                return false;
+        *ret = s->endpoints[i]->last;
+        return true;
+}

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * warmd.h: the interfaces between warmd's modules.
+ *
+ * Data flows one way: config -> scheduler -> http -> result -> journal/notify.
+ * Every function that can fail returns 0 (or a count) on success and -errno
+ * on failure.  Output parameters are named ret_* and written only on success.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <curl/curl.h>
+#include <systemd/sd-event.h>
+
+#include "util.h"
+
+/* ------------------------------------------------------------------ config */
+
+#define CONTAINERS_MAX          10000U
+#define MAX_PARALLEL_MAX        100000U
+#define BODY_KEEP_MAX           (64U * 1024U)   /* response bytes kept to find JSON fields */
+#define INSTANCE_MAX            128U            /* instance ids are truncated to this */
+
+struct endpoint_config {
+        char *name;                     /* the [section] name */
+        unsigned line;                  /* line of the [section] header */
+        char *url;
+        unsigned containers;
+        char *method;                   /* NULL: GET */
+        char **headers;                 /* "Name: value", credentials resolved; NULL-terminated */
+        size_t n_headers;
+        struct curl_slist *header_list; /* the same, as curl wants it; built at load */
+        char *body;                     /* NULL: none */
+        uint64_t interval_usec;
+        uint64_t jitter_usec;
+        uint64_t timeout_usec;
+        uint64_t connect_timeout_usec;
+        unsigned expect_status;         /* 0: any 2xx */
+        char *reuse_header;
+        char *reuse_json;
+        char *instance_header;
+        char *instance_json;
+        uint64_t cold_threshold_usec;   /* 0: not set */
+        bool has_credentials;           /* some header came from a credential */
+};
+
+struct config {
+        char *path;
+        unsigned max_parallel;
+        char *user_agent;
+        size_t n_endpoints;
+        /* Pointers, so an unchanged endpoint can keep its config (which curl points into) across a reload. */
+        struct endpoint_config **endpoints;
+};
+
+/* A list of "FILE:LINE: message" strings, collected so all are reported at once. */
+struct config_errors {
+        char **lines;
+        size_t n;
+};
+
+enum {
+        /* Check syntax only when $CREDENTIALS_DIRECTORY is unset, as for "warmd -n" from a shell. */
+        CONFIG_CREDENTIALS_OPTIONAL = 1 << 0,
+};
+
+int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors);
+struct config *config_free(struct config *c);
+void endpoint_config_free(struct endpoint_config *ep);
+void config_errors_clear(struct config_errors *e);
+bool endpoint_config_equal(const struct endpoint_config *a, const struct endpoint_config *b);
+const struct endpoint_config *config_find_endpoint(const struct config *c, const char *name);
+size_t config_total_containers(const struct config *c);
+
+/* Exposed for the unit tests. */
+int parse_duration(const char *s, uint64_t *ret_usec);
+int format_duration(uint64_t usec, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ result */
+
+enum reuse {
+        REUSE_UNKNOWN,
+        REUSE_WARM,
+        REUSE_COLD,
+};
+
+/* What http.c saw of one response: a plain view, no curl types needed. */
+struct response {
+        CURLcode curl_code;             /* CURLE_OK when a response arrived */
+        const char *curl_error;         /* curl's error buffer, or NULL */
+        long http_status;
+        uint64_t total_usec;
+        uint64_t connect_usec;
+        uint64_t ttfb_usec;
+        const char *reuse_header;       /* value of the configured header, or NULL */
+        const char *instance_header;
+        const char *body;               /* not NUL-terminated */
+        size_t body_len;
+};
+
+struct result {
+        bool ok;                        /* status as expected */
+        long http_status;               /* 0 when no response */
+        char error[CURL_ERROR_SIZE];    /* empty when ok */
+        uint64_t total_usec;
+        uint64_t connect_usec;
+        uint64_t ttfb_usec;
+        enum reuse reuse;
+        bool reuse_guessed;             /* decided by cold_threshold */
+        char instance[INSTANCE_MAX];    /* empty when unknown */
+};
+
+void result_from_response(const struct endpoint_config *ep, const struct response *r, struct result *ret);
+const char *reuse_to_string(enum reuse r);
+int parse_bool_word(const char *s);
+
+/* Per round, per endpoint. */
+struct summary {
+        unsigned containers;
+        unsigned sent, ok, failed;
+        unsigned warm, cold, unknown;
+        unsigned guessed;
+        unsigned instances;             /* distinct instance ids seen */
+        bool instances_known;           /* at least one request reported an id */
+        unsigned reached;
+        uint64_t p50_usec, max_usec;
+};
+
+/* Accumulates a round without allocating per request: the arrays are sized once per endpoint. */
+struct round_acc {
+        unsigned capacity;
+        unsigned n;
+        uint64_t *durations;
+        uint64_t *instance_hashes;
+        unsigned n_hashes;
+        struct summary s;
+};
+
+int round_acc_init(struct round_acc *a, unsigned containers);
+void round_acc_done(struct round_acc *a);
+void round_acc_reset(struct round_acc *a, unsigned containers);
+void round_acc_add(struct round_acc *a, const struct result *r);
+void round_acc_finish(struct round_acc *a, struct summary *ret);
+
+/* ----------------------------------------------------------------- journal */
+
+#define JOURNAL_FIELDS_MAX 32
+
+/* The message ids; catalog/warmd.catalog explains each. */
+#define WARMD_MESSAGE_REQUEST        "c7b0bcd3252f4b3dba81fe8cf8739cec"
+#define WARMD_MESSAGE_ROUND          "36000c07cf604447999d555c60a2e889"
+#define WARMD_MESSAGE_SHORT          "eea9db3034b444939b3b46d0e41e4458"
+#define WARMD_MESSAGE_CONFIG_LOADED  "fd7ead82897b4c198b6bf8d084bbcf1b"
+#define WARMD_MESSAGE_RELOAD_FAILED  "d882634e51414c3e9742fbb32cf59f7a"
+#define WARMD_MESSAGE_START          "c570a60c867c4b5cbd907321de78e307"
+#define WARMD_MESSAGE_STOP           "29fc3ff0616a4525847f7e361773f66b"
+#define WARMD_MESSAGE_ROUND_SKIPPED  "53ccfd41088645a7b528f815865bf77c"
+
+/* A record as "FIELD=value" strings; built by pure functions, sent by journal_send(). */
+struct journal_record {
+        int priority;
+        size_t n;
+        char *fields[JOURNAL_FIELDS_MAX];
+        char *message;                  /* the readable line, also the MESSAGE= field */
+};
+
+int journal_build_request(const struct endpoint_config *ep, uint64_t round, const struct result *r,
+                          struct journal_record *ret);
+int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s,
+                        struct journal_record *ret);
+int journal_build_event(int priority, const char *message_id, const char *endpoint,
+                        struct journal_record *ret, const char *format, ...)
+        _printf_(5, 6);
+int journal_record_add(struct journal_record *rec, const char *format, ...) _printf_(2, 3);
+const char *journal_record_get(const struct journal_record *rec, const char *field);
+void journal_record_done(struct journal_record *rec);
+
+void log_setup(void);
+void log_set_verbose(bool v);
+void journal_send(const struct journal_record *rec);
+/* Plain daemon messages; priority is LOG_*. Returns -abs(err) for convenience. */
+int log_full(int priority, int err, const char *format, ...) _printf_(3, 4);
+#define log_error(...)   log_full(LOG_ERR, 0, __VA_ARGS__)
+#define log_warning(...) log_full(LOG_WARNING, 0, __VA_ARGS__)
+#define log_notice(...)  log_full(LOG_NOTICE, 0, __VA_ARGS__)
+#define log_info(...)    log_full(LOG_INFO, 0, __VA_ARGS__)
+#define log_debug(...)   log_full(LOG_DEBUG, 0, __VA_ARGS__)
+#define log_error_errno(e, ...) log_full(LOG_ERR, (e), __VA_ARGS__)
+void log_event(int priority, const char *message_id, const char *endpoint, const char *format, ...)
+        _printf_(4, 5);
+
+/* -------------------------------------------------------------------- http */
+
+struct http;
+struct transfer;
+
+typedef void (*http_done_fn)(void *userdata, const struct endpoint_config *ep, const struct response *r);
+
+int http_new(sd_event *e, const char *user_agent, http_done_fn done, struct http **ret);
+struct http *http_free(struct http *h);
+/* Starts one request now.  The caller enforces max_parallel. */
+int http_start(struct http *h, const struct endpoint_config *ep, void *userdata);
+/* Aborts every transfer started with this userdata; no callback is made for them. */
+unsigned http_abort(struct http *h, void *userdata);
+unsigned http_in_flight(const struct http *h);
+void http_set_user_agent(struct http *h, const char *user_agent);
+
+/* --------------------------------------------------------------- scheduler */
+
+struct scheduler;
+
+struct status_totals {
+        unsigned endpoints;
+        unsigned containers;
+        bool have_round;
+        uint64_t last_round_realtime;   /* CLOCK_REALTIME usec of the latest finished round */
+        unsigned reached, warm, cold, failed, sent;
+        uint64_t next_usec;             /* CLOCK_MONOTONIC usec of the next round; 0: none */
+        unsigned short_endpoints;
+};
+
+typedef void (*scheduler_round_fn)(void *userdata);
+
+/* once: run one round of every endpoint, then stop the loop. */
+int scheduler_new(sd_event *e, struct config *c, bool once, struct scheduler **ret);
+struct scheduler *scheduler_free(struct scheduler *s);
+int scheduler_start(struct scheduler *s);
+/* Takes ownership of c on success; on failure c stays the caller's and nothing changed. */
+int scheduler_apply_config(struct scheduler *s, struct config *c);
+const struct config *scheduler_config(const struct scheduler *s);
+void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
+void scheduler_set_round_callback(struct scheduler *s, scheduler_round_fn fn, void *userdata);
+/* For --once: the last summary of endpoint i, and whether it has one. */
+bool scheduler_endpoint_summary(const struct scheduler *s, size_t i, const struct endpoint_config **ret_ep,
+                                struct summary *ret);
+void scheduler_abort_all(struct scheduler *s);
+
+/* ------------------------------------------------------------------ notify */
+
+int notify_status_format(const struct status_totals *t, uint64_t now_mono, const char *extra,
+                         char *buf, size_t size);
+void notify_ready(void);
+void notify_reloading(void);
+void notify_stopping(void);
+void notify_status(const char *status);
