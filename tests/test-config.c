@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/* test-config.c: durations, every config key, and every error message with its exact FILE:LINE text. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests.h"
+#include "warmd.h"
+
+static char dir[] = "/tmp/test-config-XXXXXX";
+
+static void test_durations(void) {
+        static const struct {
+                const char *in;
+                int r;
+                uint64_t usec;
+        } cases[] = {
+                { "0",      0,       0 },
+                { "15",     0,       15 * USEC_PER_SEC },
+                { "250ms",  0,       250 * USEC_PER_MSEC },
+                { "30s",    0,       30 * USEC_PER_SEC },
+                { "15m",    0,       15 * USEC_PER_MINUTE },
+                { "2h",     0,       2 * USEC_PER_HOUR },
+                { "",       -EINVAL, 0 },
+                { "m",      -EINVAL, 0 },
+                { "5x",     -EINVAL, 0 },
+                { "1.5s",   -EINVAL, 0 },
+                { "-1s",    -EINVAL, 0 },
+                { "5 m",    -EINVAL, 0 },
+                { "10S",    -EINVAL, 0 },
+                { "99999999999999999999", -ERANGE, 0 },
+                { "9999999999999999h", -ERANGE, 0 },
+        };
+        static const struct {
+                uint64_t usec;
+                const char *out;
+        } formats[] = {
+                { 15 * USEC_PER_MINUTE, "15m" },
+                { USEC_PER_HOUR, "1h" },
+                { 90 * USEC_PER_SEC, "90s" },
+                { 1500 * USEC_PER_MSEC, "1500ms" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                uint64_t v = 0;
+                int r = parse_duration(cases[i].in, &v);
+
+                CHECK(r == cases[i].r, "parse_duration(\"%s\") = %d, want %d", cases[i].in, r, cases[i].r);
+                if (r == 0)
+                        CHECK(v == cases[i].usec, "parse_duration(\"%s\") = %llu us", cases[i].in,
+                              (unsigned long long) v);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
+                char buf[32];
+
+                CHECK(format_duration(formats[i].usec, buf, sizeof buf) == 0 && streq(buf, formats[i].out),
+                      "format_duration(%llu) = %s, want %s", (unsigned long long) formats[i].usec, buf, formats[i].out);
+        }
+}
+
+static const char *write_file(const char *name, const char *text) {
+        static char path[256];
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        f = fopen(path, "we");
+        if (!f)
+                abort();
+        fputs(text, f);
+        fclose(f);
+        return path;
+}
+
+/* Loads text; compares the errors, with "F" standing for the file's path. */
+static struct config *load_expect(const char *text, const char *const *want, unsigned flags) {
+        struct config_errors e = {};
+        struct config *c = NULL;
+        const char *path = write_file("t.conf", text);
+        size_t n_want = 0;
+        int r;
+
+        while (want && want[n_want])
+                n_want++;
+        r = config_load(path, flags, &c, &e);
+        CHECK((r == 0) == (n_want == 0), "config_load() = %d with %zu errors, want %zu errors, for:\n%s", r, e.n,
+              n_want, text);
+        for (size_t i = 0; i < e.n || i < n_want; i++) {
+                char expect[1024] = "";
+
+                if (i < n_want)
+                        snprintf(expect, sizeof expect, "%s%s", path, want[i] + 1);
+                CHECK(i < e.n && i < n_want && streq(e.lines[i], expect), "error %zu:\n  got:  %s\n  want: %s", i,
+                      i < e.n ? e.lines[i] : "(none)", i < n_want ? expect : "(none)");
+        }
+        config_errors_clear(&e);
+        return c;
+}
+
+#define ENDPOINT "[e]\nurl = http://127.0.0.1:8080/f\ncontainers = 3\n"
+
+static void test_errors(void) {
+        static const struct {
+                const char *text;
+                const char *errors[8];
+        } cases[] = {
+                { "[global]\n" ENDPOINT, {} },
+                { "", { "F: no endpoints defined; add a section with 'url' and 'containers'" } },
+                { "[global]\ninterval = 5x\n" ENDPOINT,
+                  { "F:2: interval: invalid duration '5x' (use a number with ms, s, m or h)" } },
+                { "[global]\ninterval = 0\n" ENDPOINT, { "F:2: interval: 0 is out of range (1s..24h)" } },
+                { "[global]\ninterval = 25h\n" ENDPOINT, { "F:2: interval: 25h is out of range (1s..24h)" } },
+                { "[global]\ntimeout = 0ms\n" ENDPOINT, { "F:2: timeout: 0ms is out of range (1ms..1h)" } },
+                { "[global]\nconnect_timeout = 2h\n" ENDPOINT, { "F:2: connect_timeout: 2h is out of range (1ms..1h)" } },
+                { "[global]\nmax_parallel = 0\n" ENDPOINT, { "F:2: max_parallel: 0 is out of range (1..100000)" } },
+                { "[global]\nmax_parallel = lots\n" ENDPOINT, { "F:2: max_parallel: invalid number 'lots'" } },
+                { "[global]\njitter = 20m\n" ENDPOINT,
+                  { "F:2: [e]: jitter (20m) must not be longer than interval (15m)" } },
+                { "[global]\nurl = http://x/\n" ENDPOINT, { "F:2: 'url' belongs in an endpoint section, not in [global]" } },
+                { ENDPOINT "max_parallel = 5\n", { "F:4: 'max_parallel' is only allowed in [global]" } },
+                { ENDPOINT "contaners = 10\n", { "F:4: unknown key 'contaners' in [e]; did you mean 'containers'?" } },
+                { ENDPOINT "intervall = 1m\n", { "F:4: unknown key 'intervall' in [e]; did you mean 'interval'?" } },
+                { ENDPOINT "frobnicate = 1\n", { "F:4: unknown key 'frobnicate' in [e]" } },
+                { ENDPOINT "url = http://127.0.0.1/other\n", { "F:4: duplicate key 'url' (first set at line 2)" } },
+                { "[e]\nurl = ftp://127.0.0.1/f\ncontainers = 1\n",
+                  { "F:2: url: only http and https URLs are supported: 'ftp://127.0.0.1/f'" } },
+                { "[e]\nurl = http://\ncontainers = 1\n", { "F:2: url: invalid URL 'http://': No host part in the URL" } },
+                { "[e]\nurl =\ncontainers = 1\n", { "F:2: url: empty value" } },
+                { "[e]\nurl = http://127.0.0.1/\ncontainers = 0\n", { "F:3: containers: 0 is out of range (1..10000)" } },
+                { "[e]\nurl = http://127.0.0.1/\ncontainers = 10001\n",
+                  { "F:3: containers: 10001 is out of range (1..10000)" } },
+                { "[e]\nurl = http://127.0.0.1/\ncontainers = ten\n", { "F:3: containers: invalid number 'ten'" } },
+                { "[e]\nurl = http://127.0.0.1/\ncontainers = -1\n", { "F:3: containers: invalid number '-1'" } },
+                { "[e]\ncontainers = 1\n", { "F:1: [e]: missing required key 'url'" } },
+                { "[e]\nurl = http://127.0.0.1/\n", { "F:1: [e]: missing required key 'containers'" } },
+                { ENDPOINT "method = get\n",
+                  { "F:4: method: invalid method 'get' (use an upper-case HTTP method such as GET or POST)" } },
+                { ENDPOINT "body = {}\n", { "F:4: [e]: 'body' needs a method that sends one, such as method = POST" } },
+                { ENDPOINT "header = NoColon\n", { "F:4: header: expected 'Name: value', got 'NoColon'" } },
+                { ENDPOINT "header = Bad Name: 1\n", { "F:4: header: invalid header name 'Bad Name'" } },
+                { ENDPOINT "expect_status = 99\n", { "F:4: expect_status: 99 is out of range (100..599)" } },
+                { ENDPOINT "reuse_header = X Reused\n", { "F:4: reuse_header: invalid header name 'X Reused'" } },
+                { ENDPOINT "instance_json = a..b\n",
+                  { "F:4: instance_json: invalid JSON path 'a..b' (use a field name or a dotted path such as a.b)" } },
+                { ENDPOINT "cold_threshold = soon\n",
+                  { "F:4: cold_threshold: invalid duration 'soon' (use a number with ms, s, m or h)" } },
+                { ENDPOINT ENDPOINT, { "F:4: duplicate section [e] (first defined at line 1)" } },
+                { "url = http://127.0.0.1/\n" ENDPOINT,
+                  { "F:1: 'url' is outside any section; put it under [global] or an endpoint section" } },
+                { ENDPOINT "just words\n", { "F:4: syntax error: expected '[section]' or 'key = value'" } },
+                { ENDPOINT "[broken\n", { "F:4: syntax error: '[' without ']'" } },
+                { ENDPOINT "[has space]\nurl = http://127.0.0.1/\ncontainers = 1\n",
+                  { "F:4: invalid section name [has space] (use letters, digits, '_', '.', ':', '@' and '-')" } },
+                { ENDPOINT "header = X-Token: ${credential:}\n",
+                  { "F:4: header: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')" } },
+                /* Every mistake, not just the first, in file order. */
+                { "[global]\ninterval = 5x\n[e]\nurl = gopher://x/\ncontaners = 2\n",
+                  { "F:2: interval: invalid duration '5x' (use a number with ms, s, m or h)",
+                    "F:3: [e]: missing required key 'containers'",
+                    "F:4: url: only http and https URLs are supported: 'gopher://x/'",
+                    "F:5: unknown key 'contaners' in [e]; did you mean 'containers'?" } },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                config_free(load_expect(cases[i].text, cases[i].errors, 0));
+}
+
+static void test_long_line(void) {
+        char text[512], want[128];
+        const char *errors[] = { want, NULL };
+        int n;
+
+        n = snprintf(text, sizeof text, ENDPOINT "header = X-Pad: ");
+        memset(text + n, 'a', 250);
+        text[n + 250] = '\n';
+        text[n + 251] = '\0';
+        snprintf(want, sizeof want, "F:4: line too long (266 characters; the limit is 199)");
+        config_free(load_expect(text, errors, 0));
+}
+
+static void test_unreadable(void) {
+        struct config_errors e = {};
+        struct config *c = NULL;
+        char path[300];
+
+        snprintf(path, sizeof path, "%s/missing.conf", dir);
+        CHECK(config_load(path, 0, &c, &e) == -ENOENT, "missing file must fail with -ENOENT");
+        CHECK(e.n == 1 && strstr(e.lines[0], "missing.conf: cannot read: No such file or directory"),
+              "missing file error: %s", e.n ? e.lines[0] : "(none)");
+        config_errors_clear(&e);
+}
+
+static void test_values(void) {
+        struct config *c;
+        const struct endpoint_config *a, *b;
+
+        c = load_expect("; comment\n"
+                        "[global]\n"
+                        "interval = 5m          ; inline comment\n"
+                        "jitter = 30s\n"
+                        "timeout = 2s\n"
+                        "connect_timeout = 500ms\n"
+                        "max_parallel = 77\n"
+                        "user_agent = test/1\n"
+                        "\n"
+                        "  [orders-api]\n"
+                        "  url = https://abc.execute-api.eu-west-1.amazonaws.com/prod/orders\n"
+                        "containers = 10\n"
+                        "method = POST\n"
+                        "header = X-Warmup: 1\n"
+                        "header = X-Other: two words\n"
+                        "body = {\"warmup\": true}\n"
+                        "interval = 1m\n"
+                        "expect_status = 204\n"
+                        "reuse_header = X-Container-Reused\n"
+                        "reuse_json = meta.reused\n"
+                        "instance_header = X-Container-Id\n"
+                        "instance_json = container\n"
+                        "cold_threshold = 1s\n"
+                        "[b]\n"
+                        "url = http://127.0.0.1:1/\n"
+                        "containers = 1\n",
+                        NULL, 0);
+        CHECK(c && c->n_endpoints == 2, "two endpoints");
+        if (!c)
+                return;
+        CHECK(c->max_parallel == 77 && streq(c->user_agent, "test/1"), "global values");
+        a = config_find_endpoint(c, "orders-api");
+        b = config_find_endpoint(c, "b");
+        CHECK(a && b, "find endpoints");
+        if (!a || !b)
+                goto out;
+        CHECK(a->line == 10 && a->containers == 10 && streq(a->method, "POST"), "orders-api basics");
+        CHECK(streq(a->url, "https://abc.execute-api.eu-west-1.amazonaws.com/prod/orders"), "url");
+        CHECK(a->n_headers == 2 && streq(a->headers[0], "X-Warmup: 1") && streq(a->headers[1], "X-Other: two words"),
+              "headers");
+        CHECK(a->header_list && streq(a->header_list->data, "X-Warmup: 1"), "curl header list");
+        CHECK(streq(a->body, "{\"warmup\": true}"), "body");
+        CHECK(a->interval_usec == USEC_PER_MINUTE, "endpoint interval overrides global");
+        CHECK(a->jitter_usec == 30 * USEC_PER_SEC && a->timeout_usec == 2 * USEC_PER_SEC &&
+              a->connect_timeout_usec == 500 * USEC_PER_MSEC, "inherited timings");
+        CHECK(a->expect_status == 204 && streq(a->reuse_header, "X-Container-Reused") &&
+              streq(a->reuse_json, "meta.reused") && streq(a->instance_header, "X-Container-Id") &&
+              streq(a->instance_json, "container") && a->cold_threshold_usec == USEC_PER_SEC, "reuse keys");
+        CHECK(b->interval_usec == 5 * USEC_PER_MINUTE && !b->method && b->expect_status == 0, "b inherits");
+        CHECK(config_total_containers(c) == 11, "total containers");
+        CHECK(!endpoint_config_equal(a, b) && endpoint_config_equal(a, a), "equality");
+out:
+        config_free(c);
+
+        c = load_expect(ENDPOINT, NULL, 0);
+        CHECK(c && c->max_parallel == 1000 && streq(c->user_agent, PACKAGE_NAME "/" PACKAGE_VERSION), "defaults");
+        if (c) {
+                a = c->endpoints[0];
+                CHECK(a->interval_usec == 15 * USEC_PER_MINUTE && a->jitter_usec == 0 &&
+                      a->timeout_usec == 10 * USEC_PER_SEC && a->connect_timeout_usec == 5 * USEC_PER_SEC,
+                      "default timings");
+        }
+        config_free(c);
+}
+
+static void test_credentials(void) {
+        static const char *const missing_dir[] = {
+                "F:4: header: credential 'tok' requested, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential=tok:FILE in the unit)",
+                NULL
+        };
+        static const char *const missing_file[] = {
+                "F:4: header: cannot read credential 'nope': No such file or directory", NULL
+        };
+        const char *text = ENDPOINT "header = Authorization: Bearer ${credential:tok}\n";
+        struct config *c;
+        char creds[300];
+
+        unsetenv("CREDENTIALS_DIRECTORY");
+        config_free(load_expect(text, missing_dir, 0));
+        /* warmd -n from a shell checks the syntax only. */
+        c = load_expect(text, NULL, CONFIG_CREDENTIALS_OPTIONAL);
+        CHECK(c && c->endpoints[0]->has_credentials, "credential syntax accepted without a directory");
+        config_free(c);
+
+        snprintf(creds, sizeof creds, "%s/creds", dir);
+        mkdir(creds, 0700);
+        setenv("CREDENTIALS_DIRECTORY", creds, 1);
+        write_file("creds/tok", "s3cret-value\n");
+        c = load_expect(text, NULL, 0);
+        CHECK(c && streq(c->endpoints[0]->headers[0], "Authorization: Bearer s3cret-value"),
+              "credential expanded: %s", c ? c->endpoints[0]->headers[0] : "(none)");
+        config_free(c);
+
+        config_free(load_expect(ENDPOINT "header = X-Key: ${credential:nope}\n", missing_file, 0));
+        unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+int main(void) {
+        if (!mkdtemp(dir))
+                return 99;
+        test_durations();
+        test_errors();
+        test_long_line();
+        test_unreadable();
+        test_values();
+        test_credentials();
+        {
+                char cmd[300];
+
+                snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+                if (system(cmd) != 0)
+                        fprintf(stderr, "could not remove %s\n", dir);
+        }
+        return tests_result("test-config");
+}
