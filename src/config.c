@@ -84,6 +84,7 @@ struct section {
         unsigned line;
         unsigned key_line[_K_MAX];      /* where each key was set; 0: not set */
         struct endpoint_config *ep;     /* NULL for [global] and rejected sections */
+        bool bad_line;                  /* a line too long was dropped: it may have held any key */
         struct timing timing;
 };
 
@@ -726,7 +727,8 @@ static char *reader(char *str, int num, void *stream) {
 
         if (e - s > num - 1) {
                 add_error(p, "line too long (%zd characters; the limit is %d)", (ssize_t) (e - s), num - 1);
-                p->syntax_error_on_line = true;
+                if (p->cur)
+                        p->cur->bad_line = true;
                 str[0] = '\0';
                 return str;
         }
@@ -779,12 +781,11 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         struct timing t = s->timing;
         char a[32], b[32];
 
-        if (!ep->url)
-                if (s->key_line[K_URL] == 0)
-                        add_error_at(p, s->line, "[%s]: missing required key 'url'", s->name);
-        if (ep->containers == 0)
-                if (s->key_line[K_CONTAINERS] == 0)
-                        add_error_at(p, s->line, "[%s]: missing required key 'containers'", s->name);
+        /* A key set to a bad value, or on a line too long, was reported already. */
+        if (!ep->url && s->key_line[K_URL] == 0 && !s->bad_line)
+                add_error_at(p, s->line, "[%s]: missing required key 'url'", s->name);
+        if (ep->containers == 0 && s->key_line[K_CONTAINERS] == 0 && !s->bad_line)
+                add_error_at(p, s->line, "[%s]: missing required key 'containers'", s->name);
 
         ep->interval_usec = t.interval != UNSET ? t.interval :
                             p->global.interval != UNSET ? p->global.interval : DEFAULT_INTERVAL;

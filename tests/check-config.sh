@@ -1,0 +1,48 @@
+#!/bin/bash
+# warmd -n: exact output on good and bad files, and the exit codes of the command line.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+cd "$top_srcdir/tests/data"
+
+rc=0
+out=$("$WARMD" -n -c good.conf 2>&1) || rc=$?
+check "-n good.conf: exit 0" 0 "$rc"
+check "-n good.conf: output" "configuration OK" "$out"
+
+rc=0
+out=$("$WARMD" --check-config -c "$top_srcdir/etc/warmd.conf" 2>&1) || rc=$?
+check "the shipped etc/warmd.conf is valid" "0 configuration OK" "$rc $out"
+
+rc=0
+"$WARMD" -n -c bad.conf >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
+check "-n bad.conf: exit 1" 1 "$rc"
+check "-n bad.conf: nothing on stdout" "" "$(cat "$WORK/stdout")"
+if diff -u bad.expected "$WORK/stderr"; then
+	pass "-n bad.conf: every error, exactly"
+else
+	fail "-n bad.conf: errors differ from bad.expected (diff above)"
+fi
+
+rc=0
+out=$("$WARMD" -n -c missing.conf 2>&1) || rc=$?
+check "-n on a missing file" "1 missing.conf: cannot read: No such file or directory" "$rc $out"
+
+rc=0
+"$WARMD" --bogus >/dev/null 2>&1 || rc=$?
+check "unknown option: exit 1" 1 "$rc"
+rc=0
+"$WARMD" -n extra-argument >/dev/null 2>&1 || rc=$?
+check "stray argument: exit 1" 1 "$rc"
+rc=0
+out=$("$WARMD" --version) || rc=$?
+check_cmd "--version prints the version" grep -q "^warmd [0-9]" <<<"$out"
+rc=0
+"$WARMD" --help | grep -q -- "--check-config" || rc=$?
+check "--help lists the options" 0 "$rc"
+
+# A daemon started on a bad file does not start.
+rc=0
+"$WARMD" -c bad.conf >/dev/null 2>&1 || rc=$?
+check "daemon on a bad file: exit 1" 1 "$rc"
+
+finish

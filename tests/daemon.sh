@@ -1,0 +1,70 @@
+#!/bin/bash
+# The daemon with a 2 s interval: after the first round, the platform sees no
+# more cold starts; rounds of different endpoints overlap; a dead endpoint, a
+# 500 and a slow one past its timeout each fail clearly while the others carry on.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+start_platform --hold-ms 100 --cold-ms 200 --ttl-s 60
+cat >"$WORK/warmd.conf" <<CONF
+[global]
+interval = 2s
+timeout = 1s
+
+[one]
+url = http://127.0.0.1:$PORT/one
+containers = 4
+instance_header = X-Container-Id
+reuse_header = X-Container-Reused
+
+[two]
+url = http://127.0.0.1:$PORT/two
+containers = 4
+instance_json = container
+reuse_json = reused
+
+[dead]
+url = http://127.0.0.1:1/nothing-listens-here
+containers = 2
+
+[broken]
+url = http://127.0.0.1:$PORT/broken?status=500
+containers = 2
+
+[slow]
+url = http://127.0.0.1:$PORT/slow?hold_ms=3000
+containers = 2
+timeout = 500ms
+CONF
+
+"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
+WARMD_PID=$!
+PIDS+=($WARMD_PID)
+
+wait_for 10 'fn("/one")["requests"] >= 4 and fn("/two")["requests"] >= 4' ||
+	fail "first round did not reach the platform"
+check "first round: one and two overlapped (all 8 + 4 more in flight at once)" True \
+	"$(report 'r["max_in_flight"] >= 8')"
+sleep 0.5
+reset_platform
+# Two more rounds of every endpoint.
+wait_for 10 'fn("/one")["requests"] >= 8 and fn("/two")["requests"] >= 8' ||
+	fail "later rounds did not reach the platform"
+check "later rounds: no cold start on one" 0 "$(report 'fn("/one")["cold_starts"]')"
+check "later rounds: no cold start on two" 0 "$(report 'fn("/two")["cold_starts"]')"
+check "later rounds: one still spreads over its 4 containers" 4 "$(report 'fn("/one")["distinct_containers"]')"
+check "later rounds: two still spreads over its 4 containers" 4 "$(report 'fn("/two")["distinct_containers"]')"
+check "the failing endpoints kept being tried" True "$(report 'fn("/broken")["requests"] >= 2')"
+
+kill -TERM "$WARMD_PID"
+rc=0
+wait "$WARMD_PID" || rc=$?
+check "SIGTERM: exit 0" 0 "$rc"
+
+check_cmd "dead endpoint: connection error per request" grep -q "^dead round 1: failed after .*: Failed to connect to 127.0.0.1 port 1" "$WORK/err"
+check_cmd "500: HTTP error per request" grep -q "^broken round 1: unknown, failed: HTTP 500 (expected 2xx)" "$WORK/err"
+check_cmd "slow: timeout per request" grep -q "^slow round 1: failed after .*: Operation timed out after" "$WORK/err"
+check_cmd "dead endpoint: round summary says 0 of 2" grep -q "^dead round 1: 0 of 2 reached" "$WORK/err"
+check_cmd "one: round 2 reached all 4, all warm" grep -q "^one round 2: 4 of 4 reached (4 warm, 0 cold" "$WORK/err"
+check_cmd "two: round 2 reached all 4, all warm" grep -q "^two round 2: 4 of 4 reached (4 warm, 0 cold" "$WORK/err"
+
+finish

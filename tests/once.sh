@@ -1,0 +1,67 @@
+#!/bin/bash
+# --once: 3 endpoints x 5 containers reach 15 distinct containers, as the platform counts them,
+# and a second round finds all 15 warm.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+start_platform --hold-ms 100 --cold-ms 200
+cat >"$WORK/warmd.conf" <<CONF
+[global]
+timeout = 10s
+
+[alpha]
+url = http://127.0.0.1:$PORT/alpha
+containers = 5
+reuse_header = X-Container-Reused
+instance_header = X-Container-Id
+
+[beta]
+url = http://127.0.0.1:$PORT/beta
+containers = 5
+reuse_json = reused
+instance_json = container
+
+[gamma]
+url = http://127.0.0.1:$PORT/gamma
+containers = 5
+method = POST
+body = {"warmup": true}
+CONF
+
+rc=0
+"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "first --once exits 0" 0 "$rc"
+check "platform saw 15 requests" 15 "$(report 'r["requests"]')"
+check "platform saw 15 cold starts" 15 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
+for p in alpha beta gamma; do
+	check "/$p: 5 distinct containers" 5 "$(report "fn('/$p')['distinct_containers']")"
+done
+check "all 15 were in flight at once" 15 "$(report 'r["max_in_flight"]')"
+check "table: alpha reached 5/5, all cold" "alpha 5 5 0 5 0 5/5" \
+	"$(awk '$1 == "alpha" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
+check "table: gamma, no reuse reporting, counts ok" "gamma 5 5 0 0 5 5/5" \
+	"$(awk '$1 == "gamma" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
+
+reset_platform
+rc=0
+"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "second --once exits 0" 0 "$rc"
+check "second round: no cold starts on the platform" 0 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
+check "second round: still 15 distinct containers" 15 "$(report 'sum(fn(p)["distinct_containers"] for p in ("/alpha", "/beta", "/gamma"))')"
+check "table: beta all warm" "beta 5 5 5 0 0 5/5" \
+	"$(awk '$1 == "beta" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
+
+# One endpoint falls short: exit 2.
+cat >"$WORK/short.conf" <<CONF
+[ok]
+url = http://127.0.0.1:$PORT/alpha
+containers = 2
+[broken]
+url = http://127.0.0.1:$PORT/broken?status=503
+containers = 2
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/short.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "--once with an endpoint short of N exits 2" 2 "$rc"
+check "table: broken reached 0/2" "0/2" "$(awk '$1 == "broken" { print $7 }' "$WORK/out")"
+
+finish

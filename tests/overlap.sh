@@ -1,0 +1,42 @@
+#!/bin/bash
+# The overlap check that keeps warmd honest: N=200 requests of one round must
+# all be in flight together, so the platform needs 200 containers. A count, not a timing.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+start_platform --hold-ms 300 --cold-ms 200
+cat >"$WORK/warmd.conf" <<CONF
+[wide]
+url = http://127.0.0.1:$PORT/wide
+containers = 200
+CONF
+
+rc=0
+"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "--once exits 0" 0 "$rc"
+check "platform: 200 requests" 200 "$(report 'fn("/wide")["requests"]')"
+check "platform: 200 distinct containers served the round" 200 "$(report 'fn("/wide")["distinct_containers"]')"
+check "platform: 200 requests in flight at once" 200 "$(report 'r["max_in_flight"]')"
+
+# max_parallel caps what is in flight, across endpoints, and the rest still runs.
+reset_platform "?kill=1"
+cat >"$WORK/capped.conf" <<CONF
+[global]
+max_parallel = 30
+[a]
+url = http://127.0.0.1:$PORT/a
+containers = 40
+instance_header = X-Container-Id
+[b]
+url = http://127.0.0.1:$PORT/b
+containers = 40
+instance_header = X-Container-Id
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/capped.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "capped: all 80 requests were served" 80 "$(report 'r["requests"]')"
+check "capped: never more than 30 in flight" 30 "$(report 'r["max_in_flight"]')"
+check "capped: exit 2, since 30 at a time cannot reach 40 containers" 2 "$rc"
+check "capped: the table agrees with the platform on a's containers" \
+	"$(report 'fn("/a")["distinct_containers"]')/40" "$(awk '$1 == "a" { print $7 }' "$WORK/out")"
+
+finish
