@@ -300,6 +300,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, t);
         SET(CURLOPT_ERRORBUFFER, t->error);
+        /* A warm-up answer is small; a smaller receive buffer is ~12 KiB less per request in flight. */
+        SET(CURLOPT_BUFFERSIZE, 4096L);
         if (ep->body) {
                 SET(CURLOPT_POSTFIELDS, ep->body);
                 SET(CURLOPT_POSTFIELDSIZE, (long) strlen(ep->body));
