@@ -211,8 +211,7 @@ class Platform:
         self.in_flight += 1
         return f, c, cold, rec
 
-    def release(self, f, c, rec):
-        t = now()
+    def release(self, f, c, rec, t):
         rec[3] = t
         f.busy -= 1
         f.in_flight -= 1
@@ -612,7 +611,9 @@ class Connection:
         extra = ("X-Container-Reused: %s\r\nX-Container-Id: %s\r\n"
                  % ("false" if cold else "true", c.cid))
         self.respond(status, body, extra)
-        self.platform.release(f, c, rec)
+        # Released as of when the answer left (done_t, taken before the write):
+        # the client may send its next request before write() returns here.
+        self.platform.release(f, c, rec, self.done_t)
 
     def control(self, method, path, query):
         q = parse_qs(query) if query else {}
