@@ -34,6 +34,11 @@ containers = 2
 url = http://127.0.0.1:$PORT/slow?hold_ms=3000
 containers = 2
 timeout = 500ms
+
+[lagging]
+url = http://127.0.0.1:$PORT/lagging?hold_ms=4500
+containers = 1
+timeout = 10s
 CONF
 
 "$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
@@ -54,6 +59,8 @@ check "later rounds: no cold start on two" 0 "$(report 'fn("/two")["cold_starts"
 check "later rounds: one still spreads over its 4 containers" 4 "$(report 'fn("/one")["distinct_containers"]')"
 check "later rounds: two still spreads over its 4 containers" 4 "$(report 'fn("/two")["distinct_containers"]')"
 check "the failing endpoints kept being tried" True "$(report 'fn("/broken")["requests"] >= 2')"
+check "a round still in flight is not doubled: one request to /lagging since the reset" True \
+	"$(report 'fn("/lagging")["requests"] <= 1')"
 
 kill -TERM "$WARMD_PID"
 rc=0
@@ -63,6 +70,8 @@ check "SIGTERM: exit 0" 0 "$rc"
 check_cmd "dead endpoint: connection error per request" grep -q "^dead round 1: failed after .*: Failed to connect to 127.0.0.1 port 1" "$WORK/err"
 check_cmd "500: HTTP error per request" grep -q "^broken round 1: unknown, failed: HTTP 500 (expected 2xx)" "$WORK/err"
 check_cmd "slow: timeout per request" grep -q "^slow round 1: failed after .*: Operation timed out after" "$WORK/err"
+check_cmd "lagging: the next round is skipped, and says why" \
+	grep -q "^lagging: round 1 is still in flight (1 of 1 requests pending); skipping this round" "$WORK/err"
 check_cmd "dead endpoint: round summary says 0 of 2" grep -q "^dead round 1: 0 of 2 reached" "$WORK/err"
 check_cmd "one: round 2 reached all 4, all warm" grep -q "^one round 2: 4 of 4 reached (4 warm, 0 cold" "$WORK/err"
 check_cmd "two: round 2 reached all 4, all warm" grep -q "^two round 2: 4 of 4 reached (4 warm, 0 cold" "$WORK/err"

@@ -50,6 +50,19 @@ check "second round: still 15 distinct containers" 15 "$(report 'sum(fn(p)["dist
 check "table: beta all warm" "beta 5 5 5 0 0 5/5" \
 	"$(awk '$1 == "beta" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 
+# Under systemd, stderr is the journal already (JOURNAL_STREAM names it): nothing is printed twice.
+reset_platform
+: >"$WORK/stream"
+stream_id=$(stat -c '%d:%i' "$WORK/stream")
+rc=0
+JOURNAL_STREAM=$stream_id "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>>"$WORK/stream" || rc=$?
+check "with stderr as the journal stream: exit 0" 0 "$rc"
+check "with stderr as the journal stream: nothing on stderr" 0 "$(wc -c <"$WORK/stream")"
+check "with stderr as the journal stream: the round still ran" 15 "$(report 'r["requests"]')"
+rc=0
+JOURNAL_STREAM=1:1 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_cmd "with another journal stream: round summaries on stderr" grep -q "^alpha round 1: 5 of 5 reached" "$WORK/err"
+
 # One endpoint falls short: exit 2.
 cat >"$WORK/short.conf" <<CONF
 [ok]
