@@ -104,10 +104,14 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 
         /* socketp marks a socket already in the set. */
         if (epoll_ctl(h->epoll_fd, socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
-                return log_error_errno(errno, "Failed to watch fd %d", fd), -1;
+        {
+                log_error_errno(errno, "Failed to watch fd %d", fd);
+                return -1;      /* curl's convention for a failed socket callback */
+        }
         if (!socketp && curl_multi_assign(h->multi, fd, h) != CURLM_OK) {
                 (void) epoll_ctl(h->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-                return log_error("curl_multi_assign() failed for fd %d", fd), -1;
+                log_error("curl_multi_assign() failed for fd %d", fd);
+                return -1;
         }
         return 0;
 }
@@ -119,7 +123,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         if (!h->multi)
                 return 0;
         if (curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
-                return log_error("curl_multi_socket_action() failed on timeout"), -EIO;
+                return log_full(LOG_ERR, EIO, "curl_multi_socket_action() failed on timeout");
         check_done(h);
         return 0;
 }
@@ -135,8 +139,10 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         r = sd_event_source_set_time_relative(h->timer, (uint64_t) timeout_ms * USEC_PER_MSEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                return log_error_errno(r, "Failed to arm the curl timer"), -1;
+        if (r < 0) {
+                log_error_errno(r, "Failed to arm the curl timer");
+                return -1;
+        }
         return 0;
 }
 
@@ -343,7 +349,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                 SET(CURLOPT_CUSTOMREQUEST, ep->method);
 #undef SET
         if (cc != CURLE_OK)
-                return log_error("Failed to set up a request for %s: %s", ep->name, curl_easy_strerror(cc)), -EINVAL;
+                return log_full(LOG_ERR, EINVAL, "Failed to set up a request for %s: %s", ep->name,
+                                curl_easy_strerror(cc));
         return 0;
 }
 

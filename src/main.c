@@ -30,6 +30,7 @@ struct daemon {
         sd_event *event;
         struct scheduler *sched;
         sd_event_source *status_timer;
+        sd_event_source *signals[3];
         uint64_t status_last;
         char reload_note[160];
 };
@@ -238,13 +239,16 @@ static int run(struct daemon *d, struct config *c) {
                 log_error_errno(r, "Failed to create the event loop");
                 goto out;
         }
-        if (sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d) < 0 ||
-            sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d) < 0 ||
-            sd_event_add_signal(d->event, NULL, SIGHUP, on_signal, d) < 0) {
-                config_free(c);
-                log_error("Failed to set up signal handling");
-                r = -EIO;
-                goto out;
+        for (size_t i = 0; i < ELEMENTSOF(d->signals); i++) {
+                static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+                r = sd_event_add_signal(d->event, &d->signals[i], signals[i], on_signal, d);
+                if (r < 0) {
+                        config_free(c);
+                        log_error_errno(r, "Failed to handle %s", strsignal(signals[i]));
+                        goto out;
+                }
+                (void) sd_event_source_set_description(d->signals[i], sigabbrev_np(signals[i]));
         }
         r = sd_event_add_time(d->event, &d->status_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
                               on_status_timer, d);
@@ -294,6 +298,8 @@ out:
                 r = r < 0 ? EXIT_RUNTIME : EXIT_OK;
         d->sched = scheduler_free(d->sched);
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
+        for (size_t i = 0; i < ELEMENTSOF(d->signals); i++)
+                d->signals[i] = sd_event_source_disable_unref(d->signals[i]);
         d->event = sd_event_unref(d->event);
         curl_global_cleanup();
         return r;

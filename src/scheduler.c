@@ -378,8 +378,7 @@ static struct endpoint *find_sorted(struct endpoint **sorted, size_t n, const ch
  * config; new ones are created; removed ones are aborted and freed.
  */
 int scheduler_apply_config(struct scheduler *s, struct config *c) {
-        _cleanup_(freep) struct endpoint **sorted = NULL;
-        struct endpoint **next = NULL, **prepared = NULL;
+        struct endpoint **sorted = NULL, **next = NULL, **prepared = NULL;
         struct round_acc *accs = NULL;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         size_t n_new = c->n_endpoints;
@@ -463,6 +462,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         http_set_user_agent(s->http, c->user_agent);
         config_free(s->config);
         s->config = c;
+        free(sorted);
         free(prepared);
         free(accs);
         pump(s);
@@ -477,6 +477,7 @@ fail:
                 if (accs)
                         round_acc_done(&accs[i]);
         }
+        free(sorted);
         free(prepared);
         free(accs);
         free(next);
