@@ -1,0 +1,211 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# warmd's journal records, read back from a real (private) systemd-journald:
+# per-request and per-round records with their WARMD_* fields and message
+# ids, the warning for a round that fell short of N, priorities, and that a
+# secret passed as a credential reaches the endpoint but never the journal.
+
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib-systemd.sh"
+
+require_root
+require_warmd
+enter_mount_ns "$@"
+journald_start
+sim_start main
+port=$SIM_PORT_main
+base="http://127.0.0.1:$port"
+
+# -------------------------------------------------------- one good round
+
+cfg="$T_DIR/good.conf"
+cat >"$cfg" <<EOF
+[global]
+interval = 1h
+timeout = 10s
+
+[jt-alpha]
+url = $base/jt-alpha
+containers = 3
+reuse_header = X-Container-Reused
+instance_header = X-Container-Id
+
+[jt-beta]
+url = $base/jt-beta?from=warmd
+containers = 3
+reuse_json = reused
+instance_json = container
+EOF
+
+rc=0
+"$WARMD" --once -c "$cfg" >"$T_DIR/once1.out" 2>"$T_DIR/once1.err" || rc=$?
+check_eq "warmd --once, 2 endpoints x 3 containers: exit status" 0 "$rc"
+
+req_fields=WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARMD_HTTP_STATUS,WARMD_DURATION_MS,PRIORITY
+jfields "$req_fields" MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta \
+	>"$T_DIR/req.tsv"
+check_eq "journal: per-request records (MESSAGE_ID=$MID_REQUEST)" 6 "$(wc -l <"$T_DIR/req.tsv")"
+check_eq "journal: per-request records for jt-alpha" 3 \
+	"$(awk -F'\t' '$1 == "jt-alpha"' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: per-request records for jt-beta" 3 \
+	"$(awk -F'\t' '$1 == "jt-beta"' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: WARMD_URL is the configured URL in every request record" 0 \
+	"$(awk -F'\t' -v a="$base/jt-alpha" -v b="$base/jt-beta?from=warmd" \
+		'!(($1 == "jt-alpha" && $2 == a) || ($1 == "jt-beta" && $2 == b))' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: WARMD_ROUND is a number in every request record" 0 \
+	"$(awk -F'\t' '$3 !~ /^[0-9]+$/' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: WARMD_REUSED is warm or cold in every request record" 0 \
+	"$(awk -F'\t' '$4 != "warm" && $4 != "cold"' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: WARMD_INSTANCE is set in every request record" 0 \
+	"$(awk -F'\t' '$5 == "" || $5 == "<none>"' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: WARMD_HTTP_STATUS=200 in every request record" 0 \
+	"$(awk -F'\t' '$6 != "200"' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: WARMD_DURATION_MS is numeric in every request record" 0 \
+	"$(awk -F'\t' '$7 !~ /^[0-9]+(\.[0-9]+)?$/' "$T_DIR/req.tsv" | wc -l)"
+check_eq "journal: successful request records are info (PRIORITY=6)" 0 \
+	"$(awk -F'\t' '$8 != "6"' "$T_DIR/req.tsv" | wc -l)"
+
+# What the platform saw: per function, each container id and whether it was
+# a cold start.  The journal must name the same instances, warm/cold alike.
+sim_report "$port" 1 >"$T_DIR/report1.json"
+"$PYTHON" - "$T_DIR/report1.json" "$T_DIR/req.tsv" >"$T_DIR/match.out" <<'EOF'
+import json, sys
+rep = json.load(open(sys.argv[1]))["functions"]
+bad = []
+for name in ("jt-alpha", "jt-beta"):
+    arr = rep.get("/" + name, {}).get("arrivals", [])
+    plat = sorted((cid, "cold" if cold else "warm") for _t, cid, cold in arr)
+    jour = sorted((f[4], f[3]) for f in (l.rstrip("\n").split("\t") for l in open(sys.argv[2]))
+                  if f[0] == name)
+    if plat != jour:
+        bad.append("%s: platform %s, journal %s" % (name, plat, jour))
+print("; ".join(bad) if bad else "same")
+EOF
+check_eq "journal: WARMD_INSTANCE/WARMD_REUSED match what the platform recorded" same \
+	"$(cat "$T_DIR/match.out")"
+
+jfields WARMD_ENDPOINT,WARMD_REACHED,WARMD_CONTAINERS,WARMD_SENT,PRIORITY \
+	MESSAGE_ID=$MID_ROUND WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta >"$T_DIR/round.tsv"
+check_eq "journal: round summaries (MESSAGE_ID=$MID_ROUND)" 2 "$(wc -l <"$T_DIR/round.tsv")"
+check_eq "journal: one summary per endpoint" "jt-alpha jt-beta" \
+	"$(cut -f1 "$T_DIR/round.tsv" | sort | xargs)"
+check_eq "journal: summaries have WARMD_REACHED=3 WARMD_CONTAINERS=3 WARMD_SENT=3 PRIORITY=6" 0 \
+	"$(awk -F'\t' '!($2 == "3" && $3 == "3" && $4 == "3" && $5 == "6")' "$T_DIR/round.tsv" | wc -l)"
+check_eq "journal: no fell-short warning for a round that reached N" 0 \
+	"$(jcount MESSAGE_ID=$MID_SHORT WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
+
+jfields MESSAGE_ID,WARMD_CONFIG,WARMD_ENDPOINTS,WARMD_CONTAINERS \
+	MESSAGE_ID=$MID_CONFIG MESSAGE_ID=$MID_START MESSAGE_ID=$MID_STOP >"$T_DIR/life.tsv"
+check_ge "journal: a config-loaded, start or stop record" 1 "$(wc -l <"$T_DIR/life.tsv")"
+if grep -q "^$MID_CONFIG" "$T_DIR/life.tsv"; then
+	check_eq "journal: config-loaded record names the file, 2 endpoints, 6 containers" \
+		"$cfg 2 6" "$(awk -F'\t' -v m=$MID_CONFIG '$1 == m { print $2, $3, $4; exit }' "$T_DIR/life.tsv")"
+fi
+
+# -------------------------------------------------------- an endpoint that falls short
+
+# A port nobody listens on: bind one, note it, close it.
+dead_port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cfg2="$T_DIR/short.conf"
+cat >"$cfg2" <<EOF
+[global]
+timeout = 5s
+connect_timeout = 2s
+
+[jt-short]
+url = $base/jt-short?status=500
+containers = 3
+instance_header = X-Container-Id
+
+[jt-dead]
+url = http://127.0.0.1:$dead_port/jt-dead
+containers = 3
+EOF
+rc=0
+"$WARMD" --once -c "$cfg2" >"$T_DIR/once2.out" 2>"$T_DIR/once2.err" || rc=$?
+check_eq "warmd --once with endpoints that fall short: exit status" 2 "$rc"
+
+jfields WARMD_ENDPOINT,PRIORITY,WARMD_REACHED,WARMD_CONTAINERS \
+	MESSAGE_ID=$MID_SHORT WARMD_ENDPOINT=jt-short WARMD_ENDPOINT=jt-dead >"$T_DIR/short.tsv"
+check_eq "journal: fell-short records (MESSAGE_ID=$MID_SHORT) for the HTTP 500 endpoint" 1 \
+	"$(awk -F'\t' '$1 == "jt-short"' "$T_DIR/short.tsv" | wc -l)"
+check_eq "journal: fell-short records for the dead port" 1 \
+	"$(awk -F'\t' '$1 == "jt-dead"' "$T_DIR/short.tsv" | wc -l)"
+check_eq "journal: fell-short records are warnings (PRIORITY=4) with WARMD_REACHED < WARMD_CONTAINERS=3" 0 \
+	"$(awk -F'\t' '!($2 == "4" && $4 == "3" && $3 ~ /^[0-9]+$/ && $3 < 3)' "$T_DIR/short.tsv" | wc -l)"
+jfields WARMD_ENDPOINT,PRIORITY,WARMD_HTTP_STATUS \
+	MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-short >"$T_DIR/short-req.tsv"
+check_eq "journal: 3 failed request records for the HTTP 500 endpoint" 3 "$(wc -l <"$T_DIR/short-req.tsv")"
+check_eq "journal: failed requests are notice (PRIORITY=5) with WARMD_HTTP_STATUS=500" 0 \
+	"$(awk -F'\t' '!($2 == "5" && $3 == "500")' "$T_DIR/short-req.tsv" | wc -l)"
+check_eq "journal: requests to the dead port carry WARMD_ERROR" 3 \
+	"$(jfields WARMD_ERROR MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-dead | grep -vc '^<none>$' || true)"
+
+check_ge "journalctl -p warning shows the fell-short records" 2 \
+	"$(jcount -p warning MESSAGE_ID=$MID_SHORT)"
+check_eq "journalctl -p warning shows no per-request records of successful requests" 0 \
+	"$(jcount -p warning MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
+check_eq "journalctl -p warning shows nothing from warmd but the fell-short records" 0 \
+	"$(jfields MESSAGE_ID -p warning _COMM=warmd | grep -vc "^$MID_SHORT\$" || true)"
+
+# -------------------------------------------------------- a secret from a credential
+
+secret="s3cr3t-$RANDOM$RANDOM-token"
+mkdir -p "$T_DIR/creds"
+printf '%s\n' "$secret" >"$T_DIR/creds/tok"
+chmod 0400 "$T_DIR/creds/tok"
+
+# A loopback server that records the Authorization header it receives.
+cat >"$T_DIR/recorder.py" <<'EOF'
+import http.server, os, sys, threading
+out, portfile = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        with open(out, "a") as f:
+            f.write("%s\n" % self.headers.get("Authorization", "<none>"))
+        body = b'{"container": "rec-1", "reused": false}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Container-Id", "rec-1")
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+with open(portfile + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(portfile + ".tmp", portfile)
+threading.Timer(120, s.shutdown).start()
+s.serve_forever()
+EOF
+"$PYTHON" "$T_DIR/recorder.py" "$T_DIR/auth.log" "$T_DIR/recorder.port" 2>"$T_DIR/recorder.err" &
+rec_pid=$!
+at_exit "stop_pid $rec_pid"
+wait_for 10 test -s "$T_DIR/recorder.port" || { fail "header recorder did not start"; exit 1; }
+
+cfg3="$T_DIR/cred.conf"
+cat >"$cfg3" <<EOF
+[jt-cred]
+url = http://127.0.0.1:$(cat "$T_DIR/recorder.port")/jt-cred
+containers = 1
+header = Authorization: Bearer \${credential:tok}
+header = X-Warmup: 1
+instance_header = X-Container-Id
+EOF
+rc=0
+CREDENTIALS_DIRECTORY="$T_DIR/creds" "$WARMD" --once -c "$cfg3" \
+	>"$T_DIR/once3.out" 2>"$T_DIR/once3.err" || rc=$?
+check_eq "warmd --once with a credential in a header: exit status" 0 "$rc"
+check_eq "the endpoint received the credential (one trailing newline stripped)" \
+	"Bearer $secret" "$(head -n1 "$T_DIR/auth.log" 2>/dev/null || true)"
+check_ge "journal: the credential endpoint was logged" 1 \
+	"$(jcount MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-cred)"
+check_eq "journal: the secret appears nowhere in the journal (journalctl -o export)" 0 \
+	"$(jctl -o export | grep -ac -- "$secret" || true)"
+check_eq "the secret appears nowhere on warmd's stdout/stderr" 0 \
+	"$(cat "$T_DIR"/once3.out "$T_DIR"/once3.err | grep -ac -- "$secret" || true)"
+
+finish
