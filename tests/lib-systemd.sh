@@ -40,7 +40,7 @@ skip() { printf 'SKIP: %s: %s\n' "$T_NAME" "$*"; exit 77; }
 check() {
 	local what=$1
 	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
+	if "$@" >/dev/null; then pass "$what"; else fail "$what"; fi
 }
 
 # check_eq DESCRIPTION EXPECTED ACTUAL
@@ -195,6 +195,11 @@ sim_requests() {
 import json, sys
 r = json.load(sys.stdin)
 print(r["functions"].get(sys.argv[1], {}).get("requests", 0))' "$2"
+}
+
+# sim_has PORT PATH N: the platform counted at least N requests for PATH.
+sim_has() {
+	[ "$(sim_requests "$1" "$2")" -ge "$3" ]
 }
 
 # ------------------------------------------------------------------ journald
