@@ -46,25 +46,24 @@ req_fields=WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARM
 jfields "$req_fields" MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta \
 	>"$T_DIR/req.tsv"
 check_eq "journal: per-request records (MESSAGE_ID=$MID_REQUEST)" 6 "$(wc -l <"$T_DIR/req.tsv")"
-check_eq "journal: per-request records for jt-alpha" 3 \
-	"$(awk -F'\t' '$1 == "jt-alpha"' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: per-request records for jt-beta" 3 \
-	"$(awk -F'\t' '$1 == "jt-beta"' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: WARMD_URL is the configured URL in every request record" 0 \
-	"$(awk -F'\t' -v a="$base/jt-alpha" -v b="$base/jt-beta?from=warmd" \
-		'!(($1 == "jt-alpha" && $2 == a) || ($1 == "jt-beta" && $2 == b))' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: WARMD_ROUND is a number in every request record" 0 \
-	"$(awk -F'\t' '$3 !~ /^[0-9]+$/' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: WARMD_REUSED is warm or cold in every request record" 0 \
-	"$(awk -F'\t' '$4 != "warm" && $4 != "cold"' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: WARMD_INSTANCE is set in every request record" 0 \
-	"$(awk -F'\t' '$5 == "" || $5 == "<none>"' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: WARMD_HTTP_STATUS=200 in every request record" 0 \
-	"$(awk -F'\t' '$6 != "200"' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: WARMD_DURATION_MS is numeric in every request record" 0 \
-	"$(awk -F'\t' '$7 !~ /^[0-9]+(\.[0-9]+)?$/' "$T_DIR/req.tsv" | wc -l)"
-check_eq "journal: successful request records are info (PRIORITY=6)" 0 \
-	"$(awk -F'\t' '$8 != "6"' "$T_DIR/req.tsv" | wc -l)"
+n=$(wc -l <"$T_DIR/req.tsv")
+check_eq "journal: per-request records for jt-alpha" 3 "$(count_lines "$T_DIR/req.tsv" '$1 == "jt-alpha"')"
+check_eq "journal: per-request records for jt-beta" 3 "$(count_lines "$T_DIR/req.tsv" '$1 == "jt-beta"')"
+check_eq "journal: WARMD_URL is the configured URL in all $n request records" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '($1 == "jt-alpha" && $2 == a) || ($1 == "jt-beta" && $2 == b)' \
+		-v a="$base/jt-alpha" -v b="$base/jt-beta?from=warmd")"
+check_eq "journal: WARMD_ROUND is a number in all $n request records" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '$3 ~ /^[0-9]+$/')"
+check_eq "journal: WARMD_REUSED is warm or cold in all $n request records" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '$4 == "warm" || $4 == "cold"')"
+check_eq "journal: WARMD_INSTANCE is set in all $n request records" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '$5 != "" && $5 != "<none>"')"
+check_eq "journal: WARMD_HTTP_STATUS=200 in all $n request records" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '$6 == "200"')"
+check_eq "journal: WARMD_DURATION_MS is numeric in all $n request records" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '$7 ~ /^[0-9]+(\.[0-9]+)?$/')"
+check_eq "journal: successful request records are info (PRIORITY=6)" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '$8 == "6"')"
 
 # What the platform saw: per function, each container id and whether it was
 # a cold start.  The journal must name the same instances, warm/cold alike.
@@ -90,8 +89,8 @@ jfields WARMD_ENDPOINT,WARMD_REACHED,WARMD_CONTAINERS,WARMD_SENT,PRIORITY \
 check_eq "journal: round summaries (MESSAGE_ID=$MID_ROUND)" 2 "$(wc -l <"$T_DIR/round.tsv")"
 check_eq "journal: one summary per endpoint" "jt-alpha jt-beta" \
 	"$(cut -f1 "$T_DIR/round.tsv" | sort | xargs)"
-check_eq "journal: summaries have WARMD_REACHED=3 WARMD_CONTAINERS=3 WARMD_SENT=3 PRIORITY=6" 0 \
-	"$(awk -F'\t' '!($2 == "3" && $3 == "3" && $4 == "3" && $5 == "6")' "$T_DIR/round.tsv" | wc -l)"
+check_eq "journal: both summaries have WARMD_REACHED=3 WARMD_CONTAINERS=3 WARMD_SENT=3 PRIORITY=6" 2 \
+	"$(count_lines "$T_DIR/round.tsv" '$2 == "3" && $3 == "3" && $4 == "3" && $5 == "6"')"
 check_eq "journal: no fell-short warning for a round that reached N" 0 \
 	"$(jcount MESSAGE_ID=$MID_SHORT WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
 
@@ -129,16 +128,16 @@ check_eq "warmd --once with endpoints that fall short: exit status" 2 "$rc"
 jfields WARMD_ENDPOINT,PRIORITY,WARMD_REACHED,WARMD_CONTAINERS \
 	MESSAGE_ID=$MID_SHORT WARMD_ENDPOINT=jt-short WARMD_ENDPOINT=jt-dead >"$T_DIR/short.tsv"
 check_eq "journal: fell-short records (MESSAGE_ID=$MID_SHORT) for the HTTP 500 endpoint" 1 \
-	"$(awk -F'\t' '$1 == "jt-short"' "$T_DIR/short.tsv" | wc -l)"
+	"$(count_lines "$T_DIR/short.tsv" '$1 == "jt-short"')"
 check_eq "journal: fell-short records for the dead port" 1 \
-	"$(awk -F'\t' '$1 == "jt-dead"' "$T_DIR/short.tsv" | wc -l)"
-check_eq "journal: fell-short records are warnings (PRIORITY=4) with WARMD_REACHED < WARMD_CONTAINERS=3" 0 \
-	"$(awk -F'\t' '!($2 == "4" && $4 == "3" && $3 ~ /^[0-9]+$/ && $3 < 3)' "$T_DIR/short.tsv" | wc -l)"
+	"$(count_lines "$T_DIR/short.tsv" '$1 == "jt-dead"')"
+check_eq "journal: both are warnings (PRIORITY=4) with WARMD_REACHED < WARMD_CONTAINERS=3" 2 \
+	"$(count_lines "$T_DIR/short.tsv" '$2 == "4" && $4 == "3" && $3 ~ /^[0-9]+$/ && $3 < 3')"
 jfields WARMD_ENDPOINT,PRIORITY,WARMD_HTTP_STATUS \
 	MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-short >"$T_DIR/short-req.tsv"
 check_eq "journal: 3 failed request records for the HTTP 500 endpoint" 3 "$(wc -l <"$T_DIR/short-req.tsv")"
-check_eq "journal: failed requests are notice (PRIORITY=5) with WARMD_HTTP_STATUS=500" 0 \
-	"$(awk -F'\t' '!($2 == "5" && $3 == "500")' "$T_DIR/short-req.tsv" | wc -l)"
+check_eq "journal: failed requests are notice (PRIORITY=5) with WARMD_HTTP_STATUS=500" 3 \
+	"$(count_lines "$T_DIR/short-req.tsv" '$2 == "5" && $3 == "500"')"
 check_eq "journal: requests to the dead port carry WARMD_ERROR" 3 \
 	"$(jfields WARMD_ERROR MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-dead | grep -vc '^<none>$' || true)"
 

@@ -61,9 +61,24 @@ check_ge() {
 	fi
 }
 
+# count_lines FILE CONDITION [AWK OPTIONS...]: lines of the tab-separated
+# FILE for which the awk CONDITION holds ("awk error" if it does not run).
+count_lines() {
+	local f=$1 cond=$2 n
+	shift 2
+	n=$(awk -F'\t' "$@" "($cond) { n++ } END { print n + 0 }" "$f") || n="awk error"
+	echo "$n"
+}
+
 finish() {
 	say "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
+}
+
+# bail: stop here after a failed precondition.
+bail() {
+	finish || true
+	exit 1
 }
 
 now_ns() { date +%s%N; }

@@ -148,7 +148,7 @@ read -r wd_n wd_first wd_maxgap < <(awk -F'\t' '
 check_ge "watchdog: WATCHDOG=1 messages in the 2 s after the first one" 3 "$wd_n"
 check "watchdog: never more than WATCHDOG_USEC (1 s) between two (longest ${wd_maxgap} ms)" \
 	test "$wd_n" -gt 0 -a "$wd_maxgap" -lt 1000
-check_eq "watchdog: every WATCHDOG=1 from warmd's pid" 0 \
-	"$(awk -F'\t' -v p="$wpid" '$4 == "WATCHDOG=1" && $3 != p' "$NOTIFY_LOG" | wc -l)"
+check_eq "watchdog: every WATCHDOG=1 from warmd's pid" "$(notify_count '^WATCHDOG=1$')" \
+	"$(count_lines "$NOTIFY_LOG" '$4 == "WATCHDOG=1" && $3 == p' -v p="$wpid")"
 
 finish

@@ -1,0 +1,325 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# warmd under a real systemd as PID 1: a minimal Debian booted with
+# systemd-nspawn, warmd installed by "make install" (prefix /usr, sysconfdir
+# /etc), the bundled platform running inside the container.  Checks the
+# shipped unit (systemd-analyze verify/security), start, journal records
+# under -u warmd, StatusText, a rejected reload, a watchdog restart, and a
+# prompt stop.
+#
+# The rootfs is built once with debootstrap and cached in
+# $WARMD_TEST_ROOTFS (default /var/cache/warmd-test-rootfs); the container
+# runs with --volatile=overlay, so the cache stays pristine.
+# WARMD_TEST_DESTDIR=DIR uses an existing "make install DESTDIR=DIR" tree
+# (prefix /usr, sysconfdir /etc) instead of building one.
+
+set -euo pipefail
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib-systemd.sh"
+
+ROOTFS=${WARMD_TEST_ROOTFS:-/var/cache/warmd-test-rootfs}
+
+require_root
+require_warmd
+require_cmd systemd-nspawn nsenter unshare make
+[ -d /sys/fs/cgroup/systemd ] || [ -f /sys/fs/cgroup/cgroup.controllers ] ||
+	skip "no usable cgroup hierarchy"
+enter_mount_ns "$@"
+
+# ------------------------------------------------------------ a cgroup of our own
+
+# nspawn needs a cgroup it may populate; it leaves empty payload/supervisor
+# groups behind, removed here (deepest first).  The original cgroups are
+# restored before that.
+cg_cleanup() {
+	local mnt=$1 orig=$2 dir=$3
+	echo $$ >"$mnt$orig/cgroup.procs" 2>/dev/null || true
+	find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	[ -d "$dir" ] && say "could not remove cgroup $dir"
+	return 0
+}
+cg_v2=$(awk -F: '$1 == "0" && $2 == "" { print $3 }' /proc/self/cgroup)
+if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+	cg_list=("/sys/fs/cgroup" "$cg_v2")            # unified hierarchy only
+else
+	cg_list=("/sys/fs/cgroup/systemd" "$(awk -F: '$2 == "name=systemd" { print $3 }' /proc/self/cgroup)")
+	[ -d /sys/fs/cgroup/unified ] && cg_list+=("/sys/fs/cgroup/unified" "$cg_v2")
+fi
+for ((i = 0; i < ${#cg_list[@]}; i += 2)); do
+	mnt=${cg_list[i]}
+	orig=${cg_list[i + 1]%/}
+	[ -d "$mnt" ] && [ -n "${cg_list[i + 1]}" ] || skip "cannot find our cgroup under $mnt"
+	dir="$mnt$orig/warmd-test-$$"
+	mkdir "$dir"
+	at_exit "cg_cleanup '$mnt' '$orig' '$dir'"
+	echo $$ >"$dir/cgroup.procs"
+done
+
+mount -t tmpfs -o mode=0755 tmpfs /run/systemd
+
+# ------------------------------------------------------------ rootfs and install tree
+
+t_start=$(now_ns)
+rootfs_ensure "$ROOTFS"
+say "rootfs ready in $(((($(now_ns) - t_start)) / 1000000)) ms"
+
+dest=${WARMD_TEST_DESTDIR:-}
+if [ -z "$dest" ]; then
+	# A build of its own, so that the tree under test keeps its prefix.
+	t_start=$(now_ns)
+	src="$T_DIR/src"
+	mkdir -p "$src" "$T_DIR/build"
+	tar -C "$top_srcdir" --exclude=.git --exclude='./warmd-*' -cf - . | tar -C "$src" -xf -
+	[ -f "$src/Makefile" ] && make -s -C "$src" distclean >/dev/null 2>&1 || true
+	dest="$T_DIR/dest"
+	if ! (cd "$T_DIR/build" &&
+		"$src/configure" -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var &&
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j"$(nproc)" &&
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s install DESTDIR="$dest") >"$T_DIR/install.log" 2>&1; then
+		tail -n 20 "$T_DIR/install.log"
+		fail "configure --prefix=/usr --sysconfdir=/etc && make install DESTDIR=... (log above)"
+		bail
+	fi
+	pass "make install DESTDIR=... with prefix /usr, sysconfdir /etc ($(((($(now_ns) - t_start)) / 1000000)) ms)"
+fi
+check "make install put warmd in /usr/sbin" test -x "$dest/usr/sbin/warmd"
+check "make install put warmd.conf in /etc/warmd" test -f "$dest/etc/warmd/warmd.conf"
+unit_src=$(cd "$dest" && find . -path '*/systemd/system/warmd.service' | head -n1)
+unit_src=${unit_src#.}
+check "make install put warmd.service in a systemd unit directory ($unit_src)" \
+	test -n "$unit_src" -a -f "$dest$unit_src"
+[ -n "$unit_src" ] && [ -x "$dest/usr/sbin/warmd" ] || bail
+
+# ------------------------------------------------------------ boot
+
+nspawn_log="$T_DIR/nspawn.log"
+systemd-nspawn --quiet --register=no --keep-unit --volatile=overlay --private-network \
+	-D "$ROOTFS" --machine="warmd-test-$$" \
+	--bind-ro="$dest:/run/warmd-dest" --bind-ro="$top_srcdir/tests:/run/warmd-tests" \
+	-b --console=read-only >"$nspawn_log" 2>&1 </dev/null &
+nspawn_pid=$!
+
+leader=""
+# cx CMD...: run CMD inside the container, with a clean environment.
+cx() {
+	nsenter -t "$leader" -m -u -i -n -p -r -w \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 LANG=C.UTF-8 "$@"
+}
+
+container_stop() {
+	local i
+	if [ -n "$leader" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
+		cx systemctl --no-block poweroff >/dev/null 2>&1 || true
+	fi
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$nspawn_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$nspawn_pid" 2>/dev/null; then
+		say "systemd-nspawn did not exit after poweroff, killing pid $nspawn_pid"
+		kill -KILL "$nspawn_pid" 2>/dev/null
+	fi
+	wait "$nspawn_pid" 2>/dev/null || true
+	if [ "$T_FAIL" -gt 0 ] && [ -s "$nspawn_log" ]; then
+		say "--- last console lines"
+		tail -n 15 "$nspawn_log"
+	fi
+}
+at_exit container_stop
+
+find_leader() {
+	local p
+	for p in $(ps -o pid= --ppid "$nspawn_pid" 2>/dev/null); do
+		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
+			leader=$p
+			return 0
+		fi
+	done
+	return 1
+}
+t_start=$(now_ns)
+if ! wait_for 20 find_leader; then
+	cat "$nspawn_log"
+	fail "systemd-nspawn did not start systemd"
+	bail
+fi
+booted() {
+	local s
+	s=$(cx systemctl is-system-running 2>/dev/null) || true
+	[ "$s" = running ] || [ "$s" = degraded ]
+}
+if ! wait_for 30 booted; then
+	cx systemctl --failed --no-legend 2>&1 || true
+	fail "the container did not finish booting"
+	bail
+fi
+say "container booted in $(((($(now_ns) - t_start)) / 1000000)) ms (leader pid $leader)"
+
+# ------------------------------------------------------------ install warmd and the platform
+
+cx sh -c 'tar -C /run/warmd-dest -cf - . | tar -C / --keep-directory-symlink --no-same-owner -xf -' 
+cx systemctl daemon-reload
+check_eq "warmd.service is known to systemd" "$unit_src" \
+	"$(cx systemctl show -P FragmentPath warmd.service)"
+
+cx systemd-run --quiet --unit=faas-sim --property=Type=exec \
+	python3 /run/warmd-tests/faas-sim.py --host 127.0.0.1 --port 0 \
+	--port-file /run/faas-sim.port --max-seconds 300 -q
+sim_port() { cx cat /run/faas-sim.port 2>/dev/null | grep -E '^[0-9]+$'; }
+if ! wait_for 10 sim_port >/dev/null; then
+	cx journalctl -u faas-sim --no-pager | tail -n 20
+	fail "faas-sim did not start inside the container"
+	bail
+fi
+port=$(sim_port)
+say "faas-sim listening on 127.0.0.1:$port inside the container"
+
+# in_requests PATH: requests the platform inside the container counted.
+in_requests() {
+	cx python3 -S -c '
+import json, sys, urllib.request
+r = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_report" % sys.argv[1], timeout=5))
+print(r["functions"].get(sys.argv[2], {}).get("requests", 0))' "$port" "$1"
+}
+in_has() { [ "$(in_requests "$1")" -ge "$2" ]; }
+
+secret="sd-s3cr3t-$RANDOM$RANDOM"
+conf_good=$(cat <<EOF
+[global]
+interval = 2s
+timeout = 5s
+
+[sd-alpha]
+url = http://127.0.0.1:$port/sd-alpha
+containers = 3
+reuse_header = X-Container-Reused
+instance_header = X-Container-Id
+header = Authorization: Bearer \${credential:sd-token}
+
+[sd-beta]
+url = http://127.0.0.1:$port/sd-beta
+containers = 2
+reuse_json = reused
+instance_json = container
+EOF
+)
+put() { cx sh -c 'umask 022; mkdir -p "$(dirname "$1")" && cat >"$1.tmp" && mv "$1.tmp" "$1"' sh "$1"; }
+put /etc/warmd/warmd.conf <<<"$conf_good"
+printf '%s\n' "$secret" | put /etc/warmd-test/sd-token
+put /etc/systemd/system/warmd.service.d/test.conf <<'EOF'
+[Service]
+WatchdogSec=3s
+LimitCORE=0
+RestartSec=200ms
+LoadCredential=sd-token:/etc/warmd-test/sd-token
+EOF
+cx systemctl daemon-reload
+
+# ------------------------------------------------------------ the unit, offline
+
+out=$(cx systemd-analyze verify --man=no --recursive-errors=no "$unit_src" 2>&1) && rc=0 || rc=$?
+check_eq "systemd-analyze verify $unit_src" 0 "$rc"
+[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/    /'
+out=$(cx systemd-analyze security --offline=yes --threshold=20 --no-pager "$unit_src" 2>&1) && rc=0 || rc=$?
+check_eq "systemd-analyze security --offline=yes --threshold=20 $unit_src" 0 "$rc"
+printf '%s\n' "$out" | grep -E 'Overall exposure' | sed 's/^/    /' || true
+
+# ------------------------------------------------------------ start
+
+t_start=$(now_ns)
+rc=0
+cx systemctl start warmd.service || rc=$?
+check_eq "systemctl start warmd" 0 "$rc"
+say "start took $(((($(now_ns) - t_start)) / 1000000)) ms"
+check_eq "warmd is active" active "$(cx systemctl is-active warmd.service || true)"
+check_eq "warmd runs as a dynamic user, not root" yes \
+	"$(cx sh -c 'p=$(systemctl show -P MainPID warmd); [ "$p" -gt 0 ] && [ "$(stat -c %u /proc/$p)" -ne 0 ] && echo yes || echo no')"
+
+# jx ARGS...: journalctl -o json inside the container -> tsv of fields.
+jx_fields() {
+	local fields=$1
+	shift
+	cx journalctl --no-pager -q -o json "$@" 2>/dev/null |
+		"$PYTHON" -S -c '
+import json, sys
+fields = sys.argv[1].split(",")
+for line in sys.stdin:
+    if line.strip():
+        r = json.loads(line)
+        print("\t".join(str(r.get(k, "<none>")) for k in fields))' "$fields" || true
+}
+req_count() { jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$MID_REQUEST | wc -l; }
+req_at_least() { [ "$(req_count)" -ge "$1" ]; }
+
+check "journalctl -u warmd: per-request records within 5 s" wait_for 5 req_at_least 5
+jx_fields WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARMD_HTTP_STATUS,WARMD_DURATION_MS \
+	-u warmd MESSAGE_ID=$MID_REQUEST >"$T_DIR/req.tsv"
+n=$(wc -l <"$T_DIR/req.tsv")
+check_eq "journalctl -u warmd: all $n request records have WARMD_ENDPOINT, WARMD_URL, WARMD_ROUND, WARMD_REUSED=warm|cold, WARMD_INSTANCE, WARMD_HTTP_STATUS=200, WARMD_DURATION_MS" "$n" \
+	"$(count_lines "$T_DIR/req.tsv" '($1 == "sd-alpha" || $1 == "sd-beta") && $2 == "http://127.0.0.1:" p "/" $1 && $3 ~ /^[0-9]+$/ && ($4 == "warm" || $4 == "cold") && $5 != "<none>" && $5 != "" && $6 == "200" && $7 ~ /^[0-9.]+$/' -v p="$port")"
+head -n 2 "$T_DIR/req.tsv" | sed 's/^/    /'
+status_has() { cx systemctl show -P StatusText warmd.service | grep -q -- "$1"; }
+check "StatusText contains \"reached\"" wait_for 5 status_has reached
+say "StatusText: $(cx systemctl show -P StatusText warmd.service)"
+check "the credential from LoadCredential= is not in the journal" \
+	test "$(cx journalctl --no-pager -o export | grep -ac -- "$secret" || true)" -eq 0
+
+# ------------------------------------------------------------ a rejected reload
+
+pid0=$(cx systemctl show -P MainPID warmd.service)
+put /etc/warmd/warmd.conf <<<"$conf_good
+[sd-broken]
+url = ftp://127.0.0.1/x
+containers = 1"
+rc=0
+cx systemctl reload warmd.service || rc=$?
+check_eq "systemctl reload with a broken config" 0 "$rc"
+check "broken config: StatusText says the reload failed" wait_for 3 status_has 'reload failed'
+say "StatusText: $(cx systemctl show -P StatusText warmd.service)"
+check_eq "broken config: warmd still active" active "$(cx systemctl is-active warmd.service || true)"
+check_eq "broken config: same main pid" "$pid0" "$(cx systemctl show -P MainPID warmd.service)"
+check_ge "broken config: the rejection is in journalctl -u warmd -p err" 1 \
+	"$(jx_fields MESSAGE_ID -u warmd -p err MESSAGE_ID=$MID_RELOAD_REJECTED | wc -l)"
+a0=$(in_requests /sd-alpha)
+b0=$(in_requests /sd-beta)
+check "broken config: new requests keep reaching sd-alpha" wait_for 5 in_has /sd-alpha $((a0 + 3))
+check "broken config: new requests keep reaching sd-beta" wait_for 5 in_has /sd-beta $((b0 + 2))
+
+# Back to a good configuration (a restart must find one).
+put /etc/warmd/warmd.conf <<<"$conf_good"
+cx systemctl reload warmd.service
+check "good config again: StatusText no longer says the reload failed" \
+	wait_for 5 eval '! status_has "reload failed"'
+
+# ------------------------------------------------------------ watchdog
+
+n0=$(cx systemctl show -P NRestarts warmd.service)
+pid0=$(cx systemctl show -P MainPID warmd.service)
+cx kill -STOP "$pid0"
+say "sent SIGSTOP to warmd (pid $pid0 in the container); WatchdogSec=3s"
+restarted() {
+	local n p
+	n=$(cx systemctl show -P NRestarts warmd.service)
+	p=$(cx systemctl show -P MainPID warmd.service)
+	[ "$n" -gt "$n0" ] && [ "$p" -ne "$pid0" ] && [ "$p" -gt 0 ] &&
+		[ "$(cx systemctl is-active warmd.service)" = active ]
+}
+t_start=$(now_ns)
+check "watchdog: warmd restarted (NRestarts > $n0, new main pid, active)" wait_for 10 restarted
+say "restart seen after $(((($(now_ns) - t_start)) / 1000000)) ms; NRestarts=$(cx systemctl show -P NRestarts warmd.service)"
+check "watchdog: \"Watchdog timeout\" in journalctl -u warmd" \
+	test "$(cx journalctl --no-pager -u warmd.service | grep -c 'Watchdog timeout' || true)" -ge 1
+
+# ------------------------------------------------------------ stop
+
+t_start=$(now_ns)
+rc=0
+cx systemctl stop warmd.service || rc=$?
+ms=$((($(now_ns) - t_start) / 1000000))
+check_eq "systemctl stop warmd" 0 "$rc"
+check_eq "warmd is inactive after stop" inactive "$(cx systemctl is-active warmd.service || true)"
+check "systemctl stop returned within 1 s (${ms} ms)" test "$ms" -lt 1000
+check_ge "journalctl -u warmd: a stop record" 1 \
+	"$(jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$MID_STOP | wc -l)"
+
+finish
