@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034
 #
 # Helpers for the tests that run warmd against real systemd parts:
 # a private systemd-journald, a hand-made sd_notify receiver, and systemd
@@ -10,12 +10,14 @@
 : "${top_builddir:=$top_srcdir}"
 : "${WARMD:=$top_builddir/src/warmd}"
 export top_srcdir top_builddir WARMD
+# Whatever service manager runs the tests must not hear from warmd.
+unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID JOURNAL_STREAM CREDENTIALS_DIRECTORY
 
 # The interpreter itself, not a wrapper script in front of it (starts faster).
 PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
 FAAS_SIM="$top_srcdir/tests/faas-sim.py"
 
-# Message ids from the journal contract.
+# Message ids of warmd's journal records (see catalog/warmd.catalog).
 MID_REQUEST=c7b0bcd3252f4b3dba81fe8cf8739cec
 MID_ROUND=36000c07cf604447999d555c60a2e889
 MID_SHORT=eea9db3034b444939b3b46d0e41e4458
@@ -82,6 +84,7 @@ bail() {
 }
 
 now_ns() { date +%s%N; }
+ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
 # ------------------------------------------------------------------ cleanup
 
