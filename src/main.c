@@ -319,7 +319,7 @@ int main(int argc, char *argv[]) {
         struct daemon d = { .config_path = SYSCONFDIR "/warmd/warmd.conf" };
         bool check = false, verbose = false;
         struct config *c = NULL;
-        int opt;
+        int opt, r;
 
         while ((opt = getopt_long(argc, argv, "c:nvVh", options, NULL)) >= 0)
                 switch (opt) {
@@ -359,14 +359,16 @@ int main(int argc, char *argv[]) {
         log_set_verbose(verbose);
 
         if (check) {
-                if (load(d.config_path, CONFIG_CREDENTIALS_OPTIONAL, false, &c) < 0)
-                        return EXIT_CONFIG;
+                r = load(d.config_path, CONFIG_CREDENTIALS_OPTIONAL, false, &c);
+                if (r < 0)
+                        return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
                 config_free(c);
                 printf("configuration OK\n");
                 return EXIT_OK;
         }
 
-        if (load(d.config_path, 0, true, &c) < 0)
-                return EXIT_CONFIG;
+        r = load(d.config_path, 0, true, &c);
+        if (r < 0)
+                return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
         return run(&d, c);
 }

@@ -32,6 +32,7 @@ struct endpoint {
         bool have_summary;
         struct summary last;
         uint64_t next_mono;             /* when the timer fires next; 0: not armed */
+        uint64_t grid_mono;             /* when the current round was due before its jitter */
 };
 
 struct scheduler {
@@ -149,6 +150,12 @@ static int arm_timer(struct endpoint *ep, uint64_t when) {
         return 0;
 }
 
+/* The first round is due at once, with no jitter: a new endpoint is cold until it runs. */
+static int arm_first(struct endpoint *ep, uint64_t now) {
+        ep->grid_mono = now;
+        return arm_timer(ep, now);
+}
+
 static void start_round(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
 
@@ -167,8 +174,15 @@ static int on_round_timer(sd_event_source *src, uint64_t usec, void *userdata) {
 
         ep->next_mono = 0;
         if (!s->once) {
-                /* Fixed-rate: the next round is due one interval after this one was, however long it takes. */
-                (void) arm_timer(ep, usec + ep->cfg->interval_usec + random_below(ep->cfg->jitter_usec + 1));
+                /*
+                 * Fixed rate on a grid: round k is due at start + k * interval, plus its own
+                 * random jitter.  Jitter does not add up from round to round, and how long a
+                 * round takes does not move the next one.
+                 */
+                ep->grid_mono += ep->cfg->interval_usec;
+                if (ep->grid_mono < now_usec(CLOCK_MONOTONIC))
+                        ep->grid_mono = now_usec(CLOCK_MONOTONIC);      /* fell behind: no catching up */
+                (void) arm_timer(ep, ep->grid_mono + random_below(ep->cfg->jitter_usec + 1));
         }
 
         if (ep->running) {
@@ -329,7 +343,7 @@ int scheduler_start(struct scheduler *s) {
 
         s->once_left = s->n_endpoints;
         for (size_t i = 0; i < s->n_endpoints; i++) {
-                r = arm_timer(s->endpoints[i], now);
+                r = arm_first(s->endpoints[i], now);
                 if (r < 0)
                         return r;
         }
@@ -422,7 +436,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
 
                 if (prepared[i]) {
                         log_info("%s: new endpoint, first round now", cfg->name);
-                        (void) arm_timer(ep, now);
+                        (void) arm_first(ep, now);
                 } else if (endpoint_config_equal(ep->cfg, cfg)) {
                         /* Keep the config object curl already points into; the equal new one goes away instead. */
                         c->endpoints[i] = s->config->endpoints[ep->cfg_index];
@@ -438,7 +452,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         accs[i] = (struct round_acc) {};
                         ep->have_summary = false;
                         log_info("%s: configuration changed, starting a new round now", cfg->name);
-                        (void) arm_timer(ep, now);
+                        (void) arm_first(ep, now);
                 }
                 ep->kept = true;
                 ep->cfg_index = i;
