@@ -137,7 +137,7 @@ check "SIGTERM: STOPPING=1" notify_find '^STOPPING=1$' "$seq2"
 
 # ------------------------------------------------------------ the watchdog, over the whole run
 
-read -r wd_n wd_first wd_maxgap < <(awk -F'\t' '
+read -r wd_n _ wd_maxgap < <(awk -F'\t' '
 	$4 == "WATCHDOG=1" {
 		if (!first) first = $2
 		if (last && $2 - last > gap) gap = $2 - last

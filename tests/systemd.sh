@@ -48,7 +48,9 @@ fi
 for ((i = 0; i < ${#cg_list[@]}; i += 2)); do
 	mnt=${cg_list[i]}
 	orig=${cg_list[i + 1]%/}
-	[ -d "$mnt" ] && [ -n "${cg_list[i + 1]}" ] || skip "cannot find our cgroup under $mnt"
+	if [ ! -d "$mnt" ] || [ -z "${cg_list[i + 1]}" ]; then
+		skip "cannot find our cgroup under $mnt"
+	fi
 	dir="$mnt$orig/warmd-test-$$"
 	mkdir "$dir"
 	at_exit "cg_cleanup '$mnt' '$orig' '$dir'"
@@ -61,7 +63,7 @@ mount -t tmpfs -o mode=0755 tmpfs /run/systemd
 
 t_start=$(now_ns)
 rootfs_ensure "$ROOTFS"
-say "rootfs ready in $(((($(now_ns) - t_start)) / 1000000)) ms"
+say "rootfs ready in $(ms_since "$t_start") ms"
 
 dest=${WARMD_TEST_DESTDIR:-}
 if [ -z "$dest" ]; then
@@ -70,7 +72,9 @@ if [ -z "$dest" ]; then
 	src="$T_DIR/src"
 	mkdir -p "$src" "$T_DIR/build"
 	tar -C "$top_srcdir" --exclude=.git --exclude='./warmd-*' -cf - . | tar -C "$src" -xf -
-	[ -f "$src/Makefile" ] && make -s -C "$src" distclean >/dev/null 2>&1 || true
+	if [ -f "$src/Makefile" ]; then
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$src" distclean >/dev/null 2>&1 || true
+	fi
 	dest="$T_DIR/dest"
 	if ! (cd "$T_DIR/build" &&
 		"$src/configure" -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var &&
@@ -80,7 +84,7 @@ if [ -z "$dest" ]; then
 		fail "configure --prefix=/usr --sysconfdir=/etc && make install DESTDIR=... (log above)"
 		bail
 	fi
-	pass "make install DESTDIR=... with prefix /usr, sysconfdir /etc ($(((($(now_ns) - t_start)) / 1000000)) ms)"
+	pass "make install DESTDIR=... with prefix /usr, sysconfdir /etc ($(ms_since "$t_start") ms)"
 fi
 check "make install put warmd in /usr/sbin" test -x "$dest/usr/sbin/warmd"
 check "make install put warmd.conf in /etc/warmd" test -f "$dest/etc/warmd/warmd.conf"
@@ -88,7 +92,7 @@ unit_src=$(cd "$dest" && find . -path '*/systemd/system/warmd.service' | head -n
 unit_src=${unit_src#.}
 check "make install put warmd.service in a systemd unit directory ($unit_src)" \
 	test -n "$unit_src" -a -f "$dest$unit_src"
-[ -n "$unit_src" ] && [ -x "$dest/usr/sbin/warmd" ] || bail
+if [ -z "$unit_src" ] || [ ! -x "$dest/usr/sbin/warmd" ]; then bail; fi
 
 # ------------------------------------------------------------ boot
 
@@ -152,7 +156,7 @@ if ! wait_for 30 booted; then
 	tail -n 20 "$nspawn_log"
 	skip "the container did not finish booting (failed units and console above)"
 fi
-say "container booted in $(((($(now_ns) - t_start)) / 1000000)) ms (leader pid $leader)"
+say "container booted in $(ms_since "$t_start") ms (leader pid $leader)"
 
 # ------------------------------------------------------------ install warmd and the platform
 
@@ -236,7 +240,7 @@ t_start=$(now_ns)
 rc=0
 cx systemctl start warmd.service || rc=$?
 check_eq "systemctl start warmd" 0 "$rc"
-say "start took $(((($(now_ns) - t_start)) / 1000000)) ms"
+say "start took $(ms_since "$t_start") ms"
 check_eq "warmd is active" active "$(cx systemctl is-active warmd.service || true)"
 check_eq "warmd runs as a dynamic user, not root" yes \
 	"$(cx sh -c 'p=$(systemctl show -P MainPID warmd); [ "$p" -gt 0 ] && [ "$(stat -c %u /proc/$p)" -ne 0 ] && echo yes || echo no')"
@@ -312,7 +316,7 @@ restarted() {
 }
 t_start=$(now_ns)
 check "watchdog: warmd restarted (NRestarts > $n0, new main pid, active)" wait_for 10 restarted
-say "restart seen after $(((($(now_ns) - t_start)) / 1000000)) ms; NRestarts=$(cx systemctl show -P NRestarts warmd.service)"
+say "restart seen after $(ms_since "$t_start") ms; NRestarts=$(cx systemctl show -P NRestarts warmd.service)"
 check "watchdog: \"Watchdog timeout\" in journalctl -u warmd" \
 	test "$(cx journalctl --no-pager -u warmd.service | grep -c 'Watchdog timeout' || true)" -ge 1
 
