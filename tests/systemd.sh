@@ -268,6 +268,9 @@ n=$(wc -l <"$T_DIR/req.tsv")
 check_eq "journalctl -u warmd: all $n request records have WARMD_ENDPOINT, WARMD_URL, WARMD_ROUND, WARMD_REUSED=warm|cold, WARMD_INSTANCE, WARMD_HTTP_STATUS=200, WARMD_DURATION_MS" "$n" \
 	"$(count_lines "$T_DIR/req.tsv" '($1 == "sd-alpha" || $1 == "sd-beta") && $2 == "http://127.0.0.1:" p "/" $1 && $3 ~ /^[0-9]+$/ && ($4 == "warm" || $4 == "cold") && $5 != "<none>" && $5 != "" && $6 == "200" && $7 ~ /^[0-9.]+$/' -v p="$port")"
 head -n 2 "$T_DIR/req.tsv" | sed 's/^/    /'
+# stderr is the journal under systemd (JOURNAL_STREAM): warmd must not print there too.
+check_eq "each event once: nothing from warmd on its stdout/stderr stream" 0 \
+	"$(jx_fields MESSAGE -u warmd _TRANSPORT=stdout | wc -l)"
 status_has() { cx systemctl show -P StatusText warmd.service | grep -q -- "$1"; }
 check "StatusText contains \"reached\"" wait_for 5 status_has reached
 say "StatusText: $(cx systemctl show -P StatusText warmd.service)"
