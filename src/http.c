@@ -33,7 +33,7 @@ struct http {
         sd_event_source *timer;
         int epoll_fd;
         sd_event_source *epoll_source;
-        struct epoll_event events[256];
+        struct epoll_event events[1024];        /* a batch the size of a big round: no pause every 256 */
         char *user_agent;
         http_done_fn done;
         struct transfer *active;

@@ -116,19 +116,31 @@ static void count_unstarted(struct endpoint *ep, int err) {
         }
 }
 
-/* Starts queued requests while there is room under max_parallel. */
+/*
+ * Starts queued requests while there is room under max_parallel.  A round
+ * starts whole or waits: N requests split across the cap would not overlap,
+ * and would reach fewer than N containers.  Only a round larger than the cap
+ * itself takes what room there is.  The queue is strictly first in, first
+ * out, so a large round is never starved by smaller ones behind it.
+ */
 static void pump(struct scheduler *s) {
         while (s->queue_head && s->in_flight < s->config->max_parallel) {
                 struct endpoint *ep = s->queue_head;
-                int r;
+                unsigned room = s->config->max_parallel - s->in_flight, n;
 
-                r = http_start(s->http, ep->cfg, ep);
-                ep->to_start--;
-                if (r < 0)
-                        count_unstarted(ep, r);
-                else {
-                        ep->in_flight++;
-                        s->in_flight++;
+                if (ep->to_start > room && ep->cfg->containers <= s->config->max_parallel)
+                        break;
+                n = ep->to_start < room ? ep->to_start : room;
+                for (unsigned i = 0; i < n; i++) {
+                        int r = http_start(s->http, ep->cfg, ep);
+
+                        ep->to_start--;
+                        if (r < 0)
+                                count_unstarted(ep, r);
+                        else {
+                                ep->in_flight++;
+                                s->in_flight++;
+                        }
                 }
                 if (ep->to_start == 0) {
                         dequeue_head(s);

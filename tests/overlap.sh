@@ -39,4 +39,27 @@ check "capped: exit 2, since 30 at a time cannot reach 40 containers" 2 "$rc"
 check "capped: the table agrees with the platform on a's containers" \
 	"$(report 'fn("/a")["distinct_containers"]')/40" "$(awk '$1 == "a" { print $7 }' "$WORK/out")"
 
+# Under the cap, a round starts whole or waits: d's 6 requests wait for c's to finish
+# rather than start 4 now and 2 later, which would reuse containers and reach only 4.
+reset_platform "?kill=1"
+cat >"$WORK/whole.conf" <<CONF
+[global]
+max_parallel = 10
+[c]
+url = http://127.0.0.1:$PORT/c
+containers = 6
+instance_header = X-Container-Id
+[d]
+url = http://127.0.0.1:$PORT/d
+containers = 6
+instance_header = X-Container-Id
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/whole.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check "whole rounds: exit 0, both endpoints reached 6" 0 "$rc"
+check "whole rounds: the platform saw 6 containers for c" 6 "$(report 'fn("/c")["distinct_containers"]')"
+check "whole rounds: the platform saw 6 containers for d" 6 "$(report 'fn("/d")["distinct_containers"]')"
+check "whole rounds: d's 6 requests were all in flight together" 6 "$(report 'fn("/d")["max_in_flight"]')"
+check "whole rounds: never more than 10 in flight" True "$(report 'r["max_in_flight"] <= 10')"
+
 finish
