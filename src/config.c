@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <inttypes.h>
@@ -270,6 +271,25 @@ static bool is_token_char(char c) {
         return isalnum((unsigned char) c) || strchr("!#$%&'*+-.^_`|~", c);
 }
 
+/* An IP address (IPv6 comes bracketed) needs no name resolution before a round. */
+static bool host_is_address(CURLU *u) {
+        unsigned char buf[sizeof(struct in6_addr)];
+        char *host = NULL, *h;
+        bool r = false;
+
+        if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                return false;
+        h = host;
+        if (h[0] == '[') {
+                h++;
+                h[strcspn(h, "]%")] = '\0';
+                r = inet_pton(AF_INET6, h, buf) == 1;
+        } else
+                r = inet_pton(AF_INET, h, buf) == 1;
+        curl_free(host);
+        return r;
+}
+
 static void url_key(struct parser *p, const char *value, char **dst) {
         CURLU *u = curl_url();
         char *scheme = NULL;
@@ -286,8 +306,11 @@ static void url_key(struct parser *p, const char *value, char **dst) {
         else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
                  !(streq(scheme, "http") || streq(scheme, "https")))
                 add_error(p, "url: only http and https URLs are supported: '%s'", value);
-        else
+        else {
                 string_key(p, value, dst);
+                if (p->cur->ep)
+                        p->cur->ep->host_is_address = host_is_address(u);
+        }
         curl_free(scheme);
         curl_url_cleanup(u);
 }

@@ -21,6 +21,7 @@ struct transfer {
         CURL *easy;
         const struct endpoint_config *ep;
         void *userdata;
+        bool probe;
         struct transfer *prev, *next;   /* in the active list, or next in the free list */
         char *body;
         size_t body_len, body_cap;
@@ -347,6 +348,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                 SET(CURLOPT_NOBODY, 1L);
         else if (ep->method && !streq(ep->method, ep->body ? "POST" : "GET"))
                 SET(CURLOPT_CUSTOMREQUEST, ep->method);
+        if (t->probe)
+                SET(CURLOPT_CONNECT_ONLY, 1L);
 #undef SET
         if (cc != CURLE_OK)
                 return log_full(LOG_ERR, EINVAL, "Failed to set up a request for %s: %s", ep->name,
@@ -354,7 +357,7 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         return 0;
 }
 
-int http_start(struct http *h, const struct endpoint_config *ep, void *userdata) {
+int http_start(struct http *h, const struct endpoint_config *ep, unsigned flags, void *userdata) {
         struct transfer *t = h->free_list;
         int r;
 
@@ -372,6 +375,7 @@ int http_start(struct http *h, const struct endpoint_config *ep, void *userdata)
         }
         t->ep = ep;
         t->userdata = userdata;
+        t->probe = flags & HTTP_PROBE;
         t->next = NULL;
 
         r = h->multi ? 0 : multi_new(h);
@@ -429,6 +433,7 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
                 .curl_error = t->error,
                 .body = t->body,
                 .body_len = t->body_len,
+                .probe = t->probe,
         };
         const struct endpoint_config *ep = t->ep;
         void *userdata = t->userdata;
@@ -440,7 +445,7 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
         r.total_usec = (uint64_t) total;
         r.connect_usec = (uint64_t) connect;
         r.ttfb_usec = (uint64_t) ttfb;
-        if (code == CURLE_OK) {
+        if (code == CURLE_OK && !t->probe) {
                 r.reuse_header = header_value(t->easy, ep->reuse_header, reuse, sizeof reuse);
                 r.instance_header = header_value(t->easy, ep->instance_header, instance, sizeof instance);
         }

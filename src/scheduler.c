@@ -24,6 +24,7 @@ struct endpoint {
         unsigned to_start;              /* requests of this round not started yet */
         unsigned in_flight;
         bool running;
+        bool probing;                   /* resolving the host before the round's requests go */
         bool queued;
         bool kept;                      /* scratch mark for scheduler_apply_config() */
         size_t cfg_index;               /* where cfg sits in the scheduler's config */
@@ -132,7 +133,7 @@ static void pump(struct scheduler *s) {
                         break;
                 n = ep->to_start < room ? ep->to_start : room;
                 for (unsigned i = 0; i < n; i++) {
-                        int r = http_start(s->http, ep->cfg, ep);
+                        int r = http_start(s->http, ep->cfg, 0, ep);
 
                         ep->to_start--;
                         if (r < 0)
@@ -175,6 +176,23 @@ static void start_round(struct endpoint *ep) {
         ep->running = true;
         ep->to_start = ep->cfg->containers;
         round_acc_reset(&ep->acc, ep->cfg->containers);
+
+        /*
+         * With an empty DNS cache, each of N requests to a host name would
+         * start a resolver thread of its own, and the requests would leave as
+         * their lookups finish, not together.  A probe that only resolves and
+         * connects fills the cache first; the round follows when it is done,
+         * whatever its outcome.  It sends nothing, so it warms no container.
+         * It takes a slot under max_parallel, and is skipped when there is none.
+         */
+        if (!ep->cfg->host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
+            http_start(s->http, ep->cfg, HTTP_PROBE, ep) >= 0) {
+                log_debug("%s round %" PRIu64 ": resolving the host first", ep->cfg->name, ep->round);
+                ep->probing = true;
+                ep->in_flight++;
+                s->in_flight++;
+                return;
+        }
         log_debug("%s round %" PRIu64 ": starting %u requests", ep->cfg->name, ep->round, ep->cfg->containers);
         enqueue(s, ep);
         pump(s);
@@ -200,7 +218,7 @@ static int on_round_timer(sd_event_source *src, uint64_t usec, void *userdata) {
         if (ep->running) {
                 log_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ep->cfg->name,
                           "%s: round %" PRIu64 " is still in flight (%u of %u requests pending); skipping this round",
-                          ep->cfg->name, ep->round, ep->in_flight + ep->to_start, ep->cfg->containers);
+                          ep->cfg->name, ep->round, ep->in_flight + ep->to_start - ep->probing, ep->cfg->containers);
                 return 0;
         }
         start_round(ep);
@@ -231,6 +249,18 @@ static void on_done(void *userdata, const struct endpoint_config *cfg, const str
         struct scheduler *s = ep->sched;
         struct journal_record rec;
         struct result res;
+
+        if (r->probe) {
+                ep->probing = false;
+                ep->in_flight--;
+                s->in_flight--;
+                if (r->curl_code != CURLE_OK)
+                        log_debug("%s: probe failed (%s); sending the round anyway", cfg->name,
+                                  curl_easy_strerror(r->curl_code));
+                enqueue(s, ep);
+                pump(s);
+                return;
+        }
 
         result_from_response(cfg, r, &res);
         round_acc_add(&ep->acc, &res);
@@ -345,6 +375,7 @@ void scheduler_abort_all(struct scheduler *s) {
                 ep->in_flight = 0;
                 ep->to_start = 0;
                 ep->running = false;
+                ep->probing = false;
         }
 }
 
@@ -458,6 +489,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         ep->in_flight = 0;
                         ep->to_start = 0;
                         ep->running = false;
+                        ep->probing = false;
                         ep->cfg = cfg;
                         round_acc_done(&ep->acc);
                         ep->acc = accs[i];

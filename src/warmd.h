@@ -46,6 +46,7 @@ struct endpoint_config {
         char *instance_json;
         uint64_t cold_threshold_usec;   /* 0: not set */
         bool has_credentials;           /* some header came from a credential */
+        bool host_is_address;           /* the URL names an IP address: nothing to resolve */
 };
 
 struct config {
@@ -100,6 +101,7 @@ struct response {
         const char *instance_header;
         const char *body;               /* not NUL-terminated */
         size_t body_len;
+        bool probe;                     /* a connect-only probe (HTTP_PROBE), not a request */
 };
 
 struct result {
@@ -202,8 +204,13 @@ typedef void (*http_done_fn)(void *userdata, const struct endpoint_config *ep, c
 
 int http_new(sd_event *e, const char *user_agent, http_done_fn done, struct http **ret);
 struct http *http_free(struct http *h);
-/* Starts one request now.  The caller enforces max_parallel. */
-int http_start(struct http *h, const struct endpoint_config *ep, void *userdata);
+enum {
+        /* Resolve and connect only, send nothing: warms curl's DNS cache before a round. */
+        HTTP_PROBE = 1 << 0,
+};
+
+/* Starts one request (or probe) now.  The caller enforces max_parallel. */
+int http_start(struct http *h, const struct endpoint_config *ep, unsigned flags, void *userdata);
 /* Aborts every transfer started with this userdata; no callback is made for them. */
 unsigned http_abort(struct http *h, void *userdata);
 unsigned http_in_flight(const struct http *h);
