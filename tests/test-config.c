@@ -245,6 +245,7 @@ static void test_values(void) {
               streq(a->reuse_json, "meta.reused") && streq(a->instance_header, "X-Container-Id") &&
               streq(a->instance_json, "container") && a->cold_threshold_usec == USEC_PER_SEC, "reuse keys");
         CHECK(b->interval_usec == 5 * USEC_PER_MINUTE && !b->method && b->expect_status == 0, "b inherits");
+        CHECK(!a->host_is_address && b->host_is_address, "a host name needs resolving, 127.0.0.1 does not");
         CHECK(config_total_containers(c) == 11, "total containers");
         CHECK(!endpoint_config_equal(a, b) && endpoint_config_equal(a, a), "equality");
 out:
@@ -259,6 +260,31 @@ out:
                       "default timings");
         }
         config_free(c);
+}
+
+static void test_addresses(void) {
+        static const struct {
+                const char *url;
+                bool address;
+        } cases[] = {
+                { "http://127.0.0.1:8080/f", true },
+                { "http://[::1]:8080/f", true },
+                { "https://[fe80::1%25eth0]/f", true },
+                { "http://localhost/f", false },
+                { "https://abc.lambda-url.eu-west-1.on.aws/", false },
+                { "http://127.0.0.1.nip.io/", false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char text[256];
+                struct config *c;
+
+                snprintf(text, sizeof text, "[e]\nurl = %s\ncontainers = 2\n", cases[i].url);
+                c = load_expect(text, NULL, 0);
+                CHECK(c && c->endpoints[0]->host_is_address == cases[i].address, "%s: address %d", cases[i].url,
+                      cases[i].address);
+                config_free(c);
+        }
 }
 
 static void test_credentials(void) {
@@ -301,6 +327,7 @@ int main(void) {
         test_long_line();
         test_unreadable();
         test_values();
+        test_addresses();
         test_credentials();
         {
                 char cmd[300];
