@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * http.c: libcurl's multi socket interface on sd-event.  curl tells us which
- * sockets to watch (one IO source each) and when to call it back (one timer);
- * we hand every event back to curl and then drain all finished transfers.
+ * sockets to watch (kept in one epoll set, see on_epoll()) and when to call
+ * it back (one timer); we hand every event back to curl and then drain all
+ * finished transfers.
  *
  * Transfers come from a pool: while there is work, an easy handle and its
- * body buffer serve request after request, across endpoints and rounds,
- * with no allocation of ours per request.  When all is quiet, the pool and
- * curl's idle connections are released (see drop_idle()).
+ * body buffer serve request after request, across endpoints and rounds, with
+ * no allocation of ours per request.  When all is quiet, the pool and curl's
+ * idle connections are released (see drop_idle()).
  */
 #include "config.h"
 
