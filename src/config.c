@@ -23,6 +23,7 @@
 #define DEFAULT_MAX_PARALLEL    1000U
 #define UNSET                   UINT64_MAX
 #define CREDENTIAL_MAX          8192
+#define SECTION_NAME_MAX        50      /* inih's MAX_SECTION: it cuts longer names short */
 
 enum key_id {
         K_INTERVAL,
@@ -105,7 +106,6 @@ struct parser {
         struct section *cur;            /* NULL before the first section header */
         unsigned global_line;
         struct timing global;
-        size_t n_alloc;                 /* endpoint slots; counted before parsing */
         bool failed_oom;
 };
 
@@ -341,8 +341,10 @@ static int read_credential(struct parser *p, const char *dir, const char *name, 
                 return -ENOMEM;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0) {
-                add_error(p, "header: cannot read credential '%s': %m", name);
-                return -errno;
+                int e = errno;
+
+                add_error(p, "header: cannot read credential '%s': %s", name, strerror(e));
+                return -e;
         }
         data = malloc(CREDENTIAL_MAX + 1);
         if (!data) {
@@ -350,11 +352,14 @@ static int read_credential(struct parser *p, const char *dir, const char *name, 
                 return -ENOMEM;
         }
         n = read(fd, data, CREDENTIAL_MAX + 1);
-        close(fd);
         if (n < 0) {
-                add_error(p, "header: cannot read credential '%s': %m", name);
-                return -errno;
+                int e = errno;
+
+                close(fd);
+                add_error(p, "header: cannot read credential '%s': %s", name, strerror(e));
+                return -e;
         }
+        close(fd);
         if (n > CREDENTIAL_MAX) {
                 add_error(p, "header: credential '%s' is longer than %d bytes", name, CREDENTIAL_MAX);
                 return -E2BIG;
@@ -440,7 +445,7 @@ static void header_key(struct parser *p, struct endpoint_config *ep, const char 
         int r;
 
         if (!colon || colon == value)
-                return add_error(p, "header: expected 'Name: value', got '%s'", value);
+                return add_error(p, "header: expected 'Name: value' (the value is not shown: it may be a secret)");
         for (const char *c = value; c < colon; c++)
                 if (!is_token_char(*c))
                         return add_error(p, "header: invalid header name '%.*s'", (int) (colon - value), value);
@@ -603,8 +608,12 @@ static int handler(void *user, const char *section, const char *name, const char
                 add_error(p, "'%s' is outside any section; put it under [global] or an endpoint section", name);
                 return 1;
         }
-        if (!streq(section, s->name))   /* cannot happen: the reader and inih split sections alike */
+        /* inih keeps only the first SECTION_NAME_MAX - 1 characters of a name (longer ones are rejected). */
+        if (strncmp(section, s->name, SECTION_NAME_MAX - 1) != 0) {
+                /* The reader and inih disagree on the section: report it rather than guess. */
+                add_error(p, "'%s' is in a section warmd could not read; fix the section header above it", name);
                 return 1;
+        }
         global = streq(s->name, "global");
 
         for (id = 0; id < _K_MAX; id++)
@@ -656,7 +665,7 @@ static int handler(void *user, const char *section, const char *name, const char
 /* ----------------------------------------------------------------- reader */
 
 static bool valid_section_name(const char *s) {
-        if (!*s)
+        if (!*s || strlen(s) >= SECTION_NAME_MAX)
                 return false;
         for (; *s; s++)
                 if (!isalnum((unsigned char) *s) && !strchr("_.:@-", *s))
@@ -697,15 +706,18 @@ static void begin_section(struct parser *p, const char *name) {
         p->n_sections++;
         p->cur = s;
 
-        if (!duplicate && valid_section_name(name) && !streq(name, "global") &&
-            p->config->n_endpoints < p->n_alloc) {
-                struct endpoint_config *ep = calloc(1, sizeof *ep);
+        if (!duplicate && valid_section_name(name) && !streq(name, "global")) {
+                /* Endpoint configs are allocated one by one, so they never move as the array grows. */
+                struct endpoint_config *ep = calloc(1, sizeof *ep), **a;
 
-                if (!ep) {
+                a = ep ? realloc(p->config->endpoints, (p->config->n_endpoints + 1) * sizeof(*a)) : NULL;
+                if (!a) {
+                        free(ep);
                         p->failed_oom = true;
                         return;
                 }
-                p->config->endpoints[p->config->n_endpoints++] = ep;
+                p->config->endpoints = a;
+                a[p->config->n_endpoints++] = ep;
                 ep->name = strdup(name);
                 ep->line = p->line;
                 if (!ep->name)
@@ -768,6 +780,9 @@ static char *reader(char *str, int num, void *stream) {
                         name = strndup(s + 1, (size_t) (end - s - 1));
                         if (!name)
                                 p->failed_oom = true;
+                        else if (strlen(name) >= SECTION_NAME_MAX)
+                                add_error(p, "section name too long (%zu characters; the limit is %d)", strlen(name),
+                                          SECTION_NAME_MAX - 1);
                         else if (!valid_section_name(name))
                                 add_error(p, "invalid section name [%s] (use letters, digits, '_', '.', ':', '@' and '-')", name);
                         begin_section(p, name ? name : "");
@@ -907,24 +922,6 @@ static void sort_errors(struct parser *p) {
         }
 }
 
-/* Counts endpoint sections first, so that endpoint configs never move once handed out. */
-static int count_endpoint_sections(FILE *f, size_t *ret) {
-        _cleanup_(freep) char *line = NULL;
-        size_t size = 0, n = 0;
-
-        while (getline(&line, &size, f) >= 0) {
-                const char *s = line + strspn(line, " \t");
-
-                if (*s == '[' && strncmp(s, "[global]", 8) != 0)
-                        n++;
-        }
-        if (ferror(f))
-                return -errno;
-        rewind(f);
-        *ret = n;
-        return 0;
-}
-
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors) {
         struct parser p = {
                 .path = path,
@@ -950,16 +947,6 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         if (!p.f) {
                 r = -errno;
                 add_error_at(&p, 0, "cannot read: %s", strerror(-r));
-                goto fail;
-        }
-        r = count_endpoint_sections(p.f, &p.n_alloc);
-        if (r < 0) {
-                add_error_at(&p, 0, "cannot read: %s", strerror(-r));
-                goto fail;
-        }
-        c->endpoints = calloc(p.n_alloc ? p.n_alloc : 1, sizeof(struct endpoint_config *));
-        if (!c->endpoints) {
-                r = -ENOMEM;
                 goto fail;
         }
 

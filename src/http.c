@@ -65,7 +65,7 @@ static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 n = epoll_wait(h->epoll_fd, h->events, (int) ELEMENTSOF(h->events), 0);
                 if (n < 0) {
                         if (errno == EINTR)
-                                continue;
+                                break;  /* level-triggered: sd-event calls again for what is left */
                         return log_error_errno(errno, "epoll_wait() on the curl sockets failed");
                 }
                 for (int i = 0; i < n; i++) {
@@ -134,6 +134,9 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         struct http *h = userp;
         int r;
 
+        /* Transfers aborted after the loop has finished (at exit) need no timer. */
+        if (sd_event_get_state(h->event) == SD_EVENT_FINISHED)
+                return 0;
         if (timeout_ms < 0)
                 return sd_event_source_set_enabled(h->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
 
@@ -329,6 +332,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         SET(CURLOPT_URL, ep->url);
         SET(CURLOPT_PRIVATE, t);
         SET(CURLOPT_NOSIGNAL, 1L);
+        /* Do not wait for a slow name lookup when a transfer is aborted (stop, reload). */
+        SET(CURLOPT_QUICK_EXIT, 1L);
         /* Warm the HTTP path users hit, and nothing else, even through a redirect. */
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
         SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -344,10 +349,14 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         if (ep->body) {
                 SET(CURLOPT_POSTFIELDS, ep->body);
                 SET(CURLOPT_POSTFIELDSIZE, (long) strlen(ep->body));
+        } else if (ep->method && (streq(ep->method, "POST") || streq(ep->method, "PUT") || streq(ep->method, "PATCH"))) {
+                /* An empty body, so the request says "Content-Length: 0": some gateways answer 411 without. */
+                SET(CURLOPT_POSTFIELDS, "");
+                SET(CURLOPT_POSTFIELDSIZE, 0L);
         }
         if (ep->method && streq(ep->method, "HEAD"))
                 SET(CURLOPT_NOBODY, 1L);
-        else if (ep->method && !streq(ep->method, ep->body ? "POST" : "GET"))
+        else if (ep->method && !streq(ep->method, "POST") && !streq(ep->method, "GET"))
                 SET(CURLOPT_CUSTOMREQUEST, ep->method);
         if (t->probe)
                 SET(CURLOPT_CONNECT_ONLY, 1L);
@@ -410,10 +419,6 @@ unsigned http_abort(struct http *h, void *userdata) {
                 }
         }
         return n;
-}
-
-unsigned http_in_flight(const struct http *h) {
-        return h->n_active;
 }
 
 /* curl_easy_header()'s result lives only until its next call, so it is copied out. */

@@ -199,18 +199,19 @@ static int print_table(const struct scheduler *s) {
         printf("%-*s %6s %6s %6s %6s %7s %11s %7s %7s\n", width, "ENDPOINT", "SENT", "OK", "WARM", "COLD", "UNKNOWN",
                "REACHED", "P50", "MAX");
         for (size_t i = 0; i < c->n_endpoints; i++) {
-                const struct endpoint_config *ep = NULL;
+                const struct endpoint_config *ep = c->endpoints[i];
                 struct summary sm = {};
                 char reached[32], p50[24], max[24];
 
-                if (!scheduler_endpoint_summary(s, i, &ep, &sm))
-                        sm.containers = ep ? ep->containers : 0;
+                /* An endpoint whose round never ended (warmd was stopped) reached nothing. */
+                if (scheduler_endpoint_summary(s, i, &sm) < 0)
+                        sm = (struct summary) { .containers = ep->containers };
                 snprintf(reached, sizeof reached, "%u/%u", sm.reached, sm.containers);
                 snprintf(p50, sizeof p50, "%" PRIu64 "ms", usec_to_msec(sm.p50_usec));
                 snprintf(max, sizeof max, "%" PRIu64 "ms", usec_to_msec(sm.max_usec));
-                printf("%-*s %6u %6u %6u %6u %7u %11s %7s %7s\n", width, ep ? ep->name : "?", sm.sent, sm.ok, sm.warm,
+                printf("%-*s %6u %6u %6u %6u %7u %11s %7s %7s\n", width, ep->name, sm.sent, sm.ok, sm.warm,
                        sm.cold, sm.unknown, reached, p50, max);
-                if (sm.reached < sm.containers || sm.containers == 0)
+                if (sm.reached < sm.containers)
                         rc = EXIT_SHORT;
         }
         fflush(stdout);
@@ -219,54 +220,33 @@ static int print_table(const struct scheduler *s) {
 
 /* -------------------------------------------------------------------- main */
 
-static int run(struct daemon *d, struct config *c) {
+/* The event loop, its signal sources and the status timer; freed by run() whatever happens. */
+static int setup_loop(struct daemon *d) {
+        static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
         sigset_t mask;
         int r;
 
-        raise_nofile();
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return log_error("Failed to initialize libcurl"), EXIT_RUNTIME;
-
         sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGHUP);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                sigaddset(&mask, signals[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals");
 
         r = sd_event_default(&d->event);
-        if (r < 0) {
-                config_free(c);
-                log_error_errno(r, "Failed to create the event loop");
-                goto out;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(d->signals); i++) {
-                static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
-
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the event loop");
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++) {
                 r = sd_event_add_signal(d->event, &d->signals[i], signals[i], on_signal, d);
-                if (r < 0) {
-                        config_free(c);
-                        log_error_errno(r, "Failed to handle %s", strsignal(signals[i]));
-                        goto out;
-                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to handle %s", strsignal(signals[i]));
                 (void) sd_event_source_set_description(d->signals[i], sigabbrev_np(signals[i]));
         }
         r = sd_event_add_time(d->event, &d->status_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
                               on_status_timer, d);
-        if (r < 0) {
-                config_free(c);
-                log_error_errno(r, "Failed to create the status timer");
-                goto out;
-        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the status timer");
         (void) sd_event_source_set_description(d->status_timer, "status-timer");
         (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
-
-        r = scheduler_new(d->event, c, d->once, &d->sched);
-        if (r < 0) {
-                config_free(c);
-                log_error_errno(r, "Failed to set up the endpoints");
-                goto out;
-        }
-        scheduler_set_round_callback(d->sched, on_round, d);
 
         if (!d->once) {
                 /* sd-event pings from inside its loop, so a stuck loop stops pinging. */
@@ -274,28 +254,50 @@ static int run(struct daemon *d, struct config *c) {
                 if (r < 0)
                         log_warning("Failed to enable the watchdog: %s", strerror(-r));
         }
+        return 0;
+}
 
-        log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
-                  d->once ? " one round" : "");
-        log_config_loaded(c);
+/* Takes ownership of c.  Returns the exit status. */
+static int run(struct daemon *d, struct config *c) {
+        int r;
 
-        r = scheduler_start(d->sched);
-        if (r < 0)
-                goto out;
-        if (!d->once) {
-                status_now(d);
-                notify_ready();
+        raise_nofile();
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                config_free(c);
+                log_error("Failed to initialize libcurl");
+                return EXIT_RUNTIME;
         }
 
-        r = sd_event_loop(d->event);
-        if (r < 0)
-                log_error_errno(r, "Event loop failed");
+        r = setup_loop(d);
+        if (r >= 0) {
+                r = scheduler_new(d->event, c, d->once, &d->sched);
+                if (r < 0)
+                        log_error_errno(r, "Failed to set up the endpoints");
+                else
+                        c = NULL;       /* the scheduler's now */
+        }
+        if (r >= 0) {
+                scheduler_set_round_callback(d->sched, on_round, d);
+                log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
+                          d->once ? " one round" : "");
+                log_config_loaded(scheduler_config(d->sched));
+                r = scheduler_start(d->sched);
+        }
+        if (r >= 0) {
+                if (!d->once) {
+                        status_now(d);
+                        notify_ready();
+                }
+                r = sd_event_loop(d->event);
+                if (r < 0)
+                        log_error_errno(r, "Event loop failed");
+        }
 
-out:
-        if (d->sched && d->once && r >= 0)
-                r = print_table(d->sched);
+        if (r >= 0)
+                r = d->once ? print_table(d->sched) : EXIT_OK;
         else
-                r = r < 0 ? EXIT_RUNTIME : EXIT_OK;
+                r = EXIT_RUNTIME;
+        config_free(c);
         d->sched = scheduler_free(d->sched);
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
         for (size_t i = 0; i < ELEMENTSOF(d->signals); i++)

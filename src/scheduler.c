@@ -257,7 +257,8 @@ static void on_done(void *userdata, const struct endpoint_config *cfg, const str
                 if (r->curl_code != CURLE_OK)
                         log_debug("%s: probe failed (%s); sending the round anyway", cfg->name,
                                   curl_easy_strerror(r->curl_code));
-                enqueue(s, ep);
+                if (ep->to_start > 0)
+                        enqueue(s, ep);
                 pump(s);
                 return;
         }
@@ -366,19 +367,6 @@ struct scheduler *scheduler_free(struct scheduler *s) {
         return NULL;
 }
 
-void scheduler_abort_all(struct scheduler *s) {
-        for (size_t i = 0; i < s->n_endpoints; i++) {
-                struct endpoint *ep = s->endpoints[i];
-
-                dequeue(s, ep);
-                s->in_flight -= http_abort(s->http, ep);
-                ep->in_flight = 0;
-                ep->to_start = 0;
-                ep->running = false;
-                ep->probing = false;
-        }
-}
-
 /* Every first round is due now; sd-event runs them as soon as the caller enters the loop. */
 int scheduler_start(struct scheduler *s) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
@@ -435,17 +423,19 @@ static struct endpoint *find_sorted(struct endpoint **sorted, size_t n, const ch
  * config; new ones are created; removed ones are aborted and freed.
  */
 int scheduler_apply_config(struct scheduler *s, struct config *c) {
-        struct endpoint **sorted = NULL, **next = NULL, **prepared = NULL;
+        struct endpoint **sorted = NULL, **next = NULL, **prepared = NULL, **order = NULL;
+        size_t n_order = 0;
         struct round_acc *accs = NULL;
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         size_t n_new = c->n_endpoints;
         int r = 0;
 
         sorted = malloc((s->n_endpoints ? s->n_endpoints : 1) * sizeof(struct endpoint *));
+        order = malloc((s->n_endpoints ? s->n_endpoints : 1) * sizeof(struct endpoint *));
         next = calloc(n_new ? n_new : 1, sizeof(struct endpoint *));
         prepared = calloc(n_new ? n_new : 1, sizeof(struct endpoint *));
         accs = calloc(n_new ? n_new : 1, sizeof(struct round_acc));
-        if (!sorted || !next || !prepared || !accs) {
+        if (!sorted || !order || !next || !prepared || !accs) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -465,7 +455,9 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         goto fail;
         }
 
-        /* Phase 2: commit; nothing below can fail.  The queue is rebuilt at the end. */
+        /* Phase 2: commit; nothing below can fail.  The queue is rebuilt at the end, in its old order. */
+        for (struct endpoint *q = s->queue_head; q; q = q->queue_next)
+                order[n_order++] = q;
         for (size_t i = 0; i < s->n_endpoints; i++) {
                 s->endpoints[i]->kept = false;
                 s->endpoints[i]->queued = false;
@@ -502,6 +494,10 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 ep->cfg_index = i;
                 next[i] = ep;
         }
+        /* Rounds still waiting for room go back in line in their old order; a probing one waits for its probe. */
+        for (size_t i = 0; i < n_order; i++)
+                if (order[i]->kept && order[i]->to_start > 0 && !order[i]->probing)
+                        enqueue(s, order[i]);
         for (size_t i = 0; i < s->n_endpoints; i++) {
                 struct endpoint *ep = s->endpoints[i];
 
@@ -510,9 +506,6 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 log_info("%s: endpoint removed", ep->cfg->name);
                 endpoint_free(ep);
         }
-        for (size_t i = 0; i < n_new; i++)
-                if (next[i]->to_start > 0)
-                        enqueue(s, next[i]);
 
         free(s->endpoints);
         s->endpoints = next;
@@ -521,6 +514,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         config_free(s->config);
         s->config = c;
         free(sorted);
+        free(order);
         free(prepared);
         free(accs);
         pump(s);
@@ -536,6 +530,7 @@ fail:
                         round_acc_done(&accs[i]);
         }
         free(sorted);
+        free(order);
         free(prepared);
         free(accs);
         free(next);
@@ -569,13 +564,9 @@ void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
         *ret = t;
 }
 
-bool scheduler_endpoint_summary(const struct scheduler *s, size_t i, const struct endpoint_config **ret_ep,
-                                struct summary *ret) {
-        if (i >= s->n_endpoints)
-                return false;
-        *ret_ep = s->endpoints[i]->cfg;
-        if (!s->endpoints[i]->have_summary)
-                return false;
+int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret) {
+        if (i >= s->n_endpoints || !s->endpoints[i]->have_summary)
+                return -ENOENT;
         *ret = s->endpoints[i]->last;
-        return true;
+        return 0;
 }

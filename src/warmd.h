@@ -213,7 +213,6 @@ enum {
 int http_start(struct http *h, const struct endpoint_config *ep, unsigned flags, void *userdata);
 /* Aborts every transfer started with this userdata; no callback is made for them. */
 unsigned http_abort(struct http *h, void *userdata);
-unsigned http_in_flight(const struct http *h);
 void http_set_user_agent(struct http *h, const char *user_agent);
 
 /* --------------------------------------------------------------- scheduler */
@@ -241,10 +240,8 @@ int scheduler_apply_config(struct scheduler *s, struct config *c);
 const struct config *scheduler_config(const struct scheduler *s);
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
 void scheduler_set_round_callback(struct scheduler *s, scheduler_round_fn fn, void *userdata);
-/* For --once: the last summary of endpoint i, and whether it has one. */
-bool scheduler_endpoint_summary(const struct scheduler *s, size_t i, const struct endpoint_config **ret_ep,
-                                struct summary *ret);
-void scheduler_abort_all(struct scheduler *s);
+/* For --once: the last summary of endpoint i; -ENOENT before its first round ends. */
+int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret);
 
 /* ------------------------------------------------------------------ notify */
 

@@ -14,6 +14,14 @@ out=$("$WARMD" --check-config -c "$top_srcdir/etc/warmd.conf" 2>&1) || rc=$?
 check "the shipped etc/warmd.conf is valid" "0 configuration OK" "$rc $out"
 
 rc=0
+out=$("$WARMD" -n -c /dev/stdin <good.conf 2>&1) || rc=$?
+check "-n on a file that cannot be read twice (a pipe)" "0 configuration OK" "$rc $out"
+
+rc=0
+out=$(printf '\xef\xbb\xbf' | cat - good.conf | "$WARMD" -n -c /dev/stdin 2>&1) || rc=$?
+check "-n on a file with a UTF-8 byte order mark" "0 configuration OK" "$rc $out"
+
+rc=0
 "$WARMD" -n -c bad.conf >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
 check "-n bad.conf: exit 1" 1 "$rc"
 check "-n bad.conf: nothing on stdout" "" "$(cat "$WORK/stdout")"

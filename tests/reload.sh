@@ -57,6 +57,8 @@ wait_for 10 'fn("/keep")["requests"] == 3 and fn("/change")["requests"] == 2' ||
 for i in $(seq 100); do [ "$(connections_to_port2)" -ge 2 ] && break; sleep 0.05; done
 check "removed-to-be endpoint has 2 requests in flight" 2 "$(connections_to_port2)"
 
+# Let the first round's containers come free (hold + cold start), so the changed round can find them.
+sleep 0.5
 write_conf 3 with-new
 kill -HUP "$WARMD_PID"
 

@@ -138,7 +138,10 @@ static void test_errors(void) {
                 { ENDPOINT "method = get\n",
                   { "F:4: method: invalid method 'get' (use an upper-case HTTP method such as GET or POST)" } },
                 { ENDPOINT "body = {}\n", { "F:4: [e]: 'body' needs a method that sends one, such as method = POST" } },
-                { ENDPOINT "header = NoColon\n", { "F:4: header: expected 'Name: value', got 'NoColon'" } },
+                { ENDPOINT "header = NoColon\n",
+                  { "F:4: header: expected 'Name: value' (the value is not shown: it may be a secret)" } },
+                { ENDPOINT "[an-endpoint-name-that-is-far-too-long-for-inih-to-keep-whole]\nurl = http://127.0.0.1/\ncontainers = 1\n",
+                  { "F:4: section name too long (60 characters; the limit is 49)" } },
                 { ENDPOINT "header = Bad Name: 1\n", { "F:4: header: invalid header name 'Bad Name'" } },
                 { ENDPOINT "expect_status = 99\n", { "F:4: expect_status: 99 is out of range (100..599)" } },
                 { ENDPOINT "reuse_header = X Reused\n", { "F:4: reuse_header: invalid header name 'X Reused'" } },
@@ -178,6 +181,16 @@ static void test_long_line(void) {
         text[n + 251] = '\0';
         snprintf(want, sizeof want, "F:4: line too long (266 characters; the limit is 199)");
         config_free(load_expect(text, errors, 0));
+}
+
+/* A UTF-8 byte order mark must not cost the first section, nor a later one. */
+static void test_bom(void) {
+        struct config *c = load_expect("\xEF\xBB\xBF[a]\nurl = http://127.0.0.1/a\ncontainers = 1\n"
+                                       "[b]\nurl = http://127.0.0.1/b\ncontainers = 2\n", NULL, 0);
+
+        CHECK(c && c->n_endpoints == 2 && streq(c->endpoints[0]->name, "a") && streq(c->endpoints[1]->name, "b") &&
+              c->endpoints[1]->containers == 2, "BOM: both endpoints read");
+        config_free(c);
 }
 
 static void test_unreadable(void) {
@@ -325,6 +338,7 @@ int main(void) {
         test_durations();
         test_errors();
         test_long_line();
+        test_bom();
         test_unreadable();
         test_values();
         test_addresses();
