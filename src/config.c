@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <search.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -101,8 +102,10 @@ struct parser {
         struct config_errors *errors;
         struct config *config;
 
-        struct section *sections;
-        size_t n_sections;
+        struct section **sections;      /* in file order */
+        size_t n_sections, sections_cap;
+        size_t endpoints_cap;
+        void *section_names;            /* tsearch() tree of the same, by name: no quadratic duplicate check */
         struct section *cur;            /* NULL before the first section header */
         unsigned global_line;
         struct timing global;
@@ -158,11 +161,15 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
                 const char *suffix;
                 uint64_t usec;
         } units[] = {
-                { "",   USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },
-                { "s",  USEC_PER_SEC },
-                { "m",  USEC_PER_MINUTE },
-                { "h",  USEC_PER_HOUR },
+                { "",     USEC_PER_SEC },
+                { "ms",   USEC_PER_MSEC },
+                { "msec", USEC_PER_MSEC },
+                { "s",    USEC_PER_SEC },
+                { "sec",  USEC_PER_SEC },
+                { "m",    USEC_PER_MINUTE },
+                { "min",  USEC_PER_MINUTE },        /* as in systemd's time spans, which users know */
+                { "h",    USEC_PER_HOUR },
+                { "hour", USEC_PER_HOUR },
         };
         const char *p = s;
         uint64_t n = 0;
@@ -673,50 +680,61 @@ static bool valid_section_name(const char *s) {
         return true;
 }
 
+static int cmp_section_name(const void *a, const void *b) {
+        return strcmp(((const struct section *) a)->name, ((const struct section *) b)->name);
+}
+
 static void begin_section(struct parser *p, const char *name) {
-        struct section *sections, *s;
-        bool duplicate = false;
+        struct section *s, **found;
 
-        for (size_t i = 0; i < p->n_sections; i++)
-                if (streq(p->sections[i].name, name)) {
-                        add_error(p, "duplicate section [%s] (first defined at line %u)", name, p->sections[i].line);
-                        /* Its keys are still read, for their own errors, but not applied. */
-                        duplicate = true;
-                        break;
+        p->cur = NULL;
+        if (p->n_sections == p->sections_cap) {
+                size_t cap = p->sections_cap ? 2 * p->sections_cap : 16;
+                struct section **v = reallocarray(p->sections, cap, sizeof(struct section *));
+
+                if (!v) {
+                        p->failed_oom = true;
+                        return;
                 }
-
-        sections = realloc(p->sections, (p->n_sections + 1) * sizeof(struct section));
-        if (!sections) {
+                p->sections = v;
+                p->sections_cap = cap;
+        }
+        s = calloc(1, sizeof *s);
+        if (!s || !(s->name = strdup(name))) {
+                free(s);
                 p->failed_oom = true;
-                p->cur = NULL;
                 return;
         }
-        p->sections = sections;
-        s = &sections[p->n_sections];
-        *s = (struct section) {
-                .name = strdup(name),
-                .line = p->line,
-                .timing = { UNSET, UNSET, UNSET, UNSET, 0 },
-        };
-        if (!s->name) {
-                p->failed_oom = true;
-                p->cur = NULL;
-                return;
-        }
-        p->n_sections++;
+        s->line = p->line;
+        s->timing = (struct timing) { UNSET, UNSET, UNSET, UNSET, 0 };
+        p->sections[p->n_sections++] = s;
         p->cur = s;
 
-        if (!duplicate && valid_section_name(name) && !streq(name, "global")) {
+        found = tsearch(s, &p->section_names, cmp_section_name);
+        if (!found) {
+                p->failed_oom = true;
+                return;
+        }
+        if (*found != s) {
+                add_error(p, "duplicate section [%s] (first defined at line %u)", name, (*found)->line);
+                return;         /* its keys are still read, for their own errors, but not applied */
+        }
+        if (valid_section_name(name) && !streq(name, "global")) {
                 /* Endpoint configs are allocated one by one, so they never move as the array grows. */
-                struct endpoint_config *ep = calloc(1, sizeof *ep), **a;
+                struct endpoint_config *ep = calloc(1, sizeof *ep), **a = p->config->endpoints;
+                size_t cap = p->endpoints_cap;
 
-                a = ep ? realloc(p->config->endpoints, (p->config->n_endpoints + 1) * sizeof(*a)) : NULL;
-                if (!a) {
+                if (ep && p->config->n_endpoints == cap) {
+                        cap = cap ? 2 * cap : 16;
+                        a = reallocarray(a, cap, sizeof(*a));
+                }
+                if (!ep || !a) {
                         free(ep);
                         p->failed_oom = true;
                         return;
                 }
                 p->config->endpoints = a;
+                p->endpoints_cap = cap;
                 a[p->config->n_endpoints++] = ep;
                 ep->name = strdup(name);
                 ep->line = p->line;
@@ -892,9 +910,16 @@ struct config *config_free(struct config *c) {
         return NULL;
 }
 
+/* The tree only points at sections; parser_done() frees them through p->sections. */
+static void noop_free(void *p _unused_) {
+}
+
 static void parser_done(struct parser *p) {
-        for (size_t i = 0; i < p->n_sections; i++)
-                free(p->sections[i].name);
+        tdestroy(p->section_names, noop_free);
+        for (size_t i = 0; i < p->n_sections; i++) {
+                free(p->sections[i]->name);
+                free(p->sections[i]);
+        }
         free(p->sections);
         free(p->buf);
         if (p->f)
@@ -907,19 +932,36 @@ static unsigned error_line(const struct parser *p, const char *e) {
         return e[l] == ':' && isdigit((unsigned char) e[l + 1]) ? (unsigned) strtoul(e + l + 1, NULL, 10) : 0;
 }
 
+struct error_pos {
+        unsigned line;
+        size_t index;
+        char *text;
+};
+
+static int cmp_error_pos(const void *a, const void *b) {
+        const struct error_pos *x = a, *y = b;
+
+        if (x->line != y->line)
+                return x->line < y->line ? -1 : 1;
+        return x->index < y->index ? -1 : x->index > y->index;
+}
+
 /* Errors found after parsing (missing keys) belong among the others, in file order. */
 static void sort_errors(struct parser *p) {
-        char **v = p->errors->lines;
+        struct error_pos *v;
+        size_t n = p->errors->n;
 
-        for (size_t i = 1; i < p->errors->n; i++) {
-                char *e = v[i];
-                unsigned l = error_line(p, e);
-                size_t j = i;
-
-                for (; j > 0 && error_line(p, v[j - 1]) > l; j--)
-                        v[j] = v[j - 1];
-                v[j] = e;
-        }
+        if (n < 2)
+                return;
+        v = calloc(n, sizeof *v);
+        if (!v)
+                return;         /* unsorted, but nothing is lost */
+        for (size_t i = 0; i < n; i++)
+                v[i] = (struct error_pos) { error_line(p, p->errors->lines[i]), i, p->errors->lines[i] };
+        qsort(v, n, sizeof *v, cmp_error_pos);
+        for (size_t i = 0; i < n; i++)
+                p->errors->lines[i] = v[i].text;
+        free(v);
 }
 
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors) {
@@ -962,8 +1004,8 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         }
 
         for (size_t i = 0; i < p.n_sections; i++)
-                if (p.sections[i].ep)
-                        finish_endpoint(&p, &p.sections[i]);
+                if (p.sections[i]->ep)
+                        finish_endpoint(&p, p.sections[i]);
         if (c->n_endpoints == 0 && errors->n == 0)
                 add_error_at(&p, 0, "no endpoints defined; add a section with 'url' and 'containers'");
         if (!c->user_agent) {

@@ -24,6 +24,11 @@ static void test_durations(void) {
                 { "30s",    0,       30 * USEC_PER_SEC },
                 { "15m",    0,       15 * USEC_PER_MINUTE },
                 { "2h",     0,       2 * USEC_PER_HOUR },
+                { "15min",  0,       15 * USEC_PER_MINUTE },
+                { "250msec", 0,      250 * USEC_PER_MSEC },
+                { "30sec",  0,       30 * USEC_PER_SEC },
+                { "2hour",  0,       2 * USEC_PER_HOUR },
+                { "15mins", -EINVAL, 0 },
                 { "",       -EINVAL, 0 },
                 { "m",      -EINVAL, 0 },
                 { "5x",     -EINVAL, 0 },
@@ -193,6 +198,37 @@ static void test_bom(void) {
         config_free(c);
 }
 
+/* Thousands of sections: all kept in file order, and a late duplicate still names the first one. */
+static void test_many_sections(void) {
+        enum { N = 5000 };
+        size_t size = N * 64 + 128, len = 0;
+        char *text = malloc(size), want[128];
+        const char *errors[] = { want, NULL };
+        struct config *c;
+        bool ordered = true;
+
+        if (!text)
+                abort();
+        for (unsigned i = 0; i < N; i++)
+                len += (size_t) snprintf(text + len, size - len, "[e%u]\nurl = http://127.0.0.1/%u\ncontainers = 1\n", i, i);
+        c = load_expect(text, NULL, 0);
+        for (unsigned i = 0; c && i < c->n_endpoints && ordered; i++) {
+                char name[16];
+
+                snprintf(name, sizeof name, "e%u", i);
+                ordered = streq(c->endpoints[i]->name, name) && c->endpoints[i]->line == 3 * i + 1;
+        }
+        CHECK(c && c->n_endpoints == N && ordered, "%d sections: %zu endpoints, in file order: %s", N,
+              c ? c->n_endpoints : 0, ordered ? "yes" : "no");
+        config_free(c);
+
+        /* e1234 starts at line 3 * 1234 + 1; the copy follows the last section. */
+        snprintf(text + len, size - len, "[e1234]\nurl = http://127.0.0.1/x\ncontainers = 1\n");
+        snprintf(want, sizeof want, "F:%u: duplicate section [e1234] (first defined at line %u)", 3 * N + 1, 3 * 1234 + 1);
+        config_free(load_expect(text, errors, 0));
+        free(text);
+}
+
 static void test_unreadable(void) {
         struct config_errors e = {};
         struct config *c = NULL;
@@ -339,6 +375,7 @@ int main(void) {
         test_errors();
         test_long_line();
         test_bom();
+        test_many_sections();
         test_unreadable();
         test_values();
         test_addresses();
