@@ -685,20 +685,15 @@ static int cmp_section_name(const void *a, const void *b) {
 }
 
 static void begin_section(struct parser *p, const char *name) {
-        struct section *s, **found;
+        struct section *s, **found, **v;
 
         p->cur = NULL;
-        if (p->n_sections == p->sections_cap) {
-                size_t cap = p->sections_cap ? 2 * p->sections_cap : 16;
-                struct section **v = reallocarray(p->sections, cap, sizeof(struct section *));
-
-                if (!v) {
-                        p->failed_oom = true;
-                        return;
-                }
-                p->sections = v;
-                p->sections_cap = cap;
+        v = array_grow(p->sections, p->n_sections, &p->sections_cap, sizeof(struct section *));
+        if (!v) {
+                p->failed_oom = true;
+                return;
         }
+        p->sections = v;
         s = calloc(1, sizeof *s);
         if (!s || !(s->name = strdup(name))) {
                 free(s);
@@ -721,20 +716,15 @@ static void begin_section(struct parser *p, const char *name) {
         }
         if (valid_section_name(name) && !streq(name, "global")) {
                 /* Endpoint configs are allocated one by one, so they never move as the array grows. */
-                struct endpoint_config *ep = calloc(1, sizeof *ep), **a = p->config->endpoints;
-                size_t cap = p->endpoints_cap;
+                struct endpoint_config *ep = calloc(1, sizeof *ep), **a;
 
-                if (ep && p->config->n_endpoints == cap) {
-                        cap = cap ? 2 * cap : 16;
-                        a = reallocarray(a, cap, sizeof(*a));
-                }
-                if (!ep || !a) {
+                a = ep ? array_grow(p->config->endpoints, p->config->n_endpoints, &p->endpoints_cap, sizeof(*a)) : NULL;
+                if (!a) {
                         free(ep);
                         p->failed_oom = true;
                         return;
                 }
                 p->config->endpoints = a;
-                p->endpoints_cap = cap;
                 a[p->config->n_endpoints++] = ep;
                 ep->name = strdup(name);
                 ep->line = p->line;

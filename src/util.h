@@ -25,6 +25,23 @@ static inline void freep(void *p) {
         free(*(void **) p);
 }
 
+/*
+ * Makes room for element n of an array of *cap elements, doubling it when
+ * full, so n appends cost O(n).  Returns the array, or NULL (the old one is
+ * kept) when out of memory.
+ */
+static inline void *array_grow(void *v, size_t n, size_t *cap, size_t size) {
+        size_t c;
+
+        if (n < *cap)
+                return v;
+        c = *cap ? 2 * *cap : 16;
+        v = reallocarray(v, c, size);
+        if (v)
+                *cap = c;
+        return v;
+}
+
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }
