@@ -996,8 +996,6 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         for (size_t i = 0; i < p.n_sections; i++)
                 if (p.sections[i]->ep)
                         finish_endpoint(&p, p.sections[i]);
-        if (c->n_endpoints == 0 && errors->n == 0)
-                add_error_at(&p, 0, "no endpoints defined; add a section with 'url' and 'containers'");
         if (!c->user_agent) {
                 c->user_agent = strdup(PACKAGE_NAME "/" PACKAGE_VERSION);
                 if (!c->user_agent)

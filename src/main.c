@@ -56,13 +56,23 @@ static void help(void) {
 
 /* ------------------------------------------------------------------ status */
 
+/* A package starts warmd before anyone has written an endpoint: it waits, and says what to do. */
+#define IDLE_FORMAT "no endpoints configured: edit %s, then systemctl reload warmd"
+
 static void status_now(struct daemon *d) {
         struct status_totals t;
         char buf[512];
+        int r;
 
         scheduler_totals(d->sched, &t);
-        if (notify_status_format(&t, now_usec(CLOCK_MONOTONIC), d->reload_note[0] ? d->reload_note : NULL, buf,
-                                 sizeof buf) >= 0)
+        if (t.endpoints == 0) {
+                r = snprintf(buf, sizeof buf, IDLE_FORMAT "%s%s", d->config_path, d->reload_note[0] ? "; " : "",
+                             d->reload_note);
+                r = r < 0 || (size_t) r >= sizeof buf ? -ENOBUFS : 0;
+        } else
+                r = notify_status_format(&t, now_usec(CLOCK_MONOTONIC), d->reload_note[0] ? d->reload_note : NULL,
+                                         buf, sizeof buf);
+        if (r >= 0)
                 notify_status(buf);
         d->status_last = now_usec(CLOCK_MONOTONIC);
 }
@@ -105,6 +115,8 @@ static void log_config_loaded(const struct config *c) {
             journal_record_add(&rec, "WARMD_CONTAINERS=%zu", containers) >= 0)
                 journal_send(&rec);
         journal_record_done(&rec);
+        if (c->n_endpoints == 0)
+                log_event(LOG_NOTICE, WARMD_MESSAGE_IDLE, NULL, IDLE_FORMAT, c->path);
 }
 
 static int load(const char *path, unsigned flags, bool to_log, struct config **ret) {
@@ -283,7 +295,7 @@ static int run(struct daemon *d, struct config *c) {
                 log_config_loaded(scheduler_config(d->sched));
                 r = scheduler_start(d->sched);
         }
-        if (r >= 0) {
+        if (r >= 0 && !(d->once && scheduler_config(d->sched)->n_endpoints == 0)) {
                 if (!d->once) {
                         status_now(d);
                         notify_ready();
@@ -364,8 +376,8 @@ int main(int argc, char *argv[]) {
                 r = load(d.config_path, CONFIG_CREDENTIALS_OPTIONAL, false, &c);
                 if (r < 0)
                         return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
+                printf("configuration OK%s\n", c->n_endpoints == 0 ? " (no endpoints)" : "");
                 config_free(c);
-                printf("configuration OK\n");
                 return EXIT_OK;
         }
 

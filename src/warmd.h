@@ -161,6 +161,7 @@ void round_acc_finish(struct round_acc *a, struct summary *ret);
 #define WARMD_MESSAGE_START          "c570a60c867c4b5cbd907321de78e307"
 #define WARMD_MESSAGE_STOP           "29fc3ff0616a4525847f7e361773f66b"
 #define WARMD_MESSAGE_ROUND_SKIPPED  "53ccfd41088645a7b528f815865bf77c"
+#define WARMD_MESSAGE_IDLE           "1d785760f4a5486db4020d7d41f834a3"
 
 /* A record as "FIELD=value" strings; built by pure functions, sent by journal_send(). */
 struct journal_record {

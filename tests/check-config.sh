@@ -9,9 +9,34 @@ out=$("$WARMD" -n -c good.conf 2>&1) || rc=$?
 check "-n good.conf: exit 0" 0 "$rc"
 check "-n good.conf: output" "configuration OK" "$out"
 
+# The shipped file starts the packaged service idle: valid, and no endpoints.
+shipped=$top_srcdir/etc/warmd.conf
 rc=0
-out=$("$WARMD" --check-config -c "$top_srcdir/etc/warmd.conf" 2>&1) || rc=$?
-check "the shipped etc/warmd.conf is valid" "0 configuration OK" "$rc $out"
+out=$("$WARMD" --check-config -c "$shipped" 2>&1) || rc=$?
+check "the shipped etc/warmd.conf is valid and has no endpoints" "0 configuration OK (no endpoints)" "$rc $out"
+check "the shipped etc/warmd.conf is all comments" "" "$(grep -vE '^(#|$)' "$shipped" || true)"
+# Its examples, uncommented, are a valid file that shows every key of warmd.conf(5).
+sed -n 's/^#\([a-z_[]\)/\1/p' "$shipped" >"$WORK/shipped-uncommented.conf"
+rc=0
+out=$(env -u CREDENTIALS_DIRECTORY "$WARMD" -n -c "$WORK/shipped-uncommented.conf" 2>&1) || rc=$?
+check "the shipped etc/warmd.conf, uncommented, is valid" "0 configuration OK" "$rc $out"
+missing=
+for key in $(grep -oE '^\.It Cm [a-z_]+' "$top_srcdir/man/warmd.conf.5" | awk '{ print $3 }' | sort -u); do
+	grep -qE "^$key = " "$WORK/shipped-uncommented.conf" || missing="$missing $key"
+done
+check "the shipped etc/warmd.conf shows every key of warmd.conf(5)" "" "${missing# }"
+check_cmd "the shipped etc/warmd.conf has an HTTPS endpoint example" grep -qE '^url = https://' "$WORK/shipped-uncommented.conf"
+
+# No endpoints is a valid configuration: the daemon waits for a reload.
+for text in "" "[global]\ninterval = 1m\n"; do
+	printf "$text" >"$WORK/empty.conf"
+	rc=0
+	out=$("$WARMD" -n -c "$WORK/empty.conf" 2>&1) || rc=$?
+	check "-n on a file with no endpoints ('$text')" "0 configuration OK (no endpoints)" "$rc $out"
+done
+rc=0
+out=$("$WARMD" --once -c "$WORK/empty.conf" 2>/dev/null) || rc=$?
+check "--once with no endpoints: exit 0 and an empty table" "0 1" "$rc $(wc -l <<<"$out")"
 
 rc=0
 out=$("$WARMD" -n -c /dev/stdin <good.conf 2>&1) || rc=$?
