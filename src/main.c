@@ -32,6 +32,7 @@ struct daemon {
         sd_event_source *status_timer;
         sd_event_source *signals[3];
         uint64_t status_last;
+        size_t once_left;               /* --once: endpoints whose round has not ended yet */
         char reload_note[160];
 };
 
@@ -82,12 +83,12 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static void on_round(void *userdata) {
-        struct daemon *d = userdata;
+/* The status sink: the STATUS= line, rewritten after rounds but at most once a second. */
+static void status_sink(struct daemon *d, const struct scheduler_event *ev) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         int enabled = SD_EVENT_OFF;
 
-        if (d->once)
+        if (d->once || ev->type != SCHEDULER_EVENT_ROUND)
                 return;
         if (now >= d->status_last + STATUS_MIN_GAP_USEC) {
                 status_now(d);
@@ -98,6 +99,50 @@ static void on_round(void *userdata) {
                 (void) sd_event_source_set_time(d->status_timer, d->status_last + STATUS_MIN_GAP_USEC);
                 (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
         }
+}
+
+/* ----------------------------------------------------------------- events */
+
+/* The journal sink: one structured record per event. */
+static void journal_sink(const struct scheduler_event *ev) {
+        struct journal_record rec;
+        int r = -EINVAL;
+
+        switch (ev->type) {
+        case SCHEDULER_EVENT_REQUEST:
+                r = journal_build_request(ev->endpoint, ev->round, ev->result, &rec);
+                break;
+        case SCHEDULER_EVENT_ROUND:
+                r = journal_build_round(ev->endpoint, ev->round, ev->summary, &rec);
+                break;
+        case SCHEDULER_EVENT_ROUND_SKIPPED:
+                r = journal_build_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ev->endpoint->name, &rec,
+                                        "%s: round %" PRIu64 " is still in flight (%u of %u requests pending); "
+                                        "skipping this round",
+                                        ev->endpoint->name, ev->round, ev->pending, ev->endpoint->containers);
+                break;
+        }
+        if (r < 0)
+                return;
+        journal_send(&rec);
+        journal_record_done(&rec);
+}
+
+/* --once ends when every endpoint has finished its round. */
+static void once_sink(struct daemon *d, const struct scheduler_event *ev) {
+        if (!d->once || ev->type != SCHEDULER_EVENT_ROUND || d->once_left == 0)
+                return;
+        if (--d->once_left == 0)
+                (void) sd_event_exit(d->event, 0);
+}
+
+/* Every event of the scheduler arrives here and goes out to each sink. */
+static void on_event(void *userdata, const struct scheduler_event *ev) {
+        struct daemon *d = userdata;
+
+        journal_sink(ev);
+        status_sink(d, ev);
+        once_sink(d, ev);
 }
 
 /* ------------------------------------------------------------------ config */
@@ -282,14 +327,14 @@ static int run(struct daemon *d, struct config *c) {
 
         r = setup_loop(d);
         if (r >= 0) {
-                r = scheduler_new(d->event, c, d->once, &d->sched);
+                d->once_left = c->n_endpoints;
+                r = scheduler_new(d->event, c, d->once ? SCHEDULER_ONE_ROUND : 0, on_event, d, &d->sched);
                 if (r < 0)
                         log_error_errno(r, "Failed to set up the endpoints");
                 else
                         c = NULL;       /* the scheduler's now */
         }
         if (r >= 0) {
-                scheduler_set_round_callback(d->sched, on_round, d);
                 log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
                           d->once ? " one round" : "");
                 log_config_loaded(scheduler_config(d->sched));

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <sys/random.h>
 
@@ -16,18 +17,38 @@
 /* Round timers go before curl's timer, so rounds due together are all queued before curl starts any. */
 #define ROUND_TIMER_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 10)
 
+/*
+ * Where an endpoint's round stands.  The transitions, and the only functions
+ * that make them:
+ *
+ *   IDLE     -> FIRST    arm_first()       a new or changed endpoint waits for the first-rounds source
+ *   IDLE     -> PROBING  start_round()     the host is resolved before the requests go
+ *   IDLE     -> QUEUED   start_round()     the requests wait in line for room under max_parallel
+ *   FIRST    -> (as IDLE) on_first_rounds()
+ *   PROBING  -> QUEUED   on_done()         the probe ended, whatever its outcome
+ *   QUEUED   -> RUNNING  pump()            every request of the round has started
+ *   RUNNING  -> IDLE     finish_round()    every request has been answered
+ *   any      -> IDLE     abort_round()     the endpoint's configuration changed
+ *
+ * A round that falls due in PROBING, QUEUED or RUNNING is skipped.
+ */
+enum round_state {
+        ROUND_IDLE,
+        ROUND_FIRST,
+        ROUND_PROBING,
+        ROUND_QUEUED,
+        ROUND_RUNNING,
+};
+
 struct endpoint {
         struct scheduler *sched;
         const struct endpoint_config *cfg;
         sd_event_source *timer;
+        enum round_state state;
         uint64_t round;
         unsigned to_start;              /* requests of this round not started yet */
-        unsigned in_flight;
-        bool running;
-        bool probing;                   /* resolving the host before the round's requests go */
-        bool queued;
+        unsigned in_flight;             /* requests (or the probe) started and not answered */
         bool kept;                      /* scratch mark for scheduler_apply_config() */
-        bool first_due;                 /* its first round waits for the scheduler's first_rounds source */
         size_t cfg_index;               /* where cfg sits in the scheduler's config */
         struct endpoint *queue_next;
         struct round_acc acc;
@@ -43,17 +64,21 @@ struct scheduler {
         struct http *http;
         struct endpoint **endpoints;    /* parallel to config->endpoints */
         size_t n_endpoints;
-        struct endpoint *queue_head, *queue_tail;
+        struct endpoint *queue_head, *queue_tail;   /* the endpoints in ROUND_QUEUED, first in first out */
         sd_event_source *first_rounds;  /* runs every due first round in one dispatch */
         unsigned in_flight;
-        bool once;
-        size_t once_left;
+        unsigned flags;
         uint64_t last_round_realtime;
-        scheduler_round_fn round_fn;
-        void *round_userdata;
+        scheduler_event_fn event_fn;
+        void *event_userdata;
 };
 
 static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r);
+
+static void emit(struct scheduler *s, const struct scheduler_event *ev) {
+        if (s->event_fn)
+                s->event_fn(s->event_userdata, ev);
+}
 
 static uint64_t random_below(uint64_t n) {
         uint64_t v = 0;
@@ -65,10 +90,7 @@ static uint64_t random_below(uint64_t n) {
         return v % n;
 }
 
-static void enqueue(struct scheduler *s, struct endpoint *ep) {
-        if (ep->queued)
-                return;
-        ep->queued = true;
+static void queue_append(struct scheduler *s, struct endpoint *ep) {
         ep->queue_next = NULL;
         if (s->queue_tail)
                 s->queue_tail->queue_next = ep;
@@ -77,21 +99,30 @@ static void enqueue(struct scheduler *s, struct endpoint *ep) {
         s->queue_tail = ep;
 }
 
+/* PROBING or IDLE -> QUEUED */
+static void enqueue(struct scheduler *s, struct endpoint *ep) {
+        assert(ep->state == ROUND_IDLE || ep->state == ROUND_PROBING);
+        ep->state = ROUND_QUEUED;
+        queue_append(s, ep);
+}
+
+/* QUEUED -> RUNNING: the head has started all its requests. */
 static void dequeue_head(struct scheduler *s) {
         struct endpoint *ep = s->queue_head;
 
+        assert(ep->state == ROUND_QUEUED);
         s->queue_head = ep->queue_next;
         if (!s->queue_head)
                 s->queue_tail = NULL;
         ep->queue_next = NULL;
-        ep->queued = false;
+        ep->state = ROUND_RUNNING;
 }
 
-/* Removes ep from anywhere in the queue; only on reload, so the walk is fine. */
-static void dequeue(struct scheduler *s, struct endpoint *ep) {
+/* Removes ep from anywhere in the queue; only on reload and when freeing, so the walk is fine. */
+static void queue_unlink(struct scheduler *s, struct endpoint *ep) {
         struct endpoint **p, *prev = NULL;
 
-        if (!ep->queued)
+        if (ep->state != ROUND_QUEUED)
                 return;
         for (p = &s->queue_head; *p; prev = *p, p = &(*p)->queue_next)
                 if (*p == ep) {
@@ -101,22 +132,26 @@ static void dequeue(struct scheduler *s, struct endpoint *ep) {
                         break;
                 }
         ep->queue_next = NULL;
-        ep->queued = false;
 }
 
 static void finish_round(struct endpoint *ep);
 
+static void request_done(struct endpoint *ep, const struct result *res) {
+        round_acc_add(&ep->acc, res);
+        emit(ep->sched, &(struct scheduler_event) {
+                .type = SCHEDULER_EVENT_REQUEST,
+                .endpoint = ep->cfg,
+                .round = ep->round,
+                .result = res,
+        });
+}
+
 /* A request that could not even start still counts, as a failure, so the round adds up to N. */
 static void count_unstarted(struct endpoint *ep, int err) {
         struct result res = { .reuse = REUSE_UNKNOWN };
-        struct journal_record rec;
 
         snprintf(res.error, sizeof res.error, "cannot start request: %s", strerror(-err));
-        round_acc_add(&ep->acc, &res);
-        if (journal_build_request(ep->cfg, ep->round, &res, &rec) >= 0) {
-                journal_send(&rec);
-                journal_record_done(&rec);
-        }
+        request_done(ep, &res);
 }
 
 /*
@@ -166,15 +201,17 @@ static int arm_timer(struct endpoint *ep, uint64_t when) {
 }
 
 /*
- * The first round is due at once, with no jitter: a new endpoint is cold until
- * it runs.  All first rounds go from one deferred source, in config order,
- * rather than from as many timers due at the same instant: sd-event
- * dispatches one source per iteration and re-arms its timerfd each time, which
- * costs 10,000 endpoints a third of a second before the last round is queued.
+ * IDLE -> FIRST.  The first round is due at once, with no jitter: a new
+ * endpoint is cold until it runs.  All first rounds go from one deferred
+ * source, in config order, rather than from as many timers due at the same
+ * instant: sd-event dispatches one source per iteration and re-arms its
+ * timerfd each time, which costs 10,000 endpoints a third of a second before
+ * the last round is queued.
  */
 static int arm_first(struct endpoint *ep, uint64_t now) {
         int r;
 
+        assert(ep->state == ROUND_IDLE);
         r = sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
         if (r >= 0)
                 r = sd_event_source_set_enabled(ep->sched->first_rounds, SD_EVENT_ONESHOT);
@@ -182,15 +219,16 @@ static int arm_first(struct endpoint *ep, uint64_t now) {
                 return log_error_errno(r, "%s: failed to schedule the first round", ep->cfg->name);
         ep->grid_mono = now;
         ep->next_mono = now;
-        ep->first_due = true;
+        ep->state = ROUND_FIRST;
         return 0;
 }
 
+/* IDLE -> PROBING or QUEUED */
 static void start_round(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
 
+        assert(ep->state == ROUND_IDLE);
         ep->round++;
-        ep->running = true;
         ep->to_start = ep->cfg->containers;
         round_acc_reset(&ep->acc, ep->cfg->containers);
 
@@ -205,7 +243,7 @@ static void start_round(struct endpoint *ep) {
         if (!ep->cfg->host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
             http_start(s->http, ep->cfg, HTTP_PROBE, ep) >= 0) {
                 log_debug("%s round %" PRIu64 ": resolving the host first", ep->cfg->name, ep->round);
-                ep->probing = true;
+                ep->state = ROUND_PROBING;
                 ep->in_flight++;
                 s->in_flight++;
                 return;
@@ -215,11 +253,22 @@ static void start_round(struct endpoint *ep) {
         pump(s);
 }
 
+/* any -> IDLE, with nothing reported: the configuration changed under the round. */
+static void abort_round(struct endpoint *ep) {
+        struct scheduler *s = ep->sched;
+
+        queue_unlink(s, ep);
+        s->in_flight -= http_abort(s->http, ep);
+        ep->in_flight = 0;
+        ep->to_start = 0;
+        ep->state = ROUND_IDLE;
+}
+
 static void round_due(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
 
         ep->next_mono = 0;
-        if (!s->once) {
+        if (!(s->flags & SCHEDULER_ONE_ROUND)) {
                 /*
                  * Fixed rate on a grid: round k is due at start + k * interval, plus its own
                  * random jitter.  Jitter does not add up from round to round, and how long a
@@ -231,10 +280,13 @@ static void round_due(struct endpoint *ep) {
                 (void) arm_timer(ep, ep->grid_mono + random_below(ep->cfg->jitter_usec + 1));
         }
 
-        if (ep->running) {
-                log_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ep->cfg->name,
-                          "%s: round %" PRIu64 " is still in flight (%u of %u requests pending); skipping this round",
-                          ep->cfg->name, ep->round, ep->in_flight + ep->to_start - ep->probing, ep->cfg->containers);
+        if (ep->state != ROUND_IDLE) {
+                emit(s, &(struct scheduler_event) {
+                        .type = SCHEDULER_EVENT_ROUND_SKIPPED,
+                        .endpoint = ep->cfg,
+                        .round = ep->round,
+                        .pending = ep->in_flight + ep->to_start - (ep->state == ROUND_PROBING),
+                });
                 return;
         }
         start_round(ep);
@@ -249,61 +301,51 @@ static int on_first_rounds(sd_event_source *src _unused_, void *userdata) {
         struct scheduler *s = userdata;
 
         for (size_t i = 0; i < s->n_endpoints; i++)
-                if (s->endpoints[i]->first_due) {
-                        s->endpoints[i]->first_due = false;
+                if (s->endpoints[i]->state == ROUND_FIRST) {
+                        s->endpoints[i]->state = ROUND_IDLE;
                         round_due(s->endpoints[i]);
                 }
         return 0;
 }
 
+/* RUNNING -> IDLE */
 static void finish_round(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
-        struct journal_record rec;
 
+        assert(ep->state == ROUND_RUNNING);
         round_acc_finish(&ep->acc, &ep->last);
         ep->have_summary = true;
-        ep->running = false;
+        ep->state = ROUND_IDLE;
         s->last_round_realtime = now_usec(CLOCK_REALTIME);
 
-        if (journal_build_round(ep->cfg, ep->round, &ep->last, &rec) >= 0) {
-                journal_send(&rec);
-                journal_record_done(&rec);
-        }
-        if (s->round_fn)
-                s->round_fn(s->round_userdata);
-        if (s->once && --s->once_left == 0)
-                (void) sd_event_exit(s->event, 0);
+        emit(s, &(struct scheduler_event) {
+                .type = SCHEDULER_EVENT_ROUND,
+                .endpoint = ep->cfg,
+                .round = ep->round,
+                .summary = &ep->last,
+        });
 }
 
 static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r) {
         struct endpoint *ep = userdata;
         struct scheduler *s = ep->sched;
-        struct journal_record rec;
         struct result res;
 
+        ep->in_flight--;
+        s->in_flight--;
         if (r->probe) {
-                ep->probing = false;
-                ep->in_flight--;
-                s->in_flight--;
+                assert(ep->state == ROUND_PROBING);
                 if (r->curl_code != CURLE_OK)
                         log_debug("%s: probe failed (%s); sending the round anyway", cfg->name,
                                   curl_easy_strerror(r->curl_code));
-                if (ep->to_start > 0)
-                        enqueue(s, ep);
+                enqueue(s, ep);
                 pump(s);
                 return;
         }
 
         result_from_response(cfg, r, &res);
-        round_acc_add(&ep->acc, &res);
-        if (journal_build_request(cfg, ep->round, &res, &rec) >= 0) {
-                journal_send(&rec);
-                journal_record_done(&rec);
-        }
-
-        ep->in_flight--;
-        s->in_flight--;
-        if (ep->in_flight == 0 && ep->to_start == 0)
+        request_done(ep, &res);
+        if (ep->state == ROUND_RUNNING && ep->in_flight == 0)
                 finish_round(ep);
         pump(s);
 }
@@ -313,12 +355,8 @@ static void on_done(void *userdata, const struct endpoint_config *cfg, const str
 static struct endpoint *endpoint_free(struct endpoint *ep) {
         if (!ep)
                 return NULL;
-        if (ep->sched) {
-                struct scheduler *s = ep->sched;
-
-                dequeue(s, ep);
-                s->in_flight -= http_abort(s->http, ep);
-        }
+        if (ep->sched)
+                abort_round(ep);
         sd_event_source_disable_unref(ep->timer);
         round_acc_done(&ep->acc);
         free(ep);
@@ -353,7 +391,8 @@ fail:
         return r;
 }
 
-int scheduler_new(sd_event *e, struct config *c, bool once, struct scheduler **ret) {
+int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event_fn fn, void *userdata,
+                  struct scheduler **ret) {
         struct scheduler *s;
         int r;
 
@@ -361,7 +400,9 @@ int scheduler_new(sd_event *e, struct config *c, bool once, struct scheduler **r
         if (!s)
                 return -ENOMEM;
         s->event = sd_event_ref(e);
-        s->once = once;
+        s->flags = flags;
+        s->event_fn = fn;
+        s->event_userdata = userdata;
         r = http_new(e, c->user_agent, on_done, &s->http);
         if (r < 0)
                 goto fail;
@@ -398,7 +439,7 @@ struct scheduler *scheduler_free(struct scheduler *s) {
                 return NULL;
         /* Nothing waits any more; unlinking each endpoint from the queue would walk it once per endpoint. */
         for (struct endpoint *ep = s->queue_head; ep; ep = ep->queue_next)
-                ep->queued = false;
+                ep->state = ROUND_IDLE;
         s->queue_head = s->queue_tail = NULL;
         for (size_t i = 0; i < s->n_endpoints; i++)
                 endpoint_free(s->endpoints[i]);
@@ -416,18 +457,12 @@ int scheduler_start(struct scheduler *s) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         int r;
 
-        s->once_left = s->n_endpoints;
         for (size_t i = 0; i < s->n_endpoints; i++) {
                 r = arm_first(s->endpoints[i], now);
                 if (r < 0)
                         return r;
         }
         return 0;
-}
-
-void scheduler_set_round_callback(struct scheduler *s, scheduler_round_fn fn, void *userdata) {
-        s->round_fn = fn;
-        s->round_userdata = userdata;
 }
 
 const struct config *scheduler_config(const struct scheduler *s) {
@@ -504,7 +539,6 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 order[n_order++] = q;
         for (size_t i = 0; i < s->n_endpoints; i++) {
                 s->endpoints[i]->kept = false;
-                s->endpoints[i]->queued = false;
                 s->endpoints[i]->queue_next = NULL;
         }
         s->queue_head = s->queue_tail = NULL;
@@ -521,11 +555,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         c->endpoints[i] = s->config->endpoints[ep->cfg_index];
                         s->config->endpoints[ep->cfg_index] = cfg;
                 } else {
-                        s->in_flight -= http_abort(s->http, ep);
-                        ep->in_flight = 0;
-                        ep->to_start = 0;
-                        ep->running = false;
-                        ep->probing = false;
+                        abort_round(ep);
                         ep->cfg = cfg;
                         round_acc_done(&ep->acc);
                         ep->acc = accs[i];
@@ -540,14 +570,16 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         }
         /* Rounds still waiting for room go back in line in their old order; a probing one waits for its probe. */
         for (size_t i = 0; i < n_order; i++)
-                if (order[i]->kept && order[i]->to_start > 0 && !order[i]->probing)
-                        enqueue(s, order[i]);
+                if (order[i]->kept && order[i]->state == ROUND_QUEUED)
+                        queue_append(s, order[i]);
         for (size_t i = 0; i < s->n_endpoints; i++) {
                 struct endpoint *ep = s->endpoints[i];
 
                 if (ep->kept)
                         continue;
                 log_info("%s: endpoint removed", ep->cfg->name);
+                if (ep->state == ROUND_QUEUED)
+                        ep->state = ROUND_IDLE;         /* already out of the rebuilt queue */
                 endpoint_free(ep);
         }
 

@@ -2,7 +2,9 @@
 /*
  * warmd.h: the interfaces between warmd's modules.
  *
- * Data flows one way: config -> scheduler -> http -> result -> journal/notify.
+ * Data flows one way: config -> scheduler -> http -> result, and the
+ * scheduler's events -> main.c -> the sinks (journal, notify).  No module
+ * below main.c writes to a sink itself.
  * Every function that can fail returns 0 (or a count) on success and -errno
  * on failure.  Output parameters are named ret_* and written only on success.
  */
@@ -230,17 +232,41 @@ struct status_totals {
         unsigned short_endpoints;
 };
 
-typedef void (*scheduler_round_fn)(void *userdata);
+/*
+ * What the scheduler reports.  It writes to no sink itself: main.c receives
+ * every event through one callback and hands it to the journal, the status
+ * line and the metrics file.  Pointers in an event are valid during the call.
+ */
+enum scheduler_event_type {
+        SCHEDULER_EVENT_REQUEST,        /* one request of a round finished, or could not start */
+        SCHEDULER_EVENT_ROUND,          /* a round finished */
+        SCHEDULER_EVENT_ROUND_SKIPPED,  /* a round fell due while the previous one was still in flight */
+};
 
-/* once: run one round of every endpoint, then stop the loop. */
-int scheduler_new(sd_event *e, struct config *c, bool once, struct scheduler **ret);
+struct scheduler_event {
+        enum scheduler_event_type type;
+        const struct endpoint_config *endpoint;
+        uint64_t round;
+        const struct result *result;    /* REQUEST */
+        const struct summary *summary;  /* ROUND */
+        unsigned pending;               /* ROUND_SKIPPED: requests of the running round not answered yet */
+};
+
+typedef void (*scheduler_event_fn)(void *userdata, const struct scheduler_event *ev);
+
+enum {
+        /* Each endpoint runs one round and is not rearmed (--once).  Ending the loop is the caller's. */
+        SCHEDULER_ONE_ROUND = 1 << 0,
+};
+
+int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event_fn fn, void *userdata,
+                  struct scheduler **ret);
 struct scheduler *scheduler_free(struct scheduler *s);
 int scheduler_start(struct scheduler *s);
 /* Takes ownership of c on success; on failure c stays the caller's and nothing changed. */
 int scheduler_apply_config(struct scheduler *s, struct config *c);
 const struct config *scheduler_config(const struct scheduler *s);
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
-void scheduler_set_round_callback(struct scheduler *s, scheduler_round_fn fn, void *userdata);
 /* For --once: the last summary of endpoint i; -ENOENT before its first round ends. */
 int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret);
 
