@@ -7,7 +7,8 @@
  *
  * Transfers come from a pool: while there is work, an easy handle and its
  * body buffer serve request after request, across endpoints and rounds, with
- * no allocation of ours per request.  When all is quiet, the pool and curl's
+ * no allocation of ours per request.  Only a handle whose transfer ended
+ * cleanly goes back (see release()).  When all is quiet, the pool and curl's
  * idle connections are released (see drop_idle()).
  */
 #include "config.h"
@@ -284,14 +285,36 @@ static void unlink_active(struct http *h, struct transfer *t) {
         h->n_active--;
 }
 
-/* Takes t off the multi handle and puts it back in the pool. */
-static void recycle(struct http *h, struct transfer *t) {
-        (void) curl_multi_remove_handle(h->multi, t->easy);
-        unlink_active(h, t);
+/*
+ * A transfer that is off the multi handle: back into the pool if it ended
+ * cleanly, freed otherwise.  An easy handle is not as good as new after
+ * curl_easy_reset(): libcurl 7.88.1 (Debian 12) leaves a transfer's receive
+ * buffer allocated when its name lookup fails (multi_done() never runs), and
+ * then refuses CURLOPT_BUFFERSIZE on that handle for good.  Reused, it made
+ * the next request of whichever endpoint got it fail to start: one endpoint
+ * with a host that does not resolve broke the healthy ones.  Of success,
+ * connection refused, timeout, abort, and a failed lookup, with and without
+ * CONNECT_ONLY, only the failed lookup left the buffer behind; an aborted
+ * transfer may have failed already with its message unread.  So only a clean
+ * end is trusted, and the rest costs one curl_easy_init() per failure.
+ */
+static void release(struct http *h, struct transfer *t, bool reuse) {
+        if (!reuse) {
+                transfer_free(t);
+                return;
+        }
         t->ep = NULL;
         t->userdata = NULL;
+        t->prev = NULL;
         t->next = h->free_list;
         h->free_list = t;
+}
+
+/* Takes t off the multi handle, with no callback. */
+static void discard(struct http *h, struct transfer *t) {
+        (void) curl_multi_remove_handle(h->multi, t->easy);
+        unlink_active(h, t);
+        release(h, t, false);
 }
 
 struct http *http_free(struct http *h) {
@@ -301,7 +324,7 @@ struct http *http_free(struct http *h) {
                 return NULL;
         h->freeing = true;
         while ((t = h->active))
-                recycle(h, t);
+                discard(h, t);
         /* The multi handle goes first: closing its sockets calls on_socket() to drop their IO sources. */
         if (h->multi)
                 curl_multi_cleanup(h->multi);
@@ -394,8 +417,7 @@ int http_start(struct http *h, const struct endpoint_config *ep, unsigned flags,
         if (r >= 0 && curl_multi_add_handle(h->multi, t->easy) != CURLM_OK)
                 r = -EIO;
         if (r < 0) {
-                t->next = h->free_list;
-                h->free_list = t;
+                release(h, t, false);   /* a handle that failed setup is in no known state */
                 return r;
         }
 
@@ -414,7 +436,7 @@ unsigned http_abort(struct http *h, void *userdata) {
         for (t = h->active; t; t = next) {
                 next = t->next;
                 if (t->userdata == userdata) {
-                        recycle(h, t);
+                        discard(h, t);
                         n++;
                 }
         }
@@ -461,10 +483,7 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
         (void) curl_multi_remove_handle(h->multi, t->easy);
         unlink_active(h, t);
         h->done(userdata, ep, &r);
-        t->ep = NULL;
-        t->userdata = NULL;
-        t->next = h->free_list;
-        h->free_list = t;
+        release(h, t, code == CURLE_OK);
 }
 
 /* Drains every finished transfer, not just one: a round finishes many at once. */
