@@ -4,6 +4,12 @@
  * validates all of it.  Every mistake is collected as "FILE:LINE: message";
  * any mistake fails the load, because a daemon that guesses (say, one
  * container for a mistyped "contaners") warms the wrong thing silently.
+ *
+ * Every key is one line of the table keys[] below: its name, the sections it
+ * may appear in, its type (how it is parsed, compared, inherited and freed)
+ * and the field it fills.  The handler, did-you-mean, inheritance from
+ * [global], endpoint_config_equal() and the key list in warmd.conf(5) all
+ * follow from that table.
  */
 #include "config.h"
 
@@ -14,81 +20,56 @@
 #include <inttypes.h>
 #include <search.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #include "warmd.h"
 
-#define DEFAULT_INTERVAL        (15 * USEC_PER_MINUTE)
-#define DEFAULT_TIMEOUT         (10 * USEC_PER_SEC)
-#define DEFAULT_CONNECT_TIMEOUT (5 * USEC_PER_SEC)
-#define DEFAULT_MAX_PARALLEL    1000U
-#define UNSET                   UINT64_MAX
 #define CREDENTIAL_MAX          8192
 #define SECTION_NAME_MAX        50      /* inih's MAX_SECTION: it cuts longer names short */
+#define KEYS_MAX                64      /* room in struct section; a static assertion checks it */
 
-enum key_id {
-        K_INTERVAL,
-        K_JITTER,
-        K_TIMEOUT,
-        K_CONNECT_TIMEOUT,
-        K_MAX_PARALLEL,
-        K_USER_AGENT,
-        K_URL,
-        K_CONTAINERS,
-        K_METHOD,
-        K_HEADER,
-        K_BODY,
-        K_EXPECT_STATUS,
-        K_REUSE_HEADER,
-        K_REUSE_JSON,
-        K_INSTANCE_HEADER,
-        K_INSTANCE_JSON,
-        K_COLD_THRESHOLD,
-        _K_MAX,
+struct parser;
+struct key;
+
+/* What a key's value is: how it is parsed into its field, compared, inherited and freed. */
+struct value_type {
+        const char *what;               /* for the key list in warmd.conf(5) */
+        /* Parses value into the key's field of base, or reports an error; base is the whole struct. */
+        void (*parse)(struct parser *p, const struct key *k, const char *value, void *base);
+        bool (*equal)(const void *a, const void *b);
+        /* For an endpoint that inherits the value from [global]; NULL: the type cannot be inherited. */
+        int (*copy)(void *dst, const void *src);
+        void (*done)(void *field);
+        /* The range, such as "1s to 24h", from the key's min and max; NULL: none. */
+        int (*format_range)(const struct key *k, char *buf, size_t size);
 };
 
 enum {
-        IN_GLOBAL = 1 << 0,
-        IN_ENDPOINT = 1 << 1,
+        KEY_REQUIRED = 1 << 0,          /* every endpoint must set it */
+        KEY_REPEATABLE = 1 << 1,        /* may appear more than once in a section */
 };
 
-static const struct key_def {
+struct key {
         const char *name;
-        unsigned scope;
-        bool repeatable;
-} keys[_K_MAX] = {
-        [K_INTERVAL]        = { "interval",        IN_GLOBAL | IN_ENDPOINT, false },
-        [K_JITTER]          = { "jitter",          IN_GLOBAL | IN_ENDPOINT, false },
-        [K_TIMEOUT]         = { "timeout",         IN_GLOBAL | IN_ENDPOINT, false },
-        [K_CONNECT_TIMEOUT] = { "connect_timeout", IN_GLOBAL | IN_ENDPOINT, false },
-        [K_MAX_PARALLEL]    = { "max_parallel",    IN_GLOBAL,               false },
-        [K_USER_AGENT]      = { "user_agent",      IN_GLOBAL,               false },
-        [K_URL]             = { "url",             IN_ENDPOINT,             false },
-        [K_CONTAINERS]      = { "containers",      IN_ENDPOINT,             false },
-        [K_METHOD]          = { "method",          IN_ENDPOINT,             false },
-        [K_HEADER]          = { "header",          IN_ENDPOINT,             true  },
-        [K_BODY]            = { "body",            IN_ENDPOINT,             false },
-        [K_EXPECT_STATUS]   = { "expect_status",   IN_ENDPOINT,             false },
-        [K_REUSE_HEADER]    = { "reuse_header",    IN_ENDPOINT,             false },
-        [K_REUSE_JSON]      = { "reuse_json",      IN_ENDPOINT,             false },
-        [K_INSTANCE_HEADER] = { "instance_header", IN_ENDPOINT,             false },
-        [K_INSTANCE_JSON]   = { "instance_json",   IN_ENDPOINT,             false },
-        [K_COLD_THRESHOLD]  = { "cold_threshold",  IN_ENDPOINT,             false },
-};
-
-/* The four durations an endpoint inherits from [global] unless it sets its own. */
-struct timing {
-        uint64_t interval, jitter, timeout, connect_timeout;
-        unsigned jitter_line;
+        unsigned scope;                 /* CONFIG_SCOPE_*: global and endpoint means an endpoint may override */
+        const struct value_type *type;
+        /* The field: in struct config for keys only allowed in [global], else in struct endpoint_config. */
+        size_t offset;
+        uint64_t min, max;              /* for numbers and durations; for header, the most per endpoint */
+        const char *def;                /* the default, parsed like a value from the file; NULL: none */
+        unsigned flags;
+        const char *doc;                /* in the key list: the value, if not just the type's name */
+        const char *def_doc;            /* in the key list: the default, if def does not say it */
 };
 
 struct section {
         char *name;
         unsigned line;
-        unsigned key_line[_K_MAX];      /* where each key was set; 0: not set */
+        unsigned key_line[KEYS_MAX];    /* where each key was set; 0: not set */
         struct endpoint_config *ep;     /* NULL for [global] and rejected sections */
         bool bad_line;                  /* a line too long was dropped: it may have held any key */
-        struct timing timing;
+        size_t headers_cap;
 };
 
 struct parser {
@@ -101,14 +82,15 @@ struct parser {
         bool syntax_error_on_line;
         struct config_errors *errors;
         struct config *config;
+        /* What [global] sets for keys an endpoint may override, on top of the defaults. */
+        struct endpoint_config defaults;
+        struct section *global;         /* the first [global], or NULL */
 
         struct section **sections;      /* in file order */
         size_t n_sections, sections_cap;
         size_t endpoints_cap;
         void *section_names;            /* tsearch() tree of the same, by name: no quadratic duplicate check */
         struct section *cur;            /* NULL before the first section header */
-        unsigned global_line;
-        struct timing global;
         bool failed_oom;
 };
 
@@ -230,40 +212,59 @@ static int parse_unsigned(const char *s, unsigned *ret) {
         return 0;
 }
 
-static void number_key(struct parser *p, const char *key, const char *value, unsigned min, unsigned max,
-                       unsigned *dst) {
-        unsigned v = 0;
-        int r;
-
-        r = parse_unsigned(value, &v);
-        if (r == -EINVAL)
-                return add_error(p, "%s: invalid number '%s'", key, value);
-        if (r < 0 || v < min || v > max)
-                return add_error(p, "%s: %s is out of range (%u..%u)", key, value, min, max);
-        *dst = v;
+static bool is_token_char(char c) {
+        return isalnum((unsigned char) c) || strchr("!#$%&'*+-.^_`|~", c);
 }
 
-static void duration_key(struct parser *p, const char *key, const char *value, uint64_t min, uint64_t max,
-                         uint64_t *dst) {
-        char lo[32], hi[32];
-        uint64_t v = 0;
-        int r;
+/* ------------------------------------------------------------------- types */
 
-        r = parse_duration(value, &v);
-        if (r == -EINVAL)
-                return add_error(p, "%s: invalid duration '%s' (use a number with ms, s, m or h)", key, value);
-        if (r < 0 || v < min || v > max) {
-                if (min == 0)
-                        strcpy(lo, "0");
-                else
-                        (void) format_duration(min, lo, sizeof lo);
-                (void) format_duration(max, hi, sizeof hi);
-                return add_error(p, "%s: %s is out of range (%s..%s)", key, value, lo, hi);
-        }
-        *dst = v;
+static void *field_of(const struct key *k, void *base) {
+        return (char *) base + k->offset;
 }
 
-static void string_key(struct parser *p, const char *value, char **dst) {
+static const void *const_field_of(const struct key *k, const void *base) {
+        return (const char *) base + k->offset;
+}
+
+static bool u64_equal(const void *a, const void *b) {
+        return *(const uint64_t *) a == *(const uint64_t *) b;
+}
+
+static int u64_copy(void *dst, const void *src) {
+        *(uint64_t *) dst = *(const uint64_t *) src;
+        return 0;
+}
+
+static bool unsigned_equal(const void *a, const void *b) {
+        return *(const unsigned *) a == *(const unsigned *) b;
+}
+
+static int unsigned_copy(void *dst, const void *src) {
+        *(unsigned *) dst = *(const unsigned *) src;
+        return 0;
+}
+
+static bool string_equal(const void *a, const void *b) {
+        return streq_ptr(*(char *const *) a, *(char *const *) b);
+}
+
+static int string_copy(void *dst, const void *src) {
+        const char *s = *(char *const *) src;
+        char *c = NULL;
+
+        if (s && !(c = strdup(s)))
+                return -ENOMEM;
+        free(*(char **) dst);
+        *(char **) dst = c;
+        return 0;
+}
+
+static void string_done(void *field) {
+        free(*(char **) field);
+        *(char **) field = NULL;
+}
+
+static void set_string(struct parser *p, const char *value, char **dst) {
         char *s = strdup(value);
 
         if (!s) {
@@ -274,9 +275,128 @@ static void string_key(struct parser *p, const char *value, char **dst) {
         *dst = s;
 }
 
-static bool is_token_char(char c) {
-        return isalnum((unsigned char) c) || strchr("!#$%&'*+-.^_`|~", c);
+static void format_duration_or_zero(uint64_t usec, char *buf, size_t size) {
+        if (usec == 0)
+                snprintf(buf, size, "0");
+        else
+                (void) format_duration(usec, buf, size);
 }
+
+static void duration_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        char lo[32], hi[32];
+        uint64_t v = 0;
+        int r;
+
+        r = parse_duration(value, &v);
+        if (r == -EINVAL)
+                return add_error(p, "%s: invalid duration '%s' (use a number with ms, s, m or h)", k->name, value);
+        if (r < 0 || v < k->min || v > k->max) {
+                format_duration_or_zero(k->min, lo, sizeof lo);
+                format_duration_or_zero(k->max, hi, sizeof hi);
+                return add_error(p, "%s: %s is out of range (%s..%s)", k->name, value, lo, hi);
+        }
+        *(uint64_t *) field_of(k, base) = v;
+}
+
+static int duration_range(const struct key *k, char *buf, size_t size) {
+        char lo[32], hi[32];
+
+        format_duration_or_zero(k->min, lo, sizeof lo);
+        format_duration_or_zero(k->max, hi, sizeof hi);
+        return snprintf(buf, size, "%s to %s", lo, hi) < (int) size ? 0 : -ENOBUFS;
+}
+
+static const struct value_type type_duration = {
+        .what = "duration",
+        .parse = duration_parse,
+        .equal = u64_equal,
+        .copy = u64_copy,
+        .format_range = duration_range,
+};
+
+static void number_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        unsigned v = 0;
+        int r;
+
+        r = parse_unsigned(value, &v);
+        if (r == -EINVAL)
+                return add_error(p, "%s: invalid number '%s'", k->name, value);
+        if (r < 0 || v < k->min || v > k->max)
+                return add_error(p, "%s: %s is out of range (%" PRIu64 "..%" PRIu64 ")", k->name, value, k->min, k->max);
+        *(unsigned *) field_of(k, base) = v;
+}
+
+static int number_range(const struct key *k, char *buf, size_t size) {
+        return snprintf(buf, size, "%" PRIu64 " to %" PRIu64, k->min, k->max) < (int) size ? 0 : -ENOBUFS;
+}
+
+static const struct value_type type_number = {
+        .what = "number",
+        .parse = number_parse,
+        .equal = unsigned_equal,
+        .copy = unsigned_copy,
+        .format_range = number_range,
+};
+
+static void text_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_text = {
+        .what = "text",
+        .parse = text_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
+static void method_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        for (const char *c = value; *c; c++)
+                if (!isupper((unsigned char) *c))
+                        return add_error(p, "%s: invalid method '%s' (use an upper-case HTTP method such as GET or POST)",
+                                         k->name, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_method = {
+        .what = "HTTP method",
+        .parse = method_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
+static void header_name_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        for (const char *c = value; *c; c++)
+                if (!is_token_char(*c))
+                        return add_error(p, "%s: invalid header name '%s'", k->name, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_header_name = {
+        .what = "header name",
+        .parse = header_name_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
+static void json_path_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        size_t n = strlen(value);
+
+        if (value[0] == '.' || value[n - 1] == '.' || strstr(value, ".."))
+                return add_error(p, "%s: invalid JSON path '%s' (use a field name or a dotted path such as a.b)",
+                                 k->name, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_json_path = {
+        .what = "JSON path",
+        .parse = json_path_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
 
 /* An IP address (IPv6 comes bracketed) needs no name resolution before a round. */
 static bool host_is_address(CURLU *u) {
@@ -297,7 +417,9 @@ static bool host_is_address(CURLU *u) {
         return r;
 }
 
-static void url_key(struct parser *p, const char *value, char **dst) {
+/* Fills the URL's derived fields too, so it only suits struct endpoint_config's url. */
+static void url_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        struct endpoint_config *ep = base;
         CURLU *u = curl_url();
         char *scheme = NULL;
         CURLUcode uc;
@@ -309,34 +431,24 @@ static void url_key(struct parser *p, const char *value, char **dst) {
         /* libcurl's own parser, so warmd accepts exactly what it will send. */
         uc = curl_url_set(u, CURLUPART_URL, value, 0);
         if (uc != CURLUE_OK)
-                add_error(p, "url: invalid URL '%s': %s", value, curl_url_strerror(uc));
+                add_error(p, "%s: invalid URL '%s': %s", k->name, value, curl_url_strerror(uc));
         else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
                  !(streq(scheme, "http") || streq(scheme, "https")))
-                add_error(p, "url: only http and https URLs are supported: '%s'", value);
+                add_error(p, "%s: only http and https URLs are supported: '%s'", k->name, value);
         else {
-                string_key(p, value, dst);
-                if (p->cur->ep)
-                        p->cur->ep->host_is_address = host_is_address(u);
+                set_string(p, value, &ep->url);
+                ep->host_is_address = host_is_address(u);
         }
         curl_free(scheme);
         curl_url_cleanup(u);
 }
 
-static void json_path_key(struct parser *p, const char *key, const char *value, char **dst) {
-        size_t n = strlen(value);
-
-        if (value[0] == '.' || value[n - 1] == '.' || strstr(value, ".."))
-                return add_error(p, "%s: invalid JSON path '%s' (use a field name or a dotted path such as a.b)",
-                                 key, value);
-        string_key(p, value, dst);
-}
-
-static void header_name_key(struct parser *p, const char *key, const char *value, char **dst) {
-        for (const char *c = value; *c; c++)
-                if (!is_token_char(*c))
-                        return add_error(p, "%s: invalid header name '%s'", key, value);
-        string_key(p, value, dst);
-}
+static const struct value_type type_url = {
+        .what = "URL",
+        .parse = url_parse,
+        .equal = string_equal,
+        .done = string_done,
+};
 
 /* Reads $CREDENTIALS_DIRECTORY/name; the secret never appears in an error. */
 static int read_credential(struct parser *p, const char *dir, const char *name, char **ret) {
@@ -446,16 +558,18 @@ static int expand_credentials(struct parser *p, const char *value, char **ret) {
         return used;
 }
 
-static void header_key(struct parser *p, struct endpoint_config *ep, const char *value) {
+/* The field is the NULL-terminated headers; n_headers, has_credentials and header_list go with it. */
+static void headers_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        struct endpoint_config *ep = base;
         const char *colon = strchr(value, ':');
         char *expanded = NULL, **h;
         int r;
 
         if (!colon || colon == value)
-                return add_error(p, "header: expected 'Name: value' (the value is not shown: it may be a secret)");
+                return add_error(p, "%s: expected 'Name: value' (the value is not shown: it may be a secret)", k->name);
         for (const char *c = value; c < colon; c++)
                 if (!is_token_char(*c))
-                        return add_error(p, "header: invalid header name '%.*s'", (int) (colon - value), value);
+                        return add_error(p, "%s: invalid header name '%.*s'", k->name, (int) (colon - value), value);
 
         r = expand_credentials(p, value, &expanded);
         if (r == -ENOMEM)
@@ -465,8 +579,10 @@ static void header_key(struct parser *p, struct endpoint_config *ep, const char 
         if (r > 0)
                 ep->has_credentials = true;
 
-        h = realloc(ep->headers, (ep->n_headers + 2) * sizeof(char *));
+        /* n_headers + 1 for the terminating NULL. */
+        h = array_grow(ep->headers, ep->n_headers + 1, &p->cur->headers_cap, sizeof(char *));
         if (!h) {
+                explicit_bzero(expanded, strlen(expanded));
                 free(expanded);
                 p->failed_oom = true;
                 return;
@@ -476,9 +592,128 @@ static void header_key(struct parser *p, struct endpoint_config *ep, const char 
         h[ep->n_headers] = NULL;
 }
 
-static void endpoint_config_done(struct endpoint_config *ep);
+/* As a list: the same headers in the same order. */
+static bool headers_equal(const void *a, const void *b) {
+        char *const *x = *(char **const *) a, *const *y = *(char **const *) b;
 
-/* ----------------------------------------------------------- unknown keys */
+        if (!x || !y)
+                return !x == !y;
+        for (; *x && *y; x++, y++)
+                if (!streq(*x, *y))
+                        return false;
+        return !*x && !*y;
+}
+
+static void headers_done(void *field) {
+        char **h = *(char ***) field;
+
+        for (size_t i = 0; h && h[i]; i++) {
+                explicit_bzero(h[i], strlen(h[i]));
+                free(h[i]);
+        }
+        free(h);
+        *(char ***) field = NULL;
+}
+
+static const struct value_type type_headers = {
+        .what = "Name: value",
+        .parse = headers_parse,
+        .equal = headers_equal,
+        .done = headers_done,
+};
+
+/* ------------------------------------------------------------------- keys */
+
+#define GLOBAL   CONFIG_SCOPE_GLOBAL
+#define ENDPOINT CONFIG_SCOPE_ENDPOINT
+#define EP(f) offsetof(struct endpoint_config, f)
+#define GL(f) offsetof(struct config, f)
+
+/*
+ * Every key warmd knows.  A key in both scopes is set in [global] for every
+ * endpoint, and an endpoint may set its own.  A new key is one line here and
+ * its field; tests/test-config.c then wants sample values for it, and
+ * warmd.conf(5) its line in the key list and its description.
+ */
+static const struct key keys[] = {
+        { .name = "interval",        .scope = GLOBAL | ENDPOINT, .type = &type_duration,
+          .offset = EP(interval_usec), .min = USEC_PER_SEC, .max = 24 * USEC_PER_HOUR, .def = "15m" },
+        { .name = "jitter",          .scope = GLOBAL | ENDPOINT, .type = &type_duration,
+          .offset = EP(jitter_usec), .max = 24 * USEC_PER_HOUR, .def = "0", .doc = "at most interval" },
+        { .name = "timeout",         .scope = GLOBAL | ENDPOINT, .type = &type_duration,
+          .offset = EP(timeout_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def = "10s" },
+        { .name = "connect_timeout", .scope = GLOBAL | ENDPOINT, .type = &type_duration,
+          .offset = EP(connect_timeout_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def = "5s" },
+        { .name = "max_parallel",    .scope = GLOBAL,            .type = &type_number,
+          .offset = GL(max_parallel), .min = 1, .max = MAX_PARALLEL_MAX, .def = "1000" },
+        { .name = "user_agent",      .scope = GLOBAL,            .type = &type_text,
+          .offset = GL(user_agent), .def = PACKAGE_NAME "/" PACKAGE_VERSION, .def_doc = PACKAGE_NAME "/VERSION" },
+        { .name = "url",             .scope = ENDPOINT,          .type = &type_url,
+          .offset = EP(url), .flags = KEY_REQUIRED, .doc = "http or https only" },
+        { .name = "containers",      .scope = ENDPOINT,          .type = &type_number,
+          .offset = EP(containers), .min = 1, .max = CONTAINERS_MAX, .flags = KEY_REQUIRED },
+        { .name = "method",          .scope = ENDPOINT,          .type = &type_method,
+          .offset = EP(method), .doc = "upper case", .def_doc = "GET" },
+        { .name = "header",          .scope = ENDPOINT,          .type = &type_headers,
+          .offset = EP(headers), .flags = KEY_REPEATABLE },
+        { .name = "body",            .scope = ENDPOINT,          .type = &type_text,
+          .offset = EP(body), .doc = "sent as is" },
+        { .name = "expect_status",   .scope = ENDPOINT,          .type = &type_number,
+          .offset = EP(expect_status), .min = 100, .max = 599, .def_doc = "any 2xx" },
+        { .name = "reuse_header",    .scope = ENDPOINT,          .type = &type_header_name,
+          .offset = EP(reuse_header) },
+        { .name = "reuse_json",      .scope = ENDPOINT,          .type = &type_json_path,
+          .offset = EP(reuse_json) },
+        { .name = "instance_header", .scope = ENDPOINT,          .type = &type_header_name,
+          .offset = EP(instance_header) },
+        { .name = "instance_json",   .scope = ENDPOINT,          .type = &type_json_path,
+          .offset = EP(instance_json) },
+        { .name = "cold_threshold",  .scope = ENDPOINT,          .type = &type_duration,
+          .offset = EP(cold_threshold_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def_doc = "none" },
+};
+
+_Static_assert(ELEMENTSOF(keys) <= KEYS_MAX, "struct section has no room for every key");
+
+/* A key's index, for the rules between keys; ELEMENTSOF(keys) if there is none. */
+static size_t key_id(const char *name) {
+        size_t i;
+
+        for (i = 0; i < ELEMENTSOF(keys); i++)
+                if (streq(keys[i].name, name))
+                        break;
+        return i;
+}
+
+/* The line where a section set a key; 0: not set. */
+static unsigned set_at(const struct section *s, const char *name) {
+        size_t i = key_id(name);
+
+        return s && i < ELEMENTSOF(keys) ? s->key_line[i] : 0;
+}
+
+int config_key_info(size_t i, struct config_key_info *ret) {
+        const struct key *k;
+        char range[64] = "";
+        const char *def;
+        int n;
+
+        if (i >= ELEMENTSOF(keys))
+                return -ENOENT;
+        k = &keys[i];
+        if (k->type->format_range && k->type->format_range(k, range, sizeof range) < 0)
+                return -ENOBUFS;
+        def = k->def_doc ? k->def_doc : k->def;
+        n = snprintf(ret->summary, sizeof ret->summary, "%s%s%s%s%s%s%s%s%s", k->type->what, range[0] ? ", " : "",
+                     range, k->doc ? ", " : "", k->doc ? k->doc : "", k->flags & KEY_REQUIRED ? "; required" : "",
+                     def ? "; default " : "", def ? def : "", k->flags & KEY_REPEATABLE ? "; repeatable" : "");
+        if (n < 0 || (size_t) n >= sizeof ret->summary)
+                return -ENOBUFS;
+        ret->name = k->name;
+        ret->scope = k->scope;
+        ret->required = k->flags & KEY_REQUIRED;
+        ret->inheritable = k->type->copy != NULL;
+        return 0;
+}
 
 static unsigned edit_distance(const char *a, const char *b) {
         size_t la = strlen(a), lb = strlen(b);
@@ -511,7 +746,7 @@ static const char *did_you_mean(const char *key) {
         const char *best = NULL;
         unsigned best_d = 3;    /* two edits at most: a typo, not another word */
 
-        for (size_t i = 0; i < _K_MAX; i++) {
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 unsigned d = edit_distance(key, keys[i].name);
 
                 if (d < best_d && d < strlen(keys[i].name)) {
@@ -524,89 +759,12 @@ static const char *did_you_mean(const char *key) {
 
 /* ---------------------------------------------------------------- handler */
 
-static void set_timing_key(struct parser *p, enum key_id id, const char *value, struct timing *t) {
-        switch (id) {
-        case K_INTERVAL:
-                duration_key(p, "interval", value, USEC_PER_SEC, 24 * USEC_PER_HOUR, &t->interval);
-                break;
-        case K_JITTER:
-                duration_key(p, "jitter", value, 0, 24 * USEC_PER_HOUR, &t->jitter);
-                t->jitter_line = p->line;
-                break;
-        case K_TIMEOUT:
-                duration_key(p, "timeout", value, USEC_PER_MSEC, USEC_PER_HOUR, &t->timeout);
-                break;
-        case K_CONNECT_TIMEOUT:
-                duration_key(p, "connect_timeout", value, USEC_PER_MSEC, USEC_PER_HOUR, &t->connect_timeout);
-                break;
-        default:
-                break;
-        }
-}
-
-static void endpoint_key(struct parser *p, enum key_id id, const char *value) {
-        struct endpoint_config *ep = p->cur->ep;
-
-        switch (id) {
-        case K_URL:
-                url_key(p, value, &ep->url);
-                break;
-        case K_CONTAINERS:
-                number_key(p, "containers", value, 1, CONTAINERS_MAX, &ep->containers);
-                break;
-        case K_METHOD:
-                for (const char *c = value; *c; c++)
-                        if (!isupper((unsigned char) *c))
-                                return add_error(p, "method: invalid method '%s' (use an upper-case HTTP method such as GET or POST)", value);
-                string_key(p, value, &ep->method);
-                break;
-        case K_HEADER:
-                header_key(p, ep, value);
-                break;
-        case K_BODY:
-                string_key(p, value, &ep->body);
-                break;
-        case K_EXPECT_STATUS:
-                number_key(p, "expect_status", value, 100, 599, &ep->expect_status);
-                break;
-        case K_REUSE_HEADER:
-                header_name_key(p, "reuse_header", value, &ep->reuse_header);
-                break;
-        case K_REUSE_JSON:
-                json_path_key(p, "reuse_json", value, &ep->reuse_json);
-                break;
-        case K_INSTANCE_HEADER:
-                header_name_key(p, "instance_header", value, &ep->instance_header);
-                break;
-        case K_INSTANCE_JSON:
-                json_path_key(p, "instance_json", value, &ep->instance_json);
-                break;
-        case K_COLD_THRESHOLD:
-                duration_key(p, "cold_threshold", value, USEC_PER_MSEC, USEC_PER_HOUR, &ep->cold_threshold_usec);
-                break;
-        default:
-                set_timing_key(p, id, value, &p->cur->timing);
-                break;
-        }
-}
-
-static void global_key(struct parser *p, enum key_id id, const char *value) {
-        switch (id) {
-        case K_MAX_PARALLEL:
-                number_key(p, "max_parallel", value, 1, MAX_PARALLEL_MAX, &p->config->max_parallel);
-                break;
-        case K_USER_AGENT:
-                string_key(p, value, &p->config->user_agent);
-                break;
-        default:
-                set_timing_key(p, id, value, &p->global);
-                break;
-        }
-}
+static void endpoint_config_done(struct endpoint_config *ep);
 
 static int handler(void *user, const char *section, const char *name, const char *value) {
         struct parser *p = user;
         struct section *s = p->cur;
+        const struct key *k;
         bool global;
         size_t id;
 
@@ -623,10 +781,8 @@ static int handler(void *user, const char *section, const char *name, const char
         }
         global = streq(s->name, "global");
 
-        for (id = 0; id < _K_MAX; id++)
-                if (streq(name, keys[id].name))
-                        break;
-        if (id == _K_MAX) {
+        id = key_id(name);
+        if (id == ELEMENTSOF(keys)) {
                 const char *hint = did_you_mean(name);
 
                 if (hint)
@@ -635,15 +791,16 @@ static int handler(void *user, const char *section, const char *name, const char
                         add_error(p, "unknown key '%s' in [%s]", name, s->name);
                 return 1;
         }
-        if (global && !(keys[id].scope & IN_GLOBAL)) {
+        k = &keys[id];
+        if (global && !(k->scope & CONFIG_SCOPE_GLOBAL)) {
                 add_error(p, "'%s' belongs in an endpoint section, not in [global]", name);
                 return 1;
         }
-        if (!global && !(keys[id].scope & IN_ENDPOINT)) {
+        if (!global && !(k->scope & CONFIG_SCOPE_ENDPOINT)) {
                 add_error(p, "'%s' is only allowed in [global]", name);
                 return 1;
         }
-        if (!keys[id].repeatable && s->key_line[id] > 0) {
+        if (!(k->flags & KEY_REPEATABLE) && s->key_line[id] > 0) {
                 add_error(p, "duplicate key '%s' (first set at line %u)", name, s->key_line[id]);
                 return 1;
         }
@@ -654,16 +811,16 @@ static int handler(void *user, const char *section, const char *name, const char
         }
 
         if (global)
-                global_key(p, (enum key_id) id, value);
+                /* A key an endpoint may override is a default for all of them. */
+                k->type->parse(p, k, value, k->scope & CONFIG_SCOPE_ENDPOINT ? (void *) &p->defaults : (void *) p->config);
         else if (s->ep)
-                endpoint_key(p, (enum key_id) id, value);
+                k->type->parse(p, k, value, s->ep);
         else {
                 /* A rejected section: check the value against a scratch endpoint. */
                 struct endpoint_config scratch = {};
 
-                s->ep = &scratch;
-                endpoint_key(p, (enum key_id) id, value);
-                s->ep = NULL;
+                s->headers_cap = 0;
+                k->type->parse(p, k, value, &scratch);
                 endpoint_config_done(&scratch);
         }
         return 1;
@@ -701,7 +858,6 @@ static void begin_section(struct parser *p, const char *name) {
                 return;
         }
         s->line = p->line;
-        s->timing = (struct timing) { UNSET, UNSET, UNSET, UNSET, 0 };
         p->sections[p->n_sections++] = s;
         p->cur = s;
 
@@ -714,7 +870,9 @@ static void begin_section(struct parser *p, const char *name) {
                 add_error(p, "duplicate section [%s] (first defined at line %u)", name, (*found)->line);
                 return;         /* its keys are still read, for their own errors, but not applied */
         }
-        if (valid_section_name(name) && !streq(name, "global")) {
+        if (streq(name, "global"))
+                p->global = s;
+        else if (valid_section_name(name)) {
                 /* Endpoint configs are allocated one by one, so they never move as the array grows. */
                 struct endpoint_config *ep = calloc(1, sizeof *ep), **a;
 
@@ -824,61 +982,60 @@ static char *reader(char *str, int num, void *stream) {
 
 static void finish_endpoint(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
-        struct timing t = s->timing;
+        struct curl_slist *tail = NULL;
+        unsigned line;
         char a[32], b[32];
 
-        /* A key set to a bad value, or on a line too long, was reported already. */
-        if (!ep->url && s->key_line[K_URL] == 0 && !s->bad_line)
-                add_error_at(p, s->line, "[%s]: missing required key 'url'", s->name);
-        if (ep->containers == 0 && s->key_line[K_CONTAINERS] == 0 && !s->bad_line)
-                add_error_at(p, s->line, "[%s]: missing required key 'containers'", s->name);
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const struct key *k = &keys[i];
 
-        ep->interval_usec = t.interval != UNSET ? t.interval :
-                            p->global.interval != UNSET ? p->global.interval : DEFAULT_INTERVAL;
-        ep->jitter_usec = t.jitter != UNSET ? t.jitter : p->global.jitter != UNSET ? p->global.jitter : 0;
-        ep->timeout_usec = t.timeout != UNSET ? t.timeout :
-                           p->global.timeout != UNSET ? p->global.timeout : DEFAULT_TIMEOUT;
-        ep->connect_timeout_usec = t.connect_timeout != UNSET ? t.connect_timeout :
-                                   p->global.connect_timeout != UNSET ? p->global.connect_timeout :
-                                   DEFAULT_CONNECT_TIMEOUT;
-
-        if (ep->body && (!ep->method || streq(ep->method, "GET") || streq(ep->method, "HEAD")))
-                add_error_at(p, s->key_line[K_BODY], "[%s]: 'body' needs a method that sends one, such as method = POST",
-                             s->name);
-
-        if (ep->jitter_usec > ep->interval_usec) {
-                (void) format_duration(ep->jitter_usec, a, sizeof a);
-                (void) format_duration(ep->interval_usec, b, sizeof b);
-                add_error_at(p, t.jitter_line ? t.jitter_line : p->global.jitter_line ? p->global.jitter_line : s->line,
-                             "[%s]: jitter (%s) must not be longer than interval (%s)", s->name, a, b);
+                if (!(k->scope & CONFIG_SCOPE_ENDPOINT) || s->key_line[i] > 0)
+                        continue;
+                /* A key set to a bad value, or on a line too long, was reported already. */
+                if (k->flags & KEY_REQUIRED) {
+                        if (!s->bad_line)
+                                add_error_at(p, s->line, "[%s]: missing required key '%s'", s->name, k->name);
+                } else if (((k->scope & CONFIG_SCOPE_GLOBAL) || k->def) &&
+                           k->type->copy(field_of(k, ep), const_field_of(k, &p->defaults)) < 0) {
+                        p->failed_oom = true;
+                        return;
+                }
         }
 
+        line = set_at(s, "body");
+        if (ep->body && (!ep->method || streq(ep->method, "GET") || streq(ep->method, "HEAD")))
+                add_error_at(p, line, "[%s]: 'body' needs a method that sends one, such as method = POST", s->name);
+
+        if (ep->jitter_usec > ep->interval_usec) {
+                line = set_at(s, "jitter");
+                if (line == 0)
+                        line = set_at(p->global, "jitter");
+                (void) format_duration(ep->jitter_usec, a, sizeof a);
+                (void) format_duration(ep->interval_usec, b, sizeof b);
+                add_error_at(p, line > 0 ? line : s->line, "[%s]: jitter (%s) must not be longer than interval (%s)",
+                             s->name, a, b);
+        }
+
+        /* Appended at the tail, which curl_slist_append() would otherwise walk to for every header. */
         for (size_t i = 0; i < ep->n_headers; i++) {
-                struct curl_slist *l = curl_slist_append(ep->header_list, ep->headers[i]);
+                struct curl_slist *l = curl_slist_append(tail, ep->headers[i]);
 
                 if (!l) {
                         p->failed_oom = true;
                         return;
                 }
-                ep->header_list = l;
+                if (!tail)
+                        ep->header_list = l;
+                tail = tail ? tail->next : l;
         }
 }
 
 static void endpoint_config_done(struct endpoint_config *ep) {
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if ((keys[i].scope & CONFIG_SCOPE_ENDPOINT) && keys[i].type->done)
+                        keys[i].type->done(field_of(&keys[i], ep));
         free(ep->name);
-        free(ep->url);
-        free(ep->method);
-        for (size_t i = 0; i < ep->n_headers; i++) {
-                explicit_bzero(ep->headers[i], strlen(ep->headers[i]));
-                free(ep->headers[i]);
-        }
-        free(ep->headers);
         curl_slist_free_all(ep->header_list);
-        free(ep->body);
-        free(ep->reuse_header);
-        free(ep->reuse_json);
-        free(ep->instance_header);
-        free(ep->instance_json);
 }
 
 void endpoint_config_free(struct endpoint_config *ep) {
@@ -894,7 +1051,9 @@ struct config *config_free(struct config *c) {
         for (size_t i = 0; i < c->n_endpoints; i++)
                 endpoint_config_free(c->endpoints[i]);
         free(c->endpoints);
-        free(c->user_agent);
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (keys[i].scope == CONFIG_SCOPE_GLOBAL && keys[i].type->done)
+                        keys[i].type->done(field_of(&keys[i], c));
         free(c->path);
         free(c);
         return NULL;
@@ -911,6 +1070,7 @@ static void parser_done(struct parser *p) {
                 free(p->sections[i]);
         }
         free(p->sections);
+        endpoint_config_done(&p->defaults);
         free(p->buf);
         if (p->f)
                 fclose(p->f);
@@ -959,7 +1119,6 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                 .path = path,
                 .flags = flags,
                 .errors = errors,
-                .global = { UNSET, UNSET, UNSET, UNSET, 0 },
         };
         struct config *c = NULL;
         int r;
@@ -968,12 +1127,15 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         if (!c)
                 return -ENOMEM;
         p.config = c;
-        c->max_parallel = DEFAULT_MAX_PARALLEL;
         c->path = strdup(path);
         if (!c->path) {
                 r = -ENOMEM;
                 goto fail;
         }
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (keys[i].def)
+                        keys[i].type->parse(&p, &keys[i], keys[i].def,
+                                            keys[i].scope == CONFIG_SCOPE_GLOBAL ? (void *) c : (void *) &p.defaults);
 
         p.f = fopen(path, "re");
         if (!p.f) {
@@ -996,11 +1158,6 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         for (size_t i = 0; i < p.n_sections; i++)
                 if (p.sections[i]->ep)
                         finish_endpoint(&p, p.sections[i]);
-        if (!c->user_agent) {
-                c->user_agent = strdup(PACKAGE_NAME "/" PACKAGE_VERSION);
-                if (!c->user_agent)
-                        p.failed_oom = true;
-        }
 
         if (p.failed_oom) {
                 r = -ENOMEM;
@@ -1036,19 +1193,22 @@ size_t config_total_containers(const struct config *c) {
         return n;
 }
 
-/* Equal endpoints keep their schedule and history across a reload. */
+/* Equal endpoints keep their schedule and history across a reload: every key an endpoint has, from the table. */
 bool endpoint_config_equal(const struct endpoint_config *a, const struct endpoint_config *b) {
-        if (!streq(a->name, b->name) || !streq(a->url, b->url) || a->containers != b->containers ||
-            !streq_ptr(a->method, b->method) || !streq_ptr(a->body, b->body) ||
-            a->interval_usec != b->interval_usec || a->jitter_usec != b->jitter_usec ||
-            a->timeout_usec != b->timeout_usec || a->connect_timeout_usec != b->connect_timeout_usec ||
-            a->expect_status != b->expect_status || !streq_ptr(a->reuse_header, b->reuse_header) ||
-            !streq_ptr(a->reuse_json, b->reuse_json) || !streq_ptr(a->instance_header, b->instance_header) ||
-            !streq_ptr(a->instance_json, b->instance_json) || a->cold_threshold_usec != b->cold_threshold_usec ||
-            a->n_headers != b->n_headers)
+        if (!streq(a->name, b->name))
                 return false;
-        for (size_t i = 0; i < a->n_headers; i++)
-                if (!streq(a->headers[i], b->headers[i]))
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if ((keys[i].scope & CONFIG_SCOPE_ENDPOINT) &&
+                    !keys[i].type->equal(const_field_of(&keys[i], a), const_field_of(&keys[i], b)))
+                        return false;
+        return true;
+}
+
+/* The keys only allowed in [global]: the others reach every endpoint, and endpoint_config_equal() sees them. */
+bool config_global_equal(const struct config *a, const struct config *b) {
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (keys[i].scope == CONFIG_SCOPE_GLOBAL &&
+                    !keys[i].type->equal(const_field_of(&keys[i], a), const_field_of(&keys[i], b)))
                         return false;
         return true;
 }

@@ -76,10 +76,27 @@ struct config *config_free(struct config *c);
 void endpoint_config_free(struct endpoint_config *ep);
 void config_errors_clear(struct config_errors *e);
 bool endpoint_config_equal(const struct endpoint_config *a, const struct endpoint_config *b);
+bool config_global_equal(const struct config *a, const struct config *b);
 const struct endpoint_config *config_find_endpoint(const struct config *c, const char *name);
 size_t config_total_containers(const struct config *c);
 
+/* Where a key may be set: an endpoint may override a key of both scopes. */
+enum {
+        CONFIG_SCOPE_GLOBAL = 1 << 0,
+        CONFIG_SCOPE_ENDPOINT = 1 << 1,
+};
+
+/* One key of the table in config.c, as warmd.conf(5)'s key list shows it. */
+struct config_key_info {
+        const char *name;
+        unsigned scope;                 /* CONFIG_SCOPE_* */
+        bool required;
+        bool inheritable;               /* an endpoint can take the value from [global] */
+        char summary[160];              /* the value, its range and default */
+};
+
 /* Exposed for the unit tests. */
+int config_key_info(size_t i, struct config_key_info *ret);       /* -ENOENT past the last key */
 int parse_duration(const char *s, uint64_t *ret_usec);
 int format_duration(uint64_t usec, char *buf, size_t size);
 

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* test-config.c: durations, every config key, and every error message with its exact FILE:LINE text. */
+/*
+ * test-config.c: durations, every config key (from the table in config.c), every error
+ * message with its exact FILE:LINE text, and the key list in warmd.conf(5).
+ */
 #include "config.h"
 
 #include <stdarg.h>
@@ -369,6 +372,264 @@ static void test_credentials(void) {
         unsetenv("CREDENTIALS_DIRECTORY");
 }
 
+/* Two values of every key, neither the default, and what else the key needs; a key missing here fails. */
+static const struct sample {
+        const char *key, *a, *b, *context;
+} samples[] = {
+        { "interval",        "1m",                 "2m", NULL },
+        { "jitter",          "1s",                 "2s", NULL },
+        { "timeout",         "1s",                 "2s", NULL },
+        { "connect_timeout", "1s",                 "2s", NULL },
+        { "max_parallel",    "10",                 "20", NULL },
+        { "user_agent",      "a/1",                "b/1", NULL },
+        { "url",             "http://127.0.0.1/a", "http://127.0.0.1/b", NULL },
+        { "containers",      "3",                  "4", NULL },
+        { "method",          "PUT",                "PATCH", NULL },
+        { "header",          "X-A: 1",             "X-A: 2", NULL },
+        { "body",            "{}",                 "[]",       "method = POST\n" },
+        { "expect_status",   "200",                "204", NULL },
+        { "reuse_header",    "X-A",                "X-B", NULL },
+        { "reuse_json",      "a",                  "b", NULL },
+        { "instance_header", "X-A",                "X-B", NULL },
+        { "instance_json",   "a",                  "b", NULL },
+        { "cold_threshold",  "1s",                 "2s", NULL },
+};
+
+static const struct sample *sample_of(const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(samples); i++)
+                if (streq(samples[i].key, key))
+                        return &samples[i];
+        return NULL;
+}
+
+enum { UNSET, IN_GLOBAL, IN_ENDPOINT };
+
+/* One endpoint [e] with every required key, and key set to value where asked. */
+static struct config *load_with(const struct config_key_info *k, int where, const char *value) {
+        const struct sample *s = sample_of(k->name);
+        struct config_key_info r;
+        char text[1024];
+        size_t n = 0;
+
+        n += (size_t) snprintf(text + n, sizeof text - n, "[global]\n");
+        if (where == IN_GLOBAL)
+                n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", k->name, value);
+        n += (size_t) snprintf(text + n, sizeof text - n, "[e]\n%s", s->context ? s->context : "");
+        for (size_t i = 0; config_key_info(i, &r) == 0; i++)
+                if (r.required && !streq(r.name, k->name))
+                        n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", r.name, sample_of(r.name)->a);
+        if (where == IN_ENDPOINT || (k->required && where == UNSET))
+                n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", k->name,
+                                       where == IN_ENDPOINT ? value : s->a);
+        if (n >= sizeof text)
+                abort();
+        return load_expect(text, NULL, 0);
+}
+
+/* Whether two loads differ in what the key fills: its endpoint's config, or the global values. */
+static bool differ(const struct config_key_info *k, const struct config *x, const struct config *y) {
+        if (k->scope & CONFIG_SCOPE_ENDPOINT)
+                return !endpoint_config_equal(x->endpoints[0], y->endpoints[0]);
+        return !config_global_equal(x, y);
+}
+
+/*
+ * Every key of the table: two files that differ only in that key must load
+ * differently, as endpoint_config_equal() (for a reload) or
+ * config_global_equal() sees it.  A key the table misses anywhere fails here.
+ */
+static void test_every_key(void) {
+        struct config_key_info k;
+        size_t n_keys = 0;
+
+        for (size_t i = 0; config_key_info(i, &k) == 0; i++, n_keys++) {
+                const struct sample *s = sample_of(k.name);
+                int places[] = { IN_ENDPOINT, IN_GLOBAL };
+
+                CHECK(s, "key '%s' has no sample values in test-config.c", k.name);
+                if (!s)
+                        continue;
+                CHECK(k.summary[0], "key '%s' has a summary for the man page", k.name);
+                /* Only a key the endpoint may override can take its value from [global]. */
+                if ((k.scope & CONFIG_SCOPE_GLOBAL) && (k.scope & CONFIG_SCOPE_ENDPOINT))
+                        CHECK(k.inheritable, "key '%s' is in both scopes, but its type cannot be inherited", k.name);
+
+                for (size_t j = 0; j < ELEMENTSOF(places); j++) {
+                        struct config *a, *a2, *b, *u = NULL;
+
+                        if (!(k.scope & (places[j] == IN_GLOBAL ? CONFIG_SCOPE_GLOBAL : CONFIG_SCOPE_ENDPOINT)))
+                                continue;
+                        a = load_with(&k, places[j], s->a);
+                        a2 = load_with(&k, places[j], s->a);
+                        b = load_with(&k, places[j], s->b);
+                        if (!k.required)
+                                u = load_with(&k, UNSET, NULL);
+                        CHECK(a && a2 && b && (k.required || u), "%s in %s: all load", k.name,
+                              places[j] == IN_GLOBAL ? "[global]" : "[e]");
+                        if (a && a2 && b) {
+                                CHECK(!differ(&k, a, a2), "%s = %s twice: the same", k.name, s->a);
+                                CHECK(differ(&k, a, b), "%s = %s and = %s in %s: the change is not seen", k.name, s->a,
+                                      s->b, places[j] == IN_GLOBAL ? "[global]" : "[e]");
+                                if (u)
+                                        CHECK(differ(&k, u, a) && differ(&k, u, b), "%s set or not: the change is not seen",
+                                              k.name);
+                        }
+                        config_free(a);
+                        config_free(a2);
+                        config_free(b);
+                        config_free(u);
+                }
+        }
+        CHECK(n_keys > 0, "the table has keys");
+        for (size_t i = 0; i < ELEMENTSOF(samples); i++) {
+                bool found = false;
+
+                for (size_t j = 0; config_key_info(j, &k) == 0; j++)
+                        found = found || streq(k.name, samples[i].key);
+                CHECK(found, "sample '%s' names no key of the table", samples[i].key);
+        }
+}
+
+/* An endpoint's own value wins over [global]'s. */
+static void test_override(void) {
+        struct config *g = load_expect("[global]\ntimeout = 3s\n" ENDPOINT "timeout = 4s\n", NULL, 0);
+
+        CHECK(g && g->endpoints[0]->timeout_usec == 4 * USEC_PER_SEC, "endpoint timeout overrides [global]");
+        config_free(g);
+}
+
+/* Headers are compared as a list: order and number count. */
+static void test_header_list_equal(void) {
+        static const char *const lists[] = {
+                "header = X-A: 1\nheader = X-B: 2\n",
+                "header = X-B: 2\nheader = X-A: 1\n",
+                "header = X-A: 1\n",
+                "header = X-A: 1\nheader = X-B: 2\nheader = X-C: 3\n",
+                "header = X-A: 1\nheader = X-B: 2\nheader = X-B: 2\n",
+                "",
+        };
+        struct config *c[ELEMENTSOF(lists)], *again;
+        char text[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                snprintf(text, sizeof text, ENDPOINT "%s", lists[i]);
+                c[i] = load_expect(text, NULL, 0);
+        }
+        snprintf(text, sizeof text, ENDPOINT "%s", lists[0]);
+        again = load_expect(text, NULL, 0);
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                for (size_t j = 0; j < ELEMENTSOF(lists); j++)
+                        if (c[i] && c[j])
+                                CHECK(endpoint_config_equal(c[i]->endpoints[0], c[j]->endpoints[0]) == (i == j),
+                                      "headers %zu and %zu: equal must be %d", i, j, i == j);
+        CHECK(again && c[0] && endpoint_config_equal(again->endpoints[0], c[0]->endpoints[0]), "same headers, equal");
+        for (size_t i = 0; i < ELEMENTSOF(lists); i++)
+                config_free(c[i]);
+        config_free(again);
+}
+
+static char *read_all(const char *path) {
+        FILE *f = fopen(path, "re");
+        char *text = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return NULL;
+        if (getdelim(&text, &size, '\0', f) < 0) {
+                free(text);
+                text = NULL;
+        }
+        fclose(f);
+        return text;
+}
+
+/* The key list in warmd.conf(5), as the table makes it. */
+static void render_key_list(FILE *f) {
+        struct config_key_info k;
+
+        fputs(".Bl -column \"connect_timeout\" \"global, endpoint\" \"Value\"\n"
+              ".It Em Key Ta Em Sections Ta Em Value\n", f);
+        for (size_t i = 0; config_key_info(i, &k) == 0; i++)
+                fprintf(f, ".It Cm %s Ta %s Ta %s\n", k.name,
+                        k.scope == (CONFIG_SCOPE_GLOBAL | CONFIG_SCOPE_ENDPOINT) ? "global, endpoint" :
+                        k.scope == CONFIG_SCOPE_GLOBAL ? "global" : "endpoint",
+                        k.summary);
+        fputs(".El\n", f);
+}
+
+/* Whether the .It lines of section ".Sh title" name key (as "Cm key"), and only keys of the given scope. */
+static bool man_section_has(const char *man, const char *title, const char *key, unsigned scope, char *stray,
+                            size_t stray_size) {
+        char head[64];
+        const char *s, *end;
+        bool found = false;
+
+        snprintf(head, sizeof head, "\n.Sh %s\n", title);
+        s = strstr(man, head);
+        if (!s)
+                return false;
+        s += strlen(head);
+        end = strstr(s, "\n.Sh ");
+        if (!end)
+                end = s + strlen(s);
+        for (const char *l = s; l && l < end; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+                const char *c = l;
+
+                if (strncmp(l, ".It Cm ", 7) != 0)
+                        continue;
+                /* Every "Cm word" on the line: ".It Cm interval , Cm jitter" names two keys. */
+                while ((c = strstr(c, "Cm ")) && c < strchr(l, '\n')) {
+                        char word[64];
+                        struct config_key_info k;
+                        bool known = false;
+
+                        c += 3;
+                        snprintf(word, sizeof word, "%.*s", (int) strcspn(c, " \n"), c);
+                        for (size_t i = 0; config_key_info(i, &k) == 0; i++)
+                                known = known || (streq(k.name, word) && (k.scope & scope));
+                        if (!known && stray[0] == '\0')
+                                snprintf(stray, stray_size, "%s", word);
+                        found = found || streq(word, key);
+                }
+        }
+        return found;
+}
+
+/* warmd.conf(5) documents exactly the keys of the table: in its key list, and each in its sections. */
+static void test_man_page(void) {
+        const char *top = getenv("top_srcdir");
+        char path[512], *man, *want = NULL, stray[2][64] = { "", "" };
+        size_t want_size = 0;
+        struct config_key_info k;
+        FILE *f;
+
+        snprintf(path, sizeof path, "%s/man/warmd.conf.5", top ? top : ".");
+        man = read_all(path);
+        CHECK(man, "read %s", path);
+        if (!man)
+                return;
+        f = open_memstream(&want, &want_size);
+        if (!f)
+                abort();
+        render_key_list(f);
+        fclose(f);
+        CHECK(strstr(man, want), "%s: the key list must read, as made from the table in src/config.c:\n%s", path, want);
+
+        for (size_t i = 0; config_key_info(i, &k) == 0; i++) {
+                if (k.scope & CONFIG_SCOPE_GLOBAL)
+                        CHECK(man_section_has(man, "GLOBAL SECTION", k.name, CONFIG_SCOPE_GLOBAL, stray[0], sizeof stray[0]),
+                              "%s: GLOBAL SECTION does not describe '%s'", path, k.name);
+                if (k.scope & CONFIG_SCOPE_ENDPOINT)
+                        CHECK(man_section_has(man, "ENDPOINT SECTIONS", k.name, CONFIG_SCOPE_ENDPOINT, stray[1],
+                                              sizeof stray[1]),
+                              "%s: ENDPOINT SECTIONS does not describe '%s'", path, k.name);
+        }
+        CHECK(!stray[0][0], "%s: GLOBAL SECTION describes '%s', which is no key of [global]", path, stray[0]);
+        CHECK(!stray[1][0], "%s: ENDPOINT SECTIONS describes '%s', which is no key of an endpoint", path, stray[1]);
+        free(want);
+        free(man);
+}
+
 int main(void) {
         if (!mkdtemp(dir))
                 return 99;
@@ -381,6 +642,10 @@ int main(void) {
         test_values();
         test_addresses();
         test_credentials();
+        test_every_key();
+        test_override();
+        test_header_list_equal();
+        test_man_page();
         {
                 char cmd[300];
 
