@@ -58,26 +58,26 @@ CONF
 
 "${IN_NS[@]}" "$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
 WARMD_PID=$!
-PIDS+=($WARMD_PID)
+at_exit "stop_pid $WARMD_PID"
 # Five rounds of the healthy endpoints, while the slow one is in flight throughout.
-wait_for 15 'fn("/healthy")["requests"] >= 15 and fn("/named")["requests"] >= 15' ||
+wait_for 15 platform_true 'fn("/healthy")["requests"] >= 15 and fn("/named")["requests"] >= 15' ||
 	fail "the healthy endpoints did not get 5 rounds in 15 s"
 kill -TERM "$WARMD_PID"
 rc=0
 wait "$WARMD_PID" || rc=$?
-check "SIGTERM: exit 0" 0 "$rc"
+check_eq "SIGTERM: exit 0" 0 "$rc"
 
 # Distinct containers per round, in the platform's own record: arrivals grouped by their 1 s slot.
 per_round='(lambda a: [len({c for t, c, _ in a if round(t - a[0][0]) == k}) for k in range(5)])'
-check "healthy (by address): 3 containers in each of rounds 1-5" "[3, 3, 3, 3, 3]" \
+check_eq "healthy (by address): 3 containers in each of rounds 1-5" "[3, 3, 3, 3, 3]" \
 	"$(report "$per_round(fn('/healthy')['arrivals'])")"
-check "named (by host name): 3 containers in each of rounds 1-5" "[3, 3, 3, 3, 3]" \
+check_eq "named (by host name): 3 containers in each of rounds 1-5" "[3, 3, 3, 3, 3]" \
 	"$(report "$per_round(fn('/named')['arrivals'])")"
-check "slow: its first round reached 3 containers" 3 "$(report 'len({c for t, c, _ in fn("/slow")["arrivals"][:3]})')"
-check "typo: nothing reached the platform" 0 "$(report 'fn("/typo")["requests"]')"
+check_eq "slow: its first round reached 3 containers" 3 "$(report 'len({c for t, c, _ in fn("/slow")["arrivals"][:3]})')"
+check_eq "typo: nothing reached the platform" 0 "$(report 'fn("/typo")["requests"]')"
 
-check "typo: every request of round 3 failed to resolve" 3 \
+check_eq "typo: every request of round 3 failed to resolve" 3 \
 	"$(grep -c "^typo round 3: failed after [0-9]* ms: Could not resolve host: nonexistent.invalid" "$WORK/err" || true)"
-check_cmd "typo: round 3 says 0 of 3" grep -q "^typo round 3: 0 of 3 reached" "$WORK/err"
-check "no request failed to start" 0 "$(grep -c "cannot start request\|Failed to set up" "$WORK/err" || true)"
+check "typo: round 3 says 0 of 3" grep -q "^typo round 3: 0 of 3 reached" "$WORK/err"
+check_eq "no request failed to start" 0 "$(grep -c "cannot start request\|Failed to set up" "$WORK/err" || true)"
 finish

@@ -6,50 +6,50 @@ cd "$top_srcdir/tests/data"
 
 rc=0
 out=$("$WARMD" -n -c good.conf 2>&1) || rc=$?
-check "-n good.conf: exit 0" 0 "$rc"
-check "-n good.conf: output" "configuration OK" "$out"
+check_eq "-n good.conf: exit 0" 0 "$rc"
+check_eq "-n good.conf: output" "configuration OK" "$out"
 
 # The shipped file starts the packaged service idle: valid, and no endpoints.
 shipped=$top_srcdir/etc/warmd.conf
 rc=0
 out=$("$WARMD" --check-config -c "$shipped" 2>&1) || rc=$?
-check "the shipped etc/warmd.conf is valid and has no endpoints" "0 configuration OK (no endpoints)" "$rc $out"
-check "the shipped etc/warmd.conf is all comments" "" "$(grep -vE '^(#|$)' "$shipped" || true)"
+check_eq "the shipped etc/warmd.conf is valid and has no endpoints" "0 configuration OK (no endpoints)" "$rc $out"
+check_eq "the shipped etc/warmd.conf is all comments" "" "$(grep -vE '^(#|$)' "$shipped" || true)"
 # Its examples, uncommented, are a valid file that shows every key of warmd.conf(5).
 sed -n 's/^#\([a-z_[]\)/\1/p' "$shipped" >"$WORK/shipped-uncommented.conf"
 rc=0
 out=$(env -u CREDENTIALS_DIRECTORY "$WARMD" -n -c "$WORK/shipped-uncommented.conf" 2>&1) || rc=$?
-check "the shipped etc/warmd.conf, uncommented, is valid" "0 configuration OK" "$rc $out"
+check_eq "the shipped etc/warmd.conf, uncommented, is valid" "0 configuration OK" "$rc $out"
 missing=
 for key in $(grep -oE '^\.It Cm [a-z_]+' "$top_srcdir/man/warmd.conf.5" | awk '{ print $3 }' | sort -u); do
 	grep -qE "^$key = " "$WORK/shipped-uncommented.conf" || missing="$missing $key"
 done
-check "the shipped etc/warmd.conf shows every key of warmd.conf(5)" "" "${missing# }"
-check_cmd "the shipped etc/warmd.conf has an HTTPS endpoint example" grep -qE '^url = https://' "$WORK/shipped-uncommented.conf"
+check_eq "the shipped etc/warmd.conf shows every key of warmd.conf(5)" "" "${missing# }"
+check "the shipped etc/warmd.conf has an HTTPS endpoint example" grep -qE '^url = https://' "$WORK/shipped-uncommented.conf"
 
 # No endpoints is a valid configuration: the daemon waits for a reload.
 for text in "" "[global]\ninterval = 1m\n"; do
 	printf "$text" >"$WORK/empty.conf"
 	rc=0
 	out=$("$WARMD" -n -c "$WORK/empty.conf" 2>&1) || rc=$?
-	check "-n on a file with no endpoints ('$text')" "0 configuration OK (no endpoints)" "$rc $out"
+	check_eq "-n on a file with no endpoints ('$text')" "0 configuration OK (no endpoints)" "$rc $out"
 done
 rc=0
 out=$("$WARMD" --once -c "$WORK/empty.conf" 2>/dev/null) || rc=$?
-check "--once with no endpoints: exit 0 and an empty table" "0 1" "$rc $(wc -l <<<"$out")"
+check_eq "--once with no endpoints: exit 0 and an empty table" "0 1" "$rc $(wc -l <<<"$out")"
 
 rc=0
 out=$("$WARMD" -n -c /dev/stdin <good.conf 2>&1) || rc=$?
-check "-n on a file that cannot be read twice (a pipe)" "0 configuration OK" "$rc $out"
+check_eq "-n on a file that cannot be read twice (a pipe)" "0 configuration OK" "$rc $out"
 
 rc=0
 out=$(printf '\xef\xbb\xbf' | cat - good.conf | "$WARMD" -n -c /dev/stdin 2>&1) || rc=$?
-check "-n on a file with a UTF-8 byte order mark" "0 configuration OK" "$rc $out"
+check_eq "-n on a file with a UTF-8 byte order mark" "0 configuration OK" "$rc $out"
 
 rc=0
 "$WARMD" -n -c bad.conf >"$WORK/stdout" 2>"$WORK/stderr" || rc=$?
-check "-n bad.conf: exit 1" 1 "$rc"
-check "-n bad.conf: nothing on stdout" "" "$(cat "$WORK/stdout")"
+check_eq "-n bad.conf: exit 1" 1 "$rc"
+check_eq "-n bad.conf: nothing on stdout" "" "$(cat "$WORK/stdout")"
 if diff -u bad.expected "$WORK/stderr"; then
 	pass "-n bad.conf: every error, exactly"
 else
@@ -58,24 +58,24 @@ fi
 
 rc=0
 out=$("$WARMD" -n -c missing.conf 2>&1) || rc=$?
-check "-n on a missing file" "1 missing.conf: cannot read: No such file or directory" "$rc $out"
+check_eq "-n on a missing file" "1 missing.conf: cannot read: No such file or directory" "$rc $out"
 
 rc=0
 "$WARMD" --bogus >/dev/null 2>&1 || rc=$?
-check "unknown option: exit 1" 1 "$rc"
+check_eq "unknown option: exit 1" 1 "$rc"
 rc=0
 "$WARMD" -n extra-argument >/dev/null 2>&1 || rc=$?
-check "stray argument: exit 1" 1 "$rc"
+check_eq "stray argument: exit 1" 1 "$rc"
 rc=0
 out=$("$WARMD" --version) || rc=$?
-check_cmd "--version prints the version" grep -q "^warmd [0-9]" <<<"$out"
+check "--version prints the version" grep -q "^warmd [0-9]" <<<"$out"
 rc=0
 "$WARMD" --help | grep -q -- "--check-config" || rc=$?
-check "--help lists the options" 0 "$rc"
+check_eq "--help lists the options" 0 "$rc"
 
 # A daemon started on a bad file does not start.
 rc=0
 "$WARMD" -c bad.conf >/dev/null 2>&1 || rc=$?
-check "daemon on a bad file: exit 1" 1 "$rc"
+check_eq "daemon on a bad file: exit 1" 1 "$rc"
 
 finish

@@ -28,7 +28,7 @@ containers = 50
 CONF
 # The baseline: threads warmd starts with nothing to resolve (none; a sanitizer runtime may add its own).
 base=$(run_counting_threads "$WORK/address.conf")
-check "IP address: 50 requests" 50 "$(report 'fn("/by-address")["requests"]')"
+check_eq "IP address: 50 requests" 50 "$(report 'fn("/by-address")["requests"]')"
 
 cat >"$WORK/name.conf" <<CONF
 [by-name]
@@ -37,10 +37,10 @@ containers = 50
 instance_header = X-Container-Id
 CONF
 threads=$(run_counting_threads "$WORK/name.conf")
-check "host name: one resolver thread for 50 requests, not 50" 1 "$((threads - base))"
-check "host name: the platform saw exactly 50 requests (the probe sends none)" 50 "$(report 'fn("/by-name")["requests"]')"
-check "host name: 50 containers reached" 50 "$(report 'fn("/by-name")["distinct_containers"]')"
-check "host name: all 50 in flight at once" 50 "$(report 'fn("/by-name")["max_in_flight"]')"
+check_eq "host name: one resolver thread for 50 requests, not 50" 1 "$((threads - base))"
+check_eq "host name: the platform saw exactly 50 requests (the probe sends none)" 50 "$(report 'fn("/by-name")["requests"]')"
+check_eq "host name: 50 containers reached" 50 "$(report 'fn("/by-name")["distinct_containers"]')"
+check_eq "host name: all 50 in flight at once" 50 "$(report 'fn("/by-name")["max_in_flight"]')"
 
 cat >"$WORK/dead.conf" <<CONF
 [unknown-name]
@@ -50,6 +50,6 @@ CONF
 rc=0
 unshare --mount sh -c 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && exec "$3" --once -c "$4"' \
 	sh "$WORK/hosts" "$WORK/resolv.conf" "$WARMD" "$WORK/dead.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "unknown host: the round still runs and fails clearly (exit 2)" 2 "$rc"
-check "unknown host: one error per request" 3 "$(grep -c "^unknown-name round 1: failed after .*resolve" "$WORK/err" || true)"
+check_eq "unknown host: the round still runs and fails clearly (exit 2)" 2 "$rc"
+check_eq "unknown host: one error per request" 3 "$(grep -c "^unknown-name round 1: failed after .*resolve" "$WORK/err" || true)"
 finish

@@ -6,20 +6,18 @@
 # ids, the warning for a round that fell short of N, priorities, and that a
 # secret passed as a credential reaches the endpoint but never the journal.
 
-set -euo pipefail
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib-systemd.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 require_root
-require_warmd
 enter_mount_ns "$@"
 journald_start
-sim_start main
-port=$SIM_PORT_main
+start_platform
+port=$PORT
 base="http://127.0.0.1:$port"
 
 # -------------------------------------------------------- one good round
 
-cfg="$T_DIR/good.conf"
+cfg="$WORK/good.conf"
 cat >"$cfg" <<EOF
 [global]
 interval = 1h
@@ -39,36 +37,36 @@ instance_json = container
 EOF
 
 rc=0
-"$WARMD" --once -c "$cfg" >"$T_DIR/once1.out" 2>"$T_DIR/once1.err" || rc=$?
+"$WARMD" --once -c "$cfg" >"$WORK/once1.out" 2>"$WORK/once1.err" || rc=$?
 check_eq "warmd --once, 2 endpoints x 3 containers: exit status" 0 "$rc"
 
 req_fields=WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARMD_HTTP_STATUS,WARMD_DURATION_MS,PRIORITY
-jfields "$req_fields" MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta \
-	>"$T_DIR/req.tsv"
-check_eq "journal: per-request records (MESSAGE_ID=$MID_REQUEST)" 6 "$(wc -l <"$T_DIR/req.tsv")"
-n=$(wc -l <"$T_DIR/req.tsv")
-check_eq "journal: per-request records for jt-alpha" 3 "$(count_lines "$T_DIR/req.tsv" '$1 == "jt-alpha"')"
-check_eq "journal: per-request records for jt-beta" 3 "$(count_lines "$T_DIR/req.tsv" '$1 == "jt-beta"')"
+jfields "$req_fields" MESSAGE_ID=$WARMD_MESSAGE_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta \
+	>"$WORK/req.tsv"
+check_eq "journal: per-request records (MESSAGE_ID=$WARMD_MESSAGE_REQUEST)" 6 "$(wc -l <"$WORK/req.tsv")"
+n=$(wc -l <"$WORK/req.tsv")
+check_eq "journal: per-request records for jt-alpha" 3 "$(count_lines "$WORK/req.tsv" '$1 == "jt-alpha"')"
+check_eq "journal: per-request records for jt-beta" 3 "$(count_lines "$WORK/req.tsv" '$1 == "jt-beta"')"
 check_eq "journal: WARMD_URL is the configured URL in all $n request records" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '($1 == "jt-alpha" && $2 == a) || ($1 == "jt-beta" && $2 == b)' \
+	"$(count_lines "$WORK/req.tsv" '($1 == "jt-alpha" && $2 == a) || ($1 == "jt-beta" && $2 == b)' \
 		-v a="$base/jt-alpha" -v b="$base/jt-beta?from=warmd")"
 check_eq "journal: WARMD_ROUND is a number in all $n request records" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '$3 ~ /^[0-9]+$/')"
+	"$(count_lines "$WORK/req.tsv" '$3 ~ /^[0-9]+$/')"
 check_eq "journal: WARMD_REUSED is warm or cold in all $n request records" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '$4 == "warm" || $4 == "cold"')"
+	"$(count_lines "$WORK/req.tsv" '$4 == "warm" || $4 == "cold"')"
 check_eq "journal: WARMD_INSTANCE is set in all $n request records" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '$5 != "" && $5 != "<none>"')"
+	"$(count_lines "$WORK/req.tsv" '$5 != "" && $5 != "<none>"')"
 check_eq "journal: WARMD_HTTP_STATUS=200 in all $n request records" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '$6 == "200"')"
+	"$(count_lines "$WORK/req.tsv" '$6 == "200"')"
 check_eq "journal: WARMD_DURATION_MS is numeric in all $n request records" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '$7 ~ /^[0-9]+(\.[0-9]+)?$/')"
+	"$(count_lines "$WORK/req.tsv" '$7 ~ /^[0-9]+(\.[0-9]+)?$/')"
 check_eq "journal: successful request records are info (PRIORITY=6)" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '$8 == "6"')"
+	"$(count_lines "$WORK/req.tsv" '$8 == "6"')"
 
 # What the platform saw: per function, each container id and whether it was
 # a cold start.  The journal must name the same instances, warm/cold alike.
-sim_report "$port" 1 >"$T_DIR/report1.json"
-"$PYTHON" - "$T_DIR/report1.json" "$T_DIR/req.tsv" >"$T_DIR/match.out" <<'EOF'
+report "json.dumps(r)" >"$WORK/report1.json"
+"$PYTHON" - "$WORK/report1.json" "$WORK/req.tsv" >"$WORK/match.out" <<'EOF'
 import json, sys
 rep = json.load(open(sys.argv[1]))["functions"]
 bad = []
@@ -82,31 +80,31 @@ for name in ("jt-alpha", "jt-beta"):
 print("; ".join(bad) if bad else "same")
 EOF
 check_eq "journal: WARMD_INSTANCE/WARMD_REUSED match what the platform recorded" same \
-	"$(cat "$T_DIR/match.out")"
+	"$(cat "$WORK/match.out")"
 
 jfields WARMD_ENDPOINT,WARMD_REACHED,WARMD_CONTAINERS,WARMD_SENT,PRIORITY \
-	MESSAGE_ID=$MID_ROUND WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta >"$T_DIR/round.tsv"
-check_eq "journal: round summaries (MESSAGE_ID=$MID_ROUND)" 2 "$(wc -l <"$T_DIR/round.tsv")"
+	MESSAGE_ID=$WARMD_MESSAGE_ROUND WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta >"$WORK/round.tsv"
+check_eq "journal: round summaries (MESSAGE_ID=$WARMD_MESSAGE_ROUND)" 2 "$(wc -l <"$WORK/round.tsv")"
 check_eq "journal: one summary per endpoint" "jt-alpha jt-beta" \
-	"$(cut -f1 "$T_DIR/round.tsv" | sort | xargs)"
+	"$(cut -f1 "$WORK/round.tsv" | sort | xargs)"
 check_eq "journal: both summaries have WARMD_REACHED=3 WARMD_CONTAINERS=3 WARMD_SENT=3 PRIORITY=6" 2 \
-	"$(count_lines "$T_DIR/round.tsv" '$2 == "3" && $3 == "3" && $4 == "3" && $5 == "6"')"
+	"$(count_lines "$WORK/round.tsv" '$2 == "3" && $3 == "3" && $4 == "3" && $5 == "6"')"
 check_eq "journal: no fell-short warning for a round that reached N" 0 \
-	"$(jcount MESSAGE_ID=$MID_SHORT WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
+	"$(jcount MESSAGE_ID=$WARMD_MESSAGE_SHORT WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
 
 jfields MESSAGE_ID,WARMD_CONFIG,WARMD_ENDPOINTS,WARMD_CONTAINERS \
-	MESSAGE_ID=$MID_CONFIG MESSAGE_ID=$MID_START MESSAGE_ID=$MID_STOP >"$T_DIR/life.tsv"
-check_ge "journal: a config-loaded, start or stop record" 1 "$(wc -l <"$T_DIR/life.tsv")"
-if grep -q "^$MID_CONFIG" "$T_DIR/life.tsv"; then
-	check_eq "journal: config-loaded record names the file, 2 endpoints, 6 containers" \
-		"$cfg 2 6" "$(awk -F'\t' -v m=$MID_CONFIG '$1 == m { print $2, $3, $4; exit }' "$T_DIR/life.tsv")"
-fi
+	MESSAGE_ID=$WARMD_MESSAGE_CONFIG_LOADED MESSAGE_ID=$WARMD_MESSAGE_START MESSAGE_ID=$WARMD_MESSAGE_STOP >"$WORK/life.tsv"
+# --once stops by itself, not on a signal: a start record and a config-loaded record, no stop record.
+check_eq "journal: one start record, one config-loaded record" "1 1" \
+	"$(count_lines "$WORK/life.tsv" '$1 == m' -v m="$WARMD_MESSAGE_START") $(count_lines "$WORK/life.tsv" '$1 == m' -v m="$WARMD_MESSAGE_CONFIG_LOADED")"
+check_eq "journal: config-loaded record names the file, 2 endpoints, 6 containers" \
+	"$cfg 2 6" "$(awk -F'\t' -v m="$WARMD_MESSAGE_CONFIG_LOADED" '$1 == m { print $2, $3, $4; exit }' "$WORK/life.tsv")"
 
 # -------------------------------------------------------- an endpoint that falls short
 
 # A port nobody listens on: bind one, note it, close it.
 dead_port=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cfg2="$T_DIR/short.conf"
+cfg2="$WORK/short.conf"
 cat >"$cfg2" <<EOF
 [global]
 timeout = 5s
@@ -122,41 +120,41 @@ url = http://127.0.0.1:$dead_port/jt-dead
 containers = 3
 EOF
 rc=0
-"$WARMD" --once -c "$cfg2" >"$T_DIR/once2.out" 2>"$T_DIR/once2.err" || rc=$?
+"$WARMD" --once -c "$cfg2" >"$WORK/once2.out" 2>"$WORK/once2.err" || rc=$?
 check_eq "warmd --once with endpoints that fall short: exit status" 2 "$rc"
 
 jfields WARMD_ENDPOINT,PRIORITY,WARMD_REACHED,WARMD_CONTAINERS \
-	MESSAGE_ID=$MID_SHORT WARMD_ENDPOINT=jt-short WARMD_ENDPOINT=jt-dead >"$T_DIR/short.tsv"
-check_eq "journal: fell-short records (MESSAGE_ID=$MID_SHORT) for the HTTP 500 endpoint" 1 \
-	"$(count_lines "$T_DIR/short.tsv" '$1 == "jt-short"')"
+	MESSAGE_ID=$WARMD_MESSAGE_SHORT WARMD_ENDPOINT=jt-short WARMD_ENDPOINT=jt-dead >"$WORK/short.tsv"
+check_eq "journal: fell-short records (MESSAGE_ID=$WARMD_MESSAGE_SHORT) for the HTTP 500 endpoint" 1 \
+	"$(count_lines "$WORK/short.tsv" '$1 == "jt-short"')"
 check_eq "journal: fell-short records for the dead port" 1 \
-	"$(count_lines "$T_DIR/short.tsv" '$1 == "jt-dead"')"
+	"$(count_lines "$WORK/short.tsv" '$1 == "jt-dead"')"
 check_eq "journal: both are warnings (PRIORITY=4) with WARMD_REACHED < WARMD_CONTAINERS=3" 2 \
-	"$(count_lines "$T_DIR/short.tsv" '$2 == "4" && $4 == "3" && $3 ~ /^[0-9]+$/ && $3 < 3')"
+	"$(count_lines "$WORK/short.tsv" '$2 == "4" && $4 == "3" && $3 ~ /^[0-9]+$/ && $3 < 3')"
 jfields WARMD_ENDPOINT,PRIORITY,WARMD_HTTP_STATUS \
-	MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-short >"$T_DIR/short-req.tsv"
-check_eq "journal: 3 failed request records for the HTTP 500 endpoint" 3 "$(wc -l <"$T_DIR/short-req.tsv")"
+	MESSAGE_ID=$WARMD_MESSAGE_REQUEST WARMD_ENDPOINT=jt-short >"$WORK/short-req.tsv"
+check_eq "journal: 3 failed request records for the HTTP 500 endpoint" 3 "$(wc -l <"$WORK/short-req.tsv")"
 check_eq "journal: failed requests are notice (PRIORITY=5) with WARMD_HTTP_STATUS=500" 3 \
-	"$(count_lines "$T_DIR/short-req.tsv" '$2 == "5" && $3 == "500"')"
+	"$(count_lines "$WORK/short-req.tsv" '$2 == "5" && $3 == "500"')"
 check_eq "journal: requests to the dead port carry WARMD_ERROR" 3 \
-	"$(jfields WARMD_ERROR MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-dead | grep -vc '^<none>$' || true)"
+	"$(jfields WARMD_ERROR MESSAGE_ID=$WARMD_MESSAGE_REQUEST WARMD_ENDPOINT=jt-dead | grep -vc '^<none>$' || true)"
 
 check_ge "journalctl -p warning shows the fell-short records" 2 \
-	"$(jcount -p warning MESSAGE_ID=$MID_SHORT)"
+	"$(jcount -p warning MESSAGE_ID=$WARMD_MESSAGE_SHORT)"
 check_eq "journalctl -p warning shows no per-request records of successful requests" 0 \
-	"$(jcount -p warning MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
+	"$(jcount -p warning MESSAGE_ID=$WARMD_MESSAGE_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
 check_eq "journalctl -p warning shows nothing from warmd but the fell-short records" 0 \
-	"$(jfields MESSAGE_ID -p warning _COMM=warmd | grep -vc "^$MID_SHORT\$" || true)"
+	"$(jfields MESSAGE_ID -p warning _COMM=warmd | grep -vc "^$WARMD_MESSAGE_SHORT\$" || true)"
 
 # -------------------------------------------------------- a secret from a credential
 
 secret="s3cr3t-$RANDOM$RANDOM-token"
-mkdir -p "$T_DIR/creds"
-printf '%s\n' "$secret" >"$T_DIR/creds/tok"
-chmod 0400 "$T_DIR/creds/tok"
+mkdir -p "$WORK/creds"
+printf '%s\n' "$secret" >"$WORK/creds/tok"
+chmod 0400 "$WORK/creds/tok"
 
 # A loopback server that records the Authorization header it receives.
-cat >"$T_DIR/recorder.py" <<'EOF'
+cat >"$WORK/recorder.py" <<'EOF'
 import http.server, os, sys, threading
 out, portfile = sys.argv[1], sys.argv[2]
 class H(http.server.BaseHTTPRequestHandler):
@@ -180,31 +178,31 @@ os.rename(portfile + ".tmp", portfile)
 threading.Timer(120, s.shutdown).start()
 s.serve_forever()
 EOF
-"$PYTHON" "$T_DIR/recorder.py" "$T_DIR/auth.log" "$T_DIR/recorder.port" 2>"$T_DIR/recorder.err" &
+"$PYTHON" "$WORK/recorder.py" "$WORK/auth.log" "$WORK/recorder.port" 2>"$WORK/recorder.err" &
 rec_pid=$!
 at_exit "stop_pid $rec_pid"
-wait_for 10 test -s "$T_DIR/recorder.port" || { fail "header recorder did not start"; exit 1; }
+wait_for 10 test -s "$WORK/recorder.port" || { fail "header recorder did not start"; exit 1; }
 
-cfg3="$T_DIR/cred.conf"
+cfg3="$WORK/cred.conf"
 cat >"$cfg3" <<EOF
 [jt-cred]
-url = http://127.0.0.1:$(cat "$T_DIR/recorder.port")/jt-cred
+url = http://127.0.0.1:$(cat "$WORK/recorder.port")/jt-cred
 containers = 1
 header = Authorization: Bearer \${credential:tok}
 header = X-Warmup: 1
 instance_header = X-Container-Id
 EOF
 rc=0
-CREDENTIALS_DIRECTORY="$T_DIR/creds" "$WARMD" --once -c "$cfg3" \
-	>"$T_DIR/once3.out" 2>"$T_DIR/once3.err" || rc=$?
+CREDENTIALS_DIRECTORY="$WORK/creds" "$WARMD" --once -c "$cfg3" \
+	>"$WORK/once3.out" 2>"$WORK/once3.err" || rc=$?
 check_eq "warmd --once with a credential in a header: exit status" 0 "$rc"
 check_eq "the endpoint received the credential (one trailing newline stripped)" \
-	"Bearer $secret" "$(head -n1 "$T_DIR/auth.log" 2>/dev/null || true)"
+	"Bearer $secret" "$(head -n1 "$WORK/auth.log" 2>/dev/null || true)"
 check_ge "journal: the credential endpoint was logged" 1 \
-	"$(jcount MESSAGE_ID=$MID_REQUEST WARMD_ENDPOINT=jt-cred)"
+	"$(jcount MESSAGE_ID=$WARMD_MESSAGE_REQUEST WARMD_ENDPOINT=jt-cred)"
 check_eq "journal: the secret appears nowhere in the journal (journalctl -o export)" 0 \
 	"$(jctl -o export | grep -ac -- "$secret" || true)"
 check_eq "the secret appears nowhere on warmd's stdout/stderr" 0 \
-	"$(cat "$T_DIR"/once3.out "$T_DIR"/once3.err | grep -ac -- "$secret" || true)"
+	"$(cat "$WORK"/once3.out "$WORK"/once3.err | grep -ac -- "$secret" || true)"
 
 finish

@@ -1,101 +1,440 @@
 # SPDX-License-Identifier: MIT
-# lib.sh: what the integration tests share: a scratch directory, the bundled
-# platform on loopback, reading its report, and assertions that say what failed.
-# Sourced by tests/*.sh; automake runs them with WARMD and top_srcdir set.
+# shellcheck shell=bash disable=SC2034
+#
+# lib.sh: what every integration test shares.  Sourced by tests/*.sh, which
+# automake runs (through tests/run-test) with WARMD, top_srcdir and
+# top_builddir in the environment.  Exit status 77 means "skipped".
+#
+#   results     check, check_eq, check_ge, check_le, pass, fail, skip, finish
+#   cleanup     WORK (a scratch directory), at_exit, stop_pid
+#   waiting     wait_for SECONDS COMMAND...
+#   ids         WARMD_MESSAGE_* as src/warmd.h defines them
+#   platform    start_platform, report, platform_true, reset_platform
+#   journald    enter_mount_ns, journald_start, jctl, jfields, jcount
+#   notify      notify_start, notify_seq, notify_find, notify_wait, notify_count
+#   rootfs      rootfs_ensure (a cached Debian for systemd-nspawn)
 
 set -euo pipefail
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-: "${WARMD:=$top_srcdir/src/warmd}"
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${WARMD:=$top_builddir/src/warmd}"
+export top_srcdir top_builddir WARMD
 export LC_ALL=C
+# Whatever service manager runs the tests must not hear from warmd.
+unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID JOURNAL_STREAM CREDENTIALS_DIRECTORY
 
+# The interpreter itself, not a wrapper script in front of it (starts faster).
+PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo python3)}
+FAAS_SIM="$top_srcdir/tests/faas-sim.py"
 TEST_NAME=$(basename "$0" .sh)
-WORK=$(mktemp -d "/tmp/warmd-$TEST_NAME.XXXXXX")
-PIDS=()
-FAILED=0
+
+# ------------------------------------------------------------------ results
+
 CHECKED=0
+FAILED=0
 
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+say()  { printf '%s: %s\n' "$TEST_NAME" "$*"; }
+pass() { CHECKED=$((CHECKED + 1)); printf 'ok: %s\n' "$*"; }
+fail() { CHECKED=$((CHECKED + 1)); FAILED=$((FAILED + 1)); printf 'FAIL: %s\n' "$*"; }
+skip() { printf 'SKIP: %s: %s\n' "$TEST_NAME" "$*"; exit 77; }
 
-skip() {
-	echo "SKIP: $*"
-	exit 77
-}
-
-command -v python3 >/dev/null || skip "python3 is needed to run the bundled platform"
-[ -x "$WARMD" ] || skip "warmd is not built at $WARMD"
-
-pass() {
-	CHECKED=$((CHECKED + 1))
-	echo "ok: $*"
-}
-
-fail() {
-	CHECKED=$((CHECKED + 1))
-	FAILED=$((FAILED + 1))
-	echo "FAIL: $*"
-}
-
-# check DESCRIPTION WANT GOT
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
 check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null; then pass "$what"; else fail "$what"; fi
+}
+
+# check_eq DESCRIPTION WANT GOT
+check_eq() {
 	if [ "$2" = "$3" ]; then pass "$1 ($3)"; else fail "$1: want '$2', got '$3'"; fi
 }
 
-# check_cmd DESCRIPTION COMMAND...
-check_cmd() {
-	local what=$1
-	shift
-	if "$@"; then pass "$what"; else fail "$what"; fi
+# check_ge DESCRIPTION MIN GOT, check_le DESCRIPTION MAX GOT: integers.
+check_ge() {
+	if [[ $3 =~ ^-?[0-9]+$ ]] && [ "$3" -ge "$2" ]; then
+		pass "$1 ($3 >= $2)"
+	else
+		fail "$1: want >= $2, got '$3'"
+	fi
+}
+check_le() {
+	if [[ $3 =~ ^-?[0-9]+$ ]] && [ "$3" -le "$2" ]; then
+		pass "$1 ($3 <= $2)"
+	else
+		fail "$1: want <= $2, got '$3'"
+	fi
 }
 
+# finish: the last line of every test; fails if any check failed, or if none ran.
 finish() {
-	echo "$TEST_NAME: $CHECKED checks, $FAILED failed"
-	[ "$FAILED" -eq 0 ]
+	say "$CHECKED checks, $FAILED failed"
+	[ "$FAILED" -eq 0 ] && [ "$CHECKED" -gt 0 ]
 }
 
-# start_platform [faas-sim options...]: sets PORT
-start_platform() {
-	local i
-	python3 "$top_srcdir/tests/faas-sim.py" --host 127.0.0.1 --port 0 --port-file "$WORK/port" \
-		--max-seconds 300 -q "$@" >"$WORK/platform.log" 2>&1 &
-	PIDS+=($!)
-	for i in $(seq 100); do
-		[ -s "$WORK/port" ] && break
+# bail: stop here after a failed precondition.
+bail() {
+	finish || true
+	exit 1
+}
+
+# count_lines FILE CONDITION [AWK OPTIONS...]: lines of the tab-separated
+# FILE for which the awk CONDITION holds ("awk error" if it does not run).
+count_lines() {
+	local f=$1 cond=$2 n
+	shift 2
+	n=$(awk -F'\t' "$@" "($cond) { n++ } END { print n + 0 }" "$f") || n="awk error"
+	echo "$n"
+}
+
+now_ns() { date +%s%N; }
+ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
+
+# ------------------------------------------------------------------ cleanup
+
+# Every resource a test creates registers how to undo it; the EXIT trap
+# undoes everything in reverse order, also when the test fails or is killed
+# by tests/run-test's timeout.
+CLEANUP=()
+at_exit() { CLEANUP+=("$*"); }
+
+run_cleanup() {
+	local rc=$? i
+	trap - EXIT INT TERM HUP
+	set +e
+	for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP[i]}"
+	done
+	CLEANUP=()
+	exit "$rc"
+}
+trap run_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/warmd-$TEST_NAME.XXXXXX")
+at_exit "rm -rf '$WORK'"
+
+# stop_pid PID: TERM, wait up to 2 s, then KILL; always reap.
+stop_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for ((i = 0; i < 40; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		# A zombie child counts as gone.
+		[ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
 		sleep 0.05
 	done
-	[ -s "$WORK/port" ] || { cat "$WORK/platform.log"; echo "platform did not start"; exit 99; }
-	PORT=$(cat "$WORK/port")
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
 }
 
-# report PYTHON-EXPRESSION: evaluates it with r = the platform's /_report (detail=1)
+# proc_gone PID: PID has exited (or is a zombie).
+proc_gone() {
+	local state=""
+	[ -r "/proc/$1/stat" ] || return 0
+	state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
+}
+
+# ------------------------------------------------------------------ waiting
+
+# wait_for SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds;
+# fails if it has not after SECONDS.
+wait_for() {
+	local limit=$1 i n
+	shift
+	n=$(awk -v s="$limit" 'BEGIN { printf "%d", s * 20 }')
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	"$@"
+}
+
+# ------------------------------------------------------------------ preconditions
+
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+}
+
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip "$c not found"
+	done
+}
+
+[ -x "$WARMD" ] || skip "warmd is not built at $WARMD"
+"$PYTHON" -c '' 2>/dev/null || skip "python3 is needed to run the bundled platform"
+
+# ------------------------------------------------------------------ message ids
+
+# WARMD_MESSAGE_REQUEST and the rest, read from the header that defines them;
+# WARMD_MESSAGE_IDS lists every one.
+WARMD_MESSAGE_IDS=()
+while read -r _name _id; do
+	printf -v "$_name" '%s' "$_id"
+	WARMD_MESSAGE_IDS+=("$_id")
+done < <(sed -n 's/^#define[[:space:]]\{1,\}\(WARMD_MESSAGE_[A-Z0-9_]*\)[[:space:]]\{1,\}"\([0-9a-f]\{32\}\)".*/\1 \2/p' \
+	"$top_srcdir"/src/*.h)
+unset _name _id
+if [ -z "${WARMD_MESSAGE_REQUEST:-}" ] || [ -z "${WARMD_MESSAGE_ROUND:-}" ]; then
+	echo "ERROR: no WARMD_MESSAGE_* ids found in $top_srcdir/src/*.h"
+	exit 99
+fi
+
+# ------------------------------------------------------------------ platform
+
+# start_platform [--as VAR] [faas-sim options...]: runs the bundled platform
+# (tests/faas-sim.py) on 127.0.0.1 with a free port, stopped at exit; sets
+# VAR (default PORT) to its port.
+start_platform() {
+	local var=PORT pf pid
+	if [ "${1:-}" = --as ]; then
+		var=$2
+		shift 2
+	fi
+	pf="$WORK/platform-$var.port"
+	"$PYTHON" "$FAAS_SIM" --host 127.0.0.1 --port 0 --port-file "$pf" \
+		--max-seconds 600 -q "$@" >"$WORK/platform-$var.log" 2>&1 &
+	pid=$!
+	at_exit "stop_pid $pid"
+	if ! wait_for 10 test -s "$pf"; then
+		cat "$WORK/platform-$var.log"
+		echo "ERROR: the platform did not start"
+		exit 99
+	fi
+	printf -v "$var" '%s' "$(cat "$pf")"
+}
+
+# report PYTHON-EXPRESSION [PORT]: evaluates the expression over what the
+# platform on PORT (default $PORT) saw: r is its /_report?detail=1, and
+# fn(path) one function's record (zeros for a path it never saw).
 report() {
-	python3 - "$PORT" "$1" <<'PY'
+	"$PYTHON" -S - "${2:-$PORT}" "$1" <<'PY'
 import json, sys, urllib.request
 r = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_report?detail=1" % sys.argv[1], timeout=10))
 f = r["functions"]
-fn = lambda p: f.get(p, {"requests": 0, "cold_starts": 0, "warm": 0, "distinct_containers": 0, "arrivals": []})
+empty = {"requests": 0, "cold_starts": 0, "warm": 0, "distinct_containers": 0,
+         "max_in_flight": 0, "arrivals": [], "details": []}
+fn = lambda p: f.get(p, empty)
 print(eval(sys.argv[2]))
 PY
 }
 
-reset_platform() {
-	python3 -c "import urllib.request,sys; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:$PORT/_reset' + sys.argv[1], method='POST'), timeout=10)" "${1:-}"
+# platform_true PYTHON-EXPRESSION [PORT]: the expression holds (for wait_for).
+platform_true() {
+	[ "$(report "$@")" = True ]
 }
 
-# wait_for SECONDS PYTHON-EXPRESSION: polls the report until the expression is true
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	while [ $SECONDS -lt $deadline ]; do
-		[ "$(report "$2")" = True ] && return 0
-		sleep 0.1
+# reset_platform [QUERY] [PORT]: clears the record; "?kill=1" drops the containers too.
+reset_platform() {
+	"$PYTHON" -S -c '
+import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_reset%s" % (sys.argv[1], sys.argv[2]),
+                       method="POST"), timeout=10)' "${2:-$PORT}" "${1:-}"
+}
+
+# ------------------------------------------------------------------ journald
+
+# enter_mount_ns "$@": re-run this script in a private mount namespace, so
+# every mount it makes disappears with it.
+enter_mount_ns() {
+	if [ "${WARMD_TEST_MOUNT_NS:-}" != "$TEST_NAME" ]; then
+		require_root
+		require_cmd unshare
+		unshare --mount --propagation private true 2>/dev/null ||
+			skip "cannot create a mount namespace"
+		trap - EXIT
+		rm -rf "$WORK"
+		WARMD_TEST_MOUNT_NS=$TEST_NAME exec unshare --mount --propagation private \
+			bash "$0" "$@"
+	fi
+}
+
+# journald_start: a private systemd-journald with volatile storage.  Must
+# run inside enter_mount_ns.  Sets JOURNALD_PID.
+journald_start() {
+	local jd=/lib/systemd/systemd-journald d
+	[ -x "$jd" ] || jd=/usr/lib/systemd/systemd-journald
+	[ -x "$jd" ] || skip "systemd-journald not found"
+	require_cmd journalctl
+	for d in /run/systemd /run/log /var/log/journal; do
+		[ -d "$d" ] || continue
+		mount -t tmpfs -o mode=0755 tmpfs "$d"
 	done
-	return 1
+	[ -d /run/log ] || { mkdir -p /run/log && mount -t tmpfs -o mode=0755 tmpfs /run/log; }
+	[ -d /run/systemd ] || { mkdir -p /run/systemd && mount -t tmpfs -o mode=0755 tmpfs /run/systemd; }
+	mkdir -p /run/systemd/journal /run/systemd/journald.conf.d
+	cat >/run/systemd/journald.conf.d/test.conf <<'EOF'
+[Journal]
+Storage=volatile
+ReadKMsg=no
+ForwardToSyslog=no
+ForwardToKMsg=no
+ForwardToConsole=no
+ForwardToWall=no
+RateLimitBurst=0
+RateLimitIntervalSec=0
+Audit=no
+EOF
+	env -u NOTIFY_SOCKET -u WATCHDOG_USEC -u WATCHDOG_PID "$jd" \
+		>"$WORK/journald.log" 2>&1 &
+	JOURNALD_PID=$!
+	at_exit "stop_pid $JOURNALD_PID"
+	if ! wait_for 5 test -S /run/systemd/journal/socket; then
+		cat "$WORK/journald.log" >&2
+		skip "private systemd-journald did not start"
+	fi
+	say "private journald running (pid $JOURNALD_PID)"
+}
+
+# jctl ARGS...: journalctl on the private journal, after a flush of what
+# journald has queued.
+jctl() {
+	journalctl --sync >/dev/null 2>&1 || true
+	journalctl --no-pager -q "$@"
+}
+
+# jfields FIELDS [journalctl matches...]: one line per journal record with
+# the values of the comma-separated FIELDS, tab-separated; "<none>" when a
+# record lacks a field.
+jfields() {
+	local fields=$1 out
+	shift
+	out="$WORK/jfields.json"
+	jctl -o json "$@" >"$out" 2>/dev/null || true
+	"$PYTHON" -S - "$fields" "$out" <<'PYEOF'
+import json, sys
+fields = sys.argv[1].split(",")
+def val(v):
+    if v is None:
+        return "<none>"
+    if isinstance(v, list):
+        if v and all(isinstance(x, int) for x in v):
+            return bytes(v).decode("utf-8", "replace")
+        return ",".join(val(x) for x in v)
+    return str(v).replace("\t", " ").replace("\n", " ")
+with open(sys.argv[2]) as f:
+    for line in f:
+        line = line.strip()
+        if not line:
+            continue
+        r = json.loads(line)
+        print("\t".join(val(r.get(k)) for k in fields))
+PYEOF
+}
+
+# jcount [journalctl matches...]: number of matching records.
+jcount() {
+	jfields MESSAGE_ID "$@" | wc -l
+}
+
+# ------------------------------------------------------------------ sd_notify
+
+# notify_start: a receiver on a fresh socket; exports NOTIFY_SOCKET and sets
+# NOTIFY_LOG (see tests/notify-recv.py for its format).
+notify_start() {
+	local ready="$WORK/notify.ready" pid
+	NOTIFY_LOG="$WORK/notify.log"
+	: >"$NOTIFY_LOG"
+	"$PYTHON" "$top_srcdir/tests/notify-recv.py" "$WORK/notify.sock" "$NOTIFY_LOG" \
+		--ready "$ready" --max-seconds 600 2>"$WORK/notify-recv.err" &
+	pid=$!
+	at_exit "stop_pid $pid"
+	if ! wait_for 10 test -s "$ready"; then
+		cat "$WORK/notify-recv.err" >&2
+		echo "ERROR: the notify receiver did not start"
+		exit 99
+	fi
+	export NOTIFY_SOCKET="$WORK/notify.sock"
+}
+
+# notify_seq: number of the last datagram received so far (0 if none).
+notify_seq() {
+	awk -F'\t' 'END { print (NR ? $1 : 0) }' "$NOTIFY_LOG"
+}
+
+# notify_find REGEX [AFTER_SEQ]: print "SEQ TIME_NS PID LINE" of the first
+# assignment matching REGEX in a datagram numbered above AFTER_SEQ.
+notify_find() {
+	awk -F'\t' -v re="$1" -v after="${2:-0}" \
+		'$1 > after && $4 ~ re { print; found = 1; exit } END { exit !found }' "$NOTIFY_LOG"
+}
+
+# notify_wait SECONDS REGEX [AFTER_SEQ]: wait until notify_find succeeds.
+notify_wait() {
+	wait_for "$1" notify_find "$2" "${3:-0}" >/dev/null && notify_find "$2" "${3:-0}"
+}
+
+# notify_count REGEX [AFTER_SEQ]: number of matching assignments.
+notify_count() {
+	awk -F'\t' -v re="$1" -v after="${2:-0}" '$1 > after && $4 ~ re { n++ } END { print n + 0 }' "$NOTIFY_LOG"
+}
+
+# ------------------------------------------------------------------ rootfs for nspawn
+
+ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,procps,python3,libcurl4,libinih1,libjson-c5"
+
+# apt_mirror: the Debian mirror the machine's apt uses (for bookworm).
+apt_mirror() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk '
+			BEGIN { RS = ""; FS = "\n" }
+			{
+				uri = ""; suites = ""; types = ""
+				for (i = 1; i <= NF; i++) {
+					if ($i ~ /^URIs:/)   { uri = $i;    sub(/^URIs:[ \t]*/, "", uri); sub(/[ \t].*/, "", uri) }
+					if ($i ~ /^Suites:/) { suites = $i }
+					if ($i ~ /^Types:/)  { types = $i }
+				}
+				if (types ~ /[ \t]deb([ \t]|$)/ && suites ~ /[ \t]bookworm([ \t]|$)/ && uri != "") { print uri; exit }
+			}' "$f"
+	done | head -n1 | grep . && return 0
+	[ -r /etc/apt/sources.list ] || return 1
+	awk '$1 == "deb" {
+			for (i = 2; i <= NF; i++) {
+				if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; continue }
+				if ($(i + 1) == "bookworm") { print $i; exit }
+				break
+			}
+		}' /etc/apt/sources.list | head -n1 | grep .
+}
+
+# rootfs_ensure DIR: a cached minimal Debian bookworm with systemd, built
+# once with debootstrap; skips the test when that is impossible.
+rootfs_ensure() {
+	local dir=$1 stamp="$1/.warmd-test-rootfs" mirror tmp
+	mkdir -p "$(dirname "$dir")"
+	# Parallel runs wait for one build.
+	exec {ROOTFS_LOCK_FD}>"$dir.lock"
+	flock -w 600 "$ROOTFS_LOCK_FD" || skip "cannot lock $dir.lock"
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$ROOTFS_PACKAGES" ]; then
+		return 0
+	fi
+	require_cmd debootstrap
+	mirror=$(apt_mirror) || skip "no bookworm mirror in the apt sources"
+	say "building the test rootfs in $dir from $mirror (once)"
+	tmp="$dir.tmp.$$"
+	at_exit "rm -rf '$tmp'"
+	rm -rf "$tmp"
+	if ! debootstrap --variant=minbase --include="$ROOTFS_PACKAGES" \
+		bookworm "$tmp" "$mirror" >"$WORK/debootstrap.log" 2>&1; then
+		tail -n 20 "$WORK/debootstrap.log" >&2
+		skip "debootstrap failed (log above)"
+	fi
+	# No getty on the console, no units that need the host.
+	rm -f "$tmp/etc/systemd/system/getty.target.wants/"*
+	: >"$tmp/etc/machine-id"
+	printf '%s' "$ROOTFS_PACKAGES" >"$tmp/.warmd-test-rootfs"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
 }

@@ -7,16 +7,14 @@
 # old configuration running, a reload that adds an endpoint, and STOPPING=1
 # with a prompt exit on SIGTERM while a slow request is in flight.
 
-set -euo pipefail
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib-systemd.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-require_warmd
-sim_start main
-port=$SIM_PORT_main
+start_platform
+port=$PORT
 base="http://127.0.0.1:$port"
 notify_start
 
-cfg="$T_DIR/warmd.conf"
+cfg="$WORK/warmd.conf"
 # write_cfg [EXTRA...]: the two base endpoints plus extra lines.
 write_cfg() {
 	{
@@ -44,18 +42,10 @@ EOF
 write_cfg
 
 WATCHDOG_USEC=1000000 sh -c 'WATCHDOG_PID=$$ exec "$0" -c "$1"' "$WARMD" "$cfg" \
-	>"$T_DIR/warmd.out" 2>"$T_DIR/warmd.err" &
+	>"$WORK/warmd.out" 2>"$WORK/warmd.err" &
 wpid=$!
 at_exit "stop_pid $wpid"
 say "warmd running as pid $wpid"
-
-# wait_exit PID SECONDS: until PID is gone or a zombie.
-proc_gone() {
-	local state=""
-	[ -r "/proc/$1/stat" ] || return 0
-	state=$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null) || return 0
-	[ -z "$state" ] || [ "$state" = Z ] || [ "$state" = X ]
-}
 
 # ------------------------------------------------------------ READY, STATUS
 
@@ -96,11 +86,11 @@ check "broken config: READY=1 after RELOADING=1 all the same" \
 	notify_wait 3 '^READY=1$' "$(notify_find '^RELOADING=1$' "$seq1" | cut -f1 || echo 999999)"
 check "broken config: warmd still runs" kill -0 "$wpid"
 
-a0=$(sim_requests "$port" /nt-a)
-b0=$(sim_requests "$port" /nt-b)
+a0=$(report 'fn("/nt-a")["requests"]')
+b0=$(report 'fn("/nt-b")["requests"]')
 sleep 2.5
-a1=$(sim_requests "$port" /nt-a)
-b1=$(sim_requests "$port" /nt-b)
+a1=$(report 'fn("/nt-a")["requests"]')
+b1=$(report 'fn("/nt-b")["requests"]')
 check "broken config: the platform keeps receiving requests for nt-a ($a0 -> $a1)" \
 	test "$a1" -ge $((a0 + 2))
 check "broken config: the platform keeps receiving requests for nt-b ($b0 -> $b1)" \
@@ -111,14 +101,14 @@ check "broken config: the platform keeps receiving requests for nt-b ($b0 -> $b1
 write_cfg "" "[nt-c]" "url = $base/nt-c" "containers = 2"
 kill -HUP "$wpid"
 check "reload adding an endpoint: the platform sees /nt-c within 3 s" \
-	wait_for 3 sim_has "$port" /nt-c 1
+	wait_for 3 platform_true 'fn("/nt-c")["requests"] >= 1'
 
 # ------------------------------------------------------------ SIGTERM with a slow request in flight
 
 write_cfg "" "[nt-slow]" "url = $base/nt-slow?hold_ms=30000" "containers = 2" "timeout = 60s"
 kill -HUP "$wpid"
 check "slow endpoint: requests in flight at the platform" \
-	wait_for 4 sim_has "$port" /nt-slow 2
+	wait_for 4 platform_true 'fn("/nt-slow")["requests"] >= 2'
 sleep 0.1
 seq2=$(notify_seq)
 t0=$(now_ns)

@@ -29,25 +29,25 @@ CONF
 
 rc=0
 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "first --once exits 0" 0 "$rc"
-check "platform saw 15 requests" 15 "$(report 'r["requests"]')"
-check "platform saw 15 cold starts" 15 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
+check_eq "first --once exits 0" 0 "$rc"
+check_eq "platform saw 15 requests" 15 "$(report 'r["requests"]')"
+check_eq "platform saw 15 cold starts" 15 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
 for p in alpha beta gamma; do
-	check "/$p: 5 distinct containers" 5 "$(report "fn('/$p')['distinct_containers']")"
+	check_eq "/$p: 5 distinct containers" 5 "$(report "fn('/$p')['distinct_containers']")"
 done
-check "all 15 were in flight at once" 15 "$(report 'r["max_in_flight"]')"
-check "table: alpha reached 5/5, all cold" "alpha 5 5 0 5 0 5/5" \
+check_eq "all 15 were in flight at once" 15 "$(report 'r["max_in_flight"]')"
+check_eq "table: alpha reached 5/5, all cold" "alpha 5 5 0 5 0 5/5" \
 	"$(awk '$1 == "alpha" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
-check "table: gamma, no reuse reporting, counts ok" "gamma 5 5 0 0 5 5/5" \
+check_eq "table: gamma, no reuse reporting, counts ok" "gamma 5 5 0 0 5 5/5" \
 	"$(awk '$1 == "gamma" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 
 reset_platform
 rc=0
 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "second --once exits 0" 0 "$rc"
-check "second round: no cold starts on the platform" 0 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
-check "second round: still 15 distinct containers" 15 "$(report 'sum(fn(p)["distinct_containers"] for p in ("/alpha", "/beta", "/gamma"))')"
-check "table: beta all warm" "beta 5 5 5 0 0 5/5" \
+check_eq "second --once exits 0" 0 "$rc"
+check_eq "second round: no cold starts on the platform" 0 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
+check_eq "second round: still 15 distinct containers" 15 "$(report 'sum(fn(p)["distinct_containers"] for p in ("/alpha", "/beta", "/gamma"))')"
+check_eq "table: beta all warm" "beta 5 5 5 0 0 5/5" \
 	"$(awk '$1 == "beta" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 
 # Under systemd, stderr is the journal already (JOURNAL_STREAM names it): nothing is printed twice.
@@ -56,12 +56,12 @@ reset_platform
 stream_id=$(stat -c '%d:%i' "$WORK/stream")
 rc=0
 JOURNAL_STREAM=$stream_id "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>>"$WORK/stream" || rc=$?
-check "with stderr as the journal stream: exit 0" 0 "$rc"
-check "with stderr as the journal stream: nothing on stderr" 0 "$(wc -c <"$WORK/stream")"
-check "with stderr as the journal stream: the round still ran" 15 "$(report 'r["requests"]')"
+check_eq "with stderr as the journal stream: exit 0" 0 "$rc"
+check_eq "with stderr as the journal stream: nothing on stderr" 0 "$(wc -c <"$WORK/stream")"
+check_eq "with stderr as the journal stream: the round still ran" 15 "$(report 'r["requests"]')"
 rc=0
 JOURNAL_STREAM=1:1 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_cmd "with another journal stream: round summaries on stderr" grep -q "^alpha round 1: 5 of 5 reached" "$WORK/err"
+check "with another journal stream: round summaries on stderr" grep -q "^alpha round 1: 5 of 5 reached" "$WORK/err"
 
 # One endpoint falls short: exit 2.
 cat >"$WORK/short.conf" <<CONF
@@ -74,7 +74,7 @@ containers = 2
 CONF
 rc=0
 "$WARMD" --once -c "$WORK/short.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "--once with an endpoint short of N exits 2" 2 "$rc"
-check "table: broken reached 0/2" "0/2" "$(awk '$1 == "broken" { print $7 }' "$WORK/out")"
+check_eq "--once with an endpoint short of N exits 2" 2 "$rc"
+check_eq "table: broken reached 0/2" "0/2" "$(awk '$1 == "broken" { print $7 }' "$WORK/out")"
 
 finish

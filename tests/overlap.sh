@@ -12,10 +12,10 @@ CONF
 
 rc=0
 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "--once exits 0" 0 "$rc"
-check "platform: 200 requests" 200 "$(report 'fn("/wide")["requests"]')"
-check "platform: 200 distinct containers served the round" 200 "$(report 'fn("/wide")["distinct_containers"]')"
-check "platform: 200 requests in flight at once" 200 "$(report 'r["max_in_flight"]')"
+check_eq "--once exits 0" 0 "$rc"
+check_eq "platform: 200 requests" 200 "$(report 'fn("/wide")["requests"]')"
+check_eq "platform: 200 distinct containers served the round" 200 "$(report 'fn("/wide")["distinct_containers"]')"
+check_eq "platform: 200 requests in flight at once" 200 "$(report 'r["max_in_flight"]')"
 
 # max_parallel caps what is in flight, across endpoints, and the rest still runs.
 reset_platform "?kill=1"
@@ -33,10 +33,10 @@ instance_header = X-Container-Id
 CONF
 rc=0
 "$WARMD" --once -c "$WORK/capped.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "capped: all 80 requests were served" 80 "$(report 'r["requests"]')"
-check "capped: never more than 30 in flight" 30 "$(report 'r["max_in_flight"]')"
-check "capped: exit 2, since 30 at a time cannot reach 40 containers" 2 "$rc"
-check "capped: the table agrees with the platform on a's containers" \
+check_eq "capped: all 80 requests were served" 80 "$(report 'r["requests"]')"
+check_eq "capped: never more than 30 in flight" 30 "$(report 'r["max_in_flight"]')"
+check_eq "capped: exit 2, since 30 at a time cannot reach 40 containers" 2 "$rc"
+check_eq "capped: the table agrees with the platform on a's containers" \
 	"$(report 'fn("/a")["distinct_containers"]')/40" "$(awk '$1 == "a" { print $7 }' "$WORK/out")"
 
 # Under the cap, a round starts whole or waits: d's 6 requests wait for c's to finish
@@ -56,10 +56,10 @@ instance_header = X-Container-Id
 CONF
 rc=0
 "$WARMD" --once -c "$WORK/whole.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "whole rounds: exit 0, both endpoints reached 6" 0 "$rc"
-check "whole rounds: the platform saw 6 containers for c" 6 "$(report 'fn("/c")["distinct_containers"]')"
-check "whole rounds: the platform saw 6 containers for d" 6 "$(report 'fn("/d")["distinct_containers"]')"
-check "whole rounds: d's 6 requests were all in flight together" 6 "$(report 'fn("/d")["max_in_flight"]')"
-check "whole rounds: never more than 10 in flight" True "$(report 'r["max_in_flight"] <= 10')"
+check_eq "whole rounds: exit 0, both endpoints reached 6" 0 "$rc"
+check_eq "whole rounds: the platform saw 6 containers for c" 6 "$(report 'fn("/c")["distinct_containers"]')"
+check_eq "whole rounds: the platform saw 6 containers for d" 6 "$(report 'fn("/d")["distinct_containers"]')"
+check_eq "whole rounds: d's 6 requests were all in flight together" 6 "$(report 'fn("/d")["max_in_flight"]')"
+check_eq "whole rounds: never more than 10 in flight" True "$(report 'r["max_in_flight"] <= 10')"
 
 finish

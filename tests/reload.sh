@@ -6,11 +6,7 @@
 
 start_platform --hold-ms 100 --cold-ms 100
 # The endpoint to be removed lives on a platform of its own, so its open connections can be counted.
-python3 "$top_srcdir/tests/faas-sim.py" --host 127.0.0.1 --port 0 --port-file "$WORK/port2" \
-	--max-seconds 300 -q >"$WORK/platform2.log" 2>&1 &
-PIDS+=($!)
-for i in $(seq 100); do [ -s "$WORK/port2" ] && break; sleep 0.05; done
-PORT2=$(cat "$WORK/port2")
+start_platform --as PORT2
 
 connections_to_port2() {
 	ss -Htn state established "( dport = :$PORT2 )" | wc -l
@@ -51,40 +47,40 @@ CONF
 write_conf 2 with-gone
 "$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
 WARMD_PID=$!
-PIDS+=($WARMD_PID)
+at_exit "stop_pid $WARMD_PID"
 
-wait_for 10 'fn("/keep")["requests"] == 3 and fn("/change")["requests"] == 2' || fail "first rounds did not arrive"
-for i in $(seq 100); do [ "$(connections_to_port2)" -ge 2 ] && break; sleep 0.05; done
-check "removed-to-be endpoint has 2 requests in flight" 2 "$(connections_to_port2)"
+wait_for 10 platform_true 'fn("/keep")["requests"] == 3 and fn("/change")["requests"] == 2' || fail "first rounds did not arrive"
+wait_for 5 eval '[ "$(connections_to_port2)" -ge 2 ]' || true
+check_eq "removed-to-be endpoint has 2 requests in flight" 2 "$(connections_to_port2)"
 
 # Let the first round's containers come free (hold + cold start), so the changed round can find them.
 sleep 0.5
 write_conf 3 with-new
 kill -HUP "$WARMD_PID"
 
-wait_for 10 'fn("/change")["requests"] == 5 and fn("/new")["requests"] == 2' ||
+wait_for 10 platform_true 'fn("/change")["requests"] == 5 and fn("/new")["requests"] == 2' ||
 	fail "changed and new endpoints did not get a round at once"
-check "changed endpoint: a new round with its new count (2 + 3)" 5 "$(report 'fn("/change")["requests"]')"
-check "changed endpoint: the new round reached 3 containers" 3 "$(report 'fn("/change")["distinct_containers"]')"
-check "new endpoint: first round at once" 2 "$(report 'fn("/new")["requests"]')"
-for i in $(seq 100); do [ "$(connections_to_port2)" -eq 0 ] && break; sleep 0.05; done
-check "removed endpoint: in-flight requests aborted" 0 "$(connections_to_port2)"
+check_eq "changed endpoint: a new round with its new count (2 + 3)" 5 "$(report 'fn("/change")["requests"]')"
+check_eq "changed endpoint: the new round reached 3 containers" 3 "$(report 'fn("/change")["distinct_containers"]')"
+check_eq "new endpoint: first round at once" 2 "$(report 'fn("/new")["requests"]')"
+wait_for 5 eval '[ "$(connections_to_port2)" -eq 0 ]' || true
+check_eq "removed endpoint: in-flight requests aborted" 0 "$(connections_to_port2)"
 sleep 1
-check "unchanged endpoint: schedule kept, no extra round" 3 "$(report 'fn("/keep")["requests"]')"
-check "daemon still running" 0 "$(kill -0 "$WARMD_PID" && echo 0 || echo 1)"
+check_eq "unchanged endpoint: schedule kept, no extra round" 3 "$(report 'fn("/keep")["requests"]')"
+check_eq "daemon still running" 0 "$(kill -0 "$WARMD_PID" && echo 0 || echo 1)"
 
 # A broken file changes nothing: the next SIGHUP is rejected and the old endpoints stay.
 printf '[keep]\ncontaners = 3\n' >"$WORK/warmd.conf"
 kill -HUP "$WARMD_PID"
-for i in $(seq 100); do grep -q "rejected" "$WORK/err" && break; sleep 0.05; done
-check_cmd "broken reload: the error is logged with file and line" \
+wait_for 5 grep -q "rejected" "$WORK/err" || true
+check "broken reload: the error is logged with file and line" \
 	grep -q "warmd.conf:2: unknown key 'contaners' in \[keep\]; did you mean 'containers'?" "$WORK/err"
-check_cmd "broken reload: rejected, previous configuration kept" \
+check "broken reload: rejected, previous configuration kept" \
 	grep -q "rejected; still running the previous configuration" "$WORK/err"
-check "daemon still running after the rejected reload" 0 "$(kill -0 "$WARMD_PID" && echo 0 || echo 1)"
+check_eq "daemon still running after the rejected reload" 0 "$(kill -0 "$WARMD_PID" && echo 0 || echo 1)"
 
 kill -TERM "$WARMD_PID"
 rc=0
 wait "$WARMD_PID" || rc=$?
-check "SIGTERM: exit 0" 0 "$rc"
+check_eq "SIGTERM: exit 0" 0 "$rc"
 finish

@@ -1,4 +1,5 @@
 #!/bin/bash
+# test-timeout: 600
 # ASan and UBSan: builds warmd with both, then runs the unit tests and the
 # integration tests against that build. Any report fails the run.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -11,9 +12,9 @@ gcc -fsanitize=address,undefined "$WORK/t.c" -o "$WORK/t" 2>/dev/null || skip "g
 : "${top_builddir:=$top_srcdir}"
 [ -f "$top_builddir/config.h" ] || skip "no config.h in $top_builddir; configure first"
 PKGS="libcurl libsystemd inih json-c"
-CFLAGS_SAN="-std=c11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+CFLAGS_SAN="-std=gnu11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 CPPFLAGS_SAN="-DHAVE_CONFIG_H -DSYSCONFDIR=\"/etc\" -I$top_builddir -I$top_srcdir/src $(pkg-config --cflags $PKGS)"
-LIBS_SAN="$(pkg-config --libs $PKGS) -lm"
+LIBS_SAN="$(pkg-config --libs $PKGS)"
 MODULES="config result journal notify http scheduler"
 mkdir -p "$WORK/build/src" "$WORK/build/tests"
 build() { # OUTPUT SOURCES...
@@ -37,7 +38,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
 for t in config result journal notify; do
 	rc=0
 	"$WORK/build/tests/test-$t" >"$WORK/unit-$t.log" 2>&1 || rc=$?
-	check "test-$t under ASan/UBSan" 0 "$rc"
+	check_eq "test-$t under ASan/UBSan" 0 "$rc"
 	[ "$rc" = 0 ] || cat "$WORK/unit-$t.log"
 done
 
@@ -48,7 +49,7 @@ for t in check-config once overlap daemon reload dns; do
 		echo "($t skipped)"
 		continue
 	fi
-	check "$t.sh against the ASan/UBSan build" 0 "$rc"
+	check_eq "$t.sh against the ASan/UBSan build" 0 "$rc"
 	[ "$rc" = 0 ] || cat "$WORK/$t.log"
 done
 # Sanitizer reports go to stderr, which the scripts keep in files of their own: look for them in every log too.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# test-timeout: 900
 # SPDX-License-Identifier: MIT
 #
 # warmd under a real systemd as PID 1: a minimal Debian booted with
@@ -14,13 +15,11 @@
 # WARMD_TEST_DESTDIR=DIR uses an existing "make install DESTDIR=DIR" tree
 # (prefix /usr, sysconfdir /etc) instead of building one.
 
-set -euo pipefail
-. "${top_srcdir:-$(dirname "$0")/..}/tests/lib-systemd.sh"
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 ROOTFS=${WARMD_TEST_ROOTFS:-/var/cache/warmd-test-rootfs}
 
 require_root
-require_warmd
 require_cmd systemd-nspawn nsenter unshare make
 [ -d /sys/fs/cgroup/systemd ] || [ -f /sys/fs/cgroup/cgroup.controllers ] ||
 	skip "no usable cgroup hierarchy"
@@ -69,18 +68,18 @@ dest=${WARMD_TEST_DESTDIR:-}
 if [ -z "$dest" ]; then
 	# A build of its own, so that the tree under test keeps its prefix.
 	t_start=$(now_ns)
-	src="$T_DIR/src"
-	mkdir -p "$src" "$T_DIR/build"
+	src="$WORK/src"
+	mkdir -p "$src" "$WORK/build"
 	tar -C "$top_srcdir" --exclude=.git --exclude='./warmd-*' -cf - . | tar -C "$src" -xf -
 	if [ -f "$src/Makefile" ]; then
 		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$src" distclean >/dev/null 2>&1 || true
 	fi
-	dest="$T_DIR/dest"
-	if ! (cd "$T_DIR/build" &&
+	dest="$WORK/dest"
+	if ! (cd "$WORK/build" &&
 		"$src/configure" -q --prefix=/usr --sysconfdir=/etc --localstatedir=/var &&
 		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -j"$(nproc)" &&
-		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s install DESTDIR="$dest") >"$T_DIR/install.log" 2>&1; then
-		tail -n 20 "$T_DIR/install.log"
+		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s install DESTDIR="$dest") >"$WORK/install.log" 2>&1; then
+		tail -n 20 "$WORK/install.log"
 		fail "configure --prefix=/usr --sysconfdir=/etc && make install DESTDIR=... (log above)"
 		bail
 	fi
@@ -96,7 +95,7 @@ if [ -z "$unit_src" ] || [ ! -x "$dest/usr/sbin/warmd" ]; then bail; fi
 
 # ------------------------------------------------------------ boot
 
-nspawn_log="$T_DIR/nspawn.log"
+nspawn_log="$WORK/nspawn.log"
 systemd-nspawn --quiet --register=no --keep-unit --volatile=overlay --private-network \
 	-D "$ROOTFS" --machine="warmd-test-$$" \
 	--bind-ro="$dest:/run/warmd-dest" --bind-ro="$top_srcdir/tests:/run/warmd-tests" \
@@ -124,7 +123,7 @@ container_stop() {
 		kill -KILL "$nspawn_pid" 2>/dev/null
 	fi
 	wait "$nspawn_pid" 2>/dev/null || true
-	if [ "$T_FAIL" -gt 0 ] && [ -s "$nspawn_log" ]; then
+	if [ "$FAILED" -gt 0 ] && [ -s "$nspawn_log" ]; then
 		say "--- last console lines"
 		tail -n 15 "$nspawn_log"
 	fi
@@ -167,7 +166,7 @@ check_eq "warmd.service is known to systemd" "$unit_src" \
 
 cx journalctl --update-catalog
 missing=""
-for mid in $MID_REQUEST $MID_ROUND $MID_SHORT $MID_CONFIG $MID_RELOAD_REJECTED $MID_START $MID_STOP $MID_SKIPPED; do
+for mid in "${WARMD_MESSAGE_IDS[@]}"; do
 	cx journalctl --list-catalog "$mid" 2>/dev/null | grep -q "^$mid" || missing="$missing $mid"
 done
 check_eq "journalctl --list-catalog knows every warmd MESSAGE_ID after install" "" "${missing# }"
@@ -258,16 +257,16 @@ for line in sys.stdin:
         r = json.loads(line)
         print("\t".join(str(r.get(k, "<none>")) for k in fields))' "$fields" || true
 }
-req_count() { jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$MID_REQUEST | wc -l; }
+req_count() { jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$WARMD_MESSAGE_REQUEST | wc -l; }
 req_at_least() { [ "$(req_count)" -ge "$1" ]; }
 
 check "journalctl -u warmd: per-request records within 5 s" wait_for 5 req_at_least 5
 jx_fields WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARMD_HTTP_STATUS,WARMD_DURATION_MS \
-	-u warmd MESSAGE_ID=$MID_REQUEST >"$T_DIR/req.tsv"
-n=$(wc -l <"$T_DIR/req.tsv")
+	-u warmd MESSAGE_ID=$WARMD_MESSAGE_REQUEST >"$WORK/req.tsv"
+n=$(wc -l <"$WORK/req.tsv")
 check_eq "journalctl -u warmd: all $n request records have WARMD_ENDPOINT, WARMD_URL, WARMD_ROUND, WARMD_REUSED=warm|cold, WARMD_INSTANCE, WARMD_HTTP_STATUS=200, WARMD_DURATION_MS" "$n" \
-	"$(count_lines "$T_DIR/req.tsv" '($1 == "sd-alpha" || $1 == "sd-beta") && $2 == "http://127.0.0.1:" p "/" $1 && $3 ~ /^[0-9]+$/ && ($4 == "warm" || $4 == "cold") && $5 != "<none>" && $5 != "" && $6 == "200" && $7 ~ /^[0-9.]+$/' -v p="$port")"
-head -n 2 "$T_DIR/req.tsv" | sed 's/^/    /'
+	"$(count_lines "$WORK/req.tsv" '($1 == "sd-alpha" || $1 == "sd-beta") && $2 == "http://127.0.0.1:" p "/" $1 && $3 ~ /^[0-9]+$/ && ($4 == "warm" || $4 == "cold") && $5 != "<none>" && $5 != "" && $6 == "200" && $7 ~ /^[0-9.]+$/' -v p="$port")"
+head -n 2 "$WORK/req.tsv" | sed 's/^/    /'
 # stderr is the journal under systemd (JOURNAL_STREAM): warmd must not print there too.
 check_eq "each event once: nothing from warmd on its stdout/stderr stream" 0 \
 	"$(jx_fields MESSAGE -u warmd _TRANSPORT=stdout | wc -l)"
@@ -292,7 +291,7 @@ say "StatusText: $(cx systemctl show -P StatusText warmd.service)"
 check_eq "broken config: warmd still active" active "$(cx systemctl is-active warmd.service || true)"
 check_eq "broken config: same main pid" "$pid0" "$(cx systemctl show -P MainPID warmd.service)"
 check_ge "broken config: the rejection is in journalctl -u warmd -p err" 1 \
-	"$(jx_fields MESSAGE_ID -u warmd -p err MESSAGE_ID=$MID_RELOAD_REJECTED | wc -l)"
+	"$(jx_fields MESSAGE_ID -u warmd -p err MESSAGE_ID=$WARMD_MESSAGE_RELOAD_FAILED | wc -l)"
 a0=$(in_requests /sd-alpha)
 b0=$(in_requests /sd-beta)
 check "broken config: new requests keep reaching sd-alpha" wait_for 5 in_has /sd-alpha $((a0 + 3))
@@ -333,6 +332,6 @@ check_eq "systemctl stop warmd" 0 "$rc"
 check_eq "warmd is inactive after stop" inactive "$(cx systemctl is-active warmd.service || true)"
 check "systemctl stop returned within 1 s (${ms} ms)" test "$ms" -lt 1000
 check_ge "journalctl -u warmd: a stop record" 1 \
-	"$(jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$MID_STOP | wc -l)"
+	"$(jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$WARMD_MESSAGE_STOP | wc -l)"
 
 finish

@@ -1,4 +1,5 @@
 #!/bin/bash
+# test-timeout: 300
 # Memory errors and leaks: warmd under valgrind through its main paths:
 # -n on a bad file, --once with failing endpoints, and a daemon that reloads
 # (good file, then a broken one) and stops in the middle of a slow round.
@@ -12,7 +13,7 @@ start_platform --hold-ms 50 --cold-ms 50
 
 rc=0
 "${VG[@]}" "$WARMD" -n -c "$top_srcdir/tests/data/bad.conf" >/dev/null 2>"$WORK/vg-n" || rc=$?
-check "-n on bad.conf under valgrind: exit 1, no errors" 1 "$rc"
+check_eq "-n on bad.conf under valgrind: exit 1, no errors" 1 "$rc"
 
 cat >"$WORK/once.conf" <<CONF
 [global]
@@ -35,24 +36,24 @@ timeout = 300ms
 CONF
 rc=0
 "${VG[@]}" "$WARMD" --once -c "$WORK/once.conf" >/dev/null 2>"$WORK/vg-once" || rc=$?
-check "--once under valgrind: exit 2 (some endpoints fail), no errors" 2 "$rc"
+check_eq "--once under valgrind: exit 2 (some endpoints fail), no errors" 2 "$rc"
 [ "$rc" = 42 ] && cat "$WORK/vg-once"
 
 reset_platform
 sed -e "s/containers = 20/containers = 5/" "$WORK/once.conf" | sed -e 's/^\[global\]/[global]\ninterval = 1s/' >"$WORK/d.conf"
 "${VG[@]}" "$WARMD" -c "$WORK/d.conf" >/dev/null 2>"$WORK/vg-d" &
 VPID=$!
-PIDS+=($VPID)
-wait_for 30 'fn("/good")["requests"] >= 5' || fail "daemon under valgrind did not send its first round"
+at_exit "stop_pid $VPID"
+wait_for 30 platform_true 'fn("/good")["requests"] >= 5' || fail "daemon under valgrind did not send its first round"
 printf '[global]\ninterval = 1s\n[good]\nurl = http://127.0.0.1:%s/good\ncontainers = 3\n[new]\nurl = http://127.0.0.1:%s/new?hold_ms=20000\ncontainers = 2\ntimeout = 60s\n' "$PORT" "$PORT" >"$WORK/d.conf"
 kill -HUP "$VPID"
-wait_for 30 'fn("/new")["requests"] >= 2' || fail "reload under valgrind did not add the new endpoint"
+wait_for 30 platform_true 'fn("/new")["requests"] >= 2' || fail "reload under valgrind did not add the new endpoint"
 echo '[broken' >"$WORK/d.conf"
 kill -HUP "$VPID"
 sleep 1
 kill -TERM "$VPID"
 rc=0
 wait "$VPID" || rc=$?
-check "daemon under valgrind: reload, broken reload, stop mid-round: exit 0, no errors" 0 "$rc"
+check_eq "daemon under valgrind: reload, broken reload, stop mid-round: exit 0, no errors" 0 "$rc"
 [ "$rc" = 42 ] && cat "$WORK/vg-d"
 finish
