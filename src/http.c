@@ -5,9 +5,9 @@
  * it back (one timer); we hand every event back to curl and then drain all
  * finished transfers.
  *
- * Transfers come from a pool: while there is work, an easy handle and its
- * body buffer serve request after request, across endpoints and rounds, with
- * no allocation of ours per request.  Only a handle whose transfer ended
+ * Transfers come from a pool: while there is work, an easy handle serves
+ * request after request, across endpoints and rounds, with no allocation of
+ * ours per request.  Only a handle whose transfer ended
  * cleanly goes back (see release()).  When all is quiet, the pool and curl's
  * idle connections are released (see drop_idle()).
  */
@@ -24,9 +24,10 @@ struct transfer {
         const struct endpoint_config *ep;
         void *userdata;
         bool probe;
+        bool stopped;                   /* reading stopped on purpose: everything to know was known */
         struct transfer *prev, *next;   /* in the active list, or next in the free list */
-        char *body;
-        size_t body_len, body_cap;
+        struct body_scan scan;
+        uint64_t body_bytes;            /* body bytes received */
         char error[CURL_ERROR_SIZE];
 };
 
@@ -152,33 +153,27 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         return 0;
 }
 
+/*
+ * A body is read only as far as it tells something: until its JSON fields
+ * are known when reuse_json or instance_json is set (BODY_READ_MAX at most),
+ * not at all otherwise.  The answer shows the request reached its container,
+ * so stopping is a success, not a failure; a 100 MB body is not downloaded
+ * every round.  A body that ends in this very piece is taken whole, which
+ * leaves the connection fit for reuse.
+ */
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         struct transfer *t = userdata;
-        size_t n = size * nmemb, keep;
+        size_t n = size * nmemb;
+        curl_off_t length = -1;
 
-        /* Only the start of a body is kept: enough for the JSON fields, bounded whatever the server sends. */
-        keep = t->body_len < BODY_KEEP_MAX ? BODY_KEEP_MAX - t->body_len : 0;
-        if (keep > n)
-                keep = n;
-        if (keep == 0)
+        t->body_bytes += n;
+        if (!body_scan_feed(&t->scan, data, n))
                 return n;
-        if (t->body_len + keep > t->body_cap) {
-                size_t cap = t->body_cap ? t->body_cap : 1024;
-                char *b;
-
-                while (cap < t->body_len + keep)
-                        cap *= 2;
-                if (cap > BODY_KEEP_MAX)
-                        cap = BODY_KEEP_MAX;
-                b = realloc(t->body, cap);
-                if (!b)
-                        return n;       /* drop the rest; the request itself still counts */
-                t->body = b;
-                t->body_cap = cap;
-        }
-        memcpy(t->body + t->body_len, data, keep);
-        t->body_len += keep;
-        return n;
+        if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length >= 0 &&
+            t->body_bytes >= (uint64_t) length)
+                return n;
+        t->stopped = true;
+        return CURL_WRITEFUNC_ERROR;
 }
 
 static int multi_new(struct http *h) {
@@ -270,7 +265,7 @@ static void transfer_free(struct transfer *t) {
         if (!t)
                 return;
         curl_easy_cleanup(t->easy);
-        free(t->body);
+        body_scan_done(&t->scan);
         free(t);
 }
 
@@ -348,7 +343,9 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         CURLcode cc = CURLE_OK;
 
         curl_easy_reset(c);
-        t->body_len = 0;
+        body_scan_init(&t->scan, ep);
+        t->body_bytes = 0;
+        t->stopped = false;
         t->error[0] = '\0';
 
 #define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val); } while (0)
@@ -456,15 +453,17 @@ static const char *header_value(CURL *c, const char *name, char *buf, size_t siz
 static void finish(struct http *h, struct transfer *t, CURLcode code) {
         char reuse[64], instance[INSTANCE_MAX];
         curl_off_t total = 0, connect = 0, ttfb = 0;
-        struct response r = {
-                .curl_code = code,
-                .curl_error = t->error,
-                .body = t->body,
-                .body_len = t->body_len,
-                .probe = t->probe,
-        };
         const struct endpoint_config *ep = t->ep;
         void *userdata = t->userdata;
+        struct response r;
+
+        if (t->stopped && code == CURLE_WRITE_ERROR)
+                code = CURLE_OK;        /* on_write() stopped reading: all there was to know is known */
+        r = (struct response) {
+                .curl_code = code,
+                .curl_error = t->error,
+                .probe = t->probe,
+        };
 
         (void) curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r.http_status);
         (void) curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
@@ -476,13 +475,16 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
         if (code == CURLE_OK && !t->probe) {
                 r.reuse_header = header_value(t->easy, ep->reuse_header, reuse, sizeof reuse);
                 r.instance_header = header_value(t->easy, ep->instance_header, instance, sizeof instance);
+                body_scan_end(&t->scan);
+                r.scan = &t->scan;
         }
 
         /* Off the multi handle before the callback, which may start new requests; back into the
-         * pool only after it, because the response still points into this transfer's body buffer. */
+         * pool only after it, because the response still points into this transfer's scan. */
         (void) curl_multi_remove_handle(h->multi, t->easy);
         unlink_active(h, t);
         h->done(userdata, ep, &r);
+        body_scan_done(&t->scan);
         release(h, t, code == CURLE_OK);
 }
 

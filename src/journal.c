@@ -91,7 +91,8 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
         size_t expected = 0;
         int r;
 
-        r = record_begin(&rec, res->ok ? LOG_INFO : LOG_NOTICE, WARMD_MESSAGE_REQUEST);
+        /* A note is a field the handler was asked for and did not give: worth the operator's notice too. */
+        r = record_begin(&rec, res->ok && !res->note[0] ? LOG_INFO : LOG_NOTICE, WARMD_MESSAGE_REQUEST);
         expected += 3;
 
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
@@ -118,6 +119,10 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
                 r = r < 0 ? r : journal_record_add(&rec, "WARMD_ERROR=%s", res->error);
                 expected++;
         }
+        if (res->note[0]) {
+                r = r < 0 ? r : journal_record_add(&rec, "WARMD_NOTE=%s", res->note);
+                expected++;
+        }
 
         snprintf(what, sizeof what, "%s%s%s%s", reuse_to_string(res->reuse), res->reuse_guessed ? " (guessed)" : "",
                  res->instance[0] ? ", instance " : "", res->instance);
@@ -128,8 +133,9 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
                 r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": %s, failed: %s in %" PRIu64 " ms",
                                                    ep->name, round, what, res->error, usec_to_msec(res->total_usec));
         else
-                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": %s, HTTP %ld in %" PRIu64 " ms",
-                                                   ep->name, round, what, res->http_status, usec_to_msec(res->total_usec));
+                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": %s, HTTP %ld in %" PRIu64 " ms%s%s%s",
+                                                   ep->name, round, what, res->http_status, usec_to_msec(res->total_usec),
+                                                   res->note[0] ? " (" : "", res->note, res->note[0] ? ")" : "");
         expected++;
 
         r = record_end(&rec, expected, r);

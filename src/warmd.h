@@ -24,7 +24,7 @@
 
 #define CONTAINERS_MAX          10000U
 #define MAX_PARALLEL_MAX        100000U
-#define BODY_KEEP_MAX           (64U * 1024U)   /* response bytes kept to find JSON fields */
+#define BODY_READ_MAX           (64U * 1024U)   /* response body bytes read at most, to find the JSON fields */
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
 
 struct endpoint_config {
@@ -108,6 +108,44 @@ enum reuse {
         REUSE_COLD,
 };
 
+/* How far the JSON of a body got: what a configured field that stayed unknown is explained by. */
+enum body_json {
+        BODY_JSON_UNUSED,               /* neither reuse_json nor instance_json is set */
+        BODY_JSON_READING,              /* more of the body may tell more */
+        BODY_JSON_COMPLETE,             /* the JSON value was parsed whole */
+        BODY_JSON_FOUND,                /* every configured field was found before the value ended */
+        BODY_JSON_EMPTY,
+        BODY_JSON_ENDED,                /* the body ended inside its JSON value */
+        BODY_JSON_LIMIT,                /* BODY_READ_MAX bytes parsed, and the value goes on */
+        BODY_JSON_NOT_OBJECT,           /* JSON, but not an object: it has no fields */
+        BODY_JSON_INVALID,              /* not JSON: json_error, at byte error_offset */
+        BODY_JSON_NO_MEMORY,
+};
+
+/*
+ * The configured JSON fields of one response body, found while the body
+ * streams in, so that reading can stop as soon as they are known.  Holds a
+ * json-c tokener only while it parses.
+ */
+struct body_scan {
+        const struct endpoint_config *ep;
+        struct json_tokener *tok;
+        size_t bytes;                   /* body bytes parsed */
+        enum body_json state;
+        int json_error;                 /* enum json_tokener_error */
+        size_t error_offset;
+        int reuse;                      /* 1 warm, 0 cold; -ENOENT absent, -EINVAL not a reuse value */
+        int instance;                   /* 0 found; -ENOENT absent, -EINVAL not a string or an integer */
+        char instance_id[INSTANCE_MAX];
+};
+
+void body_scan_init(struct body_scan *s, const struct endpoint_config *ep);
+/* Returns true once the rest of the body can tell nothing more. */
+bool body_scan_feed(struct body_scan *s, const char *data, size_t len);
+/* The body has ended. */
+void body_scan_end(struct body_scan *s);
+void body_scan_done(struct body_scan *s);
+
 /* What http.c saw of one response: a plain view, no curl types needed. */
 struct response {
         CURLcode curl_code;             /* CURLE_OK when a response arrived */
@@ -118,7 +156,8 @@ struct response {
         uint64_t ttfb_usec;
         const char *reuse_header;       /* value of the configured header, or NULL */
         const char *instance_header;
-        const char *body;               /* not NUL-terminated */
+        const struct body_scan *scan;   /* the body, as scanned while it streamed in (http.c) */
+        const char *body;               /* or a whole body at hand (tests, fuzzing), scanned in one piece */
         size_t body_len;
         bool probe;                     /* a connect-only probe (HTTP_PROBE), not a request */
 };
@@ -133,6 +172,7 @@ struct result {
         enum reuse reuse;
         bool reuse_guessed;             /* decided by cold_threshold */
         char instance[INSTANCE_MAX];    /* empty when unknown */
+        char note[256];                 /* why a configured JSON field stayed unknown; empty when none did */
 };
 
 void result_from_response(const struct endpoint_config *ep, const struct response *r, struct result *ret);

@@ -13,7 +13,12 @@ Responses carry
     X-Container-Reused: true|false
     X-Container-Id: <id>            (e.g. "f3a9-17", unique in this process)
 and the JSON body {"function", "container", "reused", "cold_start_ms"}.
-Per-request query parameters: status= (200..599), hold_ms=, cold_ms=.
+Per-request query parameters: status= (200..599), hold_ms=, cold_ms=,
+pad=BYTES (0..10^9: a "pad" string of that many bytes after those fields, or
+before them with pad_first=1; sent as the client reads it, never held in
+memory whole), body=text (a body that is not JSON).  Per function, the report
+counts the response bytes written to the socket (bytes_sent) and the answers
+whose client went away before all of it was sent (answers_cut).
 
 Control paths (never counted as functions; every path that starts with "/_"
 is reserved for them):
@@ -58,6 +63,8 @@ from urllib.parse import parse_qs
 
 MAX_HEAD = 64 * 1024          # largest request head we accept
 MAX_BODY = 16 * 1024 * 1024   # largest request body we accept
+MAX_PAD = 10 ** 9             # largest pad= answer
+PAD_CHUNK = b"x" * (256 * 1024)
 READ_SIZE = 65536
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)   # Linux value
 TIMESPEC = struct.Struct("@qq")
@@ -95,6 +102,8 @@ class Function:
         self.cold_starts = 0
         self.warm = 0
         self.served = set()      # ids of containers that served since reset
+        self.bytes_sent = 0      # response bytes handed to the kernel
+        self.answers_cut = 0     # answers the client left before they were sent whole
         self.first_arrival = None
         self.last_arrival = None
         # One record per request:
@@ -245,6 +254,8 @@ class Platform:
                 "last_arrival": f.last_arrival,
                 "spread_ms": round(spread, 3),
                 "max_in_flight": max_overlap(spans, t),
+                "bytes_sent": f.bytes_sent,
+                "answers_cut": f.answers_cut,
             }
             if detail:
                 r["arrivals"] = [[round(a, 6), cid, cold]
@@ -342,7 +353,8 @@ class Connection:
 
     __slots__ = ("server", "loop", "platform", "sock", "fd", "buf", "out",
                  "busy", "closed", "close_after", "pending", "sent_continue",
-                 "head_only", "head_t", "read_t", "eof", "paused", "done_t")
+                 "head_only", "head_t", "read_t", "eof", "paused", "done_t",
+                 "source", "streaming", "acct")
 
     def __init__(self, server, sock):
         self.server = server
@@ -363,6 +375,9 @@ class Connection:
         self.read_t = None        # time of the latest read
         self.paused = False       # reading stopped by a pipelining flood
         self.done_t = 0.0         # when the previous response was written
+        self.source = None        # the rest of a padded answer: (bytes left, suffix)
+        self.streaming = False    # a padded answer is being sent; the connection is busy with it
+        self.acct = None          # the function whose answer is being sent
         server.conns.add(self)
         self.loop.add_reader(self.fd, self.on_readable)
 
@@ -403,24 +418,46 @@ class Connection:
             self.loop.remove_reader(self.fd)
             self.paused = True
 
+    def sent(self, n):
+        if self.acct is not None:
+            self.acct.bytes_sent += n
+
     def write(self, data):
         if self.closed:
             return
-        if not self.out:
-            try:
-                n = self.sock.send(data)
-            except (BlockingIOError, InterruptedError):
-                n = 0
-            except OSError:
-                self.close()
-                return
-            if n == len(data):
-                return
-            data = data[n:]
-            self.loop.add_writer(self.fd, self.on_writable)
-        self.out += data
+        if self.out or self.source is not None:
+            # Behind what is queued; the writer is armed already, unless a padded answer starts here.
+            if not self.out:
+                self.loop.add_writer(self.fd, self.on_writable)
+            self.out += data
+            return
+        try:
+            n = self.sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            n = 0
+        except OSError:
+            self.close()
+            return
+        self.sent(n)
+        if n == len(data):
+            return
+        self.out += data[n:]
+        self.loop.add_writer(self.fd, self.on_writable)
+
+    def refill(self):
+        """Moves the next piece of a padded answer into out."""
+        left, suffix = self.source
+        if left > 0:
+            piece = PAD_CHUNK if left >= len(PAD_CHUNK) else PAD_CHUNK[:left]
+            self.out += piece
+            self.source = (left - len(piece), suffix)
+        else:
+            self.out += suffix
+            self.source = None
 
     def on_writable(self):
+        if not self.out and self.source is not None:
+            self.refill()
         try:
             n = self.sock.send(self.out)
         except (BlockingIOError, InterruptedError):
@@ -428,9 +465,15 @@ class Connection:
         except OSError:
             self.close()
             return
+        self.sent(n)
         del self.out[:n]
-        if not self.out:
+        if not self.out and self.source is None:
             self.loop.remove_writer(self.fd)
+            if self.streaming:
+                # A padded answer is done: the next pipelined request may go.
+                self.streaming = self.busy = False
+                if self.buf and not self.closed:
+                    self.loop.call_soon(self.process)
             if self.close_after and not self.busy:
                 self.close()
 
@@ -438,6 +481,8 @@ class Connection:
         if self.closed:
             return
         self.closed = True
+        if self.acct is not None and (self.out or self.source is not None):
+            self.acct.answers_cut += 1
         self.loop.remove_reader(self.fd)
         self.loop.remove_writer(self.fd)
         self.sock.close()
@@ -577,6 +622,7 @@ class Connection:
             return
         p = self.platform
         hold_ms, cold_ms, status = p.hold_ms, p.cold_ms, 200
+        shape = (0, False, False)    # pad bytes, pad first, text body
         if query:
             try:
                 q = parse_qs(query)
@@ -586,11 +632,13 @@ class Connection:
                     cold_ms = float(q["cold_ms"][-1])
                 if "status" in q:
                     status = int(q["status"][-1])
+                shape = (int(q.get("pad", ["0"])[-1]), q.get("pad_first", ["0"])[-1] == "1",
+                         q.get("body", [""])[-1] == "text")
             except ValueError:
                 self.send_error(400, "bad query parameter")
                 return
             if (not 200 <= status <= 599 or not 0 <= hold_ms <= 3600e3
-                    or not 0 <= cold_ms <= 3600e3):
+                    or not 0 <= cold_ms <= 3600e3 or not 0 <= shape[0] <= MAX_PAD):
                 self.send_error(400, "query parameter out of range")
                 return
         start = t if t >= self.done_t else now()
@@ -601,16 +649,30 @@ class Connection:
             paid = int(paid)
         # The container is held from the start of service on.
         self.loop.call_at(start + (hold_ms + paid) / 1000.0, self.finish,
-                          f, c, cold, paid, status, rec)
+                          f, c, cold, paid, status, rec, shape)
 
-    def finish(self, f, c, cold, cold_ms, status, rec):
+    def finish(self, f, c, cold, cold_ms, status, rec, shape=(0, False, False)):
         """The container has done its work: answer and release it."""
-        body = json.dumps({"function": f.path, "container": c.cid,
-                           "reused": not cold,
-                           "cold_start_ms": cold_ms}).encode()
+        pad, pad_first, text = shape
         extra = ("X-Container-Reused: %s\r\nX-Container-Id: %s\r\n"
                  % ("false" if cold else "true", c.cid))
-        self.respond(status, body, extra)
+        fields = {"function": f.path, "container": c.cid, "reused": not cold,
+                  "cold_start_ms": cold_ms}
+        self.acct = f
+        if text:
+            self.respond(status, b"this is not JSON", extra)
+        elif pad == 0:
+            self.respond(status, json.dumps(fields).encode(), extra)
+        else:
+            # {"pad": "xx..", <fields>} or {<fields>, "pad": "xx.."}, the x's made as they are sent.
+            inner = json.dumps(fields)[1:-1].encode()
+            head, tail = ((b'{"pad": "', b'", ' + inner + b'}') if pad_first
+                          else (b'{' + inner + b', "pad": "', b'"}'))
+            if not self.head_only:
+                self.source = (pad, tail)   # first, so that respond() queues the head before it
+            self.respond(status, head, extra, length=len(head) + pad + len(tail))
+            if self.source is not None and not self.closed:
+                self.streaming = self.busy = True
         # Released as of when the answer left (done_t, taken before the write):
         # the client may send its next request before write() returns here.
         self.platform.release(f, c, rec, self.done_t)
@@ -641,7 +703,8 @@ class Connection:
     def send_error(self, status, text, extra=""):
         self.respond(status, json.dumps({"error": text}).encode(), extra)
 
-    def respond(self, status, body, extra):
+    def respond(self, status, body, extra, length=None):
+        """Answers; length, when given, is that of the whole body, of which body is the start."""
         self.busy = False
         self.done_t = now()
         if self.closed:
@@ -651,7 +714,7 @@ class Connection:
                 extra]
         if not no_body:
             head.append("Content-Type: application/json\r\n"
-                        "Content-Length: %d\r\n" % len(body))
+                        "Content-Length: %d\r\n" % (len(body) if length is None else length))
         head.append("Connection: close\r\n\r\n" if self.close_after
                     else "Connection: keep-alive\r\n\r\n")
         data = "".join(head).encode("latin-1")

@@ -29,71 +29,99 @@ static void test_reuse(void) {
                 bool guessed;
                 const char *instance;
                 const char *error;
+                const char *note;
         } cases[] = {
                 { "header warm",
                   { .reuse_header = "X-R", .instance_header = "X-Id" },
                   { .http_status = 200, .reuse_header = "true", .instance_header = "c-1" },
-                  true, REUSE_WARM, false, "c-1", "" },
+                  true, REUSE_WARM, false, "c-1", "", "" },
                 { "header cold (0)",
                   { .reuse_header = "X-R" }, { .http_status = 204, .reuse_header = "0" },
-                  true, REUSE_COLD, false, "", "" },
+                  true, REUSE_COLD, false, "", "", "" },
                 { "header beats JSON",
                   { .reuse_header = "X-R", .reuse_json = "reused" },
                   { .http_status = 200, .reuse_header = "no", .body = "{\"reused\": true}", .body_len = 16 },
-                  true, REUSE_COLD, false, "", "" },
+                  true, REUSE_COLD, false, "", "", "" },
                 { "bad header value falls through to JSON",
                   { .reuse_header = "X-R", .reuse_json = "reused" },
                   { .http_status = 200, .reuse_header = "maybe", .body = "{\"reused\": true}", .body_len = 16 },
-                  true, REUSE_WARM, false, "", "" },
+                  true, REUSE_WARM, false, "", "", "" },
                 { "JSON boolean and instance",
                   { .reuse_json = "reused", .instance_json = "container" },
                   { .http_status = 200, .body = "{\"reused\":false,\"container\":\"abc\"}", .body_len = 34 },
-                  true, REUSE_COLD, false, "abc", "" },
+                  true, REUSE_COLD, false, "abc", "", "" },
                 { "JSON dotted path, numeric instance",
                   { .reuse_json = "meta.warm", .instance_json = "meta.id" },
                   { .http_status = 200, .body = "{\"meta\":{\"warm\":true,\"id\":42}}", .body_len = 30 },
-                  true, REUSE_WARM, false, "42", "" },
+                  true, REUSE_WARM, false, "42", "", "" },
                 { "JSON path missing",
                   { .reuse_json = "meta.warm", .instance_json = "meta.id" },
                   { .http_status = 200, .body = "{\"meta\":1}", .body_len = 10 },
-                  true, REUSE_UNKNOWN, false, "", "" },
+                  true, REUSE_UNKNOWN, false, "", "", "reuse_json: no 'meta.warm' in the body; instance_json: no 'meta.id' in the body" },
                 { "body not JSON",
                   { .reuse_json = "reused" }, { .http_status = 200, .body = "<html>", .body_len = 6 },
-                  true, REUSE_UNKNOWN, false, "", "" },
+                  true, REUSE_UNKNOWN, false, "", "", "reuse_json: the body is not valid JSON (unexpected character at byte 0)" },
                 { "body cut short is not parsed",
                   { .reuse_json = "reused" }, { .http_status = 200, .body = "{\"reused\": true}", .body_len = 10 },
-                  true, REUSE_UNKNOWN, false, "", "" },
+                  true, REUSE_UNKNOWN, false, "", "", "reuse_json: the body ended inside its JSON" },
+                { "JSON values of the wrong type",
+                  { .reuse_json = "reused", .instance_json = "container" },
+                  { .http_status = 200, .body = "{\"reused\":\"maybe\",\"container\":[1]}", .body_len = 34 },
+                  true, REUSE_UNKNOWN, false, "", "",
+                  "reuse_json: 'reused' is not true/false, 0/1, yes/no; instance_json: 'container' is not a string or an integer" },
+                { "body an array", { .reuse_json = "reused" }, { .http_status = 200, .body = "[1,2]", .body_len = 5 },
+                  true, REUSE_UNKNOWN, false, "", "", "reuse_json: the body is JSON but not an object" },
+                { "body a bare number", { .reuse_json = "reused" }, { .http_status = 200, .body = "42", .body_len = 2 },
+                  true, REUSE_UNKNOWN, false, "", "", "reuse_json: the body is JSON but not an object" },
+                { "empty body", { .reuse_json = "reused" }, { .http_status = 200 },
+                  true, REUSE_UNKNOWN, false, "", "", "reuse_json: the body is empty" },
+                { "one reason for both fields",
+                  { .reuse_json = "reused", .instance_json = "container" },
+                  { .http_status = 200, .body = "{\"reused\" true}", .body_len = 15 },
+                  true, REUSE_UNKNOWN, false, "", "",
+                  "reuse_json, instance_json: the body is not valid JSON (object property name separator ':' expected at byte 10)" },
+                { "the header answers reuse; the instance still needs the body",
+                  { .reuse_header = "X-R", .reuse_json = "reused", .instance_json = "container" },
+                  { .http_status = 200, .reuse_header = "1", .body = "<html>", .body_len = 6 },
+                  true, REUSE_WARM, false, "", "",
+                  "instance_json: the body is not valid JSON (unexpected character at byte 0)" },
+                { "an error page makes no note",
+                  { .reuse_json = "reused" }, { .http_status = 502, .body = "<html>", .body_len = 6 },
+                  false, REUSE_UNKNOWN, false, "", "HTTP 502 (expected 2xx)", "" },
+                { "whatever follows the JSON value is not read",
+                  { .reuse_json = "reused" }, { .http_status = 200, .body = "{\"reused\":1} trailing", .body_len = 21 },
+                  true, REUSE_WARM, false, "", "", "" },
                 { "threshold: slow is cold, guessed",
                   { .cold_threshold_usec = USEC_PER_SEC }, { .http_status = 200, .total_usec = 1500000 },
-                  true, REUSE_COLD, true, "", "" },
+                  true, REUSE_COLD, true, "", "", "" },
                 { "threshold: fast is warm, guessed",
                   { .cold_threshold_usec = USEC_PER_SEC }, { .http_status = 200, .total_usec = 20000 },
-                  true, REUSE_WARM, true, "", "" },
+                  true, REUSE_WARM, true, "", "", "" },
                 { "a reported answer beats the threshold",
                   { .reuse_header = "X-R", .cold_threshold_usec = 1 },
                   { .http_status = 200, .reuse_header = "yes", .total_usec = 900000 },
-                  true, REUSE_WARM, false, "", "" },
+                  true, REUSE_WARM, false, "", "", "" },
                 { "nothing configured",
-                  {}, { .http_status = 200, .reuse_header = "true" }, true, REUSE_UNKNOWN, false, "", "" },
+                  {}, { .http_status = 200, .reuse_header = "true" }, true, REUSE_UNKNOWN, false, "", "", "" },
                 { "header beats JSON for the instance",
                   { .instance_header = "X-Id", .instance_json = "container" },
                   { .http_status = 200, .instance_header = "h", .body = "{\"container\":\"j\"}", .body_len = 17 },
-                  true, REUSE_UNKNOWN, false, "h", "" },
+                  true, REUSE_UNKNOWN, false, "h", "", "" },
                 { "control characters in an instance id are masked",
                   { .instance_header = "X-Id" }, { .http_status = 200, .instance_header = "a\tb" },
-                  true, REUSE_UNKNOWN, false, "a?b", "" },
+                  true, REUSE_UNKNOWN, false, "a?b", "", "" },
                 { "500 is a failure, still read",
                   { .reuse_header = "X-R" }, { .http_status = 500, .reuse_header = "1" },
-                  false, REUSE_WARM, false, "", "HTTP 500 (expected 2xx)" },
+                  false, REUSE_WARM, false, "", "HTTP 500 (expected 2xx)", "" },
                 { "expect_status",
                   { .expect_status = 200 }, { .http_status = 204 }, false, REUSE_UNKNOWN, false, "",
-                  "HTTP 204 (expected 200)" },
+                  "HTTP 204 (expected 200)", "" },
                 { "curl error",
                   { .reuse_header = "X-R" },
                   { .curl_code = CURLE_COULDNT_CONNECT, .curl_error = "Failed to connect", .reuse_header = "1" },
-                  false, REUSE_UNKNOWN, false, "", "Failed to connect" },
+                  false, REUSE_UNKNOWN, false, "", "Failed to connect", "" },
                 { "curl error without a buffer",
-                  {}, { .curl_code = CURLE_OPERATION_TIMEDOUT }, false, REUSE_UNKNOWN, false, "", "Timeout was reached" },
+                  {}, { .curl_code = CURLE_OPERATION_TIMEDOUT }, false, REUSE_UNKNOWN, false, "", "Timeout was reached", "" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -106,7 +134,118 @@ static void test_reuse(void) {
                 CHECK(res.reuse_guessed == cases[i].guessed, "%s: guessed", cases[i].name);
                 CHECK(streq(res.instance, cases[i].instance), "%s: instance '%s'", cases[i].name, res.instance);
                 CHECK(streq(res.error, cases[i].error), "%s: error '%s'", cases[i].name, res.error);
+                CHECK(streq(res.note, cases[i].note), "%s: note '%s'", cases[i].name, res.note);
         }
+}
+
+/* The same results whether a body comes in one piece or a byte at a time, as http.c may see it. */
+static void test_scan_in_pieces(void) {
+        static const struct endpoint_config ep = { .reuse_json = "meta.warm", .instance_json = "id" };
+        static const char *const bodies[] = {
+                "{\"meta\":{\"warm\":true},\"id\":\"c-1\"}", "{\"id\":7,\"meta\":{\"warm\":\"no\"}}",
+                " {\"meta\" : {\"warm\": 0} , \"id\": \"x\" } ", "{\"meta\":1}", "<html>", "{\"meta\":{\"warm\":tru",
+                "[{\"id\":1}]", "", "  ",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(bodies); i++) {
+                struct response whole = { .http_status = 200, .body = bodies[i], .body_len = strlen(bodies[i]) };
+                struct response pieces = { .http_status = 200 };
+                struct result a, b;
+                struct body_scan scan;
+
+                body_scan_init(&scan, &ep);
+                for (size_t k = 0; k < strlen(bodies[i]) && !body_scan_feed(&scan, bodies[i] + k, 1); k++)
+                        ;
+                body_scan_end(&scan);
+                pieces.scan = &scan;
+                result_from_response(&ep, &whole, &a);
+                result_from_response(&ep, &pieces, &b);
+                body_scan_done(&scan);
+                CHECK(a.reuse == b.reuse && streq(a.instance, b.instance) && streq(a.note, b.note),
+                      "'%s' a byte at a time: %s '%s' '%s', in one piece: %s '%s' '%s'", bodies[i], reuse_to_string(b.reuse),
+                      b.instance, b.note, reuse_to_string(a.reuse), a.instance, a.note);
+        }
+}
+
+/* Feeds body in pieces of size; returns the bytes offered when the scan said it knew enough, or 0 if it never did. */
+static size_t feed_until_known(struct body_scan *scan, const char *body, size_t len, size_t size) {
+        for (size_t off = 0; off < len; off += size)
+                if (body_scan_feed(scan, body + off, len - off < size ? len - off : size))
+                        return off + (len - off < size ? len - off : size);
+        return 0;
+}
+
+/* Reading stops as soon as the fields are known, and after BODY_READ_MAX bytes at the latest. */
+static void test_scan_stops(void) {
+        static const struct endpoint_config ep = { .reuse_json = "reused", .instance_json = "container" };
+        size_t big = 4 * BODY_READ_MAX, n, at;
+        struct response resp = { .http_status = 200 };
+        struct body_scan scan;
+        struct result res;
+        char *body = malloc(big + 1);
+
+        CHECK(body, "malloc");
+        if (!body)
+                return;
+
+        /* The fields first, then a long pad: known within the first 4 KiB piece. */
+        n = (size_t) snprintf(body, big, "{\"reused\":true,\"container\":\"c-9\",\"pad\":\"");
+        memset(body + n, 'x', big - n);
+        body_scan_init(&scan, &ep);
+        CHECK(feed_until_known(&scan, body, big, 4096) == 4096, "fields first: known after the first piece");
+        CHECK(scan.state == BODY_JSON_FOUND && !scan.tok, "fields first: found, tokener freed");
+        resp.scan = &scan;
+        result_from_response(&ep, &resp, &res);
+        CHECK(res.reuse == REUSE_WARM && streq(res.instance, "c-9") && !res.note[0], "fields first: warm, c-9, '%s'", res.note);
+        body_scan_done(&scan);
+
+        /* A field counts once the comma after its value is parsed: at byte BODY_READ_MAX, and one byte later. */
+        for (int past = 0; past <= 1; past++) {
+                static const char tail[] = "\",\"reused\":1,\"container\":\"c\"}";
+                const char *comma = strchr(tail + 2, ',');
+
+                at = BODY_READ_MAX + (size_t) past;    /* 1-based position of the comma after the 1 */
+                n = (size_t) snprintf(body, big, "{\"pad\":\"");
+                memset(body + n, 'x', at - (size_t) (comma - tail) - 1 - n);
+                n = at - (size_t) (comma - tail) - 1;
+                memcpy(body + n, tail, sizeof tail);
+                CHECK(body[at - 1] == ',' && body[at - 2] == '1', "limit case built right");
+                body_scan_init(&scan, &ep);
+                (void) feed_until_known(&scan, body, strlen(body), 5000);     /* pieces that straddle the limit */
+                body_scan_end(&scan);
+                resp.scan = &scan;
+                result_from_response(&ep, &resp, &res);
+                CHECK(scan.bytes == BODY_READ_MAX, "limit: %zu bytes parsed", scan.bytes);
+                if (!past)
+                        CHECK(res.reuse == REUSE_WARM && streq(res.note, "instance_json: no 'container' in the first 64 KiB of the body"),
+                              "reuse at the limit: found; note '%s'", res.note);
+                else
+                        CHECK(res.reuse == REUSE_UNKNOWN &&
+                              streq(res.note, "reuse_json: no 'reused' in the first 64 KiB of the body; "
+                                              "instance_json: no 'container' in the first 64 KiB of the body"),
+                              "reuse past the limit: unknown; note '%s'", res.note);
+                body_scan_done(&scan);
+        }
+
+        /* A body that is not an object has no fields: known at its first byte. */
+        body[0] = '[';
+        for (size_t k = 1; k + 1 < big; k += 2)
+                memcpy(body + k, "1,", 2);
+        body_scan_init(&scan, &ep);
+        CHECK(feed_until_known(&scan, body, big, 4096) == 4096 && scan.state == BODY_JSON_NOT_OBJECT, "array: stops at once");
+        body_scan_done(&scan);
+
+        /* Invalid JSON is placed in the body, across pieces. */
+        body_scan_init(&scan, &ep);
+        CHECK(!body_scan_feed(&scan, "{\"a\":1", 6) && body_scan_feed(&scan, " x}", 3), "invalid in the second piece");
+        CHECK(scan.state == BODY_JSON_INVALID && scan.error_offset == 7, "invalid at byte %zu", scan.error_offset);
+        body_scan_done(&scan);
+
+        /* Nothing configured: nothing to read. */
+        body_scan_init(&scan, &(struct endpoint_config) { .reuse_header = "X-R" });
+        CHECK(body_scan_feed(&scan, "{}", 2) && scan.state == BODY_JSON_UNUSED && scan.bytes == 0, "no JSON keys: nothing read");
+        body_scan_done(&scan);
+        free(body);
 }
 
 static struct result mk(bool ok, enum reuse reuse, const char *instance, uint64_t ms) {
@@ -159,6 +298,8 @@ static void test_summary(void) {
 int main(void) {
         test_bool_words();
         test_reuse();
+        test_scan_in_pieces();
+        test_scan_stops();
         test_summary();
         return tests_result("test-result");
 }
