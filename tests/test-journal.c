@@ -32,7 +32,7 @@ static void test_request(void) {
                 const char *what;
                 struct result r;
                 int priority;
-                struct field fields[12];
+                struct field fields[13];
         } cases[] = {
                 { "warm with instance",
                   { .ok = true, .http_status = 200, .total_usec = 12400, .connect_usec = 300, .ttfb_usec = 12000,
@@ -41,7 +41,7 @@ static void test_request(void) {
                   { { "MESSAGE_ID", WARMD_MESSAGE_REQUEST }, { "PRIORITY", "6" }, { "WARMD_ENDPOINT", "orders-api" },
                     { "WARMD_URL", "http://127.0.0.1:8080/orders" }, { "WARMD_ROUND", "3" }, { "WARMD_REUSED", "warm" },
                     { "WARMD_INSTANCE", "c-7" }, { "WARMD_HTTP_STATUS", "200" }, { "WARMD_DURATION_MS", "12" },
-                    { "WARMD_CONNECT_MS", "0" }, { "WARMD_TTFB_MS", "12" }, { "WARMD_ERROR", NULL } } },
+                    { "WARMD_CONNECT_MS", "0" }, { "WARMD_TTFB_MS", "12" }, { "WARMD_ERROR", NULL }, { "WARMD_NOTE", NULL } } },
                 { "guessed cold",
                   { .ok = true, .http_status = 200, .total_usec = 1500000, .reuse = REUSE_COLD, .reuse_guessed = true },
                   LOG_INFO,
@@ -56,12 +56,18 @@ static void test_request(void) {
                   { .http_status = 500, .error = "HTTP 500 (expected 2xx)" },
                   LOG_NOTICE,
                   { { "WARMD_HTTP_STATUS", "500" }, { "WARMD_ERROR", "HTTP 500 (expected 2xx)" } } },
+                { "a note: succeeded, but a JSON field stayed unknown",
+                  { .ok = true, .http_status = 200, .total_usec = 5000, .note = "reuse_json: the body is empty" },
+                  LOG_NOTICE,
+                  { { "PRIORITY", "5" }, { "WARMD_REUSED", "unknown" }, { "WARMD_ERROR", NULL },
+                    { "WARMD_NOTE", "reuse_json: the body is empty" } } },
         };
         static const char *const messages[] = {
                 "orders-api round 3: warm, instance c-7, HTTP 200 in 12 ms",
                 "orders-api round 3: cold (guessed), HTTP 200 in 1500 ms",
                 "orders-api round 3: failed after 1 ms: Couldn't connect to server",
                 "orders-api round 3: unknown, failed: HTTP 500 (expected 2xx) in 0 ms",
+                "orders-api round 3: unknown, HTTP 200 in 5 ms (reuse_json: the body is empty)",
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
