@@ -358,6 +358,29 @@ static void method_parse(struct parser *p, const struct key *k, const char *valu
         set_string(p, value, field_of(k, base));
 }
 
+/* A control character (a bare CR above all) would go onto the wire as it is and split or corrupt the request. */
+static bool has_control_char(const char *s) {
+        for (; *s; s++)
+                if (((unsigned char) *s < 0x20 && *s != '\t') || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+static void header_text_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        if (has_control_char(value))
+                return add_error(p, "%s: the value holds a control character such as a bare CR", k->name);
+        set_string(p, value, field_of(k, base));
+}
+
+/* Text that goes into a request header. */
+static const struct value_type type_header_text = {
+        .what = "text",
+        .parse = header_text_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 static const struct value_type type_method = {
         .what = "HTTP method",
         .parse = method_parse,
@@ -570,6 +593,9 @@ static void headers_parse(struct parser *p, const struct key *k, const char *val
         for (const char *c = value; c < colon; c++)
                 if (!is_token_char(*c))
                         return add_error(p, "%s: invalid header name '%.*s'", k->name, (int) (colon - value), value);
+        if (has_control_char(colon))
+                return add_error(p, "%s: the value holds a control character such as a bare CR (the value is not shown: it may be a secret)",
+                                 k->name);
 
         r = expand_credentials(p, value, &expanded);
         if (r == -ENOMEM)
@@ -646,7 +672,7 @@ static const struct key keys[] = {
           .offset = EP(connect_timeout_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def = "5s" },
         { .name = "max_parallel",    .scope = GLOBAL,            .type = &type_number,
           .offset = GL(max_parallel), .min = 1, .max = MAX_PARALLEL_MAX, .def = "1000" },
-        { .name = "user_agent",      .scope = GLOBAL,            .type = &type_text,
+        { .name = "user_agent",      .scope = GLOBAL,            .type = &type_header_text,
           .offset = GL(user_agent), .def = PACKAGE_NAME "/" PACKAGE_VERSION, .def_doc = PACKAGE_NAME "/VERSION" },
         { .name = "url",             .scope = ENDPOINT,          .type = &type_url,
           .offset = EP(url), .flags = KEY_REQUIRED, .doc = "http or https only" },

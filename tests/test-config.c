@@ -167,6 +167,14 @@ static void test_errors(void) {
                   { "F:4: invalid section name [has space] (use letters, digits, '_', '.', ':', '@' and '-')" } },
                 { ENDPOINT "header = X-Token: ${credential:}\n",
                   { "F:4: header: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')" } },
+                /* A bare CR inside a line would reach the wire as it is (found by tests/fuzz). */
+                { ENDPOINT "header = X-A: 1\rX-Injected: 2\n",
+                  { "F:4: header: the value holds a control character such as a bare CR (the value is not shown: it may be a secret)" } },
+                { ENDPOINT "header = X-A: ${c\redential:token}\n",
+                  { "F:4: header: the value holds a control character such as a bare CR (the value is not shown: it may be a secret)" } },
+                { "[global]\nuser_agent = ua/1\rX-Injected: 2\n" ENDPOINT,
+                  { "F:2: user_agent: the value holds a control character such as a bare CR" } },
+                { ENDPOINT "header = X-A: tab\tseparated\n", {} },
                 /* Every mistake, not just the first, in file order. */
                 { "[global]\ninterval = 5x\n[e]\nurl = gopher://x/\ncontaners = 2\n",
                   { "F:2: interval: invalid duration '5x' (use a number with ms, s, m or h)",
