@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz-response.c: libFuzzer harness for result_from_response() and the
- * round summary.  An input is five lines and then the body, as it arrived:
+ * round summary.  An input is six lines and then the body, as it arrived:
  *
  *   status              a number: the HTTP status; anything else: the
  *                       transfer failed, with this line as curl's error text
@@ -9,13 +9,17 @@
  *   instance header     likewise
  *   reuse_json path     empty: "reused"
  *   instance_json path  empty: "container"
+ *   piece sizes         numbers such as "1 7 300", used in turn: the pieces
+ *                       the body arrives in; empty: one piece
  *   body...             any bytes
  *
  * The endpoint comes from config_load(), so the JSON paths are exactly those
  * a config may hold.  Each input is judged under every combination of
  * reuse_json, instance_json, reuse_header (with instance_header) and
- * cold_threshold, with and without expect_status, and the results go
- * through one round's summary.
+ * cold_threshold, with and without expect_status, twice: with the body
+ * scanned as it streams in (body_scan_feed() piece by piece, as http.c
+ * does, stopping when the scan says so) and with the whole body at hand.
+ * The results go through one round's summary.
  */
 #include "config.h"
 
@@ -25,6 +29,7 @@
 #include "fuzz.h"
 
 #define COMBINATIONS 32
+#define PIECES_MAX 16
 
 static struct memfile conf;
 static struct config *fallback;
@@ -82,10 +87,59 @@ static bool is_number(const char *s) {
         return true;
 }
 
+/* "1 7 300" -> {1, 7, 300}; zeros and junk are skipped. */
+static size_t parse_pieces(const char *s, size_t *pieces) {
+        size_t n = 0;
+
+        while (s && *s && n < PIECES_MAX) {
+                char *end;
+                unsigned long v = strtoul(s, &end, 10);
+
+                if (end == s) {
+                        s++;
+                        continue;
+                }
+                if (v > 0)
+                        pieces[n++] = v;
+                s = end;
+        }
+        return n;
+}
+
+/* The body as http.c hands it over: piece by piece until the scan has seen enough, then the end. */
+static void scan_streamed(struct body_scan *scan, const struct endpoint_config *ep, const char *body, size_t len,
+                          const size_t *pieces, size_t n_pieces) {
+        size_t off = 0, i = 0;
+        bool enough = false;
+
+        body_scan_init(scan, ep);
+        FUZZ_ASSERT(scan->state == (ep->reuse_json || ep->instance_json ? BODY_JSON_READING : BODY_JSON_UNUSED));
+        while (off < len && !enough) {
+                size_t n = n_pieces ? pieces[i++ % n_pieces] : len;
+
+                if (n > len - off)
+                        n = len - off;
+                enough = body_scan_feed(scan, body + off, n);
+                FUZZ_ASSERT(enough == (scan->state != BODY_JSON_READING));
+                FUZZ_ASSERT(scan->bytes <= BODY_READ_MAX);
+                off += n;
+        }
+        body_scan_end(scan);
+        FUZZ_ASSERT(scan->state != BODY_JSON_READING && !scan->tok);
+        FUZZ_ASSERT(scan->bytes <= BODY_READ_MAX && scan->bytes <= len);
+        if (scan->state == BODY_JSON_FOUND)
+                FUZZ_ASSERT((!ep->reuse_json || scan->reuse != -ENOENT) &&
+                            (!ep->instance_json || scan->instance != -ENOENT));
+        if (scan->instance == 0)
+                FUZZ_ASSERT(memchr(scan->instance_id, '\0', sizeof scan->instance_id));
+}
+
 static void check_result(const struct endpoint_config *ep, const struct response *r, const struct result *res) {
         int header_word = ep->reuse_header && r->reuse_header ? parse_bool_word(r->reuse_header) : -1;
 
         FUZZ_ASSERT(res->ok == !res->error[0]);
+        FUZZ_ASSERT(memchr(res->note, '\0', sizeof res->note));
+        FUZZ_ASSERT(!res->note[0] || (res->ok && (ep->reuse_json || ep->instance_json)));
         FUZZ_ASSERT(memchr(res->error, '\0', sizeof res->error));
         FUZZ_ASSERT(memchr(res->instance, '\0', sizeof res->instance));
         for (const char *c = res->instance; *c; c++)
@@ -113,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         const uint8_t *p = data, *end = data + size;
         char *status = next_line(&p, end), *reuse = next_line(&p, end), *instance = next_line(&p, end),
-             *reuse_json = next_line(&p, end), *instance_json = next_line(&p, end);
+             *reuse_json = next_line(&p, end), *instance_json = next_line(&p, end), *piece_line = next_line(&p, end);
         struct config *c = load_endpoint(reuse_json && *reuse_json ? reuse_json : "reused",
                                          instance_json && *instance_json ? instance_json : "container");
         const struct endpoint_config *full = (c ? c : fallback)->endpoints[0];
@@ -128,6 +182,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 .body = (const char *) p,
                 .body_len = (size_t) (end - p),
         };
+        size_t pieces[PIECES_MAX], n_pieces = parse_pieces(piece_line, pieces);
         struct round_acc acc;
         struct summary s;
 
@@ -138,9 +193,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 r.curl_error = status;
         }
 
-        FUZZ_ASSERT(round_acc_init(&acc, COMBINATIONS) == 0);
+        FUZZ_ASSERT(round_acc_init(&acc, 2 * COMBINATIONS) == 0);
         for (unsigned m = 0; m < COMBINATIONS; m++) {
                 struct endpoint_config ep = *full;
+                struct response streamed = r;
+                struct body_scan scan;
                 struct result res;
 
                 ep.reuse_json = m & 1 ? full->reuse_json : NULL;
@@ -152,9 +209,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 result_from_response(&ep, &r, &res);
                 check_result(&ep, &r, &res);
                 round_acc_add(&acc, &res);
+
+                scan_streamed(&scan, &ep, r.body, r.body_len, pieces, n_pieces);
+                streamed.scan = &scan;
+                streamed.body = NULL;
+                streamed.body_len = 0;
+                result_from_response(&ep, &streamed, &res);
+                check_result(&ep, &streamed, &res);
+                round_acc_add(&acc, &res);
+                body_scan_done(&scan);
         }
         round_acc_finish(&acc, &s);
-        FUZZ_ASSERT(s.sent == COMBINATIONS && s.ok + s.failed == s.sent);
+        FUZZ_ASSERT(s.sent == 2 * COMBINATIONS && s.ok + s.failed == s.sent);
         FUZZ_ASSERT(s.warm + s.cold + s.unknown == s.sent && s.reached <= s.sent);
         round_acc_done(&acc);
 
@@ -164,5 +230,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         free(instance);
         free(reuse_json);
         free(instance_json);
+        free(piece_line);
         return 0;
 }
