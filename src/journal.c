@@ -1,20 +1,37 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * journal.c: the log sink.  Records are built as "FIELD=value" lists by pure
- * functions (so tests need no journal), then sent with sd_journal_sendv() and,
- * unless stderr already is the journal, printed on stderr as readable lines.
+ * functions (so tests need no journal), then written to journald and, unless
+ * stderr already is the journal, printed on stderr as readable lines.
+ *
+ * Writing a record never blocks the event loop.  sd_journal_sendv() writes
+ * on a blocking socket: when journald stalls and its socket queue is full,
+ * it waits, and so would every request and SIGTERM.  libsystemd has no
+ * non-blocking variant, and its socket is private to it (systemd's own
+ * log.c only bounds the wait, with SO_SNDTIMEO).  So records go out here in
+ * journald's native protocol (systemd's JOURNAL_NATIVE_PROTOCOL.md) on a
+ * connected non-blocking datagram socket: a record journald cannot take at
+ * once is dropped and counted, and the count becomes a record of its own as
+ * soon as journald takes records again.
  */
 #include "config.h"
 
+#include <endian.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
-#include <systemd/sd-journal.h>
 
 #include "warmd.h"
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 static bool stderr_is_journal;
 static int stderr_max_priority = LOG_INFO;
@@ -228,14 +245,202 @@ int journal_build_event(int priority, const char *message_id, const char *endpoi
         return r;
 }
 
+/* ------------------------------------------------------------------ writer */
+
+static struct {
+        int fd;                         /* connected to journald; -1: not open */
+        sd_event *event;                /* where to wait for journald to take records again */
+        sd_event_source *watch;         /* EPOLLOUT, only while records are being dropped */
+        uint64_t dropped;               /* records dropped since the last report */
+        uint64_t dropped_since;         /* CLOCK_REALTIME usec of the first of them */
+        uint64_t dropped_total;
+} writer = { .fd = -1 };
+
+/* A record in the native protocol: per field NAME=value\n, or NAME\n, a 64-bit length, value, \n. */
+struct encoded {
+        struct iovec iov[5 * JOURNAL_FIELDS_MAX];
+        uint64_t lengths[JOURNAL_FIELDS_MAX];
+        size_t n;
+};
+
+static void encode(struct encoded *e, char *const *fields, size_t n) {
+        static char newline[] = "\n";
+
+        e->n = 0;
+        for (size_t i = 0; i < n && i < JOURNAL_FIELDS_MAX; i++) {
+                char *f = fields[i], *eq = strchr(f, '=');
+
+                if (!eq)
+                        continue;
+                if (!strchr(eq + 1, '\n')) {
+                        e->iov[e->n++] = (struct iovec) { f, strlen(f) };
+                        e->iov[e->n++] = (struct iovec) { newline, 1 };
+                        continue;
+                }
+                /* A value with a newline in it goes with its length in front. */
+                e->lengths[i] = htole64(strlen(eq + 1));
+                e->iov[e->n++] = (struct iovec) { f, (size_t) (eq - f) };
+                e->iov[e->n++] = (struct iovec) { newline, 1 };
+                e->iov[e->n++] = (struct iovec) { &e->lengths[i], sizeof e->lengths[i] };
+                e->iov[e->n++] = (struct iovec) { eq + 1, strlen(eq + 1) };
+                e->iov[e->n++] = (struct iovec) { newline, 1 };
+        }
+}
+
+static void writer_close(void) {
+        writer.watch = sd_event_source_disable_unref(writer.watch);
+        if (writer.fd >= 0)
+                close(writer.fd);
+        writer.fd = -1;
+}
+
+static int writer_open(void) {
+        static const struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+        int fd, r;
+
+        if (writer.fd >= 0)
+                return 0;
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        /* Connected, so that EPOLLOUT says when journald's queue has room again. */
+        if (connect(fd, (const struct sockaddr *) &sa, sizeof sa) < 0) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        writer.fd = fd;
+        return 0;
+}
+
+/* A record too large for one datagram goes in a sealed memfd, as sd_journal_sendv() sends it. */
+static int send_memfd(const struct encoded *e) {
+        union {
+                struct cmsghdr cmsg;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        struct msghdr mh = { .msg_control = &control, .msg_controllen = sizeof control };
+        size_t total = 0;
+        int fd, r = 0;
+
+        for (size_t i = 0; i < e->n; i++)
+                total += e->iov[i].iov_len;
+        fd = memfd_create("warmd-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return -errno;
+        if (writev(fd, e->iov, (int) e->n) != (ssize_t) total ||
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                r = errno > 0 ? -errno : -EIO;
+        else {
+                control.cmsg = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
+                                                  .cmsg_type = SCM_RIGHTS };
+                memcpy(CMSG_DATA(&control.cmsg), &fd, sizeof(int));
+                if (sendmsg(writer.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                        r = -errno;
+        }
+        close(fd);
+        return r;
+}
+
+/* -ENOTCONN: there is no journald to write to; any other error: journald did not take the record. */
+static int writer_send(const struct encoded *e) {
+        struct msghdr mh = { .msg_iov = (struct iovec *) e->iov, .msg_iovlen = e->n };
+        int r = 0;
+
+        for (int attempt = 0; attempt < 2; attempt++) {
+                if (writer_open() < 0)
+                        return -ENOTCONN;
+                if (sendmsg(writer.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+                        return 0;
+                r = -errno;
+                if (r == -EMSGSIZE || r == -ENOBUFS)
+                        return send_memfd(e);
+                if (r != -ECONNREFUSED && r != -ENOTCONN)
+                        return r;
+                writer_close();         /* journald went away; connect to the new one */
+        }
+        return r == -ENOTCONN ? -ECONNREFUSED : r;
+}
+
+static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* A full queue empties by itself: report the count when it does, not only with the next record. */
+static void watch_writable(void) {
+        if (writer.event && !writer.watch && writer.fd >= 0 &&
+            sd_event_add_io(writer.event, &writer.watch, writer.fd, EPOLLOUT, on_writable, NULL) >= 0)
+                (void) sd_event_source_set_description(writer.watch, "journal-writable");
+}
+
+static void count_dropped(int err) {
+        if (writer.dropped++ == 0)
+                writer.dropped_since = now_usec(CLOCK_REALTIME);
+        writer.dropped_total++;
+        if (err == -EAGAIN)
+                watch_writable();
+}
+
+/* The record that says how many records journald did not take; 0 once it is written. */
+static int report_dropped(void) {
+        char id[64], prio[16], count[48], msg[160], ident[64], when[16] = "";
+        char *fields[] = { id, prio, ident, count, msg };
+        time_t since = (time_t) (writer.dropped_since / USEC_PER_SEC);
+        struct encoded e;
+        struct tm tm;
+        int r;
+
+        if (localtime_r(&since, &tm))
+                strftime(when, sizeof when, "%H:%M:%S", &tm);
+        snprintf(id, sizeof id, "MESSAGE_ID=%s", WARMD_MESSAGE_JOURNAL_DROPPED);
+        snprintf(prio, sizeof prio, "PRIORITY=%d", LOG_WARNING);
+        snprintf(ident, sizeof ident, "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME);
+        snprintf(count, sizeof count, "WARMD_DROPPED=%" PRIu64, writer.dropped);
+        snprintf(msg, sizeof msg, "MESSAGE=journald did not take records from %s on: %" PRIu64 " record%s dropped",
+                 when, writer.dropped, writer.dropped == 1 ? "" : "s");
+        encode(&e, fields, ELEMENTSOF(fields));
+        r = writer_send(&e);
+        if (r < 0)
+                return r;
+        writer.dropped = 0;
+        writer.watch = sd_event_source_disable_unref(writer.watch);
+        return 0;
+}
+
+static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        int r = report_dropped();
+
+        /* Anything but a full queue again would wake us at once, for ever: wait for the next record instead. */
+        if (r < 0 && r != -EAGAIN)
+                writer.watch = sd_event_source_disable_unref(writer.watch);
+        return 0;
+}
+
+static void write_fields(char *const *fields, size_t n) {
+        struct encoded e;
+        int r;
+
+        /* The count goes first, so the journal reads in order. */
+        r = writer.dropped > 0 ? report_dropped() : 0;
+        if (r >= 0) {
+                encode(&e, fields, n);
+                r = writer_send(&e);
+        }
+        if (r < 0 && r != -ENOTCONN)
+                count_dropped(r);
+}
+
+void journal_set_event(sd_event *e) {
+        writer.watch = sd_event_source_disable_unref(writer.watch);
+        writer.event = e;
+        if (writer.dropped > 0)
+                watch_writable();
+}
+
+void journal_stats(struct journal_stats *ret) {
+        *ret = (struct journal_stats) { .dropped = writer.dropped_total };
+}
+
 void journal_send(const struct journal_record *rec) {
-        struct iovec iov[JOURNAL_FIELDS_MAX];
-
-        for (size_t i = 0; i < rec->n; i++)
-                iov[i] = (struct iovec) { .iov_base = rec->fields[i], .iov_len = strlen(rec->fields[i]) };
-        /* Its return value says nothing useful: it succeeds even when no journald listens. */
-        (void) sd_journal_sendv(iov, (int) rec->n);
-
+        write_fields(rec->fields, rec->n);
         if (!stderr_is_journal && rec->priority <= stderr_max_priority && rec->message)
                 fprintf(stderr, "%s\n", rec->message);
 }
@@ -255,6 +460,7 @@ void log_event(int priority, const char *message_id, const char *endpoint, const
 }
 
 int log_full(int priority, int err, const char *format, ...) {
+        struct journal_record rec = { .priority = priority };
         char *msg = NULL;
         va_list ap;
         int r;
@@ -268,19 +474,16 @@ int log_full(int priority, int err, const char *format, ...) {
         if (r < 0)
                 return -ENOMEM;
 
-        if (err != 0)
-                sd_journal_send("MESSAGE=%s: %s", msg, strerror(abs(err)), "PRIORITY=%d", priority,
-                                "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME, "ERRNO=%d", abs(err), NULL);
-        else
-                sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", priority, "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME,
-                                NULL);
-
-        if (!stderr_is_journal && priority <= stderr_max_priority) {
-                if (err != 0)
-                        fprintf(stderr, "%s: %s\n", msg, strerror(abs(err)));
-                else
-                        fprintf(stderr, "%s\n", msg);
-        }
+        r = journal_record_add(&rec, "PRIORITY=%d", priority);
+        r = r < 0 ? r : journal_record_add(&rec, "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME);
+        if (err != 0) {
+                r = r < 0 ? r : journal_record_add(&rec, "ERRNO=%d", abs(err));
+                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s: %s", msg, strerror(abs(err)));
+        } else
+                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s", msg);
+        if (r >= 0)
+                journal_send(&rec);
+        journal_record_done(&rec);
         free(msg);
         return -abs(err);
 }

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -18,7 +19,7 @@ enum {
         EXIT_OK = 0,
         EXIT_CONFIG = 1,        /* usage or configuration error */
         EXIT_SHORT = 2,         /* --once: an endpoint fell short of N */
-        EXIT_RUNTIME = 3,       /* out of memory, event loop or libcurl failure */
+        EXIT_RUNTIME = 3,       /* out of memory, event loop or libcurl failure, stdout not written */
 };
 
 /* Status updates are coalesced: with thousands of endpoints, rounds end thousands of times a minute. */
@@ -30,7 +31,7 @@ struct daemon {
         sd_event *event;
         struct scheduler *sched;
         sd_event_source *status_timer;
-        sd_event_source *signals[3];
+        sd_event_source *signals[6];
         uint64_t status_last;
         size_t once_left;               /* --once: endpoints whose round has not ended yet */
         char reload_note[160];
@@ -62,17 +63,23 @@ static void help(void) {
 
 static void status_now(struct daemon *d) {
         struct status_totals t;
-        char buf[512];
+        struct journal_stats js;
+        char buf[512], extra[256];
         int r;
 
         scheduler_totals(d->sched, &t);
+        journal_stats(&js);
+        /* Records lost to a stalled journald are reported in the journal too, once it takes records again. */
+        if (js.dropped > 0)
+                snprintf(extra, sizeof extra, "%s%s%" PRIu64 " journal record%s dropped", d->reload_note,
+                         d->reload_note[0] ? "; " : "", js.dropped, js.dropped == 1 ? "" : "s");
+        else
+                snprintf(extra, sizeof extra, "%s", d->reload_note);
         if (t.endpoints == 0) {
-                r = snprintf(buf, sizeof buf, IDLE_FORMAT "%s%s", d->config_path, d->reload_note[0] ? "; " : "",
-                             d->reload_note);
+                r = snprintf(buf, sizeof buf, IDLE_FORMAT "%s%s", d->config_path, extra[0] ? "; " : "", extra);
                 r = r < 0 || (size_t) r >= sizeof buf ? -ENOBUFS : 0;
         } else
-                r = notify_status_format(&t, now_usec(CLOCK_MONOTONIC), d->reload_note[0] ? d->reload_note : NULL,
-                                         buf, sizeof buf);
+                r = notify_status_format(&t, now_usec(ROUND_CLOCK), extra[0] ? extra : NULL, buf, sizeof buf);
         if (r >= 0)
                 notify_status(buf);
         d->status_last = now_usec(CLOCK_MONOTONIC);
@@ -224,6 +231,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
                         reload(d);
                 return 0;
         }
+        if (si->ssi_signo != SIGTERM && si->ssi_signo != SIGINT) {
+                log_notice("Ignoring SIG%s from pid %" PRIu32 ": warmd has no use for it",
+                           sigabbrev_np((int) si->ssi_signo), si->ssi_pid);
+                return 0;
+        }
         notify_stopping();
         log_event(LOG_INFO, WARMD_MESSAGE_STOP, NULL, "Stopping on %s", strsignal((int) si->ssi_signo));
         /* In-flight requests are aborted when the scheduler is freed, not awaited. */
@@ -271,15 +283,52 @@ static int print_table(const struct scheduler *s) {
                 if (sm.reached < sm.containers)
                         rc = EXIT_SHORT;
         }
-        fflush(stdout);
         return rc;
 }
 
 /* -------------------------------------------------------------------- main */
 
+/*
+ * With fds 0-2 closed, the next file or socket opened would take one of them,
+ * and whatever warmd prints would go into it: a log line into a connection to
+ * the endpoint.  So they are opened on /dev/null before anything else.
+ */
+static int open_stdio(void) {
+        for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+                int n;
+
+                if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+                        continue;
+                n = open("/dev/null", O_RDWR);         /* the lowest free fd: this one */
+                if (n < 0)
+                        return -errno;
+                if (n != fd) {
+                        close(n);
+                        return -EBADF;
+                }
+        }
+        return 0;
+}
+
+/* What warmd prints on stdout is its answer; one that did not get written is an error, not success. */
+static int check_stdout(int rc) {
+        errno = 0;
+        if (fflush(stdout) == 0 && !ferror(stdout))
+                return rc;
+        fprintf(stderr, "%s: failed to write to standard output: %s\n", program_invocation_short_name,
+                strerror(errno > 0 ? errno : EIO));
+        return EXIT_RUNTIME;
+}
+
 /* The event loop, its signal sources and the status timer; freed by run() whatever happens. */
 static int setup_loop(struct daemon *d) {
-        static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+        /*
+         * SIGUSR1, SIGUSR2 and SIGALRM would end warmd without a stop record
+         * by default; it has no use for them, and a stray one must not stop
+         * the warming, so they are logged and ignored.
+         */
+        static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM };
+        _Static_assert(ELEMENTSOF(signals) == ELEMENTSOF(((struct daemon *) NULL)->signals), "one source per signal");
         sigset_t mask;
         int r;
 
@@ -328,6 +377,7 @@ static int run(struct daemon *d, struct config *c) {
         r = setup_loop(d);
         if (r >= 0) {
                 d->once_left = c->n_endpoints;
+                journal_set_event(d->event);
                 r = scheduler_new(d->event, c, d->once ? SCHEDULER_ONE_ROUND : 0, on_event, d, &d->sched);
                 if (r < 0)
                         log_error_errno(r, "Failed to set up the endpoints");
@@ -351,7 +401,7 @@ static int run(struct daemon *d, struct config *c) {
         }
 
         if (r >= 0)
-                r = d->once ? print_table(d->sched) : EXIT_OK;
+                r = d->once ? check_stdout(print_table(d->sched)) : EXIT_OK;
         else
                 r = EXIT_RUNTIME;
         config_free(c);
@@ -359,6 +409,7 @@ static int run(struct daemon *d, struct config *c) {
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
         for (size_t i = 0; i < ELEMENTSOF(d->signals); i++)
                 d->signals[i] = sd_event_source_disable_unref(d->signals[i]);
+        journal_set_event(NULL);
         d->event = sd_event_unref(d->event);
         curl_global_cleanup();
         return r;
@@ -380,6 +431,9 @@ int main(int argc, char *argv[]) {
         struct config *c = NULL;
         int opt, r;
 
+        if (open_stdio() < 0)
+                return EXIT_RUNTIME;    /* with no stderr, nothing to say it on */
+
         while ((opt = getopt_long(argc, argv, "c:nvVh", options, NULL)) >= 0)
                 switch (opt) {
                 case 'c':
@@ -396,10 +450,10 @@ int main(int argc, char *argv[]) {
                         break;
                 case 'V':
                         printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-                        return EXIT_OK;
+                        return check_stdout(EXIT_OK);
                 case 'h':
                         help();
-                        return EXIT_OK;
+                        return check_stdout(EXIT_OK);
                 default:
                         fprintf(stderr, "Try '%s --help' for more information.\n", program_invocation_short_name);
                         return EXIT_CONFIG;
@@ -423,7 +477,7 @@ int main(int argc, char *argv[]) {
                         return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
                 printf("configuration OK%s\n", c->n_endpoints == 0 ? " (no endpoints)" : "");
                 config_free(c);
-                return EXIT_OK;
+                return check_stdout(EXIT_OK);
         }
 
         r = load(d.config_path, 0, true, &c);

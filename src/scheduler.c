@@ -275,8 +275,8 @@ static void round_due(struct endpoint *ep) {
                  * round takes does not move the next one.
                  */
                 ep->grid_mono += ep->cfg->interval_usec;
-                if (ep->grid_mono < now_usec(CLOCK_MONOTONIC))
-                        ep->grid_mono = now_usec(CLOCK_MONOTONIC);      /* fell behind: no catching up */
+                if (ep->grid_mono < now_usec(ROUND_CLOCK))
+                        ep->grid_mono = now_usec(ROUND_CLOCK);      /* fell behind: no catching up */
                 (void) arm_timer(ep, ep->grid_mono + random_below(ep->cfg->jitter_usec + 1));
         }
 
@@ -374,7 +374,7 @@ static int endpoint_new(struct scheduler *s, const struct endpoint_config *cfg, 
         r = round_acc_init(&ep->acc, cfg->containers);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_time(s->event, &ep->timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_round_timer, ep);
+        r = sd_event_add_time(s->event, &ep->timer, ROUND_CLOCK, UINT64_MAX, USEC_PER_MSEC, on_round_timer, ep);
         if (r < 0)
                 goto fail;
         (void) sd_event_source_set_description(ep->timer, "round-timer");
@@ -454,7 +454,7 @@ struct scheduler *scheduler_free(struct scheduler *s) {
 
 /* Every first round is due now; they run as soon as the caller enters the loop. */
 int scheduler_start(struct scheduler *s) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_usec(ROUND_CLOCK);
         int r;
 
         for (size_t i = 0; i < s->n_endpoints; i++) {
@@ -505,7 +505,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         struct endpoint **sorted = NULL, **next = NULL, **prepared = NULL, **order = NULL;
         size_t n_order = 0;
         struct round_acc *accs = NULL;
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        uint64_t now = now_usec(ROUND_CLOCK);
         size_t n_new = c->n_endpoints;
         int r = 0;
 

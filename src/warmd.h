@@ -221,6 +221,7 @@ void round_acc_finish(struct round_acc *a, struct summary *ret);
 #define WARMD_MESSAGE_STOP           "29fc3ff0616a4525847f7e361773f66b"
 #define WARMD_MESSAGE_ROUND_SKIPPED  "53ccfd41088645a7b528f815865bf77c"
 #define WARMD_MESSAGE_IDLE           "1d785760f4a5486db4020d7d41f834a3"
+#define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
 
 /* A record as "FIELD=value" strings; built by pure functions, sent by journal_send(). */
 struct journal_record {
@@ -244,6 +245,14 @@ void journal_record_done(struct journal_record *rec);
 void log_setup(void);
 void log_set_verbose(bool v);
 void journal_send(const struct journal_record *rec);
+/* Lets the writer report dropped records as soon as journald takes records again; NULL detaches. */
+void journal_set_event(sd_event *e);
+
+struct journal_stats {
+        uint64_t dropped;               /* records journald did not take, since start */
+};
+
+void journal_stats(struct journal_stats *ret);
 /* Plain daemon messages; priority is LOG_*. Returns -abs(err) for convenience. */
 int log_full(int priority, int err, const char *format, ...) _printf_(3, 4);
 #define log_error(...)   log_full(LOG_ERR, 0, __VA_ARGS__)
@@ -279,13 +288,20 @@ void http_set_user_agent(struct http *h, const char *user_agent);
 
 struct scheduler;
 
+/*
+ * The clock of the round timers.  CLOCK_MONOTONIC stops during a suspend, so
+ * a round due 10 minutes after a 2-hour suspend would come 2 hours late;
+ * CLOCK_BOOTTIME counts the suspend, and an overdue round runs at resume.
+ */
+#define ROUND_CLOCK CLOCK_BOOTTIME
+
 struct status_totals {
         unsigned endpoints;
         unsigned containers;
         bool have_round;
         uint64_t last_round_realtime;   /* CLOCK_REALTIME usec of the latest finished round */
         unsigned reached, warm, cold, failed, sent;
-        uint64_t next_usec;             /* CLOCK_MONOTONIC usec of the next round; 0: none */
+        uint64_t next_usec;             /* ROUND_CLOCK usec of the next round; 0: none */
         unsigned short_endpoints;
 };
 
