@@ -19,6 +19,7 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/epoll.h>
@@ -162,10 +163,11 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
         return 0;
 }
 
-int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s,
+int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s, unsigned unlogged,
                         struct journal_record *ret) {
         bool short_of_n = s->reached < s->containers;
         struct journal_record rec;
+        char held[64] = "";
         size_t expected = 0;
         int r;
 
@@ -185,17 +187,21 @@ int journal_build_round(const struct endpoint_config *ep, uint64_t round, const 
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_REACHED=%u", s->reached);
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_P50_MS=%" PRIu64, usec_to_msec(s->p50_usec));
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_MAX_MS=%" PRIu64, usec_to_msec(s->max_usec));
-        expected += 13;
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_UNLOGGED=%u", unlogged);
+        expected += 14;
         if (s->instances_known) {
                 r = r < 0 ? r : journal_record_add(&rec, "WARMD_INSTANCES=%u", s->instances);
                 expected++;
         }
+        if (unlogged > 0)
+                snprintf(held, sizeof held, "; %u request record%s held back (journal rate limit)", unlogged,
+                         unlogged == 1 ? "" : "s");
         r = r < 0 ? r : journal_record_add(&rec,
                         "MESSAGE=%s round %" PRIu64 ": %u of %u reached (%u warm, %u cold, %u unknown, %u failed), "
-                        "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s",
+                        "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s%s",
                         ep->name, round, s->reached, s->containers, s->warm, s->cold, s->unknown, s->failed,
                         usec_to_msec(s->p50_usec), usec_to_msec(s->max_usec),
-                        s->guessed > 0 ? " (reuse guessed from timing)" : "");
+                        s->guessed > 0 ? " (reuse guessed from timing)" : "", held);
         expected++;
 
         r = record_end(&rec, expected, r);
@@ -243,6 +249,143 @@ int journal_build_event(int priority, const char *message_id, const char *endpoi
         r = build_event_v(priority, message_id, endpoint, ret, format, ap);
         va_end(ap);
         return r;
+}
+
+/* ------------------------------------------------------------------ budget */
+
+unsigned journal_budget_limit(const struct config *c) {
+        uint64_t reserve = JOURNAL_RATE_OTHER;
+
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const struct endpoint_config *ep = c->endpoints[i];
+                /* Jitter can bring two rounds as close as interval - jitter. */
+                uint64_t gap = ep->interval_usec > ep->jitter_usec + USEC_PER_SEC ? ep->interval_usec - ep->jitter_usec
+                                                                                   : USEC_PER_SEC;
+
+                reserve += JOURNAL_RATE_INTERVAL_USEC / gap + 1;
+                if (reserve >= JOURNAL_RATE_BURST)
+                        return 0;
+        }
+        return JOURNAL_RATE_BURST - (unsigned) reserve;
+}
+
+bool journal_budget_admit(struct journal_budget *b, uint64_t now, bool failed) {
+        uint64_t second = now / USEC_PER_SEC;
+
+        if (second > b->second) {
+                /* Empty the slots of the seconds passed since; after a pause as long as the window, all of them. */
+                uint64_t n = second - b->second < JOURNAL_BUDGET_SLOTS ? second - b->second : JOURNAL_BUDGET_SLOTS;
+
+                for (uint64_t i = 1; i <= n; i++) {
+                        unsigned *slot = &b->slots[(b->second + i) % JOURNAL_BUDGET_SLOTS];
+
+                        b->used -= *slot;
+                        *slot = 0;
+                }
+                b->second = second;
+        }
+        if (b->used >= (failed ? b->limit : b->limit / 2))
+                return false;
+        b->slots[second % JOURNAL_BUDGET_SLOTS]++;
+        b->used++;
+        return true;
+}
+
+/* ------------------------------------------------------------------ the sink */
+
+static struct journal_budget budget = { .limit = JOURNAL_RATE_BURST - JOURNAL_RATE_OTHER };
+
+/* Per endpoint, the requests of its current round whose record was held back; only while there are any. */
+struct unlogged {
+        char *name;
+        uint64_t round;
+        unsigned n;
+};
+static void *unlogged_by_name;
+
+static int unlogged_cmp(const void *a, const void *b) {
+        return strcmp(((const struct unlogged *) a)->name, ((const struct unlogged *) b)->name);
+}
+
+static void unlogged_free(void *p) {
+        struct unlogged *u = p;
+
+        free(u->name);
+        free(u);
+}
+
+static void unlogged_count(const char *name, uint64_t round) {
+        struct unlogged key = { .name = (char *) name }, *u;
+        void **found = tfind(&key, &unlogged_by_name, unlogged_cmp);
+
+        if (found)
+                u = *found;
+        else {
+                /* Out of memory, the round's record counts fewer than were held back; nothing else is lost. */
+                u = calloc(1, sizeof *u);
+                if (!u || !(u->name = strdup(name)) || !tsearch(u, &unlogged_by_name, unlogged_cmp)) {
+                        if (u)
+                                unlogged_free(u);
+                        return;
+                }
+        }
+        if (u->round != round) {        /* a round aborted by a reload left its count behind */
+                u->round = round;
+                u->n = 0;
+        }
+        u->n++;
+}
+
+static unsigned unlogged_take(const char *name, uint64_t round) {
+        struct unlogged key = { .name = (char *) name }, *u;
+        void **found = tfind(&key, &unlogged_by_name, unlogged_cmp);
+        unsigned n;
+
+        if (!found)
+                return 0;
+        u = *found;
+        n = u->round == round ? u->n : 0;
+        tdelete(&key, &unlogged_by_name, unlogged_cmp);
+        unlogged_free(u);
+        return n;
+}
+
+void journal_set_config(const struct config *c) {
+        if (c) {
+                budget.limit = journal_budget_limit(c);
+                return;
+        }
+        tdestroy(unlogged_by_name, unlogged_free);
+        unlogged_by_name = NULL;
+}
+
+void journal_event(const struct scheduler_event *ev) {
+        const struct endpoint_config *ep = ev->endpoint;
+        struct journal_record rec;
+        int r = -EINVAL;
+
+        switch (ev->type) {
+        case SCHEDULER_EVENT_REQUEST:
+                if (!journal_budget_admit(&budget, now_usec(CLOCK_MONOTONIC), !ev->result->ok)) {
+                        unlogged_count(ep->name, ev->round);
+                        return;
+                }
+                r = journal_build_request(ep, ev->round, ev->result, &rec);
+                break;
+        case SCHEDULER_EVENT_ROUND:
+                r = journal_build_round(ep, ev->round, ev->summary, unlogged_take(ep->name, ev->round), &rec);
+                break;
+        case SCHEDULER_EVENT_ROUND_SKIPPED:
+                r = journal_build_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ep->name, &rec,
+                                        "%s: round %" PRIu64 " is still in flight (%u of %u requests pending); "
+                                        "skipping this round",
+                                        ep->name, ev->round, ev->pending, ep->containers);
+                break;
+        }
+        if (r < 0)
+                return;
+        journal_send(&rec);
+        journal_record_done(&rec);
 }
 
 /* ------------------------------------------------------------------ writer */

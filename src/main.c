@@ -110,31 +110,6 @@ static void status_sink(struct daemon *d, const struct scheduler_event *ev) {
 
 /* ----------------------------------------------------------------- events */
 
-/* The journal sink: one structured record per event. */
-static void journal_sink(const struct scheduler_event *ev) {
-        struct journal_record rec;
-        int r = -EINVAL;
-
-        switch (ev->type) {
-        case SCHEDULER_EVENT_REQUEST:
-                r = journal_build_request(ev->endpoint, ev->round, ev->result, &rec);
-                break;
-        case SCHEDULER_EVENT_ROUND:
-                r = journal_build_round(ev->endpoint, ev->round, ev->summary, &rec);
-                break;
-        case SCHEDULER_EVENT_ROUND_SKIPPED:
-                r = journal_build_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ev->endpoint->name, &rec,
-                                        "%s: round %" PRIu64 " is still in flight (%u of %u requests pending); "
-                                        "skipping this round",
-                                        ev->endpoint->name, ev->round, ev->pending, ev->endpoint->containers);
-                break;
-        }
-        if (r < 0)
-                return;
-        journal_send(&rec);
-        journal_record_done(&rec);
-}
-
 /* --once ends when every endpoint has finished its round. */
 static void once_sink(struct daemon *d, const struct scheduler_event *ev) {
         if (!d->once || ev->type != SCHEDULER_EVENT_ROUND || d->once_left == 0)
@@ -147,7 +122,7 @@ static void once_sink(struct daemon *d, const struct scheduler_event *ev) {
 static void on_event(void *userdata, const struct scheduler_event *ev) {
         struct daemon *d = userdata;
 
-        journal_sink(ev);
+        journal_event(ev);
         status_sink(d, ev);
         once_sink(d, ev);
 }
@@ -214,6 +189,7 @@ static void reload(struct daemon *d) {
                          "reload failed at %s, running previous configuration (see journalctl -u warmd)", when);
         } else {
                 d->reload_note[0] = '\0';
+                journal_set_config(scheduler_config(d->sched));
                 log_config_loaded(scheduler_config(d->sched));
         }
         status_now(d);
@@ -387,6 +363,7 @@ static int run(struct daemon *d, struct config *c) {
         if (r >= 0) {
                 log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
                           d->once ? " one round" : "");
+                journal_set_config(scheduler_config(d->sched));
                 log_config_loaded(scheduler_config(d->sched));
                 r = scheduler_start(d->sched);
         }
@@ -410,6 +387,7 @@ static int run(struct daemon *d, struct config *c) {
         for (size_t i = 0; i < ELEMENTSOF(d->signals); i++)
                 d->signals[i] = sd_event_source_disable_unref(d->signals[i]);
         journal_set_event(NULL);
+        journal_set_config(NULL);
         d->event = sd_event_unref(d->event);
         curl_global_cleanup();
         return r;

@@ -233,7 +233,8 @@ struct journal_record {
 
 int journal_build_request(const struct endpoint_config *ep, uint64_t round, const struct result *r,
                           struct journal_record *ret);
-int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s,
+/* unlogged: requests of the round whose own record was held back (see journal_budget_admit()). */
+int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s, unsigned unlogged,
                         struct journal_record *ret);
 int journal_build_event(int priority, const char *message_id, const char *endpoint,
                         struct journal_record *ret, const char *format, ...)
@@ -253,6 +254,39 @@ struct journal_stats {
 };
 
 void journal_stats(struct journal_stats *ret);
+
+/*
+ * journald keeps at most RateLimitBurst= records per RateLimitIntervalSec=
+ * of a unit, counted apart for each priority group, and drops the rest:
+ * 10,000 per 30 s by default, with "info" and "notice" in one group.  Round
+ * summaries (info) must all get through, so request records (info when
+ * they succeed, notice when they fail) get only what the summaries leave:
+ * the limit is the room left in 30 s, failed requests may use all of it and
+ * successful ones half, so that a flood of successes never crowds out a
+ * failure.
+ */
+#define JOURNAL_RATE_INTERVAL_USEC      (30 * USEC_PER_SEC)
+#define JOURNAL_RATE_BURST              10000U
+#define JOURNAL_RATE_OTHER              100U    /* start, config loaded, reload messages, ... */
+#define JOURNAL_BUDGET_SLOTS            31U     /* one-second slots: any 30 s lie within 31 of them */
+
+struct journal_budget {
+        unsigned limit;                 /* request records in any 30 s */
+        uint64_t second;                /* the slot of the latest record */
+        unsigned slots[JOURNAL_BUDGET_SLOTS];
+        unsigned used;                  /* the sum of slots */
+};
+
+/* The limit for a configuration: 30 s worth of round summaries of every endpoint, and the rest, come first. */
+unsigned journal_budget_limit(const struct config *c);
+/* Whether a request record fits now (CLOCK_MONOTONIC usec); counts it if it does. */
+bool journal_budget_admit(struct journal_budget *b, uint64_t now, bool failed);
+
+struct scheduler_event;
+/* The journal sink: one record per event of the scheduler, request records within the budget. */
+void journal_event(const struct scheduler_event *ev);
+/* Sizes the budget for the configuration just loaded; NULL, at exit, frees what the sink holds. */
+void journal_set_config(const struct config *c);
 /* Plain daemon messages; priority is LOG_*. Returns -abs(err) for convenience. */
 int log_full(int priority, int err, const char *format, ...) _printf_(3, 4);
 #define log_error(...)   log_full(LOG_ERR, 0, __VA_ARGS__)

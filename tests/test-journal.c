@@ -2,6 +2,8 @@
 /* test-journal.c: the fields of each kind of journal record, built without a journal. */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include "tests.h"
 #include "warmd.h"
 
@@ -95,6 +97,7 @@ static void test_round(void) {
                 { "WARMD_CONTAINERS", "10" }, { "WARMD_SENT", "10" }, { "WARMD_OK", "10" }, { "WARMD_FAILED", "0" },
                 { "WARMD_WARM", "8" }, { "WARMD_COLD", "2" }, { "WARMD_UNKNOWN", "0" }, { "WARMD_INSTANCES", "10" },
                 { "WARMD_REACHED", "10" }, { "WARMD_P50_MS", "120" }, { "WARMD_MAX_MS", "340" },
+                { "WARMD_UNLOGGED", "0" },
         };
         static const struct field short_fields[] = {
                 { "MESSAGE_ID", WARMD_MESSAGE_SHORT }, { "PRIORITY", "4" }, { "WARMD_REACHED", "7" },
@@ -102,18 +105,84 @@ static void test_round(void) {
         };
         struct journal_record rec;
 
-        CHECK(journal_build_round(&ep, 3, &full, &rec) == 0, "round: build");
+        CHECK(journal_build_round(&ep, 3, &full, 0, &rec) == 0, "round: build");
         expect_fields("round", &rec, full_fields, ELEMENTSOF(full_fields));
         CHECK(streq(rec.message, "orders-api round 3: 10 of 10 reached (8 warm, 2 cold, 0 unknown, 0 failed), "
                                  "p50 120 ms, max 340 ms"), "round MESSAGE '%s'", rec.message);
         journal_record_done(&rec);
 
-        CHECK(journal_build_round(&ep, 3, &short_, &rec) == 0, "short: build");
+        CHECK(journal_build_round(&ep, 3, &short_, 0, &rec) == 0, "short: build");
         expect_fields("short", &rec, short_fields, ELEMENTSOF(short_fields));
         CHECK(rec.priority == LOG_WARNING, "short: warning");
         CHECK(streq(rec.message, "orders-api round 3: 7 of 10 reached (7 warm, 0 cold, 3 unknown, 3 failed), "
                                  "p50 1 ms, max 2 ms"), "short MESSAGE '%s'", rec.message);
         journal_record_done(&rec);
+
+        CHECK(journal_build_round(&ep, 4, &full, 7, &rec) == 0, "held back: build");
+        CHECK(streq(journal_record_get(&rec, "WARMD_UNLOGGED"), "7"), "held back: WARMD_UNLOGGED");
+        CHECK(streq(rec.message, "orders-api round 4: 10 of 10 reached (8 warm, 2 cold, 0 unknown, 0 failed), "
+                                 "p50 120 ms, max 340 ms; 7 request records held back (journal rate limit)"),
+              "held back MESSAGE '%s'", rec.message);
+        journal_record_done(&rec);
+}
+
+/* The room round summaries leave for request records, by the intervals and jitters configured. */
+static void test_budget_limit(void) {
+        static const struct {
+                uint64_t interval, jitter;
+                size_t n;
+                unsigned limit;
+        } cases[] = {
+                { 15 * USEC_PER_MINUTE, 0, 1, 10000 - 100 - 1 },
+                { USEC_PER_SEC, 0, 1, 10000 - 100 - 31 },
+                { 10 * USEC_PER_SEC, 5 * USEC_PER_SEC, 1, 10000 - 100 - 7 },       /* rounds as close as 5 s */
+                { 10 * USEC_PER_SEC, 10 * USEC_PER_SEC, 1, 10000 - 100 - 31 },     /* ... or back to back */
+                { USEC_PER_HOUR, 0, 1000, 10000 - 100 - 1000 },
+                { USEC_PER_HOUR, 0, 9899, 1 },
+                { USEC_PER_HOUR, 0, 9900, 0 },
+                { USEC_PER_HOUR, 0, 10000, 0 },                                    /* summaries take it all */
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct endpoint_config one = { .interval_usec = cases[i].interval, .jitter_usec = cases[i].jitter };
+                struct endpoint_config **eps = calloc(cases[i].n, sizeof *eps);
+                struct config c = { .n_endpoints = cases[i].n, .endpoints = eps };
+                unsigned got;
+
+                CHECK(eps, "calloc");
+                if (!eps)
+                        return;
+                for (size_t k = 0; k < cases[i].n; k++)
+                        eps[k] = &one;
+                got = journal_budget_limit(&c);
+                CHECK(got == cases[i].limit, "limit for %zu endpoints every %" PRIu64 " s (jitter %" PRIu64 " s): %u, want %u",
+                      cases[i].n, cases[i].interval / USEC_PER_SEC, cases[i].jitter / USEC_PER_SEC, got, cases[i].limit);
+                free(eps);
+        }
+}
+
+/* Successful requests get half the budget, failed ones all of it, in any 30 s. */
+static void test_budget_admit(void) {
+        struct journal_budget b = { .limit = 10 };
+        uint64_t t0 = 1000 * USEC_PER_SEC + 400 * USEC_PER_MSEC;
+        unsigned ok = 0, failed = 0;
+
+        for (int i = 0; i < 20; i++)
+                ok += journal_budget_admit(&b, t0, false);
+        CHECK(ok == 5, "successes admitted: %u, want 5 (half of 10)", ok);
+        for (int i = 0; i < 20; i++)
+                failed += journal_budget_admit(&b, t0 + USEC_PER_SEC, true);
+        CHECK(failed == 5, "failures admitted after them: %u, want 5 (the rest of 10)", failed);
+        CHECK(!journal_budget_admit(&b, t0 + 30 * USEC_PER_SEC, true), "30 s later the first records still count");
+        CHECK(!journal_budget_admit(&b, t0 + 30 * USEC_PER_SEC, false), "... also for a success");
+        CHECK(!journal_budget_admit(&b, t0 + 31 * USEC_PER_SEC, false),
+              "31 s later the successes are out, but the failures still fill half");
+        CHECK(journal_budget_admit(&b, t0 + 31 * USEC_PER_SEC, true) && b.used == 6,
+              "... and a failure fits (used %u, want 6)", b.used);
+        CHECK(journal_budget_admit(&b, t0 + 32 * USEC_PER_SEC, false) && b.used == 2,
+              "32 s later only the latest failure counts, and a success fits (used %u, want 2)", b.used);
+        CHECK(journal_budget_admit(&b, t0 + 3600 * USEC_PER_SEC, false) && b.used == 1,
+              "after an hour only the new record counts (used %u)", b.used);
 }
 
 static void test_event(void) {
@@ -137,5 +206,7 @@ int main(void) {
         test_request();
         test_round();
         test_event();
+        test_budget_limit();
+        test_budget_admit();
         return tests_result("test-journal");
 }
