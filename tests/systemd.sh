@@ -334,4 +334,73 @@ check "systemctl stop returned within 1 s (${ms} ms)" test "$ms" -lt 1000
 check_ge "journalctl -u warmd: a stop record" 1 \
 	"$(jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$WARMD_MESSAGE_STOP | wc -l)"
 
+# ------------------------------------------------------------ journal volume at scale
+
+# 10,000 endpoints x 10 containers: one round is 100,000 requests, ten
+# times journald's default rate limit (10,000 records per 30 s per unit;
+# this container's journald runs with its defaults).  Every round summary
+# must still reach the journal, and each request is either a record of its
+# own or counted in its round's WARMD_UNLOGGED.  A platform of its own,
+# answering at once, keeps this part short.
+vol_endpoints=10000
+vol_containers=10
+cx systemd-run --quiet --unit=faas-sim-volume --property=Type=exec \
+	python3 /run/warmd-tests/faas-sim.py --host 127.0.0.1 --port 0 --hold-ms 1 --cold-ms 1 \
+	--port-file /run/faas-sim-volume.port --max-seconds 300 -q
+vol_port() { cx cat /run/faas-sim-volume.port 2>/dev/null | grep -E '^[0-9]+$'; }
+if ! wait_for 10 vol_port >/dev/null; then
+	fail "the second faas-sim did not start inside the container"
+	bail
+fi
+vport=$(vol_port)
+{
+	printf '[global]\ninterval = 1h\nmax_parallel = 2000\ntimeout = 30s\n'
+	for ((i = 1; i <= vol_endpoints; i++)); do
+		printf '[v%d]\nurl = http://127.0.0.1:%d/v%d\ncontainers = %d\n' "$i" "$vport" "$i" "$vol_containers"
+	done
+} | put /etc/warmd/warmd.conf
+t_start=$(now_ns)
+cx systemctl start warmd.service
+inv=$(cx systemctl show -P InvocationID warmd.service)
+vol_total() {
+	cx python3 -S -c '
+import json, sys, urllib.request
+r = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_report" % sys.argv[1], timeout=30))
+print(sum(f.get("requests", 0) for f in r["functions"].values()))' "$vport"
+}
+vol_done() { [ "$(vol_total)" -ge $((vol_endpoints * vol_containers)) ]; }
+# until_by SECONDS COMMAND...: COMMAND once a second until it succeeds or
+# SECONDS have passed; each try here reads 10,000 records, so a deadline,
+# not a number of tries, keeps this bounded.
+until_by() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 1
+	done
+}
+check "scale: the platform saw all $((vol_endpoints * vol_containers)) requests of the first round" \
+	until_by 180 vol_done
+say "scale: first round of $vol_endpoints x $vol_containers sent in $(ms_since "$t_start") ms"
+# summaries: WARMD_ENDPOINT, WARMD_UNLOGGED of every round record of this run.
+summaries() {
+	jx_fields WARMD_ENDPOINT,WARMD_UNLOGGED -u warmd _SYSTEMD_INVOCATION_ID="$inv" \
+		MESSAGE_ID=$WARMD_MESSAGE_ROUND MESSAGE_ID=$WARMD_MESSAGE_SHORT >"$WORK/vol-rounds.tsv"
+	[ "$(wc -l <"$WORK/vol-rounds.tsv")" -ge "$vol_endpoints" ]
+}
+check "scale: journalctl -u warmd counts a round summary for each of the $vol_endpoints endpoints" \
+	until_by 60 summaries
+check_eq "scale: round summaries in the journal" "$vol_endpoints" "$(wc -l <"$WORK/vol-rounds.tsv")"
+check_eq "scale: one summary per endpoint" "$vol_endpoints" "$(cut -f1 "$WORK/vol-rounds.tsv" | sort -u | wc -l)"
+req_logged=$(cx journalctl --no-pager -q -o cat -u warmd _SYSTEMD_INVOCATION_ID="$inv" \
+	MESSAGE_ID=$WARMD_MESSAGE_REQUEST | wc -l)
+unlogged=$(awk -F'\t' '{ n += $2 } END { print n + 0 }' "$WORK/vol-rounds.tsv")
+say "scale: $req_logged request records, $unlogged held back and counted in the summaries"
+check_eq "scale: request records + WARMD_UNLOGGED = the requests the platform saw" \
+	"$(vol_total)" $((req_logged + unlogged))
+check_eq "scale: journald suppressed nothing of warmd's" 0 \
+	"$(cx journalctl --no-pager -q -o cat | grep -c 'Suppressed [0-9]* messages from warmd.service' || true)"
+cx systemctl stop warmd.service
+
 finish
