@@ -16,14 +16,18 @@ and the JSON body {"function", "container", "reused", "cold_start_ms"}.
 Per-request query parameters: status= (200..599), hold_ms=, cold_ms=,
 pad=BYTES (0..10^9: a "pad" string of that many bytes after those fields, or
 before them with pad_first=1; sent as the client reads it, never held in
-memory whole), body=text (a body that is not JSON).  Per function, the report
+memory whole), body=text (a body that is not JSON), location= (sent back as
+a Location header, for redirects).  Per function, the report
 counts the response bytes written to the socket (bytes_sent) and the answers
 whose client went away before all of it was sent (answers_cut).
 
 Control paths (never counted as functions; every path that starts with "/_"
 is reserved for them):
     GET  /_report           JSON record of what the platform saw
-    GET  /_report?detail=1  ... plus per-function arrival lists
+    GET  /_report?detail=1  ... plus per-function arrival lists, and the
+                            requests themselves ("requests_seen": arrival,
+                            method, headers, body, and whether the client
+                            closed the connection before the answer)
     POST /_reset            clear the record (containers stay alive)
     POST /_reset?kill=1     clear the record and drop every container
 
@@ -186,7 +190,7 @@ class Platform:
         for f in self.functions.values():
             f.idle.clear()
 
-    def acquire(self, path, t, start):
+    def acquire(self, path, t, start, seen=None):
         """Start serving a request that arrived at t; its service starts at
         start (later than t only for a pipelined request queued behind
         another on its connection).
@@ -212,7 +216,7 @@ class Platform:
             f.first_arrival = t
         if f.last_arrival is None or t > f.last_arrival:
             f.last_arrival = t
-        rec = [t, c.cid, cold, None, start]
+        rec = [t, c.cid, cold, None, start, seen]
         f.records.append(rec)
         f.in_flight += 1
         self.requests += 1
@@ -259,7 +263,9 @@ class Platform:
             }
             if detail:
                 r["arrivals"] = [[round(a, 6), cid, cold]
-                                 for a, cid, cold, _, _ in f.records]
+                                 for a, cid, cold, _, _, _ in f.records]
+                r["requests_seen"] = [dict(rec[5], t=round(rec[0], 6))
+                                      for rec in f.records if rec[5]]
             funcs[path] = r
         return {
             "now": t,
@@ -642,7 +648,12 @@ class Connection:
                 self.send_error(400, "query parameter out of range")
                 return
         start = t if t >= self.done_t else now()
-        f, c, cold, rec = p.acquire(path, t, start)
+        # What the request was, as the function would see it.
+        seen = {"method": method, "target": target, "headers": headers,
+                "body": body[:4096].decode("latin-1"), "body_len": len(body),
+                "location": parse_qs(query).get("location", [None])[-1] if query else None,
+                "aborted": None}
+        f, c, cold, rec = p.acquire(path, t, start, seen)
         self.busy = True
         paid = cold_ms if cold else 0
         if paid == int(paid):
@@ -656,6 +667,10 @@ class Connection:
         pad, pad_first, text = shape
         extra = ("X-Container-Reused: %s\r\nX-Container-Id: %s\r\n"
                  % ("false" if cold else "true", c.cid))
+        if rec[5]["location"] is not None:
+            extra += "Location: %s\r\n" % rec[5]["location"]
+        # The client gave up on this request before its answer (closed its side).
+        rec[5]["aborted"] = self.eof or self.closed
         fields = {"function": f.path, "container": c.cid, "reused": not cold,
                   "cold_start_ms": cold_ms}
         self.acct = f

@@ -117,21 +117,20 @@ trap 'exit 129' HUP
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/warmd-$TEST_NAME.XXXXXX")
 at_exit "rm -rf '$WORK'"
 
-# stop_pid PID: TERM, wait up to 2 s, then KILL; always reap.
+# stop_pid PID: TERM, wait up to 2 s, then KILL; always reap; never fails.
 stop_pid() {
 	local pid=$1 i
 	[ -n "$pid" ] || return 0
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-	kill -TERM "$pid" 2>/dev/null
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 40; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		# A zombie child counts as gone.
 		[ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && break
 		sleep 0.05
 	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
 }
 
 # proc_gone PID: PID has exited (or is a zombie).
