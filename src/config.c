@@ -929,9 +929,14 @@ static char *reader(char *str, int num, void *stream) {
         ssize_t n;
         char *s, *e;
 
+        errno = 0;
         n = getline(&p->buf, &p->buf_size, p->f);
-        if (n < 0)
+        if (n < 0) {
+                /* Not the end of the file but no memory for the line: the rest must not go missing silently. */
+                if (errno == ENOMEM)
+                        p->failed_oom = true;
                 return NULL;
+        }
         p->line++;
         p->syntax_error_on_line = false;
 
