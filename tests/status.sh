@@ -1,0 +1,36 @@
+#!/bin/bash
+# The STATUS= line, as a notify socket receives it: rewritten after rounds,
+# but at most once a second, however many rounds end in between.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+start_platform --hold-ms 50 --cold-ms 0
+notify_start
+{
+	printf '[global]\ninterval = 1s\njitter = 900ms\n'
+	# Ten endpoints with jitter: rounds end at ten moments a second, spread over it.
+	for i in $(seq 10); do
+		printf '[ep%d]\nurl = http://127.0.0.1:%s/ep%d\ncontainers = 1\n' "$i" "$PORT" "$i"
+	done
+} >"$WORK/warmd.conf"
+
+"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
+WARMD_PID=$!
+at_exit "stop_pid $WARMD_PID"
+wait_for 5 notify_find '^READY=1$' >/dev/null || fail "no READY=1"
+sleep 5
+stop_pid "$WARMD_PID"
+
+rounds=$(report 'r["requests"]')
+n=$(notify_count '^STATUS=')
+# The receiver's clock: gaps between consecutive STATUS= datagrams, in ms.
+gaps=$(awk -F'\t' '$4 ~ /^STATUS=/ { if (last) printf "%d ", ($2 - last) / 1000000; last = $2 }' "$NOTIFY_LOG")
+say "$rounds rounds ended, $n STATUS= lines; gaps (ms): $gaps"
+check_ge "rounds ended (one request each)" 40 "$rounds"
+check_ge "STATUS= rewritten after rounds, about once a second" 4 "$n"
+check_le "no more than one STATUS= a second (+1 at start)" 7 "$n"
+# A datagram can be read late by up to a scheduling delay; 900 ms leaves room for that.
+check_eq "no two STATUS= lines less than a second apart (900 ms allowing for the receiver)" "" \
+	"$(tr ' ' '\n' <<<"$gaps" | awk '$1 != "" && $1 < 900' | xargs)"
+check "the latest STATUS= adds up the rounds" grep -q '^STATUS=10 endpoints, 10 containers; last round .* reached' \
+	<<<"$(awk -F'\t' '$4 ~ /^STATUS=/ { s = $4 } END { print s }' "$NOTIFY_LOG")"
+finish
