@@ -42,7 +42,7 @@ for t in config result journal notify; do
 	[ "$rc" = 0 ] || cat "$WORK/unit-$t.log"
 done
 
-for t in check-config once overlap daemon reload dns bad-host body; do
+for t in check-config once overlap daemon http reload reload-apply dns bad-host body; do
 	rc=0
 	WARMD="$WORK/build/src/warmd" bash "$top_srcdir/tests/$t.sh" >"$WORK/$t.log" 2>&1 || rc=$?
 	if [ "$rc" = 77 ]; then
