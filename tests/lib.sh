@@ -13,6 +13,8 @@
 #   journald    enter_mount_ns, journald_start, jctl, jfields, jcount
 #   notify      notify_start, notify_seq, notify_find, notify_wait, notify_count
 #   rootfs      rootfs_ensure (a cached Debian for systemd-nspawn)
+#   container   container_boot, cx, cx_jfields, container_platform, container_report,
+#               container_platform_true (systemd as PID 1 in that Debian)
 
 set -euo pipefail
 
@@ -436,4 +438,160 @@ rootfs_ensure() {
 	printf '%s' "$ROOTFS_PACKAGES" >"$tmp/.warmd-test-rootfs"
 	rm -rf "$dir"
 	mv "$tmp" "$dir"
+}
+
+# ------------------------------------------------------------------ a booted container
+
+# container_cgroup: moves this shell into a cgroup of its own, which
+# systemd-nspawn may populate.  nspawn leaves empty payload/supervisor groups
+# behind; they are removed at exit (deepest first), after the shell moves back.
+container_cgroup() {
+	local cg_v2 mnt orig dir i
+	local -a cg_list
+	[ -d /sys/fs/cgroup/systemd ] || [ -f /sys/fs/cgroup/cgroup.controllers ] ||
+		skip "no usable cgroup hierarchy"
+	cg_v2=$(awk -F: '$1 == "0" && $2 == "" { print $3 }' /proc/self/cgroup)
+	if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		cg_list=("/sys/fs/cgroup" "$cg_v2")            # unified hierarchy only
+	else
+		cg_list=("/sys/fs/cgroup/systemd" "$(awk -F: '$2 == "name=systemd" { print $3 }' /proc/self/cgroup)")
+		[ -d /sys/fs/cgroup/unified ] && cg_list+=("/sys/fs/cgroup/unified" "$cg_v2")
+	fi
+	for ((i = 0; i < ${#cg_list[@]}; i += 2)); do
+		mnt=${cg_list[i]}
+		orig=${cg_list[i + 1]%/}
+		if [ ! -d "$mnt" ] || [ -z "${cg_list[i + 1]}" ]; then
+			skip "cannot find our cgroup under $mnt"
+		fi
+		dir="$mnt$orig/warmd-test-$$"
+		mkdir "$dir"
+		at_exit "container_cgroup_remove '$mnt' '$orig' '$dir'"
+		echo $$ >"$dir/cgroup.procs"
+	done
+}
+
+container_cgroup_remove() {
+	local mnt=$1 orig=$2 dir=$3
+	echo $$ >"$mnt$orig/cgroup.procs" 2>/dev/null || true
+	find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	[ -d "$dir" ] && say "could not remove cgroup $dir"
+	return 0
+}
+
+# container_boot ROOTFS [systemd-nspawn options...]: boots ROOTFS with
+# systemd as PID 1 (a volatile overlay, so ROOTFS stays pristine; a private
+# network with only loopback) and waits until it is up.  Must run inside
+# enter_mount_ns, as root.  Sets CONTAINER_LEADER; powered off at exit.
+container_boot() {
+	local rootfs=$1 t_start
+	shift
+	require_cmd systemd-nspawn nsenter
+	container_cgroup
+	mountpoint -q /run/systemd || mount -t tmpfs -o mode=0755 tmpfs /run/systemd
+	CONTAINER_LOG="$WORK/nspawn.log"
+	CONTAINER_LEADER=""
+	t_start=$(now_ns)
+	systemd-nspawn --quiet --register=no --keep-unit --volatile=overlay --private-network \
+		-D "$rootfs" --machine="warmd-test-$$" "$@" \
+		-b --console=read-only >"$CONTAINER_LOG" 2>&1 </dev/null &
+	CONTAINER_NSPAWN_PID=$!
+	at_exit container_stop
+	if ! wait_for 20 container_find_leader; then
+		cat "$CONTAINER_LOG"
+		skip "systemd-nspawn did not start systemd (console log above)"
+	fi
+	if ! wait_for 30 container_booted; then
+		cx systemctl --failed --no-legend 2>&1 || true
+		tail -n 20 "$CONTAINER_LOG"
+		skip "the container did not finish booting (failed units and console above)"
+	fi
+	say "container booted in $(ms_since "$t_start") ms (leader pid $CONTAINER_LEADER)"
+}
+
+container_find_leader() {
+	local p
+	for p in $(ps -o pid= --ppid "$CONTAINER_NSPAWN_PID" 2>/dev/null); do
+		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
+			CONTAINER_LEADER=$p
+			return 0
+		fi
+	done
+	return 1
+}
+
+container_booted() {
+	local s
+	s=$(cx systemctl is-system-running 2>/dev/null) || true
+	[ "$s" = running ] || [ "$s" = degraded ]
+}
+
+# cx CMD...: runs CMD inside the container, with a clean environment.
+cx() {
+	nsenter -t "$CONTAINER_LEADER" -m -u -i -n -p -r -w \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 LANG=C.UTF-8 "$@"
+}
+
+# container_stop: poweroff, and wait for systemd-nspawn to exit (killed by
+# its pid after 10 s); shows the last console lines if a check failed.
+container_stop() {
+	local i
+	if [ -n "$CONTAINER_LEADER" ] && kill -0 "$CONTAINER_NSPAWN_PID" 2>/dev/null; then
+		cx systemctl --no-block poweroff >/dev/null 2>&1 || true
+	fi
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$CONTAINER_NSPAWN_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$CONTAINER_NSPAWN_PID" 2>/dev/null; then
+		say "systemd-nspawn did not exit after poweroff, killing pid $CONTAINER_NSPAWN_PID"
+		kill -KILL "$CONTAINER_NSPAWN_PID" 2>/dev/null
+	fi
+	wait "$CONTAINER_NSPAWN_PID" 2>/dev/null || true
+	if [ "$FAILED" -gt 0 ] && [ -s "$CONTAINER_LOG" ]; then
+		say "--- last console lines"
+		tail -n 15 "$CONTAINER_LOG"
+	fi
+}
+
+# container_platform: runs the bundled platform inside the container (its
+# loopback is its own); sets CONTAINER_PORT.
+container_platform() {
+	cx systemd-run --quiet --unit=faas-sim --property=Type=exec \
+		python3 /run/warmd-tests/faas-sim.py --host 127.0.0.1 --port 0 \
+		--port-file /run/faas-sim.port --max-seconds 600 -q
+	if ! wait_for 10 container_platform_port >/dev/null; then
+		cx journalctl -u faas-sim --no-pager | tail -n 20
+		fail "faas-sim did not start inside the container"
+		bail
+	fi
+	CONTAINER_PORT=$(container_platform_port)
+	say "faas-sim listening on 127.0.0.1:$CONTAINER_PORT inside the container"
+}
+container_platform_port() { cx cat /run/faas-sim.port 2>/dev/null | grep -E '^[0-9]+$'; }
+
+# container_report PYTHON-EXPRESSION: as report, for the platform inside the container.
+container_report() {
+	cx python3 -S -c '
+import json, sys, urllib.request
+r = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_report?detail=1" % sys.argv[1], timeout=10))
+f = r["functions"]
+empty = {"requests": 0, "cold_starts": 0, "warm": 0, "distinct_containers": 0,
+         "max_in_flight": 0, "arrivals": [], "details": []}
+fn = lambda p: f.get(p, empty)
+print(eval(sys.argv[2]))' "$CONTAINER_PORT" "$1"
+}
+container_platform_true() { [ "$(container_report "$1")" = True ]; }
+
+# cx_jfields FIELDS [journalctl matches...]: as jfields, for the container's journal.
+cx_jfields() {
+	local fields=$1
+	shift
+	cx journalctl --no-pager -q -o json "$@" 2>/dev/null |
+		"$PYTHON" -S -c '
+import json, sys
+fields = sys.argv[1].split(",")
+for line in sys.stdin:
+    if line.strip():
+        r = json.loads(line)
+        print("\t".join(str(r.get(k, "<none>")) for k in fields))' "$fields" || true
 }

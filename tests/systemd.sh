@@ -25,39 +25,6 @@ require_cmd systemd-nspawn nsenter unshare make
 	skip "no usable cgroup hierarchy"
 enter_mount_ns "$@"
 
-# ------------------------------------------------------------ a cgroup of our own
-
-# nspawn needs a cgroup it may populate; it leaves empty payload/supervisor
-# groups behind, removed here (deepest first).  The original cgroups are
-# restored before that.
-cg_cleanup() {
-	local mnt=$1 orig=$2 dir=$3
-	echo $$ >"$mnt$orig/cgroup.procs" 2>/dev/null || true
-	find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
-	[ -d "$dir" ] && say "could not remove cgroup $dir"
-	return 0
-}
-cg_v2=$(awk -F: '$1 == "0" && $2 == "" { print $3 }' /proc/self/cgroup)
-if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
-	cg_list=("/sys/fs/cgroup" "$cg_v2")            # unified hierarchy only
-else
-	cg_list=("/sys/fs/cgroup/systemd" "$(awk -F: '$2 == "name=systemd" { print $3 }' /proc/self/cgroup)")
-	[ -d /sys/fs/cgroup/unified ] && cg_list+=("/sys/fs/cgroup/unified" "$cg_v2")
-fi
-for ((i = 0; i < ${#cg_list[@]}; i += 2)); do
-	mnt=${cg_list[i]}
-	orig=${cg_list[i + 1]%/}
-	if [ ! -d "$mnt" ] || [ -z "${cg_list[i + 1]}" ]; then
-		skip "cannot find our cgroup under $mnt"
-	fi
-	dir="$mnt$orig/warmd-test-$$"
-	mkdir "$dir"
-	at_exit "cg_cleanup '$mnt' '$orig' '$dir'"
-	echo $$ >"$dir/cgroup.procs"
-done
-
-mount -t tmpfs -o mode=0755 tmpfs /run/systemd
-
 # ------------------------------------------------------------ rootfs and install tree
 
 t_start=$(now_ns)
@@ -95,67 +62,7 @@ if [ -z "$unit_src" ] || [ ! -x "$dest/usr/sbin/warmd" ]; then bail; fi
 
 # ------------------------------------------------------------ boot
 
-nspawn_log="$WORK/nspawn.log"
-systemd-nspawn --quiet --register=no --keep-unit --volatile=overlay --private-network \
-	-D "$ROOTFS" --machine="warmd-test-$$" \
-	--bind-ro="$dest:/run/warmd-dest" --bind-ro="$top_srcdir/tests:/run/warmd-tests" \
-	-b --console=read-only >"$nspawn_log" 2>&1 </dev/null &
-nspawn_pid=$!
-
-leader=""
-# cx CMD...: run CMD inside the container, with a clean environment.
-cx() {
-	nsenter -t "$leader" -m -u -i -n -p -r -w \
-		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin SYSTEMD_PAGER= SYSTEMD_COLORS=0 LANG=C.UTF-8 "$@"
-}
-
-container_stop() {
-	local i
-	if [ -n "$leader" ] && kill -0 "$nspawn_pid" 2>/dev/null; then
-		cx systemctl --no-block poweroff >/dev/null 2>&1 || true
-	fi
-	for ((i = 0; i < 200; i++)); do
-		kill -0 "$nspawn_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	if kill -0 "$nspawn_pid" 2>/dev/null; then
-		say "systemd-nspawn did not exit after poweroff, killing pid $nspawn_pid"
-		kill -KILL "$nspawn_pid" 2>/dev/null
-	fi
-	wait "$nspawn_pid" 2>/dev/null || true
-	if [ "$FAILED" -gt 0 ] && [ -s "$nspawn_log" ]; then
-		say "--- last console lines"
-		tail -n 15 "$nspawn_log"
-	fi
-}
-at_exit container_stop
-
-find_leader() {
-	local p
-	for p in $(ps -o pid= --ppid "$nspawn_pid" 2>/dev/null); do
-		if [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
-			leader=$p
-			return 0
-		fi
-	done
-	return 1
-}
-t_start=$(now_ns)
-if ! wait_for 20 find_leader; then
-	cat "$nspawn_log"
-	skip "systemd-nspawn did not start systemd (console log above)"
-fi
-booted() {
-	local s
-	s=$(cx systemctl is-system-running 2>/dev/null) || true
-	[ "$s" = running ] || [ "$s" = degraded ]
-}
-if ! wait_for 30 booted; then
-	cx systemctl --failed --no-legend 2>&1 || true
-	tail -n 20 "$nspawn_log"
-	skip "the container did not finish booting (failed units and console above)"
-fi
-say "container booted in $(ms_since "$t_start") ms (leader pid $leader)"
+container_boot "$ROOTFS" --bind-ro="$dest:/run/warmd-dest" --bind-ro="$top_srcdir/tests:/run/warmd-tests"
 
 # ------------------------------------------------------------ install warmd and the platform
 
@@ -171,25 +78,9 @@ for mid in "${WARMD_MESSAGE_IDS[@]}"; do
 done
 check_eq "journalctl --list-catalog knows every warmd MESSAGE_ID after install" "" "${missing# }"
 
-cx systemd-run --quiet --unit=faas-sim --property=Type=exec \
-	python3 /run/warmd-tests/faas-sim.py --host 127.0.0.1 --port 0 \
-	--port-file /run/faas-sim.port --max-seconds 300 -q
-sim_port() { cx cat /run/faas-sim.port 2>/dev/null | grep -E '^[0-9]+$'; }
-if ! wait_for 10 sim_port >/dev/null; then
-	cx journalctl -u faas-sim --no-pager | tail -n 20
-	fail "faas-sim did not start inside the container"
-	bail
-fi
-port=$(sim_port)
-say "faas-sim listening on 127.0.0.1:$port inside the container"
-
-# in_requests PATH: requests the platform inside the container counted.
-in_requests() {
-	cx python3 -S -c '
-import json, sys, urllib.request
-r = json.load(urllib.request.urlopen("http://127.0.0.1:%s/_report" % sys.argv[1], timeout=5))
-print(r["functions"].get(sys.argv[2], {}).get("requests", 0))' "$port" "$1"
-}
+container_platform
+port=$CONTAINER_PORT
+in_requests() { container_report "fn(\"$1\")[\"requests\"]"; }
 in_has() { [ "$(in_requests "$1")" -ge "$2" ]; }
 
 secret="sd-s3cr3t-$RANDOM$RANDOM"
@@ -244,24 +135,11 @@ check_eq "warmd is active" active "$(cx systemctl is-active warmd.service || tru
 check_eq "warmd runs as a dynamic user, not root" yes \
 	"$(cx sh -c 'p=$(systemctl show -P MainPID warmd); [ "$p" -gt 0 ] && [ "$(stat -c %u /proc/$p)" -ne 0 ] && echo yes || echo no')"
 
-# jx ARGS...: journalctl -o json inside the container -> tsv of fields.
-jx_fields() {
-	local fields=$1
-	shift
-	cx journalctl --no-pager -q -o json "$@" 2>/dev/null |
-		"$PYTHON" -S -c '
-import json, sys
-fields = sys.argv[1].split(",")
-for line in sys.stdin:
-    if line.strip():
-        r = json.loads(line)
-        print("\t".join(str(r.get(k, "<none>")) for k in fields))' "$fields" || true
-}
-req_count() { jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$WARMD_MESSAGE_REQUEST | wc -l; }
+req_count() { cx_jfields MESSAGE_ID -u warmd MESSAGE_ID=$WARMD_MESSAGE_REQUEST | wc -l; }
 req_at_least() { [ "$(req_count)" -ge "$1" ]; }
 
 check "journalctl -u warmd: per-request records within 5 s" wait_for 5 req_at_least 5
-jx_fields WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARMD_HTTP_STATUS,WARMD_DURATION_MS \
+cx_jfields WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARMD_HTTP_STATUS,WARMD_DURATION_MS \
 	-u warmd MESSAGE_ID=$WARMD_MESSAGE_REQUEST >"$WORK/req.tsv"
 n=$(wc -l <"$WORK/req.tsv")
 check_eq "journalctl -u warmd: all $n request records have WARMD_ENDPOINT, WARMD_URL, WARMD_ROUND, WARMD_REUSED=warm|cold, WARMD_INSTANCE, WARMD_HTTP_STATUS=200, WARMD_DURATION_MS" "$n" \
@@ -269,7 +147,7 @@ check_eq "journalctl -u warmd: all $n request records have WARMD_ENDPOINT, WARMD
 head -n 2 "$WORK/req.tsv" | sed 's/^/    /'
 # stderr is the journal under systemd (JOURNAL_STREAM): warmd must not print there too.
 check_eq "each event once: nothing from warmd on its stdout/stderr stream" 0 \
-	"$(jx_fields MESSAGE -u warmd _TRANSPORT=stdout | wc -l)"
+	"$(cx_jfields MESSAGE -u warmd _TRANSPORT=stdout | wc -l)"
 status_has() { cx systemctl show -P StatusText warmd.service | grep -q -- "$1"; }
 check "StatusText contains \"reached\"" wait_for 5 status_has reached
 say "StatusText: $(cx systemctl show -P StatusText warmd.service)"
@@ -291,7 +169,7 @@ say "StatusText: $(cx systemctl show -P StatusText warmd.service)"
 check_eq "broken config: warmd still active" active "$(cx systemctl is-active warmd.service || true)"
 check_eq "broken config: same main pid" "$pid0" "$(cx systemctl show -P MainPID warmd.service)"
 check_ge "broken config: the rejection is in journalctl -u warmd -p err" 1 \
-	"$(jx_fields MESSAGE_ID -u warmd -p err MESSAGE_ID=$WARMD_MESSAGE_RELOAD_FAILED | wc -l)"
+	"$(cx_jfields MESSAGE_ID -u warmd -p err MESSAGE_ID=$WARMD_MESSAGE_RELOAD_FAILED | wc -l)"
 a0=$(in_requests /sd-alpha)
 b0=$(in_requests /sd-beta)
 check "broken config: new requests keep reaching sd-alpha" wait_for 5 in_has /sd-alpha $((a0 + 3))
@@ -332,7 +210,7 @@ check_eq "systemctl stop warmd" 0 "$rc"
 check_eq "warmd is inactive after stop" inactive "$(cx systemctl is-active warmd.service || true)"
 check "systemctl stop returned within 1 s (${ms} ms)" test "$ms" -lt 1000
 check_ge "journalctl -u warmd: a stop record" 1 \
-	"$(jx_fields MESSAGE_ID -u warmd MESSAGE_ID=$WARMD_MESSAGE_STOP | wc -l)"
+	"$(cx_jfields MESSAGE_ID -u warmd MESSAGE_ID=$WARMD_MESSAGE_STOP | wc -l)"
 
 # ------------------------------------------------------------ journal volume at scale
 
