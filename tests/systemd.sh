@@ -263,7 +263,7 @@ check "scale: the platform saw all $((vol_endpoints * vol_containers)) requests 
 say "scale: first round of $vol_endpoints x $vol_containers sent in $(ms_since "$t_start") ms"
 # summaries: WARMD_ENDPOINT, WARMD_UNLOGGED of every round record of this run.
 summaries() {
-	jx_fields WARMD_ENDPOINT,WARMD_UNLOGGED -u warmd _SYSTEMD_INVOCATION_ID="$inv" \
+	cx_jfields WARMD_ENDPOINT,WARMD_UNLOGGED -u warmd _SYSTEMD_INVOCATION_ID="$inv" \
 		MESSAGE_ID=$WARMD_MESSAGE_ROUND MESSAGE_ID=$WARMD_MESSAGE_SHORT >"$WORK/vol-rounds.tsv"
 	[ "$(wc -l <"$WORK/vol-rounds.tsv")" -ge "$vol_endpoints" ]
 }
