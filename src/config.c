@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <json-c/json.h>
 #include <inttypes.h>
 #include <search.h>
 #include <stdarg.h>
@@ -61,6 +62,7 @@ struct key {
         unsigned flags;
         const char *doc;                /* in the key list: the value, if not just the type's name */
         const char *def_doc;            /* in the key list: the default, if def does not say it */
+        const char *instead;            /* KEY_REQUIRED unless this other key is set */
 };
 
 struct section {
@@ -473,6 +475,45 @@ static const struct value_type type_url = {
         .done = string_done,
 };
 
+static void lambda_key_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        struct lambda_target t;
+        const char *why = NULL;
+
+        if (lambda_parse(value, &t, &why) < 0)
+                return add_error(p, "%s: %s: '%s'", k->name, why, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_lambda = {
+        .what = "function",
+        .parse = lambda_key_parse,
+        .equal = string_equal,
+        .done = string_done,
+};
+
+static bool valid_region(const char *s) {
+        if (!*s || strlen(s) >= sizeof((struct lambda_target) {}).region)
+                return false;
+        for (; *s; s++)
+                if (!islower((unsigned char) *s) && !isdigit((unsigned char) *s) && *s != '-')
+                        return false;
+        return true;
+}
+
+static void region_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        if (!valid_region(value))
+                return add_error(p, "%s: invalid region '%s' (such as eu-west-1)", k->name, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_region = {
+        .what = "AWS region",
+        .parse = region_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 /* Reads $CREDENTIALS_DIRECTORY/name; the secret never appears in an error. */
 static int read_credential(struct parser *p, const char *dir, const char *name, char **ret) {
         _cleanup_(freep) char *path = NULL, *data = NULL;
@@ -675,7 +716,11 @@ static const struct key keys[] = {
         { .name = "user_agent",      .scope = GLOBAL,            .type = &type_header_text,
           .offset = GL(user_agent), .def = PACKAGE_NAME "/" PACKAGE_VERSION, .def_doc = PACKAGE_NAME "/VERSION" },
         { .name = "url",             .scope = ENDPOINT,          .type = &type_url,
-          .offset = EP(url), .flags = KEY_REQUIRED, .doc = "http or https only" },
+          .offset = EP(url), .flags = KEY_REQUIRED, .instead = "lambda", .doc = "http or https only" },
+        { .name = "lambda",          .scope = ENDPOINT,          .type = &type_lambda,
+          .offset = EP(lambda), .doc = "NAME, NAME:QUALIFIER or an ARN; instead of url" },
+        { .name = "region",          .scope = GLOBAL | ENDPOINT, .type = &type_region,
+          .offset = EP(region), .def_doc = "$AWS_REGION, else $AWS_DEFAULT_REGION" },
         { .name = "containers",      .scope = ENDPOINT,          .type = &type_number,
           .offset = EP(containers), .min = 1, .max = CONTAINERS_MAX, .flags = KEY_REQUIRED },
         { .name = "method",          .scope = ENDPOINT,          .type = &type_method,
@@ -729,8 +774,9 @@ int config_key_info(size_t i, struct config_key_info *ret) {
         if (k->type->format_range && k->type->format_range(k, range, sizeof range) < 0)
                 return -ENOBUFS;
         def = k->def_doc ? k->def_doc : k->def;
-        n = snprintf(ret->summary, sizeof ret->summary, "%s%s%s%s%s%s%s%s%s", k->type->what, range[0] ? ", " : "",
+        n = snprintf(ret->summary, sizeof ret->summary, "%s%s%s%s%s%s%s%s%s%s%s", k->type->what, range[0] ? ", " : "",
                      range, k->doc ? ", " : "", k->doc ? k->doc : "", k->flags & KEY_REQUIRED ? "; required" : "",
+                     k->instead ? " unless " : "", k->instead ? k->instead : "",
                      def ? "; default " : "", def ? def : "", k->flags & KEY_REPEATABLE ? "; repeatable" : "");
         if (n < 0 || (size_t) n >= sizeof ret->summary)
                 return -ENOBUFS;
@@ -1011,8 +1057,114 @@ static char *reader(char *str, int num, void *stream) {
 
 /* ------------------------------------------------------------- validation */
 
+/*
+ * A Lambda endpoint: exactly one of url and lambda; the invoke is a POST of
+ * the payload (serverless-plugin-warmup's by default), to a URL and with
+ * headers derived here, so reload equality and the journal see them as for
+ * any endpoint.  Returns false if the endpoint is not a Lambda one.
+ */
+static bool finish_lambda(struct parser *p, struct section *s) {
+        static const char *const fixed[] = {
+                "Content-Type: application/json",
+                "X-Amz-Invocation-Type: RequestResponse",
+                "X-Amz-Log-Type: Tail",         /* Lambda's REPORT line tells cold from warm */
+        };
+        struct endpoint_config *ep = s->ep;
+        unsigned line = set_at(s, "lambda");
+        _cleanup_(freep) char *ctx = NULL;
+        const char *region, *why = NULL;
+        struct curl_slist *l = NULL;
+        struct lambda_target t;
+        json_object *o;
+        CURLU *u;
+        int r;
+
+        if (!ep->lambda)
+                return false;
+        if (set_at(s, "url"))
+                add_error_at(p, set_at(s, "url"), "[%s]: 'url' and 'lambda' cannot both be set", s->name);
+        if (set_at(s, "method"))
+                add_error_at(p, set_at(s, "method"), "[%s]: 'method' cannot be set for 'lambda': an invoke is a POST",
+                             s->name);
+        if (set_at(s, "header"))
+                add_error_at(p, set_at(s, "header"), "[%s]: 'header' cannot be set for 'lambda': an invoke is signed, "
+                             "and its headers are warmd's", s->name);
+        if (lambda_parse(ep->lambda, &t, &why) < 0)
+                return true;            /* reported at its line */
+
+        region = t.region[0] ? t.region : ep->region ? ep->region : getenv("AWS_REGION");
+        if (!region || !*region)
+                region = getenv("AWS_DEFAULT_REGION");
+        if (!region || !*region || !valid_region(region)) {
+                add_error_at(p, line, "[%s]: no region for '%s' (set region = in [global] or here, or AWS_REGION)",
+                             s->name, ep->lambda);
+                return true;
+        }
+        if (region != ep->region) {
+                char *c = strdup(region);
+
+                if (!c) {
+                        p->failed_oom = true;
+                        return true;
+                }
+                free(ep->region);
+                ep->region = c;
+        }
+
+        if (!ep->body && !(ep->body = strdup(LAMBDA_DEFAULT_PAYLOAD))) {
+                p->failed_oom = true;
+                return true;
+        }
+        o = json_tokener_parse(ep->body);
+        if (!o) {
+                add_error_at(p, set_at(s, "body"), "[%s]: 'body' must be JSON for 'lambda': it is the event payload",
+                             s->name);
+                return true;
+        }
+        json_object_put(o);
+        if (!(ep->method = strdup("POST"))) {
+                p->failed_oom = true;
+                return true;
+        }
+
+        r = lambda_url(&t, ep->region, &ep->url);
+        if (r >= 0 && (u = curl_url())) {
+                if (curl_url_set(u, CURLUPART_URL, ep->url, 0) == CURLUE_OK)
+                        ep->host_is_address = host_is_address(u);
+                else
+                        r = -EINVAL;
+                curl_url_cleanup(u);
+        } else if (r >= 0)
+                r = -ENOMEM;
+        if (r == -ENOMEM)
+                p->failed_oom = true;
+        else if (r < 0)
+                add_error_at(p, line, "[%s]: cannot make an invoke URL for '%s' (check AWS_ENDPOINT_URL_LAMBDA and "
+                             "AWS_ENDPOINT_URL)", s->name, ep->lambda);
+        if (r < 0)
+                return true;
+
+        r = lambda_client_context(ep->body, &ctx);
+        if (r == -E2BIG)
+                add_error_at(p, set_at(s, "body"), "[%s]: 'body' is too long to be sent as the client context too",
+                             s->name);
+        else if (r == -ENOMEM)
+                p->failed_oom = true;
+        for (size_t i = 0; i < ELEMENTSOF(fixed) + 1; i++) {
+                const char *h = i < ELEMENTSOF(fixed) ? fixed[i] : ctx;
+
+                if (h && !(l = curl_slist_append(l, h))) {
+                        p->failed_oom = true;
+                        break;
+                }
+                ep->header_list = l;
+        }
+        return true;
+}
+
 static void finish_endpoint(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
+        bool lambda = false;
         struct curl_slist *tail = NULL;
         unsigned line;
         char a[32], b[32];
@@ -1024,7 +1176,7 @@ static void finish_endpoint(struct parser *p, struct section *s) {
                         continue;
                 /* A key set to a bad value, or on a line too long, was reported already. */
                 if (k->flags & KEY_REQUIRED) {
-                        if (!s->bad_line)
+                        if (!s->bad_line && !(k->instead && set_at(s, k->instead)))
                                 add_error_at(p, s->line, "[%s]: missing required key '%s'", s->name, k->name);
                 } else if (((k->scope & CONFIG_SCOPE_GLOBAL) || k->def) &&
                            k->type->copy(field_of(k, ep), const_field_of(k, &p->defaults)) < 0) {
@@ -1032,6 +1184,10 @@ static void finish_endpoint(struct parser *p, struct section *s) {
                         return;
                 }
         }
+
+        /* A Lambda endpoint's method, body and headers are set there, before the checks below. */
+        if (finish_lambda(p, s) && ep->header_list)
+                lambda = true;
 
         line = set_at(s, "body");
         if (ep->body && (!ep->method || streq(ep->method, "GET") || streq(ep->method, "HEAD")))
@@ -1048,7 +1204,7 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         }
 
         /* Appended at the tail, which curl_slist_append() would otherwise walk to for every header. */
-        for (size_t i = 0; i < ep->n_headers; i++) {
+        for (size_t i = 0; !lambda && i < ep->n_headers; i++) {
                 struct curl_slist *l = curl_slist_append(tail, ep->headers[i]);
 
                 if (!l) {

@@ -22,6 +22,7 @@
 struct transfer {
         CURL *easy;
         const struct endpoint_config *ep;
+        const struct curl_slist *headers;       /* the round's own (a signed invoke), or the endpoint's */
         void *userdata;
         bool probe;
         bool stopped;                   /* reading stopped on purpose: everything to know was known */
@@ -360,7 +361,7 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         SET(CURLOPT_TIMEOUT_MS, (long) (ep->timeout_usec / USEC_PER_MSEC));
         SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (ep->connect_timeout_usec / USEC_PER_MSEC));
         SET(CURLOPT_USERAGENT, h->user_agent);
-        SET(CURLOPT_HTTPHEADER, ep->header_list);
+        SET(CURLOPT_HTTPHEADER, t->headers);
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, t);
         SET(CURLOPT_ERRORBUFFER, t->error);
@@ -387,7 +388,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         return 0;
 }
 
-int http_start(struct http *h, const struct endpoint_config *ep, unsigned flags, void *userdata) {
+int http_start(struct http *h, const struct endpoint_config *ep, const struct curl_slist *headers, unsigned flags,
+               void *userdata) {
         struct transfer *t = h->free_list;
         int r;
 
@@ -405,6 +407,7 @@ int http_start(struct http *h, const struct endpoint_config *ep, unsigned flags,
         }
         t->ep = ep;
         t->userdata = userdata;
+        t->headers = headers ? headers : ep->header_list;
         t->probe = flags & HTTP_PROBE;
         t->next = NULL;
 
@@ -451,7 +454,7 @@ static const char *header_value(CURL *c, const char *name, char *buf, size_t siz
 }
 
 static void finish(struct http *h, struct transfer *t, CURLcode code) {
-        char reuse[64], instance[INSTANCE_MAX];
+        char reuse[64], instance[INSTANCE_MAX], fn_error[64], error_type[128], log_tail[LAMBDA_LOG_TAIL_MAX + 1];
         curl_off_t total = 0, connect = 0, ttfb = 0;
         const struct endpoint_config *ep = t->ep;
         void *userdata = t->userdata;
@@ -477,6 +480,11 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
                 r.instance_header = header_value(t->easy, ep->instance_header, instance, sizeof instance);
                 body_scan_end(&t->scan);
                 r.scan = &t->scan;
+        }
+        if (code == CURLE_OK && !t->probe && ep->lambda) {
+                r.aws_function_error = header_value(t->easy, "X-Amz-Function-Error", fn_error, sizeof fn_error);
+                r.aws_error_type = header_value(t->easy, "x-amzn-ErrorType", error_type, sizeof error_type);
+                r.aws_log_result = header_value(t->easy, "X-Amz-Log-Result", log_tail, sizeof log_tail);
         }
 
         /* Off the multi handle before the callback, which may start new requests; back into the

@@ -89,16 +89,23 @@ static bool status_ok(const struct endpoint_config *ep, long status) {
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep) {
         *s = (struct body_scan) {
                 .ep = ep,
-                .state = ep->reuse_json || ep->instance_json ? BODY_JSON_READING : BODY_JSON_UNUSED,
+                .state = ep->reuse_json || ep->instance_json || ep->lambda ? BODY_JSON_READING : BODY_JSON_UNUSED,
                 .reuse = -ENOENT,
                 .instance = -ENOENT,
         };
 }
 
-void body_scan_done(struct body_scan *s) {
+static void tokener_free(struct body_scan *s) {
         if (s->tok)     /* json-c 0.16's json_tokener_free() does not take NULL */
                 json_tokener_free(s->tok);
         s->tok = NULL;
+}
+
+void body_scan_done(struct body_scan *s) {
+        tokener_free(s);
+        free(s->raw);
+        s->raw = NULL;
+        s->raw_len = 0;
 }
 
 /*
@@ -121,6 +128,16 @@ static bool take_fields(struct body_scan *s, json_object *root) {
                 } else
                         s->instance = -EINVAL;
         }
+        if (ep->lambda) {
+                /* An error answer is small; a good one is read to its end (BODY_READ_MAX at most) for these. */
+                if (!s->aws_error_type[0] && (o = json_lookup(root, "errorType")) &&
+                    json_object_is_type(o, json_type_string))
+                        snprintf(s->aws_error_type, sizeof s->aws_error_type, "%s", json_object_get_string(o));
+                if (!s->aws_message[0] && ((o = json_lookup(root, "message")) || (o = json_lookup(root, "Message"))) &&
+                    json_object_is_type(o, json_type_string))
+                        snprintf(s->aws_message, sizeof s->aws_message, "%s", json_object_get_string(o));
+                return false;
+        }
         return (!ep->reuse_json || s->reuse != -ENOENT) && (!ep->instance_json || s->instance != -ENOENT);
 }
 
@@ -140,13 +157,28 @@ static json_object *partial_root(struct json_tokener *tok) {
 
 static void scan_settle(struct body_scan *s, enum body_json state) {
         s->state = state;
-        body_scan_done(s);
+        tokener_free(s);
+}
+
+/* keep_body: the body's start, for requests whose answer is the body itself. */
+static void keep_raw(struct body_scan *s, const char *data, size_t len) {
+        if (!s->raw && !(s->raw = malloc(BODY_RAW_MAX + 1)))
+                return;
+        if (len > BODY_RAW_MAX - s->raw_len)
+                len = BODY_RAW_MAX - s->raw_len;
+        memcpy(s->raw + s->raw_len, data, len);
+        s->raw_len += len;
+        s->raw[s->raw_len] = '\0';
 }
 
 bool body_scan_feed(struct body_scan *s, const char *data, size_t len) {
         enum json_tokener_error e;
         json_object *root;
 
+        if (s->ep->keep_body) {
+                keep_raw(s, data, len);
+                return !s->raw || s->raw_len >= BODY_RAW_MAX;
+        }
         if (s->state != BODY_JSON_READING)
                 return true;
         if (len > BODY_READ_MAX - s->bytes)
@@ -310,6 +342,10 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
         /* A failed request already says what went wrong; the body of an error page is no news. */
         if (ret->ok)
                 set_note(ret, why_reuse, why_instance);
+        if (ep->lambda)
+                lambda_apply(ep, r, scan, ret);
+        if (scan == &whole)
+                body_scan_done(&whole);
 }
 
 /* ---------------------------------------------------------------- summary */

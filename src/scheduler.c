@@ -22,19 +22,23 @@
  * that make them:
  *
  *   IDLE     -> FIRST    arm_first()       a new or changed endpoint waits for the first-rounds source
+ *   IDLE     -> CREDENTIALS start_round()  a Lambda round waits for AWS credentials being fetched
  *   IDLE     -> PROBING  start_round()     the host is resolved before the requests go
  *   IDLE     -> QUEUED   start_round()     the requests wait in line for room under max_parallel
+ *   CREDENTIALS -> PROBING or QUEUED  on_aws_changed()  credentials arrived; the round is signed
+ *   IDLE or CREDENTIALS -> IDLE  fail_round()  no credentials: every request fails, the round is reported
  *   FIRST    -> (as IDLE) on_first_rounds()
  *   PROBING  -> QUEUED   on_done()         the probe ended, whatever its outcome
  *   QUEUED   -> RUNNING  pump()            every request of the round has started
  *   RUNNING  -> IDLE     finish_round()    every request has been answered
  *   any      -> IDLE     abort_round()     the endpoint's configuration changed
  *
- * A round that falls due in PROBING, QUEUED or RUNNING is skipped.
+ * A round that falls due in CREDENTIALS, PROBING, QUEUED or RUNNING is skipped.
  */
 enum round_state {
         ROUND_IDLE,
         ROUND_FIRST,
+        ROUND_CREDENTIALS,
         ROUND_PROBING,
         ROUND_QUEUED,
         ROUND_RUNNING,
@@ -51,6 +55,7 @@ struct endpoint {
         bool kept;                      /* scratch mark for scheduler_apply_config() */
         size_t cfg_index;               /* where cfg sits in the scheduler's config */
         struct endpoint *queue_next;
+        struct curl_slist *headers;     /* a Lambda round's signed headers; curl reads them until it ends */
         struct round_acc acc;
         bool have_summary;
         struct summary last;
@@ -62,6 +67,7 @@ struct scheduler {
         sd_event *event;
         struct config *config;
         struct http *http;
+        struct aws *aws;                /* AWS credentials, once some endpoint is a Lambda function */
         struct endpoint **endpoints;    /* parallel to config->endpoints */
         size_t n_endpoints;
         struct endpoint *queue_head, *queue_tail;   /* the endpoints in ROUND_QUEUED, first in first out */
@@ -170,7 +176,7 @@ static void pump(struct scheduler *s) {
                         break;
                 n = ep->to_start < room ? ep->to_start : room;
                 for (unsigned i = 0; i < n; i++) {
-                        int r = http_start(s->http, ep->cfg, 0, ep);
+                        int r = http_start(s->http, ep->cfg, ep->headers, 0, ep);
 
                         ep->to_start--;
                         if (r < 0)
@@ -223,14 +229,9 @@ static int arm_first(struct endpoint *ep, uint64_t now) {
         return 0;
 }
 
-/* IDLE -> PROBING or QUEUED */
-static void start_round(struct endpoint *ep) {
+/* IDLE or CREDENTIALS -> PROBING or QUEUED: the requests are ready to go. */
+static void send_round(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
-
-        assert(ep->state == ROUND_IDLE);
-        ep->round++;
-        ep->to_start = ep->cfg->containers;
-        round_acc_reset(&ep->acc, ep->cfg->containers);
 
         /*
          * With an empty DNS cache, each of N requests to a host name would
@@ -241,7 +242,7 @@ static void start_round(struct endpoint *ep) {
          * It takes a slot under max_parallel, and is skipped when there is none.
          */
         if (!ep->cfg->host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
-            http_start(s->http, ep->cfg, HTTP_PROBE, ep) >= 0) {
+            http_start(s->http, ep->cfg, NULL, HTTP_PROBE, ep) >= 0) {
                 log_debug("%s round %" PRIu64 ": resolving the host first", ep->cfg->name, ep->round);
                 ep->state = ROUND_PROBING;
                 ep->in_flight++;
@@ -249,8 +250,86 @@ static void start_round(struct endpoint *ep) {
                 return;
         }
         log_debug("%s round %" PRIu64 ": starting %u requests", ep->cfg->name, ep->round, ep->cfg->containers);
+        ep->state = ROUND_IDLE;
         enqueue(s, ep);
         pump(s);
+}
+
+/* IDLE or CREDENTIALS -> IDLE: a round that cannot be sent; every request counts, as a failure. */
+static void fail_round(struct endpoint *ep, const char *why) {
+        struct result res = { .reuse = REUSE_UNKNOWN };
+
+        snprintf(res.error, sizeof res.error, "%s", why);
+        ep->state = ROUND_RUNNING;
+        for (; ep->to_start > 0; ep->to_start--)
+                request_done(ep, &res);
+        finish_round(ep);
+}
+
+static void headers_drop(struct endpoint *ep) {
+        lambda_headers_free(ep->headers);
+        ep->headers = NULL;
+}
+
+/*
+ * A Lambda round is signed once, as it starts: its N invokes leave within
+ * milliseconds of each other, well inside SigV4's five minutes.  Returns 0
+ * when signed, -EAGAIN while credentials are being fetched (the round waits
+ * in CREDENTIALS), or another -errno when the round has failed.
+ */
+static int sign_round(struct endpoint *ep) {
+        const struct aws_credentials *cred;
+        const char *why = NULL;
+        char msg[CURL_ERROR_SIZE];
+        int r;
+
+        headers_drop(ep);
+        r = aws_get(ep->sched->aws, &cred, &why);
+        if (r == -EAGAIN)
+                return r;
+        if (r >= 0)
+                r = lambda_sign(ep->cfg, cred, time(NULL), &ep->headers);
+        if (r >= 0)
+                return 0;
+        if (why)
+                snprintf(msg, sizeof msg, "no AWS credentials: %s", why);
+        else
+                snprintf(msg, sizeof msg, "cannot sign the invoke: %s", strerror(-r));
+        fail_round(ep, msg);
+        return r;
+}
+
+/* IDLE -> CREDENTIALS, PROBING or QUEUED, or straight back to IDLE when it cannot be sent */
+static void start_round(struct endpoint *ep) {
+        int r;
+
+        assert(ep->state == ROUND_IDLE);
+        ep->round++;
+        ep->to_start = ep->cfg->containers;
+        round_acc_reset(&ep->acc, ep->cfg->containers);
+
+        if (ep->cfg->lambda) {
+                r = sign_round(ep);
+                if (r == -EAGAIN) {
+                        log_debug("%s round %" PRIu64 ": waiting for AWS credentials", ep->cfg->name, ep->round);
+                        ep->state = ROUND_CREDENTIALS;
+                }
+                if (r < 0)
+                        return;
+        }
+        send_round(ep);
+}
+
+/* Credentials arrived, were refreshed, or were lost: the rounds waiting for them go on. */
+static void on_aws_changed(void *userdata) {
+        struct scheduler *s = userdata;
+
+        for (size_t i = 0; i < s->n_endpoints; i++) {
+                struct endpoint *ep = s->endpoints[i];
+
+                if (ep->state == ROUND_CREDENTIALS && sign_round(ep) >= 0)
+                        send_round(ep);
+        }
 }
 
 /* any -> IDLE, with nothing reported: the configuration changed under the round. */
@@ -262,6 +341,7 @@ static void abort_round(struct endpoint *ep) {
         ep->in_flight = 0;
         ep->to_start = 0;
         ep->state = ROUND_IDLE;
+        headers_drop(ep);
 }
 
 static void round_due(struct endpoint *ep) {
@@ -352,6 +432,16 @@ static void on_done(void *userdata, const struct endpoint_config *cfg, const str
 
 /* ---------------------------------------------------------------- lifetime */
 
+/* AWS credentials are looked for once, when some endpoint first invokes a Lambda function. */
+static int ensure_aws(struct scheduler *s, const struct config *c) {
+        if (s->aws)
+                return 0;
+        for (size_t i = 0; i < c->n_endpoints; i++)
+                if (c->endpoints[i]->lambda)
+                        return aws_new(s->event, on_aws_changed, s, &s->aws);
+        return 0;
+}
+
 static struct endpoint *endpoint_free(struct endpoint *ep) {
         if (!ep)
                 return NULL;
@@ -404,6 +494,8 @@ int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event
         s->event_fn = fn;
         s->event_userdata = userdata;
         r = http_new(e, c->user_agent, on_done, &s->http);
+        if (r >= 0)
+                r = ensure_aws(s, c);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(e, &s->first_rounds, on_first_rounds, s);
@@ -446,6 +538,7 @@ struct scheduler *scheduler_free(struct scheduler *s) {
         free(s->endpoints);
         sd_event_source_disable_unref(s->first_rounds);
         http_free(s->http);
+        aws_free(s->aws);
         config_free(s->config);
         sd_event_unref(s->event);
         free(s);
@@ -521,7 +614,10 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         memcpy(sorted, s->endpoints, s->n_endpoints * sizeof(struct endpoint *));
         qsort(sorted, s->n_endpoints, sizeof(struct endpoint *), cmp_endpoint_name);
 
-        /* Phase 1: allocate. */
+        /* Phase 1: allocate.  Credentials found for a rejected configuration are kept: harmless, and likely needed. */
+        r = ensure_aws(s, c);
+        if (r < 0)
+                goto fail;
         for (size_t i = 0; i < n_new; i++) {
                 const struct endpoint_config *cfg = c->endpoints[i];
                 struct endpoint *old = find_sorted(sorted, s->n_endpoints, cfg->name);

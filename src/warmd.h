@@ -26,6 +26,7 @@
 #define MAX_PARALLEL_MAX        100000U
 #define BODY_READ_MAX           (64U * 1024U)   /* response body bytes read at most, to find the JSON fields */
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
+#define BODY_RAW_MAX            4096U           /* body bytes kept for keep_body (the instance metadata service) */
 
 struct endpoint_config {
         char *name;                     /* the [section] name */
@@ -47,8 +48,11 @@ struct endpoint_config {
         char *instance_header;
         char *instance_json;
         uint64_t cold_threshold_usec;   /* 0: not set */
+        char *lambda;                   /* "lambda = ...": the Invoke API, signed; url is derived from it */
+        char *region;                   /* a Lambda endpoint's region */
         bool has_credentials;           /* some header came from a credential */
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
+        bool keep_body;                 /* not a key: keep the body's start (BODY_RAW_MAX), for aws.c's own requests */
 };
 
 struct config {
@@ -137,6 +141,12 @@ struct body_scan {
         int reuse;                      /* 1 warm, 0 cold; -ENOENT absent, -EINVAL not a reuse value */
         int instance;                   /* 0 found; -ENOENT absent, -EINVAL not a string or an integer */
         char instance_id[INSTANCE_MAX];
+        /* A Lambda endpoint's error answer: "errorType" from the function, "message" from the service. */
+        char aws_error_type[64];
+        char aws_message[160];
+        /* The body itself, its first BODY_RAW_MAX bytes, NUL-terminated, for an endpoint with keep_body. */
+        char *raw;
+        size_t raw_len;
 };
 
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep);
@@ -160,6 +170,10 @@ struct response {
         const char *body;               /* or a whole body at hand (tests, fuzzing), scanned in one piece */
         size_t body_len;
         bool probe;                     /* a connect-only probe (HTTP_PROBE), not a request */
+        /* Lambda's answer headers, for Lambda endpoints only. */
+        const char *aws_function_error; /* X-Amz-Function-Error */
+        const char *aws_log_result;     /* X-Amz-Log-Result: the base64 log tail */
+        const char *aws_error_type;     /* x-amzn-ErrorType */
 };
 
 struct result {
@@ -312,8 +326,13 @@ enum {
         HTTP_PROBE = 1 << 0,
 };
 
-/* Starts one request (or probe) now.  The caller enforces max_parallel. */
-int http_start(struct http *h, const struct endpoint_config *ep, unsigned flags, void *userdata);
+/*
+ * Starts one request (or probe) now, with headers instead of the endpoint's
+ * own when not NULL (they must outlive the request).  The caller enforces
+ * max_parallel.
+ */
+int http_start(struct http *h, const struct endpoint_config *ep, const struct curl_slist *headers, unsigned flags,
+               void *userdata);
 /* Aborts every transfer started with this userdata; no callback is made for them. */
 unsigned http_abort(struct http *h, void *userdata);
 void http_set_user_agent(struct http *h, const char *user_agent);
@@ -385,3 +404,82 @@ void notify_ready(void);
 void notify_reloading(void);
 void notify_stopping(void);
 void notify_status(const char *status);
+
+/* --------------------------------------------------------------------- aws */
+
+#define SIGV4_SHA256_HEX 65     /* a SHA-256 in hex, with its NUL */
+
+struct aws_credentials {
+        char *access_key_id;
+        char *secret_access_key;
+        char *session_token;            /* NULL: long-term keys */
+        uint64_t expiration;            /* CLOCK_REALTIME usec; 0: does not expire */
+};
+
+struct sigv4_request {
+        const char *method;
+        const char *host;               /* as in the Host header, with ":port" when not the default */
+        const char *path;               /* as sent: already percent-encoded */
+        const char *query;              /* as sent, without '?'; NULL: none */
+        const char *const *headers;     /* more "Name: value" headers to sign; NULL-terminated, or NULL */
+        const char *payload;
+        size_t payload_len;
+        const char *region;
+        const char *service;
+};
+
+/* The headers to send with the request; the token header is NULL without a session token. */
+struct sigv4_signature {
+        char *authorization;            /* "Authorization: AWS4-HMAC-SHA256 Credential=..." */
+        char *date_header;              /* "X-Amz-Date: 20150830T123600Z" */
+        char *token_header;             /* "X-Amz-Security-Token: ..." */
+        char amz_date[17];
+        char signature[SIGV4_SHA256_HEX];
+};
+
+int sigv4_sign(const struct sigv4_request *req, const struct aws_credentials *cred, time_t now,
+               struct sigv4_signature *ret);
+void sigv4_signature_done(struct sigv4_signature *s);
+void sigv4_sha256_hex(const void *data, size_t n, char out[SIGV4_SHA256_HEX]);
+
+struct aws;
+
+enum aws_source {
+        AWS_SOURCE_NONE,
+        AWS_SOURCE_ENVIRONMENT,
+        AWS_SOURCE_SHARED_FILE,
+        AWS_SOURCE_INSTANCE_ROLE,
+};
+
+/* Called when credentials become available, are refreshed, or are lost. */
+typedef void (*aws_changed_fn)(void *userdata);
+
+int aws_new(sd_event *e, aws_changed_fn changed, void *userdata, struct aws **ret);
+struct aws *aws_free(struct aws *a);
+/* 0 and the current credentials; -EAGAIN while they are being fetched; -ENOKEY with the reason (no secrets). */
+int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_error);
+enum aws_source aws_source(const struct aws *a);
+const char *aws_source_to_string(enum aws_source s);
+
+#define LAMBDA_DEFAULT_PAYLOAD "{\"source\":\"serverless-plugin-warmup\"}"   /* as that plugin sends */
+#define LAMBDA_LOG_TAIL_MAX 8192     /* X-Amz-Log-Result: 4 KB of log as base64, with room to spare */
+
+/* A Lambda function as "lambda = ..." names it; pointers into the spec. */
+struct lambda_target {
+        const char *function;           /* the name, or the ARN without its qualifier */
+        size_t function_len;
+        size_t name_len;
+        const char *qualifier;          /* NULL: none ($LATEST) */
+        size_t qualifier_len;
+        char region[32];                /* from an ARN; empty otherwise */
+};
+
+int lambda_parse(const char *spec, struct lambda_target *ret, const char **ret_error);
+int lambda_url(const struct lambda_target *t, const char *region, char **ret);
+int lambda_client_context(const char *body, char **ret);
+int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
+                struct curl_slist **ret);
+void lambda_headers_free(struct curl_slist *l);
+enum reuse lambda_log_reuse(const char *log_result_b64);
+void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
+                  struct result *res);

@@ -21,6 +21,9 @@ a Location header, for redirects).  Per function, the report
 counts the response bytes written to the socket (bytes_sent) and the answers
 whose client went away before all of it was sent (answers_cut).
 
+The Lambda Invoke API and an IMDSv2 endpoint are served too (tests/faas_aws.py
+says how); each (function, qualifier) invoked is one function here.
+
 Control paths (never counted as functions; every path that starts with "/_"
 is reserved for them):
     GET  /_report           JSON record of what the platform saw
@@ -64,6 +67,8 @@ import time
 import zlib
 from collections import deque
 from urllib.parse import parse_qs
+
+import faas_aws
 
 MAX_HEAD = 64 * 1024          # largest request head we accept
 MAX_BODY = 16 * 1024 * 1024   # largest request body we accept
@@ -169,11 +174,13 @@ class Platform:
         self.in_flight = 0
         self.live = set()        # ids of records of requests being served
         self.total_requests = 0  # since start, never reset
+        self.aws = faas_aws.Lambda("", "us-east-1")   # the Invoke API and IMDS stand-ins
         self.reset_record()
 
     def reset_record(self):
         self.requests = 0
         self.reset_at = now()
+        self.aws.reset_record()
         # Requests in flight across a reset still count for max_in_flight,
         # from the reset on.
         self.carried = [(f, r) for f, r in getattr(self, "carried", ())
@@ -278,6 +285,7 @@ class Platform:
             "ttl_s": self.ttl,
             "arrival_clock": Server.arrival_clock,
             "functions": funcs,
+            "aws": self.aws.report(),
         }
 
 
@@ -626,6 +634,13 @@ class Connection:
         if path.startswith("/_"):
             self.control(method, path, query)
             return
+        if path.startswith(faas_aws.IMDS_PREFIX):
+            status, out, ctype = self.platform.aws.imds(method, path, headers)
+            self.respond(status, out, "", ctype=ctype)
+            return
+        if path.startswith(faas_aws.INVOKE_PREFIX):
+            self.invoke(t, method, path, query, headers, body)
+            return
         p = self.platform
         hold_ms, cold_ms, status = p.hold_ms, p.cold_ms, 200
         shape = (0, False, False)    # pad bytes, pad first, text body
@@ -661,6 +676,44 @@ class Connection:
         # The container is held from the start of service on.
         self.loop.call_at(start + (hold_ms + paid) / 1000.0, self.finish,
                           f, c, cold, paid, status, rec, shape)
+
+    def invoke(self, t, method, path, query, headers, body):
+        """A Lambda Invoke: signature checked, function resolved, then a container as for any request."""
+        p = self.platform
+        aws = p.aws
+        if method != "POST":
+            self.send_error(405, "use POST", "Allow: POST\r\n")
+            return
+        err = faas_aws.verify(aws.keys, method, path, query, headers, body)
+        if err is not None:
+            status, out, extra = aws.reject(403, *err)
+            self.respond(status, json.dumps(out).encode(), extra)
+            return
+        resolved, error = aws.resolve(path, query)
+        if error is not None:
+            status, out, extra = error
+            self.respond(status, json.dumps(out).encode(), extra)
+            return
+        key, reserved = resolved
+        f = p.functions.get(key)
+        if reserved is not None and f is not None and f.in_flight >= reserved:
+            status, out, extra = aws.reject(429, "TooManyRequestsException", "Rate Exceeded.")
+            out["Reason"] = "ReservedFunctionConcurrentInvocationLimitExceeded"
+            self.respond(status, json.dumps(out).encode(), extra)
+            return
+        aws.invokes += 1
+        start = t if t >= self.done_t else now()
+        f, c, cold, rec = p.acquire(key, t, start)
+        self.busy = True
+        paid = p.cold_ms if cold else 0
+        self.loop.call_at(start + (p.hold_ms + paid) / 1000.0, self.finish_invoke,
+                          f, c, cold, rec, body, headers)
+
+    def finish_invoke(self, f, c, cold, rec, body, headers):
+        p = self.platform
+        status, out, extra = p.aws.answer(f.path, c.cid, cold, p.hold_ms, p.cold_ms, body, headers)
+        self.respond(status, out, extra)
+        p.release(f, c, rec, self.done_t)
 
     def finish(self, f, c, cold, cold_ms, status, rec, shape=(0, False, False)):
         """The container has done its work: answer and release it."""
@@ -718,7 +771,7 @@ class Connection:
     def send_error(self, status, text, extra=""):
         self.respond(status, json.dumps({"error": text}).encode(), extra)
 
-    def respond(self, status, body, extra, length=None):
+    def respond(self, status, body, extra, length=None, ctype="application/json"):
         """Answers; length, when given, is that of the whole body, of which body is the start."""
         self.busy = False
         self.done_t = now()
@@ -728,8 +781,8 @@ class Connection:
         head = ["HTTP/1.1 %d %s\r\nServer: faas-sim\r\n" % (status, reason(status)),
                 extra]
         if not no_body:
-            head.append("Content-Type: application/json\r\n"
-                        "Content-Length: %d\r\n" % (len(body) if length is None else length))
+            head.append("Content-Type: %s\r\n"
+                        "Content-Length: %d\r\n" % (ctype, len(body) if length is None else length))
         head.append("Connection: close\r\n\r\n" if self.close_after
                     else "Connection: keep-alive\r\n\r\n")
         data = "".join(head).encode("latin-1")
@@ -788,6 +841,16 @@ def parse_args(argv):
                     help="time arrivals by the kernel receive timestamp (default) "
                          "or by when this process read the request head")
     ap.add_argument("--report-file", help="write the detailed report here on exit")
+    ap.add_argument("--aws-region", default="us-east-1",
+                    help="the region of the Lambda Invoke API stand-in (default us-east-1)")
+    ap.add_argument("--lambda-functions", default="",
+                    help='the functions that exist, as JSON: {"NAME": {"aliases": [...], '
+                         '"account": "...", "reserved": N}}')
+    ap.add_argument("--aws-key", action="append", default=[], metavar="AKID:SECRET",
+                    help="long-term keys the Invoke API accepts (repeatable)")
+    ap.add_argument("--imds-role", help="serve IMDSv2 with temporary credentials of this role")
+    ap.add_argument("--imds-ttl-s", type=float, default=21600.0,
+                    help="lifetime of each set of instance-role credentials (default 21600)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no startup/exit lines")
     args = ap.parse_args(argv)
     for name in ("hold_ms", "cold_ms", "ttl_s", "max_seconds"):
@@ -813,6 +876,12 @@ def main(argv=None):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     platform = Platform(args.hold_ms, args.cold_ms, args.ttl_s)
+    platform.aws = faas_aws.Lambda(args.lambda_functions, args.aws_region)
+    for k in args.aws_key:
+        akid, _, secret = k.partition(":")
+        platform.aws.keys.add(akid, secret)
+    platform.aws.imds_role = args.imds_role
+    platform.aws.imds_ttl = args.imds_ttl_s
     server = Server(loop, platform, args.host, args.port, args.backlog,
                     args.arrival_clock == "kernel")
     if args.port_file:

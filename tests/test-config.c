@@ -401,7 +401,14 @@ static const struct sample {
         { "instance_header", "X-A",                "X-B", NULL },
         { "instance_json",   "a",                  "b", NULL },
         { "cold_threshold",  "1s",                 "2s", NULL },
+        { "lambda",          "fn-a",               "fn-b:live", "region = eu-west-1\n" },
+        { "region",          "eu-west-1",          "us-east-1", NULL },
 };
+
+/* A key that stands in for a required one: an endpoint has "lambda" instead of "url". */
+static bool stands_in(const char *key, const char *required) {
+        return streq(key, "lambda") && streq(required, "url");
+}
 
 static const struct sample *sample_of(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(samples); i++)
@@ -424,7 +431,7 @@ static struct config *load_with(const struct config_key_info *k, int where, cons
                 n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", k->name, value);
         n += (size_t) snprintf(text + n, sizeof text - n, "[e]\n%s", s->context ? s->context : "");
         for (size_t i = 0; config_key_info(i, &r) == 0; i++)
-                if (r.required && !streq(r.name, k->name))
+                if (r.required && !streq(r.name, k->name) && !(where == IN_ENDPOINT && stands_in(k->name, r.name)))
                         n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", r.name, sample_of(r.name)->a);
         if (where == IN_ENDPOINT || (k->required && where == UNSET))
                 n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", k->name,

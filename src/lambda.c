@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lambda.c: warming a Lambda function through the Invoke API, in three
+ * pure steps: the endpoint's URL and fixed headers from "lambda = ..." (at
+ * load), the round's signed headers (at each round), and an invoke's
+ * response turned into a result (function errors, throttling, cold starts
+ * from the log tail).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+
+#include "warmd.h"
+
+#define ARN_PREFIX              "arn:"
+/* AWS's limits: a function name is at most 64 characters, a qualifier 128. */
+#define FUNCTION_NAME_MAX       64
+#define QUALIFIER_MAX           128
+#define CLIENT_CONTEXT_MAX      3583    /* bytes of base64, as the Invoke API allows */
+
+static bool valid_chars(const char *s, size_t n, const char *extra) {
+        if (n == 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) s[i]) && !strchr(extra, s[i]))
+                        return false;
+        return true;
+}
+
+static bool valid_region(const char *s) {
+        return valid_chars(s, strlen(s), "-");
+}
+
+static bool field_is(const char *s, size_t n, const char *word) {
+        return n == strlen(word) && strncmp(s, word, n) == 0;
+}
+
+/*
+ * "NAME", "NAME:QUALIFIER", or "arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]".
+ * An ARN goes into the path whole but for its qualifier (a cross-account invoke needs the
+ * account); a qualifier always goes into Qualifier=.
+ */
+int lambda_parse(const char *spec, struct lambda_target *ret, const char **ret_error) {
+        struct lambda_target t = { .function = spec };
+        const char *name = spec, *end;
+
+        if (strncmp(spec, ARN_PREFIX, strlen(ARN_PREFIX)) == 0) {
+                const char *f[9];
+                size_t len[9], n = 0;
+
+                /* arn : partition : lambda : region : account : function : name [: qualifier] */
+                for (const char *p = spec; p && n < ELEMENTSOF(f); n++) {
+                        f[n] = p;
+                        end = strchr(p, ':');
+                        len[n] = end ? (size_t) (end - p) : strlen(p);
+                        p = end ? end + 1 : NULL;
+                }
+                if (n < 7 || n > 8 || !field_is(f[2], len[2], "lambda") || !field_is(f[5], len[5], "function") ||
+                    len[4] != 12 || !valid_chars(f[4], len[4], "") || len[1] == 0) {
+                        *ret_error = "invalid function ARN (use arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])";
+                        return -EINVAL;
+                }
+                if (len[3] >= sizeof t.region || !valid_chars(f[3], len[3], "-")) {
+                        *ret_error = "invalid region in the function ARN";
+                        return -EINVAL;
+                }
+                memcpy(t.region, f[3], len[3]);
+                t.region[len[3]] = '\0';
+                name = f[6];
+                t.name_len = len[6];
+                t.function_len = (size_t) (f[6] + len[6] - spec);
+                if (n == 8) {
+                        t.qualifier = f[7];
+                        t.qualifier_len = len[7];
+                }
+        } else {
+                end = strchr(spec, ':');
+                t.name_len = end ? (size_t) (end - spec) : strlen(spec);
+                t.function_len = t.name_len;
+                if (end) {
+                        t.qualifier = end + 1;
+                        t.qualifier_len = strlen(end + 1);
+                }
+        }
+
+        if (t.name_len > FUNCTION_NAME_MAX || !valid_chars(name, t.name_len, "-_")) {
+                *ret_error = "invalid function name (letters, digits, '-' and '_', at most 64)";
+                return -EINVAL;
+        }
+        if (t.qualifier && (t.qualifier_len > QUALIFIER_MAX || !valid_chars(t.qualifier, t.qualifier_len, "-_$"))) {
+                *ret_error = "invalid qualifier (an alias or a version, such as live, 3 or $LATEST)";
+                return -EINVAL;
+        }
+        *ret = t;
+        return 0;
+}
+
+/* The invoke URL: the SDKs' endpoint override, else the region's public endpoint. */
+int lambda_url(const struct lambda_target *t, const char *region, char **ret) {
+        const char *base = getenv("AWS_ENDPOINT_URL_LAMBDA");
+        _cleanup_(freep) char *fn = NULL, *q = NULL, *public = NULL;
+        char *url = NULL;
+        size_t n;
+
+        if (!base || !*base)
+                base = getenv("AWS_ENDPOINT_URL");
+        if (!base || !*base) {
+                if (!valid_region(region))
+                        return -EINVAL;
+                if (asprintf(&public, "https://lambda.%s.amazonaws.com", region) < 0)
+                        return -ENOMEM;
+                base = public;
+        }
+        n = strlen(base);
+        while (n > 0 && base[n - 1] == '/')
+                n--;
+        fn = curl_easy_escape(NULL, t->function, (int) t->function_len);
+        q = t->qualifier ? curl_easy_escape(NULL, t->qualifier, (int) t->qualifier_len) : NULL;
+        if (!fn || (t->qualifier && !q))
+                return -ENOMEM;
+        if (asprintf(&url, "%.*s/2015-03-31/functions/%s/invocations%s%s", (int) n, base, fn, q ? "?Qualifier=" : "",
+                     q ? q : "") < 0)
+                return -ENOMEM;
+        *ret = url;
+        return 0;
+}
+
+/*
+ * serverless-plugin-warmup sends its payload also as the client context,
+ * wrapped as {"custom": PAYLOAD}, and handlers written for it may test
+ * context.custom.source; so does warmd, when the body is a JSON object.
+ * Returns 1 with the header, 0 when there is none to send.
+ */
+int lambda_client_context(const char *body, char **ret) {
+        _cleanup_(freep) char *ctx = NULL, *b64 = NULL;
+        json_object *o;
+        size_t n;
+        int len;
+
+        o = json_tokener_parse(body);
+        if (!o)
+                return 0;
+        n = json_object_is_type(o, json_type_object);
+        json_object_put(o);
+        if (!n)
+                return 0;
+        if (asprintf(&ctx, "{\"custom\":%s}", body) < 0)
+                return -ENOMEM;
+        n = strlen(ctx);
+        if (4 * ((n + 2) / 3) > CLIENT_CONTEXT_MAX)
+                return -E2BIG;
+        b64 = malloc(4 * ((n + 2) / 3) + 1);
+        if (!b64)
+                return -ENOMEM;
+        len = EVP_EncodeBlock((unsigned char *) b64, (const unsigned char *) ctx, (int) n);
+        if (len < 0)
+                return -EINVAL;
+        if (asprintf(ret, "X-Amz-Client-Context: %s", b64) < 0)
+                return -ENOMEM;
+        return 1;
+}
+
+/* ------------------------------------------------------------------- round */
+
+static bool signed_header(const char *h) {
+        return strncasecmp(h, "x-amz-", 6) == 0;
+}
+
+/*
+ * The round's headers: the endpoint's fixed ones plus the signature, which
+ * covers the x-amz- headers among them.  All N invokes of a round share
+ * it: they go out within milliseconds, well inside SigV4's five minutes.
+ */
+int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
+                struct curl_slist **ret) {
+        const char *to_sign[16];
+        size_t n = 0;
+        CURLU *u = NULL;
+        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL;
+        _cleanup_(freep) char *hostport = NULL;
+        struct sigv4_signature sig = {};
+        struct curl_slist *l = NULL;
+        int r = -ENOMEM;
+
+        for (const struct curl_slist *h = ep->header_list; h; h = h->next)
+                if (signed_header(h->data)) {
+                        if (n >= ELEMENTSOF(to_sign) - 1)
+                                return -E2BIG;
+                        to_sign[n++] = h->data;
+                }
+        to_sign[n] = NULL;
+
+        u = curl_url();
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+                r = -EINVAL;
+                goto out;
+        }
+        (void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
+        /* The Host header as curl sends it: the port only when the URL names one. */
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+                r = asprintf(&hostport, "%s:%s", host, port);
+        else
+                r = asprintf(&hostport, "%s", host);
+        if (r < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+
+        r = sigv4_sign(&(struct sigv4_request) {
+                               .method = "POST",
+                               .host = hostport,
+                               .path = path,
+                               .query = query,
+                               .headers = to_sign,
+                               .payload = ep->body,
+                               .payload_len = ep->body ? strlen(ep->body) : 0,
+                               .region = ep->region,
+                               .service = "lambda",
+                       },
+                       cred, now, &sig);
+        if (r < 0)
+                goto out;
+
+        r = -ENOMEM;
+        for (const struct curl_slist *h = ep->header_list; h; h = h->next)
+                if (!(l = curl_slist_append(l, h->data)))
+                        goto out;
+        if (!(l = curl_slist_append(l, sig.date_header)) || !(l = curl_slist_append(l, sig.authorization)) ||
+            (sig.token_header && !(l = curl_slist_append(l, sig.token_header))))
+                goto out;
+        *ret = l;
+        l = NULL;
+        r = 0;
+out:
+        lambda_headers_free(l);
+        sigv4_signature_done(&sig);
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        curl_url_cleanup(u);
+        return r;
+}
+
+/* The list holds a session token: wiped before it is freed. */
+void lambda_headers_free(struct curl_slist *l) {
+        for (struct curl_slist *h = l; h; h = h->next)
+                explicit_bzero(h->data, strlen(h->data));
+        curl_slist_free_all(l);
+}
+
+/* ---------------------------------------------------------------- response */
+
+/* "TooManyRequestsException:http://internal..." -> "TooManyRequestsException". */
+static void error_type(const char *h, char *buf, size_t size) {
+        size_t n = h ? strcspn(h, ":") : 0;
+
+        snprintf(buf, size, "%.*s", (int) n, h ? h : "");
+        if (!buf[0])
+                snprintf(buf, size, "error");
+}
+
+/*
+ * Lambda's REPORT line, the last of the log tail, carries "Init Duration"
+ * only when the invoke paid for a new container.  Returns REUSE_UNKNOWN
+ * when there is no REPORT line (a tail cut short, or no log at all).
+ */
+enum reuse lambda_log_reuse(const char *log_result_b64) {
+        unsigned char text[LAMBDA_LOG_TAIL_MAX];
+        size_t n = log_result_b64 ? strlen(log_result_b64) : 0;
+        const char *report;
+        int len;
+
+        if (n == 0 || n > sizeof text || n % 4 != 0)
+                return REUSE_UNKNOWN;
+        len = EVP_DecodeBlock(text, (const unsigned char *) log_result_b64, (int) n);
+        if (len <= 0)
+                return REUSE_UNKNOWN;
+        text[len < (int) sizeof text ? len : (int) sizeof text - 1] = '\0';
+        report = strstr((const char *) text, "REPORT RequestId:");
+        if (!report)
+                return REUSE_UNKNOWN;
+        return strstr(report, "Init Duration:") ? REUSE_COLD : REUSE_WARM;
+}
+
+void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
+                  struct result *res) {
+        const char *msg = scan->aws_message[0] ? scan->aws_message : NULL;
+        char type[64];
+
+        if (r->curl_code != CURLE_OK)
+                return;
+        error_type(r->aws_error_type, type, sizeof type);
+
+        if (r->http_status >= 200 && r->http_status <= 299 && r->aws_function_error) {
+                const char *et = scan->aws_error_type[0] ? scan->aws_error_type : NULL;
+
+                res->ok = false;
+                snprintf(res->error, sizeof res->error, "function error: %s%s%s", r->aws_function_error,
+                         et ? ": " : "", et ? et : "");
+        } else if (r->http_status == 429)
+                snprintf(res->error, sizeof res->error,
+                         "throttled (429 %s): the function's reserved concurrency, or the account's concurrency "
+                         "limit, is below containers = %u",
+                         type, ep->containers);
+        else if (r->http_status == 403)
+                snprintf(res->error, sizeof res->error,
+                         "403 %s: the signature was refused, or the credentials are invalid or expired%s%.100s", type,
+                         msg ? ": " : "", msg ? msg : "");
+        else if (r->http_status == 404)
+                snprintf(res->error, sizeof res->error, "404 %s: the function or qualifier does not exist%s%.100s", type,
+                         msg ? ": " : "", msg ? msg : "");
+        else if (!res->ok)
+                snprintf(res->error, sizeof res->error, "HTTP %ld %s%s%.100s", r->http_status, type, msg ? ": " : "",
+                         msg ? msg : "");
+
+        /* The log tail is the platform's own word on the container; a payload field only fills a gap. */
+        if (res->ok) {
+                enum reuse lr = lambda_log_reuse(r->aws_log_result);
+
+                if (lr != REUSE_UNKNOWN) {
+                        res->reuse = lr;
+                        res->reuse_guessed = false;
+                }
+        }
+}

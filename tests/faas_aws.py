@@ -1,0 +1,282 @@
+"""faas_aws: the AWS side of faas-sim, a Lambda Invoke API and an EC2 instance
+metadata service (IMDSv2) stand-in.  Python 3 standard library only.
+
+Every invoke is checked with a Signature Version 4 verifier written here from
+AWS's specification, independently of warmd's signer; `python3 faas_aws.py`
+checks it against the worked example in AWS's documentation.
+
+Lambda Invoke API
+    POST /2015-03-31/functions/FUNCTION/invocations[?Qualifier=Q]
+FUNCTION is a name, "NAME:QUALIFIER", or an ARN (URL-encoded, so ':' comes as
+%3A).  The functions that exist are declared with --lambda-functions, a JSON
+object: {"NAME": {"aliases": ["live"], "account": "123456789012",
+"reserved": N}}; "$LATEST" and "1" always exist.  Each (function, qualifier)
+is one function of the platform, with its own containers; its record is under
+"lambda:ACCOUNT:NAME:QUALIFIER" in /_report.
+
+The simulated handler returns {"container": ID, "reused": BOOL, "event": EVENT}
+and the 4 KB log tail (X-Amz-Log-Type: Tail) ends with a REPORT line that has
+"Init Duration" only on a cold start, as Lambda's does.  An event holding
+{"raise": "TYPE"} makes the handler fail (X-Amz-Function-Error: Unhandled).
+
+IMDSv2
+    PUT /latest/api/token                             (X-aws-ec2-metadata-token-ttl-seconds)
+    GET /latest/meta-data/iam/security-credentials/   (the role name)
+    GET /latest/meta-data/iam/security-credentials/ROLE
+Enabled with --imds-role.  Every fetch hands out fresh temporary credentials
+that expire --imds-ttl-s seconds later; an invoke signed with expired
+credentials is refused with 403 ExpiredTokenException.
+"""
+
+import base64
+import calendar
+import hashlib
+import hmac
+import json
+import re
+import sys
+import time
+import uuid
+from urllib.parse import quote, unquote, parse_qsl
+
+INVOKE_PREFIX = "/2015-03-31/functions/"
+IMDS_PREFIX = "/latest/"
+ACCOUNT = "123456789012"
+CLOCK_SKEW_S = 300          # SigV4 refuses a request dated further off than this
+UNRESERVED = "-_.~"
+
+
+# ---------------------------------------------------------------------------
+# Signature Version 4, from the specification
+# ---------------------------------------------------------------------------
+
+def canonical_uri(path):
+    # Every service but S3: each segment of the path as sent is encoded again.
+    return quote(path, safe="/" + UNRESERVED)
+
+
+def canonical_query(query):
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return "&".join("%s=%s" % (quote(k, safe=UNRESERVED), quote(v, safe=UNRESERVED))
+                    for k, v in sorted(pairs))
+
+
+def signature(secret, amz_date, region, service, method, path, query,
+              headers, signed, payload):
+    """headers: lower-case name -> value; signed: the names, in order."""
+    canonical = "\n".join([
+        method, canonical_uri(path), canonical_query(query),
+        "".join("%s:%s\n" % (n, " ".join(headers[n].split())) for n in signed),
+        ";".join(signed), hashlib.sha256(payload).hexdigest()])
+    scope = "%s/%s/%s/aws4_request" % (amz_date[:8], region, service)
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (amz_date[:8], region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/,]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request,"
+                     r"\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$")
+
+
+class Keys:
+    """The credentials the platform accepts: access key id -> (secret, token, expires)."""
+
+    def __init__(self):
+        self.keys = {}
+
+    def add(self, akid, secret, token=None, expires=None):
+        self.keys[akid] = (secret, token, expires)
+
+
+def verify(keys, method, path, query, headers, body, wall=None):
+    """Returns None if the request is signed right, else (error type, message)."""
+    wall = time.time() if wall is None else wall
+    m = AUTH_RE.match(headers.get("authorization", ""))
+    if not m:
+        return ("MissingAuthenticationTokenException", "missing or malformed Authorization")
+    akid, date, region, service, signed_s, sig = m.groups()
+    signed = signed_s.split(";")
+    if akid not in keys.keys:
+        return ("UnrecognizedClientException", "The security token included in the request is invalid.")
+    secret, token, expires = keys.keys[akid]
+    if signed != sorted(signed) or "host" not in signed or "x-amz-date" not in signed:
+        return ("InvalidSignatureException", "SignedHeaders must be sorted and hold host and x-amz-date")
+    unsigned = [n for n in headers if n.startswith("x-amz-") and n not in signed]
+    if unsigned:
+        return ("InvalidSignatureException", "unsigned x-amz- headers: %s" % ",".join(unsigned))
+    if any(n not in headers for n in signed):
+        return ("InvalidSignatureException", "a signed header is missing")
+    amz_date = headers["x-amz-date"]
+    try:
+        t = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        return ("InvalidSignatureException", "bad X-Amz-Date")
+    if amz_date[:8] != date or abs(t - wall) > CLOCK_SKEW_S:
+        return ("InvalidSignatureException", "Signature expired or not yet valid")
+    if token is not None and headers.get("x-amz-security-token") != token:
+        return ("UnrecognizedClientException", "The security token included in the request is invalid.")
+    if service != "lambda":
+        return ("InvalidSignatureException", "Credential should be scoped to correct service: 'lambda'.")
+    want = signature(secret, amz_date, region, service, method, path, query,
+                     headers, signed, body)
+    if not hmac.compare_digest(want, sig):
+        return ("InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided.")
+    if expires is not None and wall >= expires:
+        return ("ExpiredTokenException", "The security token included in the request is expired")
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Lambda
+# ---------------------------------------------------------------------------
+
+ARN_RE = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]+)(?::([A-Za-z0-9_$-]+))?$")
+NAME_RE = re.compile(r"^(?:(\d{12}):(?:function:)?)?([A-Za-z0-9_-]+)(?::([A-Za-z0-9_$-]+))?$")
+
+
+class Lambda:
+    def __init__(self, functions_json, region):
+        self.functions = json.loads(functions_json) if functions_json else {}
+        self.region = region
+        self.keys = Keys()
+        self.rejected = {}       # error type -> count
+        self.invokes = 0
+        self.imds_role = None
+        self.imds_ttl = 0
+        self.imds_tokens = set()
+        self.imds_token_requests = 0
+        self.imds_credential_fetches = 0
+        self.issued = []         # every key id, secret and token handed out, for leak checks
+
+    def reset_record(self):
+        """With the platform's /_reset: the counts start again; keys, and what was issued, stay."""
+        self.rejected = {}
+        self.invokes = 0
+        self.imds_token_requests = 0
+        self.imds_credential_fetches = 0
+
+    def reject(self, status, etype, message):
+        self.rejected[etype] = self.rejected.get(etype, 0) + 1
+        return (status, {"Type": "User", "message": message},
+                "x-amzn-ErrorType: %s\r\n" % etype)
+
+    def resolve(self, path, query):
+        """The function key, or an error (status, body, extra headers)."""
+        fn = path[len(INVOKE_PREFIX):]
+        if not fn.endswith("/invocations") or "/" in fn[:-len("/invocations")]:
+            return None, self.reject(404, "UnknownOperationException", "Unknown operation")
+        fn = unquote(fn[:-len("/invocations")])
+        qual = dict(parse_qsl(query)).get("Qualifier") if query else None
+        m = ARN_RE.match(fn)
+        if m:
+            region, account, name, q = m.groups()
+            if region != self.region:
+                return None, self.reject(400, "InvalidParameterValueException", "region mismatch")
+        else:
+            m = NAME_RE.match(fn)
+            if not m:
+                return None, self.reject(400, "InvalidParameterValueException", "bad function name %r" % fn)
+            account, name, q = m.groups()
+            account = account or ACCOUNT
+        if q and qual and q != qual:
+            return None, self.reject(400, "InvalidParameterValueException", "qualifier mismatch")
+        qual = q or qual or "$LATEST"
+        spec = self.functions.get(name)
+        want_account = (spec or {}).get("account", ACCOUNT)
+        if spec is None or account != want_account or (
+                qual not in ("$LATEST", "1") and qual not in spec.get("aliases", [])):
+            return None, self.reject(404, "ResourceNotFoundException",
+                                     "Function not found: arn:aws:lambda:%s:%s:function:%s:%s"
+                                     % (self.region, account, name, qual))
+        return ("lambda:%s:%s:%s" % (account, name, qual), spec.get("reserved")), None
+
+    def log_tail(self, request_id, cold, duration_ms, cold_ms):
+        report = ("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\t"
+                  "Memory Size: 128 MB\tMax Memory Used: 41 MB\t" % (request_id, duration_ms, int(duration_ms) + 1))
+        if cold:
+            report += "Init Duration: %.2f ms\t" % cold_ms
+        text = ("START RequestId: %s Version: $LATEST\nwarm-up event received\nEND RequestId: %s\n%s\n"
+                % (request_id, request_id, report))
+        return base64.b64encode(text.encode()[-4096:]).decode()
+
+    def answer(self, key, cid, cold, hold_ms, cold_ms, body, headers):
+        """The invoke's response: (status, body bytes, extra headers)."""
+        request_id = str(uuid.uuid4())
+        try:
+            event = json.loads(body) if body else None
+        except ValueError:
+            return 400, json.dumps({"Type": "User", "message": "Could not parse request body into json"}).encode(), \
+                "x-amzn-ErrorType: InvalidRequestContentException\r\n"
+        extra = "X-Amz-Executed-Version: %s\r\nx-amzn-RequestId: %s\r\n" % (key.rsplit(":", 1)[1], request_id)
+        if headers.get("x-amz-log-type", "").lower() == "tail":
+            extra += "X-Amz-Log-Result: %s\r\n" % self.log_tail(request_id, cold, hold_ms, cold_ms)
+        if isinstance(event, dict) and isinstance(event.get("raise"), str):
+            extra += "X-Amz-Function-Error: Unhandled\r\n"
+            return 200, json.dumps({"errorMessage": "raised on request", "errorType": event["raise"],
+                                    "stackTrace": []}).encode(), extra
+        return 200, json.dumps({"container": cid, "reused": not cold, "event": event}).encode(), extra
+
+    # -- IMDSv2 -----------------------------------------------------------------
+
+    def imds(self, method, path, headers):
+        """(status, body bytes, content type)."""
+        if not self.imds_role:
+            return 404, b"Not Found", "text/plain"
+        if path == "/latest/api/token":
+            if method != "PUT":
+                return 405, b"Method Not Allowed", "text/plain"
+            try:
+                ttl = int(headers.get("x-aws-ec2-metadata-token-ttl-seconds", ""))
+            except ValueError:
+                return 400, b"Bad Request", "text/plain"
+            if not 1 <= ttl <= 21600:
+                return 400, b"Bad Request", "text/plain"
+            token = base64.b64encode(uuid.uuid4().bytes).decode()
+            self.imds_tokens.add(token)
+            self.imds_token_requests += 1
+            return 200, token.encode(), "text/plain"
+        if headers.get("x-aws-ec2-metadata-token") not in self.imds_tokens:
+            return 401, b"Unauthorized", "text/plain"
+        base = "/latest/meta-data/iam/security-credentials/"
+        if path == base:
+            return 200, self.imds_role.encode(), "text/plain"
+        if path == base + self.imds_role:
+            self.imds_credential_fetches += 1
+            akid = "ASIA" + uuid.uuid4().hex[:16].upper()
+            secret = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+            token = base64.b64encode(uuid.uuid4().bytes * 4).decode()
+            expires = int(time.time() + self.imds_ttl)
+            self.keys.add(akid, secret, token, expires)
+            self.issued += [akid, secret, token]
+            return 200, json.dumps({
+                "Code": "Success", "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "Type": "AWS-HMAC", "AccessKeyId": akid, "SecretAccessKey": secret, "Token": token,
+                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))}).encode(), \
+                "application/json"
+        return 404, b"Not Found", "text/plain"
+
+    def report(self):
+        return {"invokes": self.invokes, "rejected": dict(self.rejected),
+                "imds_token_requests": self.imds_token_requests,
+                "imds_credential_fetches": self.imds_credential_fetches,
+                "issued": list(self.issued)}
+
+
+def self_test():
+    """The worked example of AWS's SigV4 documentation (IAM ListUsers)."""
+    headers = {"content-type": "application/x-www-form-urlencoded; charset=utf-8",
+               "host": "iam.amazonaws.com", "x-amz-date": "20150830T123600Z"}
+    got = signature("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "20150830T123600Z", "us-east-1", "iam",
+                    "GET", "/", "Version=2010-05-08&Action=ListUsers", headers,
+                    ["content-type", "host", "x-amz-date"], b"")
+    want = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
+    print("AWS example: %s (%s)" % (got, "ok" if got == want else "WRONG, want " + want))
+    return got == want
+
+
+if __name__ == "__main__":
+    sys.exit(0 if self_test() else 1)

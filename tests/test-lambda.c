@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* test-lambda.c: "lambda = ..." into an Invoke URL, the client context, and Lambda's answers into results. */
+#include "config.h"
+
+#include <openssl/evp.h>
+
+#include "tests.h"
+#include "warmd.h"
+
+static void test_parse_and_url(void) {
+        static const struct {
+                const char *spec;
+                const char *url;        /* NULL: refused */
+                const char *region;     /* from the ARN */
+        } cases[] = {
+                { "orders", "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/orders/invocations", "" },
+                { "orders:live", "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/orders/invocations?Qualifier=live", "" },
+                { "orders:$LATEST", "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/orders/invocations?Qualifier=%24LATEST", "" },
+                { "arn:aws:lambda:us-east-2:210987654321:function:xacct:prod",
+                  "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-2%3A210987654321%3Afunction%3Axacct/invocations?Qualifier=prod",
+                  "us-east-2" },
+                { "arn:aws:lambda:us-east-2:210987654321:function:xacct",
+                  "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-2%3A210987654321%3Afunction%3Axacct/invocations",
+                  "us-east-2" },
+                { "", NULL, NULL },
+                { "orders:", NULL, NULL },
+                { "or/ders", NULL, NULL },
+                { "orders:live:extra", NULL, NULL },
+                { "arn:aws:lambda:us-east-2:2109876543:function:xacct", NULL, NULL },
+                { "arn:aws:s3:us-east-2:210987654321:function:xacct", NULL, NULL },
+                { "arn:aws:lambda:us-east-2:210987654321:layer:xacct", NULL, NULL },
+                { "arn:aws:lambda:us-east-2:210987654321:function:xacct:prod:more", NULL, NULL },
+                { "a1234567890123456789012345678901234567890123456789012345678901234", NULL, NULL },
+        };
+
+        unsetenv("AWS_ENDPOINT_URL_LAMBDA");
+        unsetenv("AWS_ENDPOINT_URL");
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct lambda_target t;
+                const char *err = NULL;
+                char *url = NULL;
+                int r = lambda_parse(cases[i].spec, &t, &err);
+
+                if (!cases[i].url) {
+                        CHECK(r == -EINVAL && err, "'%s' is refused", cases[i].spec);
+                        continue;
+                }
+                CHECK(r == 0, "'%s' parses: %s", cases[i].spec, err ? err : "");
+                if (r < 0)
+                        continue;
+                CHECK(streq(t.region, cases[i].region), "'%s': region '%s'", cases[i].spec, t.region);
+                CHECK(lambda_url(&t, "eu-west-1", &url) == 0 && streq(url, cases[i].url), "'%s': %s", cases[i].spec,
+                      url ? url : "(none)");
+                free(url);
+        }
+}
+
+static void test_endpoint_override(void) {
+        struct lambda_target t;
+        const char *err;
+        char *url = NULL;
+
+        CHECK(lambda_parse("fn:live", &t, &err) == 0, "parse");
+        setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566/", 1);
+        CHECK(lambda_url(&t, "eu-west-1", &url) == 0 && streq(url, "http://127.0.0.1:4566/2015-03-31/functions/fn/invocations?Qualifier=live"),
+              "AWS_ENDPOINT_URL: %s", url);
+        free(url);
+        url = NULL;
+        setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:9", 1);
+        CHECK(lambda_url(&t, "eu-west-1", &url) == 0 && streq(url, "http://127.0.0.1:9/2015-03-31/functions/fn/invocations?Qualifier=live"),
+              "AWS_ENDPOINT_URL_LAMBDA wins: %s", url);
+        free(url);
+        unsetenv("AWS_ENDPOINT_URL_LAMBDA");
+        unsetenv("AWS_ENDPOINT_URL");
+        CHECK(lambda_url(&t, "eu west", &url) == -EINVAL, "a region with a blank is refused");
+}
+
+static void test_client_context(void) {
+        char *h = NULL;
+        unsigned char dec[256];
+        int n;
+
+        CHECK(lambda_client_context("{\"source\":\"serverless-plugin-warmup\"}", &h) == 1 && h, "a JSON object");
+        if (h) {
+                const char *b64 = h + strlen("X-Amz-Client-Context: ");
+
+                n = EVP_DecodeBlock(dec, (const unsigned char *) b64, (int) strlen(b64));
+                CHECK(n > 0, "base64");
+                dec[n > 0 ? n : 0] = '\0';
+                CHECK(strncmp((char *) dec, "{\"custom\":{\"source\":\"serverless-plugin-warmup\"}}", 48) == 0,
+                      "wrapped as serverless-plugin-warmup does: %s", dec);
+                free(h);
+        }
+        h = NULL;
+        CHECK(lambda_client_context("[1, 2]", &h) == 0 && !h, "an array: no client context");
+        CHECK(lambda_client_context("not json", &h) == 0 && !h, "not JSON: no client context");
+}
+
+static char *b64(const char *s) {
+        static char out[4096];
+
+        EVP_EncodeBlock((unsigned char *) out, (const unsigned char *) s, (int) strlen(s));
+        return out;
+}
+
+static void test_log_tail(void) {
+        CHECK(lambda_log_reuse(b64("START RequestId: 1 Version: $LATEST\nEND RequestId: 1\nREPORT RequestId: 1\t"
+                                   "Duration: 2.00 ms\tBilled Duration: 3 ms\tMemory Size: 128 MB\t"
+                                   "Max Memory Used: 40 MB\tInit Duration: 180.00 ms\t\n")) == REUSE_COLD,
+              "Init Duration: cold");
+        CHECK(lambda_log_reuse(b64("START RequestId: 1\nEND RequestId: 1\nREPORT RequestId: 1\tDuration: 2.00 ms\t\n")) ==
+                      REUSE_WARM,
+              "no Init Duration: warm");
+        CHECK(lambda_log_reuse(b64("Init Duration: 5 ms, printed by the handler itself\n")) == REUSE_UNKNOWN,
+              "no REPORT line: unknown, whatever the handler printed");
+        CHECK(lambda_log_reuse("not base64!") == REUSE_UNKNOWN, "garbage: unknown");
+        CHECK(lambda_log_reuse(NULL) == REUSE_UNKNOWN, "no tail: unknown");
+}
+
+static void test_apply(void) {
+        static struct endpoint_config ep = { .name = (char *) "fn", .containers = 5, .lambda = (char *) "fn" };
+        static const struct {
+                const char *name;
+                struct response r;
+                bool ok;
+                const char *error_prefix;
+        } cases[] = {
+                { "function error", { .http_status = 200, .aws_function_error = "Unhandled",
+                                      .body = "{\"errorType\": \"KeyError\", \"errorMessage\": \"x\"}" },
+                  false, "function error: Unhandled: KeyError" },
+                { "throttled", { .http_status = 429, .aws_error_type = "TooManyRequestsException:http://internal",
+                                 .body = "{\"message\": \"Rate Exceeded.\"}" },
+                  false, "throttled (429 TooManyRequestsException): the function's reserved concurrency" },
+                { "signature", { .http_status = 403, .aws_error_type = "InvalidSignatureException",
+                                 .body = "{\"message\": \"no match\"}" },
+                  false, "403 InvalidSignatureException: the signature was refused, or the credentials are invalid or expired: no match" },
+                { "missing", { .http_status = 404, .aws_error_type = "ResourceNotFoundException",
+                               .body = "{\"Message\": \"Function not found: x\"}" },
+                  false, "404 ResourceNotFoundException: the function or qualifier does not exist: Function not found: x" },
+                { "server", { .http_status = 500, .aws_error_type = "ServiceException" }, false, "HTTP 500 ServiceException" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct response r = cases[i].r;
+                struct result res;
+
+                r.body_len = r.body ? strlen(r.body) : 0;
+                result_from_response(&ep, &r, &res);
+                CHECK(res.ok == cases[i].ok, "%s: ok", cases[i].name);
+                CHECK(strncmp(res.error, cases[i].error_prefix, strlen(cases[i].error_prefix)) == 0, "%s: '%s'",
+                      cases[i].name, res.error);
+        }
+
+        /* A good answer: the log tail decides, and a payload field names the container. */
+        {
+                struct endpoint_config e2 = ep;
+                struct response r = { .http_status = 200, .body = "{\"container\": \"c-7\"}", .body_len = 20 };
+                struct result res;
+
+                e2.instance_json = (char *) "container";
+                r.aws_log_result = strdup(b64("REPORT RequestId: 9\tDuration: 1 ms\tInit Duration: 100.0 ms\t\n"));
+                result_from_response(&e2, &r, &res);
+                CHECK(res.ok && res.reuse == REUSE_COLD && !res.reuse_guessed && streq(res.instance, "c-7"),
+                      "cold from the tail, instance from the payload: ok=%d reuse=%d '%s'", res.ok, res.reuse, res.instance);
+                free((char *) r.aws_log_result);
+        }
+}
+
+int main(void) {
+        test_parse_and_url();
+        test_endpoint_override();
+        test_client_context();
+        test_log_tail();
+        test_apply();
+        return tests_result("test-lambda");
+}
