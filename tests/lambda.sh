@@ -45,29 +45,29 @@ CONF
 rc=0
 AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET "$WARMD" --once -c "$WORK/warmd.conf" \
 	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check "static keys: --once exits 0" 0 "$rc"
-check "no invoke was refused" "{}" "$(report 'r["aws"]["rejected"]')"
-check "orders:live: 10 invokes, 10 containers, all cold" "10 10 10" \
+check_eq "static keys: --once exits 0" 0 "$rc"
+check_eq "no invoke was refused" "{}" "$(report 'r["aws"]["rejected"]')"
+check_eq "orders:live: 10 invokes, 10 containers, all cold" "10 10 10" \
 	"$(report "' '.join(str(fn('$ORDERS')[k]) for k in ('requests', 'distinct_containers', 'cold_starts'))")"
-check "orders:live: all 10 in flight at once" 10 "$(report "fn('$ORDERS')['max_in_flight']")"
-check "cross-account ARN: 3 containers of xacct:prod" 3 "$(report "fn('$XACCT')['distinct_containers']")"
-check "table: orders reached 10/10, all cold by the log tail" "orders 10 10 0 10 0 10/10" \
+check_eq "orders:live: all 10 in flight at once" 10 "$(report "fn('$ORDERS')['max_in_flight']")"
+check_eq "cross-account ARN: 3 containers of xacct:prod" 3 "$(report "fn('$XACCT')['distinct_containers']")"
+check_eq "table: orders reached 10/10, all cold by the log tail" "orders 10 10 0 10 0 10/10" \
 	"$(awk '$1 == "orders" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 
 reset_platform
 rc=0
 AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET "$WARMD" --once -c "$WORK/warmd.conf" \
 	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check "second round: exits 0" 0 "$rc"
-check "second round: the platform started no container" 0 "$(report "fn('$ORDERS')['cold_starts']")"
-check "table: orders all warm by the log tail" "orders 10 10 10 0 0 10/10" \
+check_eq "second round: exits 0" 0 "$rc"
+check_eq "second round: the platform started no container" 0 "$(report "fn('$ORDERS')['cold_starts']")"
+check_eq "table: orders all warm by the log tail" "orders 10 10 10 0 0 10/10" \
 	"$(awk '$1 == "orders" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 # none FILE...: true if no line of standard input occurs in any FILE
 none() {
 	! grep -qF -f - "$@"
 }
 printf '%s\n' "$SECRET" "$AKID" >"$WORK/static-keys"
-check_cmd "no key or secret on stderr or stdout" none "$WORK/out" "$WORK/err" <"$WORK/static-keys"
+check "no key or secret on stderr or stdout" none "$WORK/out" "$WORK/err" <"$WORK/static-keys"
 
 # ---------------------------------------------------------- failures, each named
 cat >"$WORK/bad.conf" <<CONF
@@ -91,35 +91,35 @@ reset_platform
 rc=0
 AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET "$WARMD" --once -c "$WORK/bad.conf" \
 	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check "failures: --once exits 2 (fell short)" 2 "$rc"
-check_cmd "404: the function or qualifier does not exist" \
+check_eq "failures: --once exits 2 (fell short)" 2 "$rc"
+check "404: the function or qualifier does not exist" \
 	grep -q "missing round 1: .*404 ResourceNotFoundException.*does not exist" "$WORK/err"
-check_cmd "429: throttled, with the reserved-concurrency hint" \
+check "429: throttled, with the reserved-concurrency hint" \
 	grep -q "capped round 1: .*throttled (429 TooManyRequestsException).*reserved concurrency" "$WORK/err"
-check "capped: the platform ran 2 invokes and refused 2" "2 2" \
+check_eq "capped: the platform ran 2 invokes and refused 2" "2 2" \
 	"$(report "'%d %d' % (fn('lambda:123456789012:capped:\$LATEST')['requests'], r['aws']['rejected'].get('TooManyRequestsException', 0))")"
-check_cmd "function error: Unhandled with its errorType" \
+check "function error: Unhandled with its errorType" \
 	grep -q "broken round 1: .*function error: Unhandled: KeyError" "$WORK/err"
-check "table: broken is not counted as reached" "broken 1 0 0/1" \
+check_eq "table: broken is not counted as reached" "broken 1 0 0/1" \
 	"$(awk '$1 == "broken" { print $1, $2, $3, $7 }' "$WORK/out")"
 
 reset_platform
 rc=0
 AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=wrong-secret "$WARMD" --once -c "$WORK/warmd.conf" \
 	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check "wrong secret: --once exits 2" 2 "$rc"
-check "wrong secret: every invoke refused by the platform's own check" 13 \
+check_eq "wrong secret: --once exits 2" 2 "$rc"
+check_eq "wrong secret: every invoke refused by the platform's own check" 13 \
 	"$(report 'r["aws"]["rejected"].get("InvalidSignatureException", 0)')"
-check_cmd "wrong secret: reported as a signature error" \
+check "wrong secret: reported as a signature error" \
 	grep -q "orders round 1: .*403 InvalidSignatureException: the signature was refused" "$WORK/err"
-check "wrong secret: no container started" 0 "$(report "fn('$ORDERS')['requests']")"
+check_eq "wrong secret: no container started" 0 "$(report "fn('$ORDERS')['requests']")"
 
 # ---------------------------------------------------------- no credentials at all
 reset_platform
 rc=0
 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check "no credentials: --once exits 2" 2 "$rc"
-check_cmd "no credentials: said so, with where warmd looked" grep -q "no AWS credentials" "$WORK/err"
+check_eq "no credentials: --once exits 2" 2 "$rc"
+check "no credentials: said so, with where warmd looked" grep -q "no AWS credentials" "$WORK/err"
 
 # ---------------------------------------------------------- instance role, refreshed across expiry
 # Credentials live 6 s; rounds every second for 16 s cross two expiries.
@@ -136,17 +136,14 @@ reset_platform
 AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT \
 	"$WARMD" -c "$WORK/imds.conf" >"$WORK/out" 2>"$WORK/err" &
 WPID=$!
-PIDS+=("$WPID")
+at_exit "stop_pid $WPID"
 sleep 16
-kill -TERM "$WPID"
-wait "$WPID" || true
-check_cmd "instance role: credentials fetched at least 3 times" \
-	test "$(report 'r["aws"]["imds_credential_fetches"]')" -ge 3
-check "instance role: no invoke refused across the expiries" "{}" "$(report 'r["aws"]["rejected"]')"
-check_cmd "instance role: at least 14 rounds of 3 invokes reached the function" \
-	test "$(report "fn('$ORDERS')['requests']")" -ge 42
+stop_pid "$WPID"
+check_ge "instance role: credentials fetched at least 3 times" 3 "$(report 'r["aws"]["imds_credential_fetches"]')"
+check_eq "instance role: no invoke refused across the expiries" "{}" "$(report 'r["aws"]["rejected"]')"
+check_ge "instance role: at least 14 rounds of 3 invokes reached the function" 42 "$(report "fn('$ORDERS')['requests']")"
 report '"\\n".join(r["aws"]["issued"])' >"$WORK/issued"
-check_cmd "instance role: the platform issued keys, secrets and tokens" test -s "$WORK/issued"
-check_cmd "instance role: none of them in warmd's output" none "$WORK/out" "$WORK/err" <"$WORK/issued"
+check "instance role: the platform issued keys, secrets and tokens" test -s "$WORK/issued"
+check "instance role: none of them in warmd's output" none "$WORK/out" "$WORK/err" <"$WORK/issued"
 
 finish
