@@ -145,6 +145,7 @@ class Lambda:
         self.keys = Keys()
         self.rejected = {}       # error type -> count
         self.invokes = 0
+        self.plugin_invokes = 0  # invokes a serverless-plugin-warmup handler would know as warm-ups
         self.imds_role = None
         self.imds_ttl = 0
         self.imds_tokens = set()
@@ -156,6 +157,7 @@ class Lambda:
         """With the platform's /_reset: the counts start again; keys, and what was issued, stay."""
         self.rejected = {}
         self.invokes = 0
+        self.plugin_invokes = 0
         self.imds_token_requests = 0
         self.imds_credential_fetches = 0
 
@@ -211,6 +213,15 @@ class Lambda:
         except ValueError:
             return 400, json.dumps({"Type": "User", "message": "Could not parse request body into json"}).encode(), \
                 "x-amzn-ErrorType: InvalidRequestContentException\r\n"
+        # What a handler written for serverless-plugin-warmup tests: event.source, or context.custom.source.
+        try:
+            ctx = json.loads(base64.b64decode(headers.get("x-amz-client-context", ""), validate=True) or b"null")
+        except ValueError:
+            ctx = None
+        custom = ctx.get("custom") if isinstance(ctx, dict) else None
+        if (isinstance(event, dict) and event.get("source") == "serverless-plugin-warmup"
+                and isinstance(custom, dict) and custom.get("source") == "serverless-plugin-warmup"):
+            self.plugin_invokes += 1
         extra = "X-Amz-Executed-Version: %s\r\nx-amzn-RequestId: %s\r\n" % (key.rsplit(":", 1)[1], request_id)
         if headers.get("x-amz-log-type", "").lower() == "tail":
             extra += "X-Amz-Log-Result: %s\r\n" % self.log_tail(request_id, cold, hold_ms, cold_ms)
@@ -260,7 +271,7 @@ class Lambda:
         return 404, b"Not Found", "text/plain"
 
     def report(self):
-        return {"invokes": self.invokes, "rejected": dict(self.rejected),
+        return {"invokes": self.invokes, "plugin_invokes": self.plugin_invokes, "rejected": dict(self.rejected),
                 "imds_token_requests": self.imds_token_requests,
                 "imds_credential_fetches": self.imds_credential_fetches,
                 "issued": list(self.issued)}

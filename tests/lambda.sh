@@ -51,6 +51,8 @@ check_eq "orders:live: 10 invokes, 10 containers, all cold" "10 10 10" \
 	"$(report "' '.join(str(fn('$ORDERS')[k]) for k in ('requests', 'distinct_containers', 'cold_starts'))")"
 check_eq "orders:live: all 10 in flight at once" 10 "$(report "fn('$ORDERS')['max_in_flight']")"
 check_eq "cross-account ARN: 3 containers of xacct:prod" 3 "$(report "fn('$XACCT')['distinct_containers']")"
+check_eq "every invoke is a warm-up to a serverless-plugin-warmup handler (event and client context)" 13 \
+	"$(report 'r["aws"]["plugin_invokes"]')"
 check_eq "table: orders reached 10/10, all cold by the log tail" "orders 10 10 0 10 0 10/10" \
 	"$(awk '$1 == "orders" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 
@@ -68,6 +70,34 @@ none() {
 }
 printf '%s\n' "$SECRET" "$AKID" >"$WORK/static-keys"
 check "no key or secret on stderr or stdout" none "$WORK/out" "$WORK/err" <"$WORK/static-keys"
+
+# ---------------------------------------------------------- a shared-credentials file
+mkdir -p "$WORK/creds"
+cat >"$WORK/creds/aws-credentials" <<CREDS
+[default]
+aws_access_key_id = AKIDWRONGDEFAULT
+aws_secret_access_key = not-the-secret
+
+[warmer]
+aws_access_key_id = $AKID
+aws_secret_access_key = $SECRET
+CREDS
+reset_platform
+rc=0
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_PROFILE=warmer "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "credentials file (systemd credential aws-credentials), profile warmer: --once exits 0" 0 "$rc"
+check_eq "credentials file: no invoke refused" "{}" "$(report 'r["aws"]["rejected"]')"
+reset_platform
+rc=0
+CREDENTIALS_DIRECTORY=$WORK/creds "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "credentials file, profile default (other keys): refused by the platform" 13 \
+	"$(report 'r["aws"]["rejected"].get("UnrecognizedClientException", 0)')"
+rc=0
+AWS_SHARED_CREDENTIALS_FILE=$WORK/creds/aws-credentials AWS_PROFILE=nobody "$WARMD" --once -c "$WORK/warmd.conf" \
+	>"$WORK/out" 2>"$WORK/err" || rc=$?
+check "AWS_SHARED_CREDENTIALS_FILE without the profile: said so" grep -q "has no profile \[nobody\]" "$WORK/err"
+printf '%s\n' "not-the-secret" "$SECRET" >"$WORK/file-keys"
+check "credentials file: no secret on stderr or stdout" none "$WORK/out" "$WORK/err" <"$WORK/file-keys"
 
 # ---------------------------------------------------------- failures, each named
 cat >"$WORK/bad.conf" <<CONF
