@@ -1092,6 +1092,22 @@ static bool finish_lambda(struct parser *p, struct section *s) {
         if (lambda_parse(ep->lambda, &t, &why) < 0)
                 return true;            /* reported at its line */
 
+        if (!(ep->method = strdup("POST"))) {
+                p->failed_oom = true;
+                return true;
+        }
+        if (!ep->body && !(ep->body = strdup(LAMBDA_DEFAULT_PAYLOAD))) {
+                p->failed_oom = true;
+                return true;
+        }
+        o = json_tokener_parse(ep->body);
+        if (!o) {
+                add_error_at(p, set_at(s, "body"), "[%s]: 'body' must be JSON for 'lambda': it is the event payload",
+                             s->name);
+                return true;
+        }
+        json_object_put(o);
+
         region = t.region[0] ? t.region : ep->region ? ep->region : getenv("AWS_REGION");
         if (!region || !*region)
                 region = getenv("AWS_DEFAULT_REGION");
@@ -1109,22 +1125,6 @@ static bool finish_lambda(struct parser *p, struct section *s) {
                 }
                 free(ep->region);
                 ep->region = c;
-        }
-
-        if (!ep->body && !(ep->body = strdup(LAMBDA_DEFAULT_PAYLOAD))) {
-                p->failed_oom = true;
-                return true;
-        }
-        o = json_tokener_parse(ep->body);
-        if (!o) {
-                add_error_at(p, set_at(s, "body"), "[%s]: 'body' must be JSON for 'lambda': it is the event payload",
-                             s->name);
-                return true;
-        }
-        json_object_put(o);
-        if (!(ep->method = strdup("POST"))) {
-                p->failed_oom = true;
-                return true;
         }
 
         r = lambda_url(&t, ep->region, &ep->url);

@@ -41,6 +41,41 @@ lambda = arn:aws:lambda:eu-west-1:210987654321:function:xacct:prod
 containers = 3
 CONF
 
+# ---------------------------------------------------------- configuration errors, with their lines
+cat >"$WORK/broken.conf" <<'CONF'
+[both]
+url = http://127.0.0.1:1/
+lambda = orders
+region = eu-west-1
+containers = 1
+
+[noregion]
+lambda = orders:live
+containers = 1
+
+[badarn]
+lambda = arn:aws:lambda:eu-west-1:12345:function:orders
+containers = 1
+
+[signed]
+lambda = orders
+region = eu-west-1
+header = X-Amz-Date: 20200101T000000Z
+body = not json
+containers = 1
+CONF
+rc=0
+"$WARMD" -n -c "$WORK/broken.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "-n: a broken Lambda configuration exits 1" 1 "$rc"
+cat >"$WORK/broken.expected" <<EXPECTED
+$WORK/broken.conf:2: [both]: 'url' and 'lambda' cannot both be set
+$WORK/broken.conf:8: [noregion]: no region for 'orders:live' (set region = in [global] or here, or AWS_REGION)
+$WORK/broken.conf:12: lambda: invalid function ARN (use arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]): 'arn:aws:lambda:eu-west-1:12345:function:orders'
+$WORK/broken.conf:18: [signed]: 'header' cannot be set for 'lambda': an invoke is signed, and its headers are warmd's
+$WORK/broken.conf:19: [signed]: 'body' must be JSON for 'lambda': it is the event payload
+EXPECTED
+check "-n: every mistake with its file and line" diff -u "$WORK/broken.expected" "$WORK/err"
+
 # ---------------------------------------------------------- static keys
 rc=0
 AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET "$WARMD" --once -c "$WORK/warmd.conf" \
