@@ -10,15 +10,17 @@
  * non-blocking variant, and its socket is private to it (systemd's own
  * log.c only bounds the wait, with SO_SNDTIMEO).  So records go out here in
  * journald's native protocol (systemd's JOURNAL_NATIVE_PROTOCOL.md) on a
- * connected non-blocking datagram socket: a record journald cannot take at
- * once is dropped and counted, and the count becomes a record of its own as
- * soon as journald takes records again.
+ * connected non-blocking datagram socket.  A record journald cannot take at
+ * once waits in a bounded queue until its socket has room; when the queue is
+ * full, records are dropped and counted, and the count becomes a record of
+ * its own as soon as journald takes records again.
  */
 #include "config.h"
 
 #include <endian.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -390,10 +392,28 @@ void journal_event(const struct scheduler_event *ev) {
 
 /* ------------------------------------------------------------------ writer */
 
+/*
+ * Records journald cannot take at once wait here, oldest first, and go out
+ * when its socket has room again: a burst (10,000 round summaries at once,
+ * or a socket queue of 10 datagrams where net.unix.max_dgram_qlen is the
+ * kernel's default) loses nothing.  Only a journald that stays stalled
+ * fills this, and then records are dropped and counted.
+ */
+#define QUEUE_BYTES_MAX (256U * 1024U)         /* about 850 request records */
+#define EXIT_FLUSH_USEC (500 * USEC_PER_MSEC)   /* at exit, within the 1 s a stop may take */
+
+struct queued {
+        struct queued *next;
+        size_t size;
+        char data[];
+};
+
 static struct {
         int fd;                         /* connected to journald; -1: not open */
         sd_event *event;                /* where to wait for journald to take records again */
-        sd_event_source *watch;         /* EPOLLOUT, only while records are being dropped */
+        sd_event_source *watch;         /* EPOLLOUT, only while records wait */
+        struct queued *head, *tail;
+        size_t queued_bytes;
         uint64_t dropped;               /* records dropped since the last report */
         uint64_t dropped_since;         /* CLOCK_REALTIME usec of the first of them */
         uint64_t dropped_total;
@@ -457,7 +477,7 @@ static int writer_open(void) {
 }
 
 /* A record too large for one datagram goes in a sealed memfd, as sd_journal_sendv() sends it. */
-static int send_memfd(const struct encoded *e) {
+static int send_memfd(const struct iovec *iov, size_t n) {
         union {
                 struct cmsghdr cmsg;
                 uint8_t buf[CMSG_SPACE(sizeof(int))];
@@ -466,12 +486,12 @@ static int send_memfd(const struct encoded *e) {
         size_t total = 0;
         int fd, r = 0;
 
-        for (size_t i = 0; i < e->n; i++)
-                total += e->iov[i].iov_len;
+        for (size_t i = 0; i < n; i++)
+                total += iov[i].iov_len;
         fd = memfd_create("warmd-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return -errno;
-        if (writev(fd, e->iov, (int) e->n) != (ssize_t) total ||
+        if (writev(fd, iov, (int) n) != (ssize_t) total ||
             fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
                 r = errno > 0 ? -errno : -EIO;
         else {
@@ -485,9 +505,9 @@ static int send_memfd(const struct encoded *e) {
         return r;
 }
 
-/* -ENOTCONN: there is no journald to write to; any other error: journald did not take the record. */
-static int writer_send(const struct encoded *e) {
-        struct msghdr mh = { .msg_iov = (struct iovec *) e->iov, .msg_iovlen = e->n };
+/* -EAGAIN: journald's queue is full; -ENOTCONN: there is no journald; anything else: it refused the record. */
+static int writer_send(const struct iovec *iov, size_t n) {
+        struct msghdr mh = { .msg_iov = (struct iovec *) iov, .msg_iovlen = n };
         int r = 0;
 
         for (int attempt = 0; attempt < 2; attempt++) {
@@ -497,7 +517,7 @@ static int writer_send(const struct encoded *e) {
                         return 0;
                 r = -errno;
                 if (r == -EMSGSIZE || r == -ENOBUFS)
-                        return send_memfd(e);
+                        return send_memfd(iov, n);
                 if (r != -ECONNREFUSED && r != -ENOTCONN)
                         return r;
                 writer_close();         /* journald went away; connect to the new one */
@@ -507,22 +527,44 @@ static int writer_send(const struct encoded *e) {
 
 static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 
-/* A full queue empties by itself: report the count when it does, not only with the next record. */
 static void watch_writable(void) {
         if (writer.event && !writer.watch && writer.fd >= 0 &&
             sd_event_add_io(writer.event, &writer.watch, writer.fd, EPOLLOUT, on_writable, NULL) >= 0)
                 (void) sd_event_source_set_description(writer.watch, "journal-writable");
 }
 
-static void count_dropped(int err) {
+static void count_dropped(void) {
         if (writer.dropped++ == 0)
                 writer.dropped_since = now_usec(CLOCK_REALTIME);
         writer.dropped_total++;
-        if (err == -EAGAIN)
-                watch_writable();
 }
 
-/* The record that says how many records journald did not take; 0 once it is written. */
+static void enqueue(const struct iovec *iov, size_t n) {
+        struct queued *q;
+        size_t size = 0;
+
+        for (size_t i = 0; i < n; i++)
+                size += iov[i].iov_len;
+        if (writer.queued_bytes + size > QUEUE_BYTES_MAX || !(q = malloc(sizeof *q + size))) {
+                count_dropped();
+                return;
+        }
+        *q = (struct queued) { .size = size };
+        size = 0;
+        for (size_t i = 0; i < n; i++) {
+                memcpy(q->data + size, iov[i].iov_base, iov[i].iov_len);
+                size += iov[i].iov_len;
+        }
+        if (writer.tail)
+                writer.tail->next = q;
+        else
+                writer.head = q;
+        writer.tail = q;
+        writer.queued_bytes += q->size;
+        watch_writable();
+}
+
+/* The record that says how many records journald did not take. */
 static int report_dropped(void) {
         char id[64], prio[16], count[48], msg[160], ident[64], when[16] = "";
         char *fields[] = { id, prio, ident, count, msg };
@@ -540,20 +582,38 @@ static int report_dropped(void) {
         snprintf(msg, sizeof msg, "MESSAGE=journald did not take records from %s on: %" PRIu64 " record%s dropped",
                  when, writer.dropped, writer.dropped == 1 ? "" : "s");
         encode(&e, fields, ELEMENTSOF(fields));
-        r = writer_send(&e);
-        if (r < 0)
-                return r;
-        writer.dropped = 0;
-        writer.watch = sd_event_source_disable_unref(writer.watch);
-        return 0;
+        r = writer_send(e.iov, e.n);
+        if (r >= 0)
+                writer.dropped = 0;
+        return r;
+}
+
+/* Sends what waits, oldest first, then the count of what was dropped; -EAGAIN while journald is full. */
+static int flush(void) {
+        int r;
+
+        while (writer.head) {
+                struct queued *q = writer.head;
+
+                r = writer_send(&(struct iovec) { q->data, q->size }, 1);
+                if (r == -EAGAIN)
+                        return r;
+                if (r < 0 && r != -ENOTCONN)
+                        count_dropped();
+                writer.head = q->next;
+                if (!writer.head)
+                        writer.tail = NULL;
+                writer.queued_bytes -= q->size;
+                free(q);
+        }
+        r = writer.dropped > 0 ? report_dropped() : 0;
+        if (r != -EAGAIN)
+                writer.watch = sd_event_source_disable_unref(writer.watch);
+        return r;
 }
 
 static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        int r = report_dropped();
-
-        /* Anything but a full queue again would wake us at once, for ever: wait for the next record instead. */
-        if (r < 0 && r != -EAGAIN)
-                writer.watch = sd_event_source_disable_unref(writer.watch);
+        (void) flush();
         return 0;
 }
 
@@ -561,21 +621,43 @@ static void write_fields(char *const *fields, size_t n) {
         struct encoded e;
         int r;
 
-        /* The count goes first, so the journal reads in order. */
-        r = writer.dropped > 0 ? report_dropped() : 0;
-        if (r >= 0) {
-                encode(&e, fields, n);
-                r = writer_send(&e);
-        }
-        if (r < 0 && r != -ENOTCONN)
-                count_dropped(r);
+        encode(&e, fields, n);
+        /* Behind records still waiting, or the count of dropped ones, so the journal reads in order. */
+        r = writer.head || writer.dropped > 0 ? flush() : 0;
+        if (r != -EAGAIN)
+                r = writer_send(e.iov, e.n);
+        if (r == -EAGAIN)
+                enqueue(e.iov, e.n);
+        else if (r < 0 && r != -ENOTCONN)
+                count_dropped();
 }
 
 void journal_set_event(sd_event *e) {
         writer.watch = sd_event_source_disable_unref(writer.watch);
         writer.event = e;
-        if (writer.dropped > 0)
+        if (e && writer.head)
                 watch_writable();
+}
+
+void journal_flush(void) {
+        uint64_t end = now_usec(CLOCK_MONOTONIC) + EXIT_FLUSH_USEC;
+
+        while (flush() == -EAGAIN) {
+                uint64_t now = now_usec(CLOCK_MONOTONIC);
+
+                if (now >= end ||
+                    poll(&(struct pollfd) { .fd = writer.fd, .events = POLLOUT }, 1,
+                         (int) ((end - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC)) < 0)
+                        break;
+        }
+        while (writer.head) {           /* journald stays stalled: what still waits is lost */
+                struct queued *q = writer.head;
+
+                writer.head = q->next;
+                free(q);
+        }
+        writer.tail = NULL;
+        writer.queued_bytes = 0;
 }
 
 void journal_stats(struct journal_stats *ret) {

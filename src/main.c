@@ -386,6 +386,7 @@ static int run(struct daemon *d, struct config *c) {
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
         for (size_t i = 0; i < ELEMENTSOF(d->signals); i++)
                 d->signals[i] = sd_event_source_disable_unref(d->signals[i]);
+        journal_flush();
         journal_set_event(NULL);
         journal_set_config(NULL);
         d->event = sd_event_unref(d->event);

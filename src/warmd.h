@@ -260,8 +260,10 @@ void journal_record_done(struct journal_record *rec);
 void log_setup(void);
 void log_set_verbose(bool v);
 void journal_send(const struct journal_record *rec);
-/* Lets the writer report dropped records as soon as journald takes records again; NULL detaches. */
+/* Lets the writer send waiting records as soon as journald takes records again; NULL detaches. */
 void journal_set_event(sd_event *e);
+/* At exit: waits a little for journald to take what still waits, then drops it. */
+void journal_flush(void);
 
 struct journal_stats {
         uint64_t dropped;               /* records journald did not take, since start */
