@@ -234,6 +234,19 @@ platform_true() {
 	[ "$(report "$@")" = True ]
 }
 
+# grid_offsets PATH INTERVAL_S N ROUNDS: for rounds 0..ROUNDS-1 of the endpoint
+# at PATH (N requests each, rounds not overlapping), how late in ms its first
+# request arrived after its point on a grid of INTERVAL_S.  The grid's origin
+# is the latest that puts no round early, since a timer fires late, never early.
+grid_offsets() {
+	report "(lambda a, i, n, k: (lambda late: [round((x - min(late)) * 1000) for x in late])([a[n * j] - j * i for j in range(k)]))(sorted(t for t, _, _ in fn('$1')['arrivals']), $2, $3, $4)"
+}
+
+# in_range LIST LOW HIGH: every number of the Python list is within [LOW, HIGH].
+in_range() {
+	"$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); sys.exit(not (l and all(int(sys.argv[2]) <= x <= int(sys.argv[3]) for x in l)))' "$@"
+}
+
 # reset_platform [QUERY] [PORT]: clears the record; "?kill=1" drops the containers too.
 reset_platform() {
 	"$PYTHON" -S -c '

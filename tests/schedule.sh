@@ -30,27 +30,19 @@ wait_for 15 platform_true "fn('/long')['requests'] >= 3 * $ROUNDS and fn('/jitte
 	fail "$ROUNDS rounds did not arrive in 15 s"
 stop_pid "$WARMD_PID"
 
-# offsets PATH: for rounds 1..ROUNDS-1, the first arrival of round k minus (round 0's + k x 1 s), in ms.
-# A round is 3 requests; rounds do not overlap here, so sorted arrivals come in threes.
-offsets() {
-	report "(lambda a: [round((a[3 * k] - a[0] - k) * 1000) for k in range(1, $ROUNDS)])(sorted(t for t, _, _ in fn('$1')['arrivals']))"
-}
-long=$(offsets /long)
-jittery=$(offsets /jittery)
+long=$(grid_offsets /long 1 3 "$ROUNDS")
+jittery=$(grid_offsets /jittery 1 3 "$ROUNDS")
 say "long: offsets from the grid (ms): $long"
 say "jittery: offsets from the grid (ms): $jittery"
 
-# in_range LIST LOW HIGH: every number of the Python list is within [LOW, HIGH].
-in_range() {
-	"$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); sys.exit(not (l and all(int(sys.argv[2]) <= x <= int(sys.argv[3]) for x in l)))' "$@"
-}
 # Timer slack on a busy machine is tens of ms; a round that waited for the one before it would
 # be 700 ms late, and 700 ms more each round.
-check "long rounds: each round on the grid, within 0-200 ms, although a round takes 700 ms" \
-	in_range "$long" -20 200
-check "jitter: each round within 0-600 ms (+200 ms slack) of the grid; jitter does not add up" \
-	in_range "$jittery" -20 800
-spread=$("$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); print(max(l) - min(l))' "$jittery")
-# 7 draws of a uniform 0-600 ms all within 100 ms of each other: probability below 2e-4.
+check "long rounds: each round on the grid, within 0-250 ms, although a round takes 700 ms" \
+	in_range "$long" 0 250
+check "jitter: each round within 0-600 ms (+250 ms slack) of the grid; jitter does not add up" \
+	in_range "$jittery" 0 850
+# Rounds 1-7: round 0 starts at once, without jitter.  7 draws of a uniform 0-600 ms all within
+# 100 ms of each other: probability below 2e-4.
+spread=$("$PYTHON" -S -c 'import sys; l = eval(sys.argv[1])[1:]; print(max(l) - min(l))' "$jittery")
 check_ge "jitter: drawn afresh each round (spread of the offsets, ms)" 100 "$spread"
 finish
