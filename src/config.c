@@ -22,6 +22,7 @@
 #include <search.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "warmd.h"
@@ -514,6 +515,13 @@ static const struct value_type type_region = {
         .done = string_done,
 };
 
+/* A file name in $CREDENTIALS_DIRECTORY, as systemd allows them: no '/', not "." or "..". */
+static bool valid_credential_name(const char *name, size_t n) {
+        return n > 0 &&
+               strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") >= n &&
+               !(n == 1 && name[0] == '.') && !(n == 2 && name[0] == '.' && name[1] == '.');
+}
+
 /* Reads $CREDENTIALS_DIRECTORY/name; the secret never appears in an error. */
 static int read_credential(struct parser *p, const char *dir, const char *name, char **ret) {
         _cleanup_(freep) char *path = NULL, *data = NULL;
@@ -581,9 +589,7 @@ static int expand_credentials(struct parser *p, const char *value, char **ret) {
                 _cleanup_(freep) char *n = NULL, *secret = NULL;
 
                 fwrite(s, 1, (size_t) (m - s), f);
-                if (!end || end == name || strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                         "0123456789_.-") != (size_t) (end - name) ||
-                    (end - name == 1 && name[0] == '.') || (end - name == 2 && name[0] == '.' && name[1] == '.')) {
+                if (!end || !valid_credential_name(name, (size_t) (end - name))) {
                         add_error(p, "header: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')");
                         r = -EINVAL;
                         break;
@@ -689,6 +695,131 @@ static const struct value_type type_headers = {
         .done = headers_done,
 };
 
+/*
+ * A file read at connection time (by OpenSSL, through libcurl): absolute, so
+ * it does not depend on the working directory, and readable now, so a typo
+ * fails the load with its line rather than every request of a round.
+ */
+static int check_file(struct parser *p, const struct key *k, const char *path, const char *shown) {
+        struct stat st;
+        int fd;
+
+        if (path[0] != '/') {
+                add_error(p, "%s: '%s' is not an absolute path", k->name, shown);
+                return -EINVAL;
+        }
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                int e = errno;
+
+                add_error(p, "%s: cannot read '%s': %s", k->name, shown, strerror(e));
+                return -e;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                add_error(p, "%s: '%s' is not a regular file", k->name, shown);
+                return -EINVAL;
+        }
+        close(fd);
+        return 0;
+}
+
+static void file_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        if (check_file(p, k, value, value) >= 0)
+                set_string(p, value, field_of(k, base));
+}
+
+/* "system" is libcurl's built-in store (a NULL field), so an endpoint can undo [global]'s file. */
+static void ca_file_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        if (streq(value, "system"))
+                string_done(field_of(k, base));
+        else
+                file_parse(p, k, value, base);
+}
+
+static const struct value_type type_ca_file = {
+        .what = "absolute path or system",
+        .parse = ca_file_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
+/*
+ * A client certificate or its private key: a file, or ${credential:NAME},
+ * the file systemd's LoadCredential= puts in $CREDENTIALS_DIRECTORY (the way
+ * to hand a key to a DynamicUser service).  The field is the path; the key
+ * itself is only ever read by OpenSSL, and only the credential's name
+ * appears in an error.
+ */
+static void key_file_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        static const char prefix[] = "${credential:";
+        const char *dir = getenv("CREDENTIALS_DIRECTORY"), *name = value + strlen(prefix);
+        _cleanup_(freep) char *path = NULL;
+        size_t n;
+
+        if (strncmp(value, prefix, strlen(prefix)) != 0)
+                return file_parse(p, k, value, base);
+        n = strlen(name);
+        if (n < 2 || name[n - 1] != '}' || !valid_credential_name(name, n - 1))
+                return add_error(p, "%s: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')",
+                                 k->name);
+        if (!dir) {
+                if (!(p->flags & CONFIG_CREDENTIALS_OPTIONAL))
+                        add_error(p, "%s: credential '%.*s' requested, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential=%.*s:FILE in the unit)",
+                                  k->name, (int) (n - 1), name, (int) (n - 1), name);
+                return;
+        }
+        if (asprintf(&path, "%s/%.*s", dir, (int) (n - 1), name) < 0) {
+                p->failed_oom = true;
+                return;
+        }
+        if (check_file(p, k, path, value) >= 0)
+                set_string(p, path, field_of(k, base));
+}
+
+static const struct value_type type_key_file = {
+        .what = "absolute path or ${credential:NAME}",
+        .parse = key_file_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
+static void http_version_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        static const struct {
+                const char *name;
+                enum http_version v;
+        } versions[] = {
+                { "auto", HTTP_VERSION_AUTO },
+                { "1.1",  HTTP_VERSION_1_1 },
+                { "2",    HTTP_VERSION_2 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(versions); i++)
+                if (streq(value, versions[i].name)) {
+                        *(enum http_version *) field_of(k, base) = versions[i].v;
+                        return;
+                }
+        add_error(p, "%s: invalid HTTP version '%s' (use auto, 1.1 or 2)", k->name, value);
+}
+
+static bool http_version_equal(const void *a, const void *b) {
+        return *(const enum http_version *) a == *(const enum http_version *) b;
+}
+
+static int http_version_copy(void *dst, const void *src) {
+        *(enum http_version *) dst = *(const enum http_version *) src;
+        return 0;
+}
+
+static const struct value_type type_http_version = {
+        .what = "auto, 1.1 or 2",
+        .parse = http_version_parse,
+        .equal = http_version_equal,
+        .copy = http_version_copy,
+};
+
 /* ------------------------------------------------------------------- keys */
 
 #define GLOBAL   CONFIG_SCOPE_GLOBAL
@@ -741,6 +872,14 @@ static const struct key keys[] = {
           .offset = EP(instance_json) },
         { .name = "cold_threshold",  .scope = ENDPOINT,          .type = &type_duration,
           .offset = EP(cold_threshold_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def_doc = "none" },
+        { .name = "ca_file",         .scope = GLOBAL | ENDPOINT, .type = &type_ca_file,
+          .offset = EP(ca_file), .doc = "PEM", .def_doc = "system" },
+        { .name = "client_cert",     .scope = GLOBAL | ENDPOINT, .type = &type_key_file,
+          .offset = EP(client_cert), .doc = "PEM", .def_doc = "none" },
+        { .name = "client_key",      .scope = GLOBAL | ENDPOINT, .type = &type_key_file,
+          .offset = EP(client_key), .doc = "PEM", .def_doc = "in client_cert" },
+        { .name = "http_version",    .scope = GLOBAL | ENDPOINT, .type = &type_http_version,
+          .offset = EP(http_version), .def = "auto" },
 };
 
 _Static_assert(ELEMENTSOF(keys) <= KEYS_MAX, "struct section has no room for every key");
@@ -1188,6 +1327,12 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         /* A Lambda endpoint's method, body and headers are set there, before the checks below. */
         if (finish_lambda(p, s) && ep->header_list)
                 lambda = true;
+        /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
+        line = set_at(s, "client_key");
+        if (line == 0)
+                line = set_at(p->global, "client_key");
+        if (line > 0 && set_at(s, "client_cert") == 0 && set_at(p->global, "client_cert") == 0)
+                add_error_at(p, line, "[%s]: 'client_key' needs 'client_cert'", s->name);
 
         line = set_at(s, "body");
         if (ep->body && (!ep->method || streq(ep->method, "GET") || streq(ep->method, "HEAD")))

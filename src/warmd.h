@@ -28,6 +28,12 @@
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
 #define BODY_RAW_MAX            4096U           /* body bytes kept for keep_body (the instance metadata service) */
 
+enum http_version {
+        HTTP_VERSION_AUTO,              /* HTTP/2 where TLS negotiates it, else HTTP/1.1 */
+        HTTP_VERSION_1_1,
+        HTTP_VERSION_2,                 /* HTTP/2, requests of a round multiplexed */
+};
+
 struct endpoint_config {
         char *name;                     /* the [section] name */
         unsigned line;                  /* line of the [section] header */
@@ -51,6 +57,11 @@ struct endpoint_config {
         char *lambda;                   /* "lambda = ...": the Invoke API, signed; url is derived from it */
         char *region;                   /* a Lambda endpoint's region */
         bool has_credentials;           /* some header came from a credential */
+        /* TLS: paths, read by http.c at connection time; client_key may be a credential's file. */
+        char *ca_file;                  /* NULL: the system store */
+        char *client_cert;              /* NULL: none */
+        char *client_key;               /* NULL: the key is in client_cert's file */
+        enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
         bool keep_body;                 /* not a key: keep the body's start (BODY_RAW_MAX), for aws.c's own requests */
 };

@@ -10,6 +10,7 @@
 #   waiting     wait_for SECONDS COMMAND...
 #   ids         WARMD_MESSAGE_* as src/warmd.h defines them
 #   platform    start_platform, report, platform_true, reset_platform
+#   tls         start_tls_proxy (nginx with a fresh test CA in front of the platform)
 #   journald    enter_mount_ns, journald_start, jctl, jfields, jcount
 #   notify      notify_start, notify_seq, notify_find, notify_wait, notify_count
 #   rootfs      rootfs_ensure (a cached Debian for systemd-nspawn)
@@ -253,6 +254,87 @@ reset_platform() {
 import sys, urllib.request
 urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_reset%s" % (sys.argv[1], sys.argv[2]),
                        method="POST"), timeout=10)' "${2:-$PORT}" "${1:-}"
+}
+
+# ------------------------------------------------------------------ tls
+
+# free_ports COUNT: prints COUNT loopback TCP ports that were free just now.
+free_ports() {
+	"$PYTHON" -S - "$1" <<'PY'
+import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+}
+
+# start_tls_proxy: a fresh test CA (tests/tls-ca.sh, in $WORK/tls) and nginx
+# terminating TLS in front of the platform on $PORT, stopped at exit.  nginx
+# logs "PORT PROTOCOL SESSION-REUSED CONNECTION PATH" for each request to
+# $WORK/nginx/access.log.  Sets TLS_PORT (the CA's certificate for
+# 127.0.0.1 and localhost; HTTP/1.1 and h2), WRONGHOST_PORT (a certificate
+# for another name), EXPIRED_PORT (an expired certificate) and MTLS_PORT
+# (like TLS_PORT, but a client certificate from the CA is required).
+start_tls_proxy() {
+	local pid
+	require_cmd nginx openssl curl
+	bash "$top_srcdir/tests/tls-ca.sh" "$WORK/tls"
+	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT <<<"$(free_ports 4)"
+	mkdir -p "$WORK/nginx/tmp"
+	cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log info;
+events { worker_connections 4096; }
+http {
+	client_body_temp_path $WORK/nginx/tmp/body;
+	proxy_temp_path $WORK/nginx/tmp/proxy;
+	fastcgi_temp_path $WORK/nginx/tmp/fastcgi;
+	uwsgi_temp_path $WORK/nginx/tmp/uwsgi;
+	scgi_temp_path $WORK/nginx/tmp/scgi;
+	ssl_protocols TLSv1.2 TLSv1.3;
+	proxy_buffering off;
+	log_format tls '\$server_port \$server_protocol \$ssl_session_reused \$connection \$uri';
+	access_log $WORK/nginx/access.log tls;
+	server {
+		listen 127.0.0.1:$TLS_PORT ssl http2;
+		ssl_certificate $WORK/tls/server.pem;
+		ssl_certificate_key $WORK/tls/server.key;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$WRONGHOST_PORT ssl;
+		ssl_certificate $WORK/tls/wronghost.pem;
+		ssl_certificate_key $WORK/tls/wronghost.key;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$EXPIRED_PORT ssl;
+		ssl_certificate $WORK/tls/expired.pem;
+		ssl_certificate_key $WORK/tls/expired.key;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$MTLS_PORT ssl;
+		ssl_certificate $WORK/tls/server.pem;
+		ssl_certificate_key $WORK/tls/server.key;
+		ssl_client_certificate $WORK/tls/ca.pem;
+		ssl_verify_client on;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+}
+CONF
+	nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+	pid=$!
+	at_exit "stop_pid $pid"
+	if ! wait_for 10 curl -s -o /dev/null --cacert "$WORK/tls/ca.pem" "https://127.0.0.1:$TLS_PORT/_report"; then
+		cat "$WORK/nginx/error.log"
+		echo "ERROR: nginx did not start"
+		exit 99
+	fi
 }
 
 # ------------------------------------------------------------------ journald

@@ -11,7 +11,7 @@ gcc -fsanitize=address,undefined "$WORK/t.c" -o "$WORK/t" 2>/dev/null || skip "g
 # Compiled directly rather than through a second configure: a source tree built in place refuses VPATH builds.
 : "${top_builddir:=$top_srcdir}"
 [ -f "$top_builddir/config.h" ] || skip "no config.h in $top_builddir; configure first"
-PKGS="libcurl libsystemd inih json-c libcrypto"
+PKGS="libcurl libsystemd inih json-c libssl libcrypto"
 CFLAGS_SAN="-std=gnu11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 CPPFLAGS_SAN="-DHAVE_CONFIG_H -DSYSCONFDIR=\"/etc\" -I$top_builddir -I$top_srcdir/src $(pkg-config --cflags $PKGS)"
 LIBS_SAN="$(pkg-config --libs $PKGS)"
@@ -42,7 +42,7 @@ for t in config result journal notify sigv4 lambda; do
 	[ "$rc" = 0 ] || cat "$WORK/unit-$t.log"
 done
 
-for t in check-config once overlap daemon http reload reload-apply dns bad-host body lambda; do
+for t in check-config once overlap daemon http reload reload-apply dns bad-host body lambda tls; do
 	rc=0
 	WARMD="$WORK/build/src/warmd" bash "$top_srcdir/tests/$t.sh" >"$WORK/$t.log" 2>&1 || rc=$?
 	if [ "$rc" = 77 ]; then

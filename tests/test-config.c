@@ -380,6 +380,79 @@ static void test_credentials(void) {
         unsetenv("CREDENTIALS_DIRECTORY");
 }
 
+/* The TLS keys: files checked at load, the key as a credential, inheritance and its undoing. */
+static void test_tls(void) {
+        static const struct {
+                const char *text;
+                const char *errors[3];
+        } cases[] = {
+                { ENDPOINT "ca_file = relative.pem\n", { "F:4: ca_file: 'relative.pem' is not an absolute path" } },
+                { ENDPOINT "ca_file = /nonexistent/ca.pem\n",
+                  { "F:4: ca_file: cannot read '/nonexistent/ca.pem': No such file or directory" } },
+                { ENDPOINT "ca_file = /tmp\n", { "F:4: ca_file: '/tmp' is not a regular file" } },
+                { ENDPOINT "client_cert = /nonexistent.pem\n",
+                  { "F:4: client_cert: cannot read '/nonexistent.pem': No such file or directory" } },
+                { ENDPOINT "client_key = /etc/passwd\n", { "F:4: [e]: 'client_key' needs 'client_cert'" } },
+                { "[global]\nclient_key = /etc/passwd\n" ENDPOINT, { "F:2: [e]: 'client_key' needs 'client_cert'" } },
+                { ENDPOINT "client_cert = /etc/passwd\nclient_key = ${credential:a/b}\n",
+                  { "F:5: client_key: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')" } },
+                { ENDPOINT "client_cert = /etc/passwd\nclient_key = ${credential:..}\n",
+                  { "F:5: client_key: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')" } },
+                { ENDPOINT "http_version = 3\n", { "F:4: http_version: invalid HTTP version '3' (use auto, 1.1 or 2)" } },
+                { ENDPOINT "http_version = 1.1\nca_file = system\n", {} },
+        };
+        static const char *const key_missing_dir[] = {
+                "F:5: client_key: credential 'tls-key' requested, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential=tls-key:FILE in the unit)",
+                NULL
+        };
+        static const char *const key_missing_file[] = {
+                "F:5: client_key: cannot read '${credential:tls-key}': No such file or directory", NULL
+        };
+        const char *key_text = ENDPOINT "client_cert = /etc/passwd\nclient_key = ${credential:tls-key}\n";
+        char creds[300], want[400];
+        struct config *c;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                config_free(load_expect(cases[i].text, cases[i].errors[0] ? cases[i].errors : NULL, 0));
+
+        /* [global] gives every endpoint its files and version; "system" takes the CA file back. */
+        c = load_expect("[global]\nca_file = /etc/passwd\nhttp_version = 1.1\nclient_cert = /etc/group\n"
+                        "[a]\nurl = https://127.0.0.1/a\ncontainers = 1\n"
+                        "[b]\nurl = https://127.0.0.1/b\ncontainers = 1\nca_file = system\nhttp_version = 2\n", NULL, 0);
+        CHECK(c && streq_ptr(c->endpoints[0]->ca_file, "/etc/passwd") && !c->endpoints[1]->ca_file,
+              "ca_file inherited by [a], undone by [b]");
+        CHECK(c && c->endpoints[0]->http_version == HTTP_VERSION_1_1 && c->endpoints[1]->http_version == HTTP_VERSION_2,
+              "http_version inherited and overridden");
+        CHECK(c && streq_ptr(c->endpoints[1]->client_cert, "/etc/group"), "client_cert inherited");
+        config_free(c);
+        c = load_expect(ENDPOINT, NULL, 0);
+        CHECK(c && c->endpoints[0]->http_version == HTTP_VERSION_AUTO && !c->endpoints[0]->ca_file &&
+              !c->endpoints[0]->client_cert && !c->endpoints[0]->client_key, "TLS defaults");
+        config_free(c);
+
+        /* The key as a credential: the path into $CREDENTIALS_DIRECTORY, never the key. */
+        unsetenv("CREDENTIALS_DIRECTORY");
+        config_free(load_expect(key_text, key_missing_dir, 0));
+        c = load_expect(key_text, NULL, CONFIG_CREDENTIALS_OPTIONAL);
+        CHECK(c != NULL, "warmd -n from a shell: the key reference is checked for syntax only");
+        config_free(c);
+        c = load_expect(ENDPOINT "client_cert = ${credential:c}\nclient_key = ${credential:k}\n", NULL,
+                        CONFIG_CREDENTIALS_OPTIONAL);
+        CHECK(c != NULL, "warmd -n from a shell: certificate and key both as credentials");
+        config_free(c);
+        snprintf(creds, sizeof creds, "%s/keycreds", dir);
+        mkdir(creds, 0700);
+        setenv("CREDENTIALS_DIRECTORY", creds, 1);
+        config_free(load_expect(key_text, key_missing_file, 0));
+        write_file("keycreds/tls-key", "-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n");
+        snprintf(want, sizeof want, "%s/tls-key", creds);
+        c = load_expect(key_text, NULL, 0);
+        CHECK(c && streq_ptr(c->endpoints[0]->client_key, want), "client_key is the credential's path: %s",
+              c && c->endpoints[0]->client_key ? c->endpoints[0]->client_key : "(none)");
+        config_free(c);
+        unsetenv("CREDENTIALS_DIRECTORY");
+}
+
 /* Two values of every key, neither the default, and what else the key needs; a key missing here fails. */
 static const struct sample {
         const char *key, *a, *b, *context;
@@ -403,6 +476,11 @@ static const struct sample {
         { "cold_threshold",  "1s",                 "2s", NULL },
         { "lambda",          "fn-a",               "fn-b:live", "region = eu-west-1\n" },
         { "region",          "eu-west-1",          "us-east-1", NULL },
+        /* Any two readable regular files do for the file keys: only OpenSSL reads them as PEM. */
+        { "ca_file",         "/etc/passwd",        "/etc/group", NULL },
+        { "client_cert",     "/etc/passwd",        "/etc/group", NULL },
+        { "client_key",      "/etc/passwd",        "/etc/group", "client_cert = /etc/passwd\n" },
+        { "http_version",    "1.1",                "2", NULL },
 };
 
 /* A key that stands in for a required one: an endpoint has "lambda" instead of "url". */
@@ -657,6 +735,7 @@ int main(void) {
         test_values();
         test_addresses();
         test_credentials();
+        test_tls();
         test_every_key();
         test_override();
         test_header_list_equal();

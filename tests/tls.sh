@@ -1,0 +1,202 @@
+#!/bin/bash
+# test-timeout: 240
+# HTTPS through nginx with a fresh test CA: certificates that must not be
+# trusted fail each request with the reason and reach nothing; ca_file and
+# mutual TLS work; a round of 200 over TLS reaches 200 containers; the CA file
+# is parsed once per process and TLS sessions are resumed in the next round.
+# Judged by the platform's record and nginx's log, not by warmd's output.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+start_platform --hold-ms 150 --cold-ms 100 --ttl-s 60
+start_tls_proxy
+CA=$WORK/tls/ca.pem
+
+# requests_to PATH: what the platform saw for PATH
+requests_to() { report "fn('$1')['requests']"; }
+
+# logged N PATH: waits (up to 5 s) until nginx has logged N requests for PATH; nginx writes its
+# log line after the response, so it may come after warmd has exited
+logged() {
+	local i
+	for i in $(seq 50); do
+		[ "$(grep -c " $2\$" "$WORK/nginx/access.log")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+}
+
+cat >"$WORK/bad.conf" <<CONF
+[global]
+timeout = 5s
+
+[untrusted]
+url = https://127.0.0.1:$TLS_PORT/untrusted
+containers = 2
+
+[wronghost]
+url = https://127.0.0.1:$WRONGHOST_PORT/wronghost
+containers = 2
+ca_file = $CA
+
+[expired]
+url = https://127.0.0.1:$EXPIRED_PORT/expired
+containers = 2
+ca_file = $CA
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/bad.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "untrusted, wrong host, expired: exit 2, short of N" 2 "$rc"
+check_eq "untrusted: each request fails with the reason" 2 \
+	"$(grep -c '^untrusted round 1: failed .*SSL certificate problem: unable to get local issuer certificate' "$WORK/err")"
+check_eq "wrong host name: each request fails with the reason" 2 \
+	"$(grep -c "^wronghost round 1: failed .*no alternative certificate subject name matches target host name '127.0.0.1'" "$WORK/err")"
+check_eq "expired: each request fails with the reason" 2 \
+	"$(grep -c '^expired round 1: failed .*SSL certificate problem: certificate has expired' "$WORK/err")"
+check_eq "no request reached the platform" 0 "$(report 'r["requests"]')"
+
+# The same endpoint as "untrusted", with the test CA: it works.
+cat >"$WORK/good.conf" <<CONF
+[trusted]
+url = https://127.0.0.1:$TLS_PORT/trusted
+containers = 3
+ca_file = $CA
+instance_header = X-Container-Id
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/good.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "ca_file: exit 0" 0 "$rc"
+check_eq "ca_file: the platform served 3 containers" 3 "$(report "fn('/trusted')['distinct_containers']")"
+
+# Mutual TLS: the key from a file, and from a credential; refused without a certificate or with one
+# from another CA, and then nothing reaches the platform.
+mkdir -m 700 "$WORK/creds"
+cp "$WORK/tls/client.key" "$WORK/creds/tls-key"
+cat >"$WORK/mtls.conf" <<CONF
+[global]
+ca_file = $CA
+timeout = 5s
+
+[with-cert]
+url = https://localhost:$MTLS_PORT/with-cert
+containers = 2
+client_cert = $WORK/tls/client.pem
+client_key = $WORK/tls/client.key
+
+[key-credential]
+url = https://127.0.0.1:$MTLS_PORT/key-credential
+containers = 2
+client_cert = $WORK/tls/client.pem
+client_key = \${credential:tls-key}
+
+[without-cert]
+url = https://127.0.0.1:$MTLS_PORT/without-cert
+containers = 2
+
+[stranger-cert]
+url = https://127.0.0.1:$MTLS_PORT/stranger-cert
+containers = 2
+client_cert = $WORK/tls/stranger.pem
+client_key = $WORK/tls/stranger.key
+CONF
+rc=0
+CREDENTIALS_DIRECTORY=$WORK/creds "$WARMD" --once -c "$WORK/mtls.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "mTLS: exit 2 (two endpoints are refused)" 2 "$rc"
+check_eq "mTLS: the client certificate is accepted" 2 "$(requests_to /with-cert)"
+check_eq "mTLS: the key from a credential is accepted" 2 "$(requests_to /key-credential)"
+check_eq "mTLS: without a client certificate, nothing reaches the platform" 0 "$(requests_to /without-cert)"
+check_eq "mTLS: with another CA's certificate, nothing reaches the platform" 0 "$(requests_to /stranger-cert)"
+check_eq "mTLS: refused requests fail clearly" 4 \
+	"$(grep -cE '^(without|stranger)-cert round 1: .*failed: HTTP 400' "$WORK/err")"
+key_line=$(sed -n 2p "$WORK/tls/client.key")
+check "mTLS: the private key appears nowhere in warmd's output" \
+	bash -c '! grep -qF -- "$1" "$2" "$3"' _ "$key_line" "$WORK/out" "$WORK/err"
+
+# A round of 200 over TLS reaches 200 containers: the bodies wait until every
+# request is connected, then go together; nginx reads whole requests, as
+# gateways do, before the platform sees them.  Over HTTP/1.1 each request has
+# a handshake of its own, and with a container held for 100 ms (+100 ms cold
+# start) requests sent as their handshakes end reach far fewer.
+reset_platform "?kill=1"
+wide_conf() { # VERSION
+	cat <<CONF
+[wide]
+url = https://127.0.0.1:$TLS_PORT/wide?hold_ms=100&cold_ms=100
+containers = 200
+method = POST
+body = {"warmup": true}
+ca_file = $CA
+timeout = 30s
+connect_timeout = 20s
+instance_header = X-Container-Id
+http_version = $1
+CONF
+}
+wide_conf 1.1 >"$WORK/wide.conf"
+rc=0
+"$WARMD" --once -c "$WORK/wide.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "N=200 over HTTPS/1.1: exit 0" 0 "$rc"
+[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "N=200 over HTTPS/1.1: 200 distinct containers by the platform's record" 200 \
+	"$(report "fn('/wide')['distinct_containers']")"
+check_eq "N=200 over HTTPS/1.1: 200 requests in flight at once" 200 "$(report 'r["max_in_flight"]')"
+
+# The same with the default, HTTP/2: the streams share connections, each still a request of its own.
+reset_platform "?kill=1"
+: >"$WORK/nginx/access.log"
+wide_conf auto >"$WORK/wide.conf"
+rc=0
+"$WARMD" --once -c "$WORK/wide.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "N=200 over HTTP/2: exit 0" 0 "$rc"
+[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "N=200 over HTTP/2: 200 distinct containers by the platform's record" 200 \
+	"$(report "fn('/wide')['distinct_containers']")"
+logged 200 /wide
+check_eq "N=200 over HTTP/2: HTTP/2 by default" 200 "$(grep -c " HTTP/2.0 .* /wide$" "$WORK/nginx/access.log")"
+conns=$(awk '$5 == "/wide" { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)
+check_le "N=200 over HTTP/2: streams shared connections (fewer than 200)" 199 "$conns"
+
+# http_version = 1.1: no HTTP/2.
+reset_platform "?kill=1"
+: >"$WORK/nginx/access.log"
+wide_conf 1.1 | sed 's/^containers = 200$/containers = 5/' >"$WORK/h1.conf"
+rc=0
+"$WARMD" --once -c "$WORK/h1.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+logged 5 /wide
+check_eq "http_version = 1.1: 5 requests, all HTTP/1.1" "5 5" \
+	"$(grep -c ' /wide$' "$WORK/nginx/access.log") $(grep -c ' HTTP/1.1 .* /wide$' "$WORK/nginx/access.log")"
+check_eq "http_version = 1.1: one connection per request" 5 \
+	"$(awk '$5 == "/wide" { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)"
+
+# The daemon, two rounds: the CA file is opened (and parsed) once, and the
+# second round resumes the TLS sessions of the first.
+if command -v strace >/dev/null; then
+	: >"$WORK/nginx/access.log"
+	cat >"$WORK/daemon.conf" <<CONF
+[global]
+interval = 1s
+ca_file = $CA
+http_version = 1.1
+
+[resumed]
+url = https://127.0.0.1:$TLS_PORT/resumed
+containers = 3
+CONF
+	# sh execs warmd, so the pid it writes is warmd's; stopping it ends strace too.
+	strace -f -qq -e trace=openat -o "$WORK/strace.out" \
+		sh -c 'echo $$ >"$1"; exec "$2" -c "$3"' sh "$WORK/warmd.pid" "$WARMD" "$WORK/daemon.conf" \
+		>"$WORK/out" 2>"$WORK/err" &
+	strace_pid=$!
+	at_exit "stop_pid $strace_pid"
+	wait_for 10 test -s "$WORK/warmd.pid"
+	wait_for 20 platform_true 'fn("/resumed")["requests"] >= 9' || true
+	kill "$(cat "$WORK/warmd.pid")" 2>/dev/null || true     # not our child: stop_pid cannot reap it
+	stop_pid "$strace_pid" || true    # its status is warmd's, killed by SIGTERM
+	check_ge "daemon: three rounds ran" 9 "$(requests_to /resumed)"
+	# The load only checks that the file is readable (O_NONBLOCK); OpenSSL's parse opens it plainly.
+	check_eq "daemon: the CA file was parsed once for all rounds" "1 1" \
+		"$(grep -c "openat(.*\"$CA\", O_RDONLY|O_NOCTTY|O_NONBLOCK" "$WORK/strace.out") $(grep -c "openat(.*\"$CA\", O_RDONLY)" "$WORK/strace.out")"
+	check "daemon: a later round resumed TLS sessions" grep -q ' HTTP/1.1 r .* /resumed$' "$WORK/nginx/access.log"
+else
+	say "strace is not installed: the CA parse count and session reuse are not checked"
+fi
+
+finish
