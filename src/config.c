@@ -1231,6 +1231,7 @@ static bool finish_lambda(struct parser *p, struct section *s) {
         if (lambda_parse(ep->lambda, &t, &why) < 0)
                 return true;            /* reported at its line */
 
+        free(ep->method);       /* one set next to lambda is an error, reported above; POST replaces it */
         if (!(ep->method = strdup("POST"))) {
                 p->failed_oom = true;
                 return true;
@@ -1266,6 +1267,8 @@ static bool finish_lambda(struct parser *p, struct section *s) {
                 ep->region = c;
         }
 
+        free(ep->url);          /* likewise a url */
+        ep->url = NULL;
         r = lambda_url(&t, ep->region, &ep->url);
         if (r >= 0 && (u = curl_url())) {
                 if (curl_url_set(u, CURLUPART_URL, ep->url, 0) == CURLUE_OK)
