@@ -67,6 +67,7 @@ struct transfer {
         struct transfer *prev, *next;   /* in the active list, or next in the free list */
         struct body_scan scan;
         uint64_t body_bytes;            /* body bytes received */
+        int socket_errno;               /* why socket() failed for it; 0: it did not */
         char error[CURL_ERROR_SIZE];
 };
 
@@ -298,6 +299,35 @@ static void hold_leave(struct transfer *t) {
                         t->http->open_hold = NULL;
                 free(g);
         }
+}
+
+/*
+ * curl's own socket(), but keeping its errno: curl reports a socket() that
+ * failed as "Couldn't connect to server", so running out of descriptors
+ * would look like an unreachable endpoint.
+ */
+static curl_socket_t on_open_socket(void *userdata, curlsocktype purpose, struct curl_sockaddr *a) {
+        struct transfer *t = userdata;
+        int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+
+        if (fd < 0) {
+                t->socket_errno = errno;
+                return CURL_SOCKET_BAD;
+        }
+        return fd;
+}
+
+/*
+ * Descriptors that this many requests in flight take at the busiest moment,
+ * lookups of them resolving a host name: a socket each, two more for each
+ * lookup (the threaded resolver's socketpair), and the multi handle's own
+ * wakeup socketpair.  Measured with 3000 requests to 127.0.0.1 and 10 to a
+ * host name: 3021 descriptors, 8 of them warmd's own at idle.  (A request to
+ * a host with IPv4 and IPv6 addresses can hold a second socket for a moment,
+ * while both are tried.)
+ */
+unsigned long http_fds_needed(unsigned long requests, unsigned long lookups) {
+        return 2 + requests + 2 * lookups;
 }
 
 static int multi_new(struct http *h) {
@@ -588,6 +618,7 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         body_scan_init(&t->scan, ep);
         t->body_bytes = 0;
         t->stopped = false;
+        t->socket_errno = 0;
         t->error[0] = '\0';
 
 #define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val); } while (0)
@@ -605,6 +636,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         SET(CURLOPT_HTTPHEADER, t->headers);
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, t);
+        SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+        SET(CURLOPT_OPENSOCKETDATA, t);
         SET(CURLOPT_ERRORBUFFER, t->error);
         /* A warm-up answer is small; a smaller receive buffer is ~12 KiB less per request in flight. */
         SET(CURLOPT_BUFFERSIZE, 4096L);
@@ -752,9 +785,22 @@ static const char *header_value(CURL *c, const char *name, char *buf, size_t siz
         return buf;
 }
 
+/* Out of descriptors is a local limit to raise, not the endpoint's fault: say which one. */
+static const char *socket_error(int e) {
+        switch (e) {
+        case EMFILE:
+                return "out of file descriptors (EMFILE, warmd's limit: raise LimitNOFILE=)";
+        case ENFILE:
+                return "out of file descriptors (ENFILE, the system's limit: fs.file-max)";
+        default:
+                return strerror(e);
+        }
+}
+
 static void finish(struct http *h, struct transfer *t, CURLcode code) {
         char reuse[64], instance[INSTANCE_MAX], fn_error[64], error_type[128], log_tail[LAMBDA_LOG_TAIL_MAX + 1];
         curl_off_t total = 0, connect = 0, ttfb = 0;
+        long request_bytes = 0;
         const struct endpoint_config *ep = t->ep;
         void *userdata = t->userdata;
         struct response r;
@@ -774,6 +820,11 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
         r.total_usec = (uint64_t) total;
         r.connect_usec = (uint64_t) connect;
         r.ttfb_usec = (uint64_t) ttfb;
+        /* Sent means the request itself was written, whatever came of it. */
+        (void) curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+        r.sent = request_bytes > 0;
+        if (code != CURLE_OK && !r.sent && t->socket_errno != 0)
+                snprintf(t->error, sizeof t->error, "not sent: no socket: %s", socket_error(t->socket_errno));
         if (code == CURLE_OK && !t->probe) {
                 r.reuse_header = header_value(t->easy, ep->reuse_header, reuse, sizeof reuse);
                 r.instance_header = header_value(t->easy, ep->instance_header, instance, sizeof instance);

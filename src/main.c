@@ -129,6 +129,50 @@ static void on_event(void *userdata, const struct scheduler_event *ev) {
 
 /* ------------------------------------------------------------------ config */
 
+/* A round of N requests needs N sockets; the unit's LimitNOFILE sets the hard limit. */
+static void raise_nofile(void) {
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+                return;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_warning("Could not raise the open file limit to %llu: %m", (unsigned long long) rl.rlim_max);
+}
+
+/*
+ * A request that finds no free descriptor fails with EMFILE and is not sent.
+ * Say so when a configuration is loaded, at start and at every reload, with
+ * the numbers, rather than let rounds fall short for no visible reason.
+ */
+static void check_fd_limit(const struct config *c) {
+        struct journal_record rec;
+        struct fd_need need;
+        struct rlimit rl;
+
+        raise_nofile();
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return;
+        scheduler_fds_needed(c, &need);
+        if (need.total <= rl.rlim_cur || !need.largest)
+                return;
+        if (journal_build_event(LOG_WARNING, WARMD_MESSAGE_FD_LIMIT, NULL, &rec,
+                                "Rounds can need %lu file descriptors at once, more than the limit of %llu "
+                                "(RLIMIT_NOFILE): %u requests in flight (max_parallel=%u; the largest round, "
+                                "[%s], has %u), %u host name lookups (2 each) and %u for warmd itself. Requests over the "
+                                "limit fail with EMFILE and are not sent: raise LimitNOFILE= to at least %lu, "
+                                "or lower max_parallel",
+                                need.total, (unsigned long long) rl.rlim_cur, need.in_flight, c->max_parallel,
+                                need.largest->name, need.largest->containers, need.lookups, need.own,
+                                need.total) < 0)
+                return;
+        if (journal_record_add(&rec, "WARMD_FDS_NEEDED=%lu", need.total) >= 0 &&
+            journal_record_add(&rec, "WARMD_FDS_LIMIT=%llu", (unsigned long long) rl.rlim_cur) >= 0)
+                journal_send(&rec);
+        journal_record_done(&rec);
+}
+
+
 static void log_config_loaded(const struct config *c) {
         struct journal_record rec;
         size_t containers = config_total_containers(c);
@@ -191,6 +235,7 @@ static void reload(struct daemon *d) {
                 d->reload_note[0] = '\0';
                 journal_set_config(scheduler_config(d->sched));
                 log_config_loaded(scheduler_config(d->sched));
+                check_fd_limit(scheduler_config(d->sched));
         }
         status_now(d);
         /* READY=1 whatever the outcome: the reload is over, and warmd still runs. */
@@ -216,17 +261,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         log_event(LOG_INFO, WARMD_MESSAGE_STOP, NULL, "Stopping on %s", strsignal((int) si->ssi_signo));
         /* In-flight requests are aborted when the scheduler is freed, not awaited. */
         return sd_event_exit(sd_event_source_get_event(s), 0);
-}
-
-/* A round of N requests needs N sockets; the unit's LimitNOFILE sets the hard limit. */
-static void raise_nofile(void) {
-        struct rlimit rl;
-
-        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
-                return;
-        rl.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-                log_warning("Could not raise the open file limit to %llu: %m", (unsigned long long) rl.rlim_max);
 }
 
 /* ---------------------------------------------------------------- --once */
@@ -365,6 +399,7 @@ static int run(struct daemon *d, struct config *c) {
                           d->once ? " one round" : "");
                 journal_set_config(scheduler_config(d->sched));
                 log_config_loaded(scheduler_config(d->sched));
+                check_fd_limit(scheduler_config(d->sched));
                 r = scheduler_start(d->sched);
         }
         if (r >= 0 && !(d->once && scheduler_config(d->sched)->n_endpoints == 0)) {

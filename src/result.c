@@ -288,6 +288,7 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
         int reuse = -EINVAL;
 
         *ret = (struct result) {
+                .sent = r->sent,
                 .http_status = r->curl_code == CURLE_OK ? r->http_status : 0,
                 .total_usec = r->total_usec,
                 .connect_usec = r->connect_usec,
@@ -387,7 +388,8 @@ static uint64_t hash_string(const char *s) {
 void round_acc_add(struct round_acc *a, const struct result *r) {
         struct summary *s = &a->s;
 
-        s->sent++;
+        /* A request that never left (no socket, no address) is not sent, only failed. */
+        s->sent += r->sent;
         if (r->ok)
                 s->ok++;
         else
@@ -404,7 +406,8 @@ void round_acc_add(struct round_acc *a, const struct result *r) {
         }
         if (r->reuse_guessed)
                 s->guessed++;
-        if (a->n < a->capacity)
+        /* The time of a request that never left says nothing of the endpoint. */
+        if (r->sent && a->n < a->capacity)
                 a->durations[a->n++] = r->total_usec;
         /* Only a request that did its job counts a container as reached. */
         if (r->ok && r->instance[0] && a->n_hashes < a->capacity)

@@ -711,6 +711,38 @@ fail:
 
 /* --------------------------------------------------------------- reporting */
 
+/*
+ * Descriptors warmd holds outside http.c's transfers: measured 8 at idle
+ * (the standard streams, sd-event's epoll set, signalfd and two timerfds,
+ * http.c's epoll set), plus the journal's socket and sd_notify's.
+ */
+#define DAEMON_FDS 10U
+
+/*
+ * The busiest moment rounds can have: every round due at once, each starting
+ * with its probe when its host is a name (a probe takes a slot too), all of
+ * it capped by max_parallel.  Each endpoint with a host name has at most one
+ * lookup going, since its requests follow their probe.
+ */
+void scheduler_fds_needed(const struct config *c, struct fd_need *ret) {
+        unsigned long requests = 0;
+        struct fd_need n = { .own = DAEMON_FDS + (unsigned) http_fds_needed(0, 0) };
+
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const struct endpoint_config *ep = c->endpoints[i];
+
+                requests += ep->containers + !ep->host_is_address;
+                n.lookups += !ep->host_is_address;
+                if (!n.largest || ep->containers > n.largest->containers)
+                        n.largest = ep;
+        }
+        n.in_flight = requests < c->max_parallel ? (unsigned) requests : c->max_parallel;
+        if (n.lookups > n.in_flight)
+                n.lookups = n.in_flight;
+        n.total = DAEMON_FDS + http_fds_needed(n.in_flight, n.lookups);
+        *ret = n;
+}
+
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
         struct status_totals t = {
                 .endpoints = (unsigned) s->n_endpoints,

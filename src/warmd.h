@@ -180,6 +180,7 @@ struct response {
         const struct body_scan *scan;   /* the body, as scanned while it streamed in (http.c) */
         const char *body;               /* or a whole body at hand (tests, fuzzing), scanned in one piece */
         size_t body_len;
+        bool sent;                      /* the request was written to a connection */
         bool probe;                     /* a connect-only probe (HTTP_PROBE), not a request */
         /* Lambda's answer headers, for Lambda endpoints only. */
         const char *aws_function_error; /* X-Amz-Function-Error */
@@ -189,6 +190,7 @@ struct response {
 
 struct result {
         bool ok;                        /* status as expected */
+        bool sent;                      /* it left warmd: counted in a round's sent */
         long http_status;               /* 0 when no response */
         char error[CURL_ERROR_SIZE];    /* empty when ok */
         uint64_t total_usec;
@@ -246,6 +248,7 @@ void round_acc_finish(struct round_acc *a, struct summary *ret);
 #define WARMD_MESSAGE_STOP           "29fc3ff0616a4525847f7e361773f66b"
 #define WARMD_MESSAGE_ROUND_SKIPPED  "53ccfd41088645a7b528f815865bf77c"
 #define WARMD_MESSAGE_IDLE           "1d785760f4a5486db4020d7d41f834a3"
+#define WARMD_MESSAGE_FD_LIMIT       "bda9a326ca4d482ebd134d69ecd11966"
 #define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
 
 /* A record as "FIELD=value" strings; built by pure functions, sent by journal_send(). */
@@ -349,6 +352,8 @@ int http_start(struct http *h, const struct endpoint_config *ep, const struct cu
 /* Aborts every transfer started with this userdata; no callback is made for them. */
 unsigned http_abort(struct http *h, void *userdata);
 void http_set_user_agent(struct http *h, const char *user_agent);
+/* Descriptors that many requests in flight take at their busiest, lookups of them resolving a name. */
+unsigned long http_fds_needed(unsigned long requests, unsigned long lookups);
 
 /* --------------------------------------------------------------- scheduler */
 
@@ -408,6 +413,17 @@ const struct config *scheduler_config(const struct scheduler *s);
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
 /* For --once: the last summary of endpoint i; -ENOENT before its first round ends. */
 int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret);
+
+/* The file descriptors that rounds under a configuration can take at once, and why. */
+struct fd_need {
+        unsigned long total;
+        unsigned in_flight;             /* requests and probes at once: max_parallel, or all there are */
+        unsigned lookups;               /* host name lookups at once */
+        unsigned own;                   /* warmd's own, requests and lookups aside */
+        const struct endpoint_config *largest;  /* the largest round; NULL without endpoints */
+};
+
+void scheduler_fds_needed(const struct config *c, struct fd_need *ret);
 
 /* ------------------------------------------------------------------ notify */
 

@@ -249,7 +249,7 @@ static void test_scan_stops(void) {
 }
 
 static struct result mk(bool ok, enum reuse reuse, const char *instance, uint64_t ms) {
-        struct result r = { .ok = ok, .reuse = reuse, .total_usec = ms * USEC_PER_MSEC };
+        struct result r = { .ok = ok, .sent = true, .reuse = reuse, .total_usec = ms * USEC_PER_MSEC };
 
         snprintf(r.instance, sizeof r.instance, "%s", instance);
         return r;
@@ -280,12 +280,22 @@ static void test_summary(void) {
 
         /* Ids unknown: reached counts ok requests. */
         round_acc_reset(&a, 3);
-        round_acc_add(&a, &(struct result) { .ok = true, .total_usec = 3000 });
-        round_acc_add(&a, &(struct result) { .ok = true, .total_usec = 1000, .reuse = REUSE_WARM, .reuse_guessed = true });
-        round_acc_add(&a, &(struct result) { .ok = false, .total_usec = 2000 });
+        round_acc_add(&a, &(struct result) { .ok = true, .sent = true, .total_usec = 3000 });
+        round_acc_add(&a, &(struct result) { .ok = true, .sent = true, .total_usec = 1000, .reuse = REUSE_WARM,
+                                             .reuse_guessed = true });
+        round_acc_add(&a, &(struct result) { .ok = false, .sent = true, .total_usec = 2000 });
         round_acc_finish(&a, &s);
         CHECK(!s.instances_known && s.reached == 2 && s.guessed == 1, "reached %u from ok", s.reached);
         CHECK(s.p50_usec == 2000 && s.max_usec == 3000, "p50 of three");
+
+        /* A request that never left (no socket) is failed, not sent, and has no say in the times. */
+        round_acc_reset(&a, 3);
+        round_acc_add(&a, &(struct result) { .ok = true, .sent = true, .total_usec = 5000 });
+        round_acc_add(&a, &(struct result) { .total_usec = 0 });
+        round_acc_add(&a, &(struct result) { .total_usec = 0 });
+        round_acc_finish(&a, &s);
+        CHECK(s.sent == 1 && s.ok == 1 && s.failed == 2, "sent %u of 3, failed %u", s.sent, s.failed);
+        CHECK(s.p50_usec == 5000 && s.max_usec == 5000, "p50 %llu of the one sent", (unsigned long long) s.p50_usec);
 
         /* An empty round. */
         round_acc_reset(&a, 4);
