@@ -205,4 +205,45 @@ check_eq "journal: the secret appears nowhere in the journal (journalctl -o expo
 check_eq "the secret appears nowhere on warmd's stdout/stderr" 0 \
 	"$(cat "$WORK"/once3.out "$WORK"/once3.err | grep -ac -- "$secret" || true)"
 
+# -------------------------------------------------------- the budget for request records
+
+# 1,000 endpoints that answer and 50 that fail, 10 containers each, one
+# round: 10,500 request records would be more than journald's default
+# limit leaves next to 1,050 round summaries.  The budget (warmd(8),
+# "Journal volume") is 10,000 - 100 - 1,050 = 8,850 in 30 s, successes
+# only while fewer than half of it are used: every failure has its record,
+# successes at most 4,425, and the rest is counted in WARMD_UNLOGGED.  This
+# journald has no rate limit, so what is missing was held back by warmd.
+cfg4="$WORK/budget.conf"
+{
+	printf '[global]\ninterval = 1h\ntimeout = 10s\n'
+	for ((i = 1; i <= 1050; i++)); do
+		status=""
+		[ "$i" -gt 1000 ] && status="?status=500"
+		printf '[jb-%d]\nurl = %s/jb-%d%s\ncontainers = 10\n' "$i" "$base" "$i" "$status"
+	done
+} >"$cfg4"
+rc=0
+"$WARMD" --once -c "$cfg4" >"$WORK/once4.out" 2>"$WORK/once4.err" || rc=$?
+check_eq "warmd --once, 1,050 endpoints x 10, 50 of them failing: exit status" 2 "$rc"
+sent_ok=$(report 'sum(f["requests"] for p, f in r["functions"].items() if p.startswith("/jb-") and int(p[4:]) <= 1000)')
+sent_failed=$(report 'sum(f["requests"] for p, f in r["functions"].items() if p.startswith("/jb-") and int(p[4:]) > 1000)')
+check_eq "budget: the platform saw 10,000 requests to the endpoints that answer" 10000 "$sent_ok"
+check_eq "budget: the platform saw 500 requests to the endpoints that fail" 500 "$sent_failed"
+jfields WARMD_ENDPOINT,PRIORITY MESSAGE_ID=$WARMD_MESSAGE_REQUEST >"$WORK/budget-req.tsv"
+jfields WARMD_ENDPOINT,WARMD_UNLOGGED MESSAGE_ID=$WARMD_MESSAGE_ROUND MESSAGE_ID=$WARMD_MESSAGE_SHORT \
+	>"$WORK/budget-round.tsv"
+logged_ok=$(count_lines "$WORK/budget-req.tsv" '$1 ~ /^jb-/ && $2 == "6"')
+logged_failed=$(count_lines "$WORK/budget-req.tsv" '$1 ~ /^jb-/ && $2 == "5"')
+held_ok=$(awk -F'\t' '$1 ~ /^jb-/ && substr($1, 4) + 0 <= 1000 { n += $2 } END { print n + 0 }' "$WORK/budget-round.tsv")
+held_failed=$(awk -F'\t' '$1 ~ /^jb-/ && substr($1, 4) + 0 > 1000 { n += $2 } END { print n + 0 }' "$WORK/budget-round.tsv")
+say "budget: $logged_ok successful and $logged_failed failed request records, $held_ok held back"
+check_eq "budget: every round summary is in the journal" 1050 "$(count_lines "$WORK/budget-round.tsv" '$1 ~ /^jb-/')"
+check_eq "budget: every failed request has its record" 500 "$logged_failed"
+check_eq "budget: no failed request was held back" 0 "$held_failed"
+check_le "budget: at most half the budget (4,425) went to successful requests" 4425 "$logged_ok"
+check_ge "budget: ... and it was used" 3925 "$logged_ok"
+check_eq "budget: successful request records + WARMD_UNLOGGED = the requests the platform saw" \
+	"$sent_ok" $((logged_ok + held_ok))
+
 finish
