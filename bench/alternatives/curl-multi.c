@@ -108,18 +108,19 @@ int main(int argc, char **argv)
 	if (max > 0)
 		curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, max);
 	char line[4096];
-	size_t cap = 0;
+	size_t nurls = 0;
+	while (fgets(line, sizeof line, f))
+		nurls += line[0] != '\n' && line[0] != '\0';
+	rewind(f);
+	/* Allocated once: the handles point into it (CURLOPT_PRIVATE, CURLOPT_READDATA). */
+	reqs = calloc(nurls * (size_t) n, sizeof *reqs);
+	if (!reqs)
+		return 2;
 	while (fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (!line[0])
 			continue;
 		for (long i = 0; i < n; i++) {
-			if (nreqs == cap) {
-				cap = cap ? 2 * cap : 1024;
-				reqs = realloc(reqs, cap * sizeof *reqs);
-				if (!reqs)
-					return 2;
-			}
 			struct req *r = &reqs[nreqs++];
 			*r = (struct req) { .easy = curl_easy_init() };
 			CURL *e = r->easy;
