@@ -17,9 +17,17 @@ Per-request query parameters: status= (200..599), hold_ms=, cold_ms=,
 pad=BYTES (0..10^9: a "pad" string of that many bytes after those fields, or
 before them with pad_first=1; sent as the client reads it, never held in
 memory whole), body=text (a body that is not JSON), location= (sent back as
-a Location header, for redirects).  Per function, the report
-counts the response bytes written to the socket (bytes_sent) and the answers
-whose client went away before all of it was sent (answers_cut).
+a Location header, for redirects), per_container= (1..1000; default
+--requests-per-container), fail_every=K (every K-th request of the function
+answers 503, like throttling).  Per function, the report counts the response
+bytes written to the socket (bytes_sent) and the answers whose client went
+away before all of it was sent (answers_cut).
+
+Requests per container.  Like Cloud Run's concurrency setting, a container
+may serve several requests at once: with per_container=C, a request joins a
+busy container that serves fewer than C requests before it takes an idle one
+or starts a new one.  A request that joins a container still starting waits
+for the rest of its cold start, but is not a cold start itself.
 
 The Lambda Invoke API and an IMDSv2 endpoint are served too (tests/faas_aws.py
 says how); each (function, qualifier) invoked is one function here.
@@ -86,12 +94,14 @@ now = time.monotonic
 # ---------------------------------------------------------------------------
 
 class Container:
-    __slots__ = ("cid", "free_at", "generation")
+    __slots__ = ("cid", "free_at", "generation", "active", "ready_at")
 
     def __init__(self, cid, generation):
         self.cid = cid
         self.free_at = 0.0       # when its last request was answered
         self.generation = generation
+        self.active = 0          # requests it serves right now
+        self.ready_at = 0.0      # when its cold start is over
 
 
 class Function:
@@ -103,6 +113,7 @@ class Function:
         self.tag = "%04x" % (zlib.crc32(path.encode()) & 0xFFFF)
         self.idle = deque()      # idle containers, released in order, oldest left
         self.busy = 0            # containers held by a request right now
+        self.shared = []         # busy containers that may take more requests
         self.in_flight = 0       # requests being served right now
         self.reset_record()
 
@@ -139,6 +150,13 @@ class Function:
             if idle[i].free_at <= t:
                 c = idle[i]
                 del idle[i]
+                return c
+        return None
+
+    def take_shared(self, per_container):
+        """A busy container serving fewer than per_container requests."""
+        for c in self.shared:
+            if c.active < per_container:
                 return c
         return None
 
@@ -196,8 +214,9 @@ class Platform:
         self.generation += 1
         for f in self.functions.values():
             f.idle.clear()
+            f.shared.clear()
 
-    def acquire(self, path, t, start, seen=None):
+    def acquire(self, path, t, start, seen=None, per_container=1):
         """Start serving a request that arrived at t; its service starts at
         start (later than t only for a pipelined request queued behind
         another on its connection).
@@ -207,16 +226,25 @@ class Platform:
         if f is None:
             f = self.functions[path] = Function(path)
         f.reap(t, self.ttl)
-        c = f.take_idle(start)
+        c = f.take_shared(per_container) if per_container > 1 else None
         if c is not None:
             cold = False
             f.warm += 1
         else:
-            self.next_id += 1
-            c = Container("%s-%d" % (f.tag, self.next_id), self.generation)
-            cold = True
-            f.cold_starts += 1
-        f.busy += 1
+            c = f.take_idle(start)
+            if c is not None:
+                cold = False
+                f.warm += 1
+            else:
+                self.next_id += 1
+                c = Container("%s-%d" % (f.tag, self.next_id), self.generation)
+                c.ready_at = start + self.cold_ms / 1000.0
+                cold = True
+                f.cold_starts += 1
+            f.busy += 1
+            if c.generation == self.generation:
+                f.shared.append(c)
+        c.active += 1
         f.requests += 1
         f.served.add(c.cid)
         if f.first_arrival is None or t < f.first_arrival:
@@ -233,9 +261,14 @@ class Platform:
 
     def release(self, f, c, rec, t):
         rec[3] = t
-        f.busy -= 1
         f.in_flight -= 1
         self.in_flight -= 1
+        c.active -= 1
+        if c.active > 0:
+            return
+        f.busy -= 1
+        if c in f.shared:
+            f.shared.remove(c)
         if c.generation == self.generation:
             c.free_at = t
             f.idle.append(c)
@@ -311,6 +344,7 @@ class Server:
     """Listening socket: accepts connections as fast as they come."""
 
     arrival_clock = "read"   # "kernel" once the listener has SO_TIMESTAMPNS
+    per_container = 1        # --requests-per-container
 
     def __init__(self, loop, platform, host, port, backlog, want_kernel_clock):
         self.loop = loop
@@ -644,6 +678,8 @@ class Connection:
         p = self.platform
         hold_ms, cold_ms, status = p.hold_ms, p.cold_ms, 200
         shape = (0, False, False)    # pad bytes, pad first, text body
+        per_container = Server.per_container
+        fail_every = 0
         if query:
             try:
                 q = parse_qs(query)
@@ -655,11 +691,16 @@ class Connection:
                     status = int(q["status"][-1])
                 shape = (int(q.get("pad", ["0"])[-1]), q.get("pad_first", ["0"])[-1] == "1",
                          q.get("body", [""])[-1] == "text")
+                if "per_container" in q:
+                    per_container = int(q["per_container"][-1])
+                if "fail_every" in q:
+                    fail_every = int(q["fail_every"][-1])
             except ValueError:
                 self.send_error(400, "bad query parameter")
                 return
             if (not 200 <= status <= 599 or not 0 <= hold_ms <= 3600e3
-                    or not 0 <= cold_ms <= 3600e3 or not 0 <= shape[0] <= MAX_PAD):
+                    or not 0 <= cold_ms <= 3600e3 or not 0 <= shape[0] <= MAX_PAD
+                    or not 1 <= per_container <= 1000 or fail_every < 0):
                 self.send_error(400, "query parameter out of range")
                 return
         start = t if t >= self.done_t else now()
@@ -668,9 +709,16 @@ class Connection:
                 "body": body[:4096].decode("latin-1"), "body_len": len(body),
                 "location": parse_qs(query).get("location", [None])[-1] if query else None,
                 "aborted": None}
-        f, c, cold, rec = p.acquire(path, t, start, seen)
+        f, c, cold, rec = p.acquire(path, t, start, seen, per_container)
+        if fail_every and f.requests % fail_every == 0:
+            status = 503
         self.busy = True
-        paid = cold_ms if cold else 0
+        if cold:
+            c.ready_at = start + cold_ms / 1000.0
+            paid = cold_ms
+        else:
+            # Joining a container that is still starting waits for it.
+            paid = max(0.0, (c.ready_at - start) * 1000.0)
         if paid == int(paid):
             paid = int(paid)
         # The container is held from the start of service on.
@@ -833,6 +881,9 @@ def parse_args(argv):
                     help="extra delay paid by a cold start (default 200)")
     ap.add_argument("--ttl-s", type=float, default=600.0,
                     help="idle containers older than this are reclaimed (default 600)")
+    ap.add_argument("--requests-per-container", type=int, default=1,
+                    help="requests one container serves at once, like Cloud Run's "
+                         "concurrency (default 1; per request: per_container=)")
     ap.add_argument("--max-seconds", type=float, default=3600.0,
                     help="exit by itself after this many seconds (default 3600)")
     ap.add_argument("--backlog", type=int, default=8192,
@@ -853,6 +904,8 @@ def parse_args(argv):
                     help="lifetime of each set of instance-role credentials (default 21600)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no startup/exit lines")
     args = ap.parse_args(argv)
+    if not 1 <= args.requests_per_container <= 1000:
+        ap.error("--requests-per-container must be 1..1000")
     for name in ("hold_ms", "cold_ms", "ttl_s", "max_seconds"):
         v = getattr(args, name)
         if not math.isfinite(v) or v < 0:
@@ -882,6 +935,7 @@ def main(argv=None):
         platform.aws.keys.add(akid, secret)
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
+    Server.per_container = args.requests_per_container
     server = Server(loop, platform, args.host, args.port, args.backlog,
                     args.arrival_clock == "kernel")
     if args.port_file:
