@@ -353,6 +353,43 @@ static const struct value_type type_text = {
         .done = string_done,
 };
 
+/* A factor, where no is 1 (N requests and no more) and yes is the key's default. */
+static void factor_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        int b = parse_bool_word(value);
+
+        if (b == 0)
+                *(unsigned *) field_of(k, base) = 1;
+        else if (b > 0)
+                number_parse(p, k, k->def, base);
+        else
+                number_parse(p, k, value, base);
+}
+
+static const struct value_type type_factor = {
+        .what = "yes, no or a factor",
+        .parse = factor_parse,
+        .equal = unsigned_equal,
+        .copy = unsigned_copy,
+        .format_range = number_range,
+};
+
+/* The directory must exist when the file is written, not now: under systemd it is made at start. */
+static void path_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        if (value[0] != '/')
+                return add_error(p, "%s: '%s' is not an absolute path", k->name, value);
+        if (value[strlen(value) - 1] == '/')
+                return add_error(p, "%s: '%s' names a directory, not a file", k->name, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_path = {
+        .what = "absolute path",
+        .parse = path_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 static void method_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         for (const char *c = value; *c; c++)
                 if (!isupper((unsigned char) *c))
@@ -846,6 +883,11 @@ static const struct key keys[] = {
           .offset = GL(max_parallel), .min = 1, .max = MAX_PARALLEL_MAX, .def = "1000" },
         { .name = "user_agent",      .scope = GLOBAL,            .type = &type_header_text,
           .offset = GL(user_agent), .def = PACKAGE_NAME "/" PACKAGE_VERSION, .def_doc = PACKAGE_NAME "/VERSION" },
+        { .name = "metrics_file",    .scope = GLOBAL,            .type = &type_path,
+          .offset = GL(metrics_file), .def_doc = "none" },
+        { .name = "topup",           .scope = GLOBAL | ENDPOINT, .type = &type_factor,
+          .offset = EP(topup_factor), .min = 1, .max = TOPUP_FACTOR_MAX, .def = "8",
+          .doc = "times containers: the most requests of a round; no is 1" },
         { .name = "url",             .scope = ENDPOINT,          .type = &type_url,
           .offset = EP(url), .flags = KEY_REQUIRED, .instead = "lambda", .doc = "http or https only" },
         { .name = "lambda",          .scope = ENDPOINT,          .type = &type_lambda,

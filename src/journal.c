@@ -165,9 +165,32 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
         return 0;
 }
 
+/* Why a short round was not topped up, said so that the reader knows what to change. */
+static const char *shortfall_reason(const struct endpoint_config *ep, const struct summary *s, char *buf,
+                                    size_t size) {
+        switch (s->shortfall) {
+        case SHORTFALL_FAILED:
+                snprintf(buf, size, "; not topped up, %u request%s failed", s->failed, s->failed == 1 ? "" : "s");
+                return buf;
+        case SHORTFALL_NO_INSTANCES:
+                return "; not topped up, no instance ids to count containers by";
+        case SHORTFALL_TOPUP_OFF:
+                return "; not topped up, topup = no";
+        case SHORTFALL_LIMIT:
+                snprintf(buf, size, "; top-up limit of %u requests reached", endpoint_request_limit(ep));
+                return buf;
+        case SHORTFALL_MAX_PARALLEL:
+                return "; not topped up, reaching N needs more requests at once than max_parallel allows";
+        case SHORTFALL_NONE:
+                break;
+        }
+        return "";
+}
+
 int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s, unsigned unlogged,
                         struct journal_record *ret) {
         bool short_of_n = s->reached < s->containers;
+        char attempts[64] = "", reason[80];
         struct journal_record rec;
         char held[64] = "";
         size_t expected = 0;
@@ -198,12 +221,79 @@ int journal_build_round(const struct endpoint_config *ep, uint64_t round, const 
         if (unlogged > 0)
                 snprintf(held, sizeof held, "; %u request record%s held back (journal rate limit)", unlogged,
                          unlogged == 1 ? "" : "s");
+        if (s->attempts > 0) {
+                r = r < 0 ? r : journal_record_add(&rec, "WARMD_ATTEMPTS=%u", s->attempts);
+                expected++;
+        }
+        if (short_of_n && s->shortfall != SHORTFALL_NONE) {
+                r = r < 0 ? r : journal_record_add(&rec, "WARMD_SHORTFALL=%s", shortfall_to_string(s->shortfall));
+                expected++;
+        }
+        /* Topped up, or started from what earlier rounds learned: the cost shows. */
+        if (s->attempts > 1 || s->sent != s->containers)
+                snprintf(attempts, sizeof attempts, ", %u attempt%s, %u requests", s->attempts,
+                         s->attempts == 1 ? "" : "s", s->sent);
         r = r < 0 ? r : journal_record_add(&rec,
                         "MESSAGE=%s round %" PRIu64 ": %u of %u reached (%u warm, %u cold, %u unknown, %u failed), "
-                        "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s%s",
+                        "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s%s%s%s",
                         ep->name, round, s->reached, s->containers, s->warm, s->cold, s->unknown, s->failed,
                         usec_to_msec(s->p50_usec), usec_to_msec(s->max_usec),
-                        s->guessed > 0 ? " (reuse guessed from timing)" : "", held);
+                        s->guessed > 0 ? " (reuse guessed from timing)" : "", attempts,
+                        short_of_n ? shortfall_reason(ep, s, reason, sizeof reason) : "", held);
+        expected++;
+
+        r = record_end(&rec, expected, r);
+        if (r < 0)
+                return r;
+        *ret = rec;
+        return 0;
+}
+
+/*
+ * The reclaim warning says what warmd knows: the idle time the containers
+ * did not survive bounds their lifetime from above, the longest idle time
+ * any survived bounds it from below, and the advice follows from both.
+ */
+int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, const struct reclaim *rc,
+                          struct journal_record *ret) {
+        char interval[32], gap[32], lo[32], hi[32], suggested[32], known[96];
+        struct journal_record rec;
+        size_t expected = 0;
+        int r;
+
+        format_timespan(ep->interval_usec, interval, sizeof interval);
+        format_timespan(rc->gap_usec, gap, sizeof gap);
+        format_timespan(rc->lifetime_min_usec, lo, sizeof lo);
+        format_timespan(rc->lifetime_max_usec, hi, sizeof hi);
+        format_timespan(rc->suggested_interval_usec, suggested, sizeof suggested);
+        if (rc->lifetime_min_usec > 0)
+                snprintf(known, sizeof known, "between %s and %s", lo, hi);
+        else
+                snprintf(known, sizeof known, "at most %s", hi);
+
+        r = record_begin(&rec, LOG_WARNING, WARMD_MESSAGE_RECLAIM);
+        expected += 3;
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_INTERVAL_SEC=%" PRIu64, ep->interval_usec / USEC_PER_SEC);
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_NEW_CONTAINERS=%u", rc->new_containers);
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_IDLE_GAP_MS=%" PRIu64, usec_to_msec(rc->gap_usec));
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_LIFETIME_MAX_MS=%" PRIu64,
+                                           usec_to_msec(rc->lifetime_max_usec));
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_SUGGESTED_INTERVAL_SEC=%" PRIu64,
+                                           rc->suggested_interval_usec / USEC_PER_SEC);
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_RECLAIM_FROM=%s", rc->precise ? "instances" : "cold-starts");
+        expected += 8;
+        if (rc->lifetime_min_usec > 0) {
+                r = r < 0 ? r : journal_record_add(&rec, "WARMD_LIFETIME_MIN_MS=%" PRIu64,
+                                                   usec_to_msec(rc->lifetime_min_usec));
+                expected++;
+        }
+        r = r < 0 ? r : journal_record_add(&rec,
+                        "MESSAGE=%s round %" PRIu64 ": %u new container%s%s: the platform reclaimed idle containers "
+                        "within %s (interval %s); their idle lifetime is %s; suggested interval %s",
+                        ep->name, round, rc->new_containers, rc->new_containers == 1 ? "" : "s",
+                        rc->precise ? "" : " (cold starts)", gap, interval, known, suggested);
         expected++;
 
         r = record_end(&rec, expected, r);
@@ -381,7 +471,10 @@ void journal_event(const struct scheduler_event *ev) {
                 r = journal_build_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ep->name, &rec,
                                         "%s: round %" PRIu64 " is still in flight (%u of %u requests pending); "
                                         "skipping this round",
-                                        ep->name, ev->round, ev->pending, ep->containers);
+                                        ep->name, ev->round, ev->pending, ev->requests);
+                break;
+        case SCHEDULER_EVENT_RECLAIM:
+                r = journal_build_reclaim(ep, ev->round, ev->reclaim, &rec);
                 break;
         }
         if (r < 0)

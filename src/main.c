@@ -33,6 +33,9 @@ struct daemon {
         sd_event_source *status_timer;
         sd_event_source *signals[6];
         uint64_t status_last;
+        sd_event_source *metrics_timer;
+        uint64_t metrics_last;
+        int metrics_error;              /* the last write's error, so a failing file is logged once */
         size_t once_left;               /* --once: endpoints whose round has not ended yet */
         char reload_note[160];
 };
@@ -90,22 +93,67 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* The status sink: the STATUS= line, rewritten after rounds but at most once a second. */
-static void status_sink(struct daemon *d, const struct scheduler_event *ev) {
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
+/*
+ * Sinks rewritten after rounds are coalesced: true when a write may happen
+ * now, gap after the last one; otherwise the sink's timer is armed for then.
+ */
+static bool coalesce(sd_event_source *timer, uint64_t last, uint64_t gap) {
         int enabled = SD_EVENT_OFF;
 
+        if (now_usec(CLOCK_MONOTONIC) >= last + gap)
+                return true;
+        (void) sd_event_source_get_enabled(timer, &enabled);
+        if (enabled == SD_EVENT_OFF) {
+                (void) sd_event_source_set_time(timer, last + gap);
+                (void) sd_event_source_set_enabled(timer, SD_EVENT_ONESHOT);
+        }
+        return false;
+}
+
+/* The status sink: the STATUS= line, rewritten after rounds but at most once a second. */
+static void status_sink(struct daemon *d, const struct scheduler_event *ev) {
         if (d->once || ev->type != SCHEDULER_EVENT_ROUND)
                 return;
-        if (now >= d->status_last + STATUS_MIN_GAP_USEC) {
+        if (coalesce(d->status_timer, d->status_last, STATUS_MIN_GAP_USEC))
                 status_now(d);
+}
+
+/* ----------------------------------------------------------------- metrics */
+
+static void metrics_now(struct daemon *d) {
+        const char *path = scheduler_config(d->sched)->metrics_file;
+        size_t n = scheduler_endpoints(d->sched);
+        struct endpoint_stats *st;
+        int r = -ENOMEM;
+
+        if (!path)
                 return;
+        d->metrics_last = now_usec(CLOCK_MONOTONIC);
+        st = calloc(n ? n : 1, sizeof *st);
+        if (st) {
+                for (size_t i = 0; i < n; i++)
+                        scheduler_endpoint_stats(d->sched, i, &st[i]);
+                r = metrics_write(path, st, n);
+                free(st);
         }
-        (void) sd_event_source_get_enabled(d->status_timer, &enabled);
-        if (enabled == SD_EVENT_OFF) {
-                (void) sd_event_source_set_time(d->status_timer, d->status_last + STATUS_MIN_GAP_USEC);
-                (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_ONESHOT);
-        }
+        if (r < 0 && r != d->metrics_error)
+                log_error_errno(r, "Failed to write the metrics file %s", path);
+        else if (r >= 0 && d->metrics_error < 0)
+                log_info("Writing the metrics file %s again", path);
+        d->metrics_error = r < 0 ? r : 0;
+}
+
+static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        metrics_now(userdata);
+        return 0;
+}
+
+/* The metrics sink: the file is rewritten after rounds, at most once a second; --once writes it at the end. */
+static void metrics_sink(struct daemon *d, const struct scheduler_event *ev) {
+        if (d->once || ev->type != SCHEDULER_EVENT_ROUND || !scheduler_config(d->sched)->metrics_file)
+                return;
+        if (coalesce(d->metrics_timer, d->metrics_last, METRICS_MIN_GAP_USEC))
+                metrics_now(d);
 }
 
 /* ----------------------------------------------------------------- events */
@@ -124,6 +172,7 @@ static void on_event(void *userdata, const struct scheduler_event *ev) {
 
         journal_event(ev);
         status_sink(d, ev);
+        metrics_sink(d, ev);
         once_sink(d, ev);
 }
 
@@ -236,6 +285,8 @@ static void reload(struct daemon *d) {
                 journal_set_config(scheduler_config(d->sched));
                 log_config_loaded(scheduler_config(d->sched));
                 check_fd_limit(scheduler_config(d->sched));
+                /* Removed endpoints leave the file now, and a new metrics_file exists from the start. */
+                metrics_now(d);
         }
         status_now(d);
         /* READY=1 whatever the outcome: the reload is over, and warmd still runs. */
@@ -275,8 +326,8 @@ static int print_table(const struct scheduler *s) {
                 if (l > width)
                         width = l;
         }
-        printf("%-*s %6s %6s %6s %6s %7s %11s %7s %7s\n", width, "ENDPOINT", "SENT", "OK", "WARM", "COLD", "UNKNOWN",
-               "REACHED", "P50", "MAX");
+        printf("%-*s %6s %6s %6s %6s %7s %11s %7s %7s %8s\n", width, "ENDPOINT", "SENT", "OK", "WARM", "COLD",
+               "UNKNOWN", "REACHED", "P50", "MAX", "ATTEMPTS");
         for (size_t i = 0; i < c->n_endpoints; i++) {
                 const struct endpoint_config *ep = c->endpoints[i];
                 struct summary sm = {};
@@ -288,8 +339,8 @@ static int print_table(const struct scheduler *s) {
                 snprintf(reached, sizeof reached, "%u/%u", sm.reached, sm.containers);
                 snprintf(p50, sizeof p50, "%" PRIu64 "ms", usec_to_msec(sm.p50_usec));
                 snprintf(max, sizeof max, "%" PRIu64 "ms", usec_to_msec(sm.max_usec));
-                printf("%-*s %6u %6u %6u %6u %7u %11s %7s %7s\n", width, ep->name, sm.sent, sm.ok, sm.warm,
-                       sm.cold, sm.unknown, reached, p50, max);
+                printf("%-*s %6u %6u %6u %6u %7u %11s %7s %7s %8u\n", width, ep->name, sm.sent, sm.ok, sm.warm,
+                       sm.cold, sm.unknown, reached, p50, max, sm.attempts);
                 if (sm.reached < sm.containers)
                         rc = EXIT_SHORT;
         }
@@ -363,6 +414,12 @@ static int setup_loop(struct daemon *d) {
                 return log_error_errno(r, "Failed to create the status timer");
         (void) sd_event_source_set_description(d->status_timer, "status-timer");
         (void) sd_event_source_set_enabled(d->status_timer, SD_EVENT_OFF);
+        r = sd_event_add_time(d->event, &d->metrics_timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
+                              on_metrics_timer, d);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the metrics timer");
+        (void) sd_event_source_set_description(d->metrics_timer, "metrics-timer");
+        (void) sd_event_source_set_enabled(d->metrics_timer, SD_EVENT_OFF);
 
         if (!d->once) {
                 /* sd-event pings from inside its loop, so a stuck loop stops pinging. */
@@ -405,6 +462,7 @@ static int run(struct daemon *d, struct config *c) {
         if (r >= 0 && !(d->once && scheduler_config(d->sched)->n_endpoints == 0)) {
                 if (!d->once) {
                         status_now(d);
+                        metrics_now(d);
                         notify_ready();
                 }
                 r = sd_event_loop(d->event);
@@ -412,13 +470,17 @@ static int run(struct daemon *d, struct config *c) {
                         log_error_errno(r, "Event loop failed");
         }
 
-        if (r >= 0)
-                r = d->once ? check_stdout(print_table(d->sched)) : EXIT_OK;
+        if (r >= 0 && d->once) {
+                metrics_now(d);
+                r = check_stdout(print_table(d->sched));
+        } else if (r >= 0)
+                r = EXIT_OK;
         else
                 r = EXIT_RUNTIME;
         config_free(c);
         d->sched = scheduler_free(d->sched);
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
+        d->metrics_timer = sd_event_source_disable_unref(d->metrics_timer);
         for (size_t i = 0; i < ELEMENTSOF(d->signals); i++)
                 d->signals[i] = sd_event_source_disable_unref(d->signals[i]);
         journal_flush();

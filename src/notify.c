@@ -11,7 +11,7 @@
 
 #include "warmd.h"
 
-static void format_relative(uint64_t usec, char *buf, size_t size) {
+void format_timespan(uint64_t usec, char *buf, size_t size) {
         uint64_t s = (usec + USEC_PER_SEC / 2) / USEC_PER_SEC;
 
         if (s >= 3600)
@@ -50,9 +50,31 @@ int notify_status_format(const struct status_totals *t, uint64_t now_mono, const
 
         if (t->next_usec > 0) {
                 if (t->next_usec > now_mono)
-                        format_relative(t->next_usec - now_mono, next, sizeof next);
+                        format_timespan(t->next_usec - now_mono, next, sizeof next);
                 r = snprintf(buf + n, size - n, "; next %s%s", t->next_usec > now_mono ? "in " : "",
                              t->next_usec > now_mono ? next : "now");
+                if (r < 0 || (size_t) r >= size - n)
+                        return -ENOBUFS;
+                n += (size_t) r;
+        }
+
+        /* What warmd has learned about idle lifetimes, once containers have been seen to die between rounds. */
+        if (t->reclaim_endpoints > 0 && t->reclaim_name) {
+                char lo[32], hi[32], life[80], suggest[32];
+
+                format_timespan(t->reclaim_min_usec, lo, sizeof lo);
+                format_timespan(t->reclaim_max_usec, hi, sizeof hi);
+                format_timespan(t->reclaim_suggest_usec, suggest, sizeof suggest);
+                if (t->reclaim_min_usec > 0 && t->reclaim_max_usec > 0)
+                        snprintf(life, sizeof life, "%s to %s", lo, hi);
+                else if (t->reclaim_max_usec > 0)
+                        snprintf(life, sizeof life, "under %s", hi);
+                else
+                        snprintf(life, sizeof life, "over %s", lo);
+                r = snprintf(buf + n, size - n, "; containers reclaimed between rounds on %u endpoint%s (%s: idle "
+                             "lifetime %s, suggested interval %s)",
+                             t->reclaim_endpoints, t->reclaim_endpoints == 1 ? "" : "s", t->reclaim_name, life,
+                             suggest);
                 if (r < 0 || (size_t) r >= size - n)
                         return -ENOBUFS;
                 n += (size_t) r;

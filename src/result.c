@@ -351,8 +351,8 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
 
 /* ---------------------------------------------------------------- summary */
 
-int round_acc_init(struct round_acc *a, unsigned containers) {
-        *a = (struct round_acc) {};
+int round_acc_init(struct round_acc *a, unsigned containers, unsigned limit) {
+        *a = (struct round_acc) { .limit = MAX(limit, containers) };
         a->durations = calloc(containers, sizeof(uint64_t));
         a->instance_hashes = calloc(containers, sizeof(uint64_t));
         if (!a->durations || !a->instance_hashes) {
@@ -376,13 +376,35 @@ void round_acc_reset(struct round_acc *a, unsigned containers) {
         a->s = (struct summary) { .containers = containers };
 }
 
-/* FNV-1a: instance ids only need telling apart within one round. */
-static uint64_t hash_string(const char *s) {
+/* FNV-1a: instance ids only need telling apart within an endpoint's recent rounds. */
+uint64_t instance_hash(const char *s) {
         uint64_t h = UINT64_C(14695981039346656037);
 
         for (; *s; s++)
                 h = (h ^ (unsigned char) *s) * UINT64_C(1099511628211);
         return h;
+}
+
+/*
+ * Only a topped-up round needs more than N entries: the arrays grow then, by
+ * doubling up to the limit, rather than take 8 x N at start for every
+ * endpoint.  Out of memory, entries beyond the capacity are not kept.
+ */
+static void grow(struct round_acc *a) {
+        unsigned c = MIN(2 * a->capacity, a->limit);
+        uint64_t *v;
+
+        if (c <= a->capacity)
+                return;
+        v = reallocarray(a->durations, c, sizeof(uint64_t));
+        if (!v)
+                return;
+        a->durations = v;
+        v = reallocarray(a->instance_hashes, c, sizeof(uint64_t));
+        if (!v)
+                return;
+        a->instance_hashes = v;
+        a->capacity = c;
 }
 
 void round_acc_add(struct round_acc *a, const struct result *r) {
@@ -406,18 +428,35 @@ void round_acc_add(struct round_acc *a, const struct result *r) {
         }
         if (r->reuse_guessed)
                 s->guessed++;
+        if (r->sent && a->n == a->capacity)
+                grow(a);
         /* The time of a request that never left says nothing of the endpoint. */
         if (r->sent && a->n < a->capacity)
                 a->durations[a->n++] = r->total_usec;
         /* Only a request that did its job counts a container as reached. */
         if (r->ok && r->instance[0] && a->n_hashes < a->capacity)
-                a->instance_hashes[a->n_hashes++] = hash_string(r->instance);
+                a->instance_hashes[a->n_hashes++] = instance_hash(r->instance);
 }
 
 static int cmp_u64(const void *x, const void *y) {
         uint64_t a = *(const uint64_t *) x, b = *(const uint64_t *) y;
 
         return a < b ? -1 : a > b;
+}
+
+static unsigned count_distinct(uint64_t *v, unsigned n) {
+        unsigned d = n > 0;
+
+        qsort(v, n, sizeof(uint64_t), cmp_u64);
+        for (unsigned i = 1; i < n; i++)
+                d += v[i] != v[i - 1];
+        return d;
+}
+
+unsigned round_acc_instances(struct round_acc *a, unsigned from) {
+        if (from >= a->n_hashes)
+                return 0;
+        return count_distinct(a->instance_hashes + from, a->n_hashes - from);
 }
 
 void round_acc_finish(struct round_acc *a, struct summary *ret) {
@@ -429,10 +468,7 @@ void round_acc_finish(struct round_acc *a, struct summary *ret) {
                 s->max_usec = a->durations[a->n - 1];
         }
         if (a->n_hashes > 0) {
-                qsort(a->instance_hashes, a->n_hashes, sizeof(uint64_t), cmp_u64);
-                s->instances = 1;
-                for (unsigned i = 1; i < a->n_hashes; i++)
-                        s->instances += a->instance_hashes[i] != a->instance_hashes[i - 1];
+                s->instances = count_distinct(a->instance_hashes, a->n_hashes);
                 s->instances_known = true;
         }
         s->reached = s->instances_known ? s->instances : s->ok;

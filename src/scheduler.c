@@ -29,8 +29,9 @@
  *   IDLE or CREDENTIALS -> IDLE  fail_round()  no credentials: every request fails, the round is reported
  *   FIRST    -> (as IDLE) on_first_rounds()
  *   PROBING  -> QUEUED   on_done()         the probe ended, whatever its outcome
- *   QUEUED   -> RUNNING  pump()            every request of the round has started
- *   RUNNING  -> IDLE     finish_round()    every request has been answered
+ *   QUEUED   -> RUNNING  pump()            every request of the attempt has started
+ *   RUNNING  -> QUEUED   attempt_done()    the attempt fell short of N: a top-up attempt waits in line
+ *   RUNNING  -> IDLE     finish_round()    every request has been answered, and no top-up follows
  *   any      -> IDLE     abort_round()     the endpoint's configuration changed
  *
  * A round that falls due in CREDENTIALS, PROBING, QUEUED or RUNNING is skipped.
@@ -50,8 +51,18 @@ struct endpoint {
         sd_event_source *timer;
         enum round_state state;
         uint64_t round;
-        unsigned to_start;              /* requests of this round not started yet */
+        unsigned to_start;              /* requests of this attempt not started yet */
         unsigned in_flight;             /* requests (or the probe) started and not answered */
+        unsigned batch;                 /* requests of this attempt */
+        unsigned batch_from;            /* where this attempt's instance ids start in acc */
+        unsigned attempts;
+        unsigned learned;               /* requests the next round starts with; 0: N */
+        struct lifetime life;
+        uint64_t requests[_OUTCOME_MAX];
+        uint64_t rounds, short_rounds, topups;
+        uint64_t last_round_realtime;
+        uint64_t reclaim_realtime;      /* when it last saw a reclaim; 0: never */
+        struct reclaim last_reclaim;
         bool kept;                      /* scratch mark for scheduler_apply_config() */
         size_t cfg_index;               /* where cfg sits in the scheduler's config */
         struct endpoint *queue_next;
@@ -105,9 +116,9 @@ static void queue_append(struct scheduler *s, struct endpoint *ep) {
         s->queue_tail = ep;
 }
 
-/* PROBING or IDLE -> QUEUED */
+/* IDLE, PROBING or RUNNING (a top-up) -> QUEUED */
 static void enqueue(struct scheduler *s, struct endpoint *ep) {
-        assert(ep->state == ROUND_IDLE || ep->state == ROUND_PROBING);
+        assert(ep->state == ROUND_IDLE || ep->state == ROUND_PROBING || ep->state == ROUND_RUNNING);
         ep->state = ROUND_QUEUED;
         queue_append(s, ep);
 }
@@ -140,10 +151,17 @@ static void queue_unlink(struct scheduler *s, struct endpoint *ep) {
         ep->queue_next = NULL;
 }
 
-static void finish_round(struct endpoint *ep);
+static void attempt_done(struct endpoint *ep);
+static void finish_round(struct endpoint *ep, enum shortfall why);
 
 static void request_done(struct endpoint *ep, const struct result *res) {
         round_acc_add(&ep->acc, res);
+        ep->requests[!res->ok ? OUTCOME_FAILED :
+                     res->reuse == REUSE_WARM ? OUTCOME_WARM :
+                     res->reuse == REUSE_COLD ? OUTCOME_COLD : OUTCOME_UNKNOWN]++;
+        /* Out of memory only makes warmd forget a container, which costs at most a missed reclaim warning. */
+        if (res->ok && res->instance[0])
+                (void) lifetime_seen(&ep->life, instance_hash(res->instance), res->reuse, now_usec(CLOCK_BOOTTIME));
         emit(ep->sched, &(struct scheduler_event) {
                 .type = SCHEDULER_EVENT_REQUEST,
                 .endpoint = ep->cfg,
@@ -172,7 +190,7 @@ static void pump(struct scheduler *s) {
                 struct endpoint *ep = s->queue_head;
                 unsigned room = s->config->max_parallel - s->in_flight, n;
 
-                if (ep->to_start > room && ep->cfg->containers <= s->config->max_parallel)
+                if (ep->to_start > room && ep->batch <= s->config->max_parallel)
                         break;
                 n = ep->to_start < room ? ep->to_start : room;
                 for (unsigned i = 0; i < n; i++) {
@@ -189,7 +207,7 @@ static void pump(struct scheduler *s) {
                 if (ep->to_start == 0) {
                         dequeue_head(s);
                         if (ep->in_flight == 0)
-                                finish_round(ep);
+                                attempt_done(ep);
                 }
         }
 }
@@ -249,7 +267,7 @@ static void send_round(struct endpoint *ep) {
                 s->in_flight++;
                 return;
         }
-        log_debug("%s round %" PRIu64 ": starting %u requests", ep->cfg->name, ep->round, ep->cfg->containers);
+        log_debug("%s round %" PRIu64 ": starting %u requests", ep->cfg->name, ep->round, ep->batch);
         ep->state = ROUND_IDLE;
         enqueue(s, ep);
         pump(s);
@@ -263,7 +281,7 @@ static void fail_round(struct endpoint *ep, const char *why) {
         ep->state = ROUND_RUNNING;
         for (; ep->to_start > 0; ep->to_start--)
                 request_done(ep, &res);
-        finish_round(ep);
+        finish_round(ep, SHORTFALL_FAILED);
 }
 
 static void headers_drop(struct endpoint *ep) {
@@ -305,8 +323,12 @@ static void start_round(struct endpoint *ep) {
 
         assert(ep->state == ROUND_IDLE);
         ep->round++;
-        ep->to_start = ep->cfg->containers;
+        ep->batch = MIN(MAX(ep->learned, ep->cfg->containers), endpoint_request_limit(ep->cfg));
+        ep->batch_from = 0;
+        ep->attempts = 1;
+        ep->to_start = ep->batch;
         round_acc_reset(&ep->acc, ep->cfg->containers);
+        lifetime_round_begin(&ep->life, ep->round, now_usec(CLOCK_BOOTTIME));
 
         if (ep->cfg->lambda) {
                 r = sign_round(ep);
@@ -366,6 +388,7 @@ static void round_due(struct endpoint *ep) {
                         .endpoint = ep->cfg,
                         .round = ep->round,
                         .pending = ep->in_flight + ep->to_start - (ep->state == ROUND_PROBING),
+                        .requests = ep->batch,
                 });
                 return;
         }
@@ -389,21 +412,79 @@ static int on_first_rounds(sd_event_source *src _unused_, void *userdata) {
 }
 
 /* RUNNING -> IDLE */
-static void finish_round(struct endpoint *ep) {
+static void finish_round(struct endpoint *ep, enum shortfall why) {
         struct scheduler *s = ep->sched;
+        struct reclaim rc;
+        int r;
 
         assert(ep->state == ROUND_RUNNING);
         round_acc_finish(&ep->acc, &ep->last);
+        ep->last.attempts = ep->attempts;
+        ep->last.shortfall = ep->last.reached < ep->last.containers ? why : SHORTFALL_NONE;
         ep->have_summary = true;
         ep->state = ROUND_IDLE;
-        s->last_round_realtime = now_usec(CLOCK_REALTIME);
+        ep->rounds++;
+        ep->short_rounds += ep->last.reached < ep->last.containers;
+        ep->topups += ep->attempts - 1;
+        s->last_round_realtime = ep->last_round_realtime = now_usec(CLOCK_REALTIME);
+        r = lifetime_round_end(&ep->life, &ep->last, ep->cfg->jitter_usec, now_usec(CLOCK_BOOTTIME), &rc);
+        if (r > 0) {
+                ep->last_reclaim = rc;
+                ep->reclaim_realtime = ep->last_round_realtime;
+        }
 
+        /* The round first, then what it says about reclaims: a reader sees the round the warning is about. */
         emit(s, &(struct scheduler_event) {
                 .type = SCHEDULER_EVENT_ROUND,
                 .endpoint = ep->cfg,
                 .round = ep->round,
                 .summary = &ep->last,
         });
+        if (r > 0)
+                emit(s, &(struct scheduler_event) {
+                        .type = SCHEDULER_EVENT_RECLAIM,
+                        .endpoint = ep->cfg,
+                        .round = ep->round,
+                        .reclaim = &rc,
+                });
+}
+
+/*
+ * Every request of an attempt has been answered.  A round short of N
+ * distinct containers is topped up with a larger attempt while topup_next()
+ * allows (RUNNING -> QUEUED); otherwise the round ends.  The next round
+ * starts from what this one learned.
+ */
+static void attempt_done(struct endpoint *ep) {
+        struct topup_state t = {
+                .containers = ep->cfg->containers,
+                .limit = endpoint_request_limit(ep->cfg),
+                .max_parallel = ep->sched->config->max_parallel,
+                .sent = ep->acc.s.sent,
+                .failed = ep->acc.s.failed,
+                .instances_known = ep->acc.n_hashes > 0,
+                .batch = ep->batch,
+        };
+        enum shortfall why;
+        unsigned next;
+
+        t.batch_reached = round_acc_instances(&ep->acc, ep->batch_from);
+        t.reached = t.instances_known ? round_acc_instances(&ep->acc, 0) : ep->acc.s.ok;
+        next = topup_next(&t, &why);
+        if (t.instances_known && t.failed == 0)
+                ep->learned = topup_learn(t.containers, MIN(t.limit, MAX(t.max_parallel, t.containers)), t.batch,
+                                          t.batch_reached);
+        if (next == 0) {
+                finish_round(ep, why);
+                return;
+        }
+        log_debug("%s round %" PRIu64 ": %u of %u reached after %u requests; topping up with %u more",
+                  ep->cfg->name, ep->round, t.reached, t.containers, t.sent, next);
+        ep->attempts++;
+        ep->batch = next;
+        ep->batch_from = ep->acc.n_hashes;
+        ep->to_start = next;
+        enqueue(ep->sched, ep);
 }
 
 static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r) {
@@ -426,7 +507,7 @@ static void on_done(void *userdata, const struct endpoint_config *cfg, const str
         result_from_response(cfg, r, &res);
         request_done(ep, &res);
         if (ep->state == ROUND_RUNNING && ep->in_flight == 0)
-                finish_round(ep);
+                attempt_done(ep);
         pump(s);
 }
 
@@ -449,6 +530,7 @@ static struct endpoint *endpoint_free(struct endpoint *ep) {
                 abort_round(ep);
         sd_event_source_disable_unref(ep->timer);
         round_acc_done(&ep->acc);
+        lifetime_done(&ep->life);
         free(ep);
         return NULL;
 }
@@ -461,7 +543,8 @@ static int endpoint_new(struct scheduler *s, const struct endpoint_config *cfg, 
         if (!ep)
                 return -ENOMEM;
         ep->cfg = cfg;
-        r = round_acc_init(&ep->acc, cfg->containers);
+        lifetime_init(&ep->life);
+        r = round_acc_init(&ep->acc, cfg->containers, endpoint_request_limit(cfg));
         if (r < 0)
                 goto fail;
         r = sd_event_add_time(s->event, &ep->timer, ROUND_CLOCK, UINT64_MAX, USEC_PER_MSEC, on_round_timer, ep);
@@ -625,7 +708,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 if (!old)
                         r = endpoint_new(s, cfg, &prepared[i]);
                 else if (!endpoint_config_equal(old->cfg, cfg))
-                        r = round_acc_init(&accs[i], cfg->containers);
+                        r = round_acc_init(&accs[i], cfg->containers, endpoint_request_limit(cfg));
                 if (r < 0)
                         goto fail;
         }
@@ -657,6 +740,8 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         ep->acc = accs[i];
                         accs[i] = (struct round_acc) {};
                         ep->have_summary = false;
+                        ep->learned = 0;        /* learned for another N or another URL */
+                        ep->life.prev_end = 0;  /* an aborted round is no evidence of a reclaim */
                         log_info("%s: configuration changed, starting a new round now", cfg->name);
                         (void) arm_first(ep, now);
                 }
@@ -748,6 +833,7 @@ void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
                 .endpoints = (unsigned) s->n_endpoints,
                 .last_round_realtime = s->last_round_realtime,
         };
+        uint64_t latest_reclaim = 0;
 
         for (size_t i = 0; i < s->n_endpoints; i++) {
                 const struct endpoint *ep = s->endpoints[i];
@@ -764,8 +850,44 @@ void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
                 t.failed += ep->last.failed;
                 t.sent += ep->last.sent;
                 t.short_endpoints += ep->last.reached < ep->last.containers;
+                if (ep->reclaim_realtime == 0)
+                        continue;
+                if (!t.reclaim_name || ep->reclaim_realtime >= latest_reclaim) {
+                        latest_reclaim = ep->reclaim_realtime;
+                        t.reclaim_name = ep->cfg->name;
+                        t.reclaim_min_usec = ep->life.longest_survived;
+                        t.reclaim_max_usec = ep->life.reclaimed_within;
+                        t.reclaim_suggest_usec = ep->last_reclaim.suggested_interval_usec;
+                }
+                t.reclaim_endpoints++;
         }
         *ret = t;
+}
+
+size_t scheduler_endpoints(const struct scheduler *s) {
+        return s->n_endpoints;
+}
+
+void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret) {
+        const struct endpoint *ep = s->endpoints[i];
+        struct endpoint_stats st = {
+                .name = ep->cfg->name,
+                .containers = ep->cfg->containers,
+                .interval_usec = ep->cfg->interval_usec,
+                .have_round = ep->have_summary,
+                .last = ep->last,
+                .last_round_realtime = ep->last_round_realtime,
+                .rounds = ep->rounds,
+                .short_rounds = ep->short_rounds,
+                .topups = ep->topups,
+                .next_requests = MIN(MAX(ep->learned, ep->cfg->containers), endpoint_request_limit(ep->cfg)),
+                .reclaims = ep->life.reclaims,
+                .lifetime_min_usec = ep->life.longest_survived,
+                .lifetime_max_usec = ep->life.reclaimed_within,
+        };
+
+        memcpy(st.requests, ep->requests, sizeof st.requests);
+        *ret = st;
 }
 
 int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret) {

@@ -27,6 +27,7 @@
 #define BODY_READ_MAX           (64U * 1024U)   /* response body bytes read at most, to find the JSON fields */
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
 #define BODY_RAW_MAX            4096U           /* body bytes kept for keep_body (the instance metadata service) */
+#define TOPUP_FACTOR_MAX        100U            /* requests per round at most, times containers */
 
 enum http_version {
         HTTP_VERSION_AUTO,              /* HTTP/2 where TLS negotiates it, else HTTP/1.1 */
@@ -64,12 +65,14 @@ struct endpoint_config {
         enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
         bool keep_body;                 /* not a key: keep the body's start (BODY_RAW_MAX), for aws.c's own requests */
+        unsigned topup_factor;          /* a round sends at most topup_factor x containers requests; 1: no top-up */
 };
 
 struct config {
         char *path;
         unsigned max_parallel;
         char *user_agent;
+        char *metrics_file;             /* NULL: none */
         size_t n_endpoints;
         /* Pointers, so an unchanged endpoint can keep its config (which curl points into) across a reload. */
         struct endpoint_config **endpoints;
@@ -206,6 +209,15 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
 const char *reuse_to_string(enum reuse r);
 int parse_bool_word(const char *s);
 
+enum shortfall {
+        SHORTFALL_NONE,
+        SHORTFALL_FAILED,               /* a request failed: topping up would only add load */
+        SHORTFALL_NO_INSTANCES,         /* no instance ids: containers cannot be told apart */
+        SHORTFALL_TOPUP_OFF,            /* topup = no */
+        SHORTFALL_LIMIT,                /* the round's request limit is spent */
+        SHORTFALL_MAX_PARALLEL,         /* more requests at once than max_parallel would be needed */
+};
+
 /* Per round, per endpoint. */
 struct summary {
         unsigned containers;
@@ -216,11 +228,14 @@ struct summary {
         bool instances_known;           /* at least one request reported an id */
         unsigned reached;
         uint64_t p50_usec, max_usec;
+        unsigned attempts;              /* 1, plus one per top-up */
+        enum shortfall shortfall;       /* why a round short of N was not topped up (further) */
 };
 
-/* Accumulates a round without allocating per request: the arrays are sized once per endpoint. */
+/* Accumulates a round without allocating per request: the arrays are sized for N, and grow only for top-ups. */
 struct round_acc {
         unsigned capacity;
+        unsigned limit;                 /* the most requests a round may send */
         unsigned n;
         uint64_t *durations;
         uint64_t *instance_hashes;
@@ -228,11 +243,68 @@ struct round_acc {
         struct summary s;
 };
 
-int round_acc_init(struct round_acc *a, unsigned containers);
+int round_acc_init(struct round_acc *a, unsigned containers, unsigned limit);
 void round_acc_done(struct round_acc *a);
 void round_acc_reset(struct round_acc *a, unsigned containers);
 void round_acc_add(struct round_acc *a, const struct result *r);
 void round_acc_finish(struct round_acc *a, struct summary *ret);
+/* Distinct instance ids among the successful requests from index from on. */
+unsigned round_acc_instances(struct round_acc *a, unsigned from);
+uint64_t instance_hash(const char *instance);
+
+/* ------------------------------------------------------------------- learn */
+
+const char *shortfall_to_string(enum shortfall s);
+/* Requests per round in all, top-ups included. */
+unsigned endpoint_request_limit(const struct endpoint_config *ep);
+
+/* A round at the end of an attempt. */
+struct topup_state {
+        unsigned containers;            /* N */
+        unsigned limit;                 /* endpoint_request_limit() */
+        unsigned max_parallel;          /* 0: no cap */
+        unsigned sent;                  /* requests of the round so far */
+        unsigned reached;               /* distinct containers of the round so far */
+        unsigned failed;
+        bool instances_known;
+        unsigned batch;                 /* requests of the last attempt */
+        unsigned batch_reached;         /* distinct containers of the last attempt */
+};
+
+/* Requests of the round's next attempt; 0 when the round is over, and *ret_why says why it is short, if it is. */
+unsigned topup_next(const struct topup_state *t, enum shortfall *ret_why);
+/* Requests of the next round's first attempt, learned from the last attempt of this one. */
+unsigned topup_learn(unsigned containers, unsigned limit, unsigned batch, unsigned batch_reached);
+
+/* What a round found about idle containers being reclaimed between rounds. */
+struct reclaim {
+        unsigned new_containers;
+        bool precise;                   /* from instance ids; otherwise from cold starts */
+        uint64_t gap_usec;              /* the idle time they did not survive */
+        uint64_t lifetime_min_usec;     /* the longest idle time containers survived; 0: none seen */
+        uint64_t lifetime_max_usec;     /* the shortest idle time after which containers were gone */
+        uint64_t suggested_interval_usec;
+};
+
+/* Per endpoint: every instance id seen lately, and the idle lifetime bounds learned from them. */
+struct lifetime {
+        void *root;                     /* tsearch() tree of sightings */
+        size_t n;
+        uint64_t round, round_start;    /* the round being observed; CLOCK_BOOTTIME usec */
+        uint64_t prev_end;              /* when the previous round ended; 0: none yet */
+        unsigned prev_count;            /* containers that answered the previous round */
+        unsigned new_count, seen_again; /* in this round */
+        uint64_t longest_survived;      /* 0: unknown */
+        uint64_t reclaimed_within;      /* 0: unknown */
+        uint64_t reclaims;              /* rounds that found containers reclaimed */
+};
+
+void lifetime_init(struct lifetime *l);
+void lifetime_done(struct lifetime *l);
+void lifetime_round_begin(struct lifetime *l, uint64_t round, uint64_t now);
+int lifetime_seen(struct lifetime *l, uint64_t hash, enum reuse reuse, uint64_t now);
+int lifetime_round_end(struct lifetime *l, const struct summary *s, uint64_t jitter, uint64_t now,
+                       struct reclaim *ret);
 
 /* ----------------------------------------------------------------- journal */
 
@@ -247,6 +319,7 @@ void round_acc_finish(struct round_acc *a, struct summary *ret);
 #define WARMD_MESSAGE_START          "c570a60c867c4b5cbd907321de78e307"
 #define WARMD_MESSAGE_STOP           "29fc3ff0616a4525847f7e361773f66b"
 #define WARMD_MESSAGE_ROUND_SKIPPED  "53ccfd41088645a7b528f815865bf77c"
+#define WARMD_MESSAGE_RECLAIM        "a690be87b0a742019ad5e082b5eecfc0"
 #define WARMD_MESSAGE_IDLE           "1d785760f4a5486db4020d7d41f834a3"
 #define WARMD_MESSAGE_FD_LIMIT       "bda9a326ca4d482ebd134d69ecd11966"
 #define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
@@ -264,6 +337,8 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
 /* unlogged: requests of the round whose own record was held back (see journal_budget_admit()). */
 int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s, unsigned unlogged,
                         struct journal_record *ret);
+int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, const struct reclaim *rc,
+                          struct journal_record *ret);
 int journal_build_event(int priority, const char *message_id, const char *endpoint,
                         struct journal_record *ret, const char *format, ...)
         _printf_(5, 6);
@@ -374,6 +449,9 @@ struct status_totals {
         unsigned reached, warm, cold, failed, sent;
         uint64_t next_usec;             /* ROUND_CLOCK usec of the next round; 0: none */
         unsigned short_endpoints;
+        unsigned reclaim_endpoints;     /* endpoints whose containers were reclaimed between rounds */
+        const char *reclaim_name;       /* the one that saw it last, with what it knows */
+        uint64_t reclaim_min_usec, reclaim_max_usec, reclaim_suggest_usec;
 };
 
 /*
@@ -385,6 +463,7 @@ enum scheduler_event_type {
         SCHEDULER_EVENT_REQUEST,        /* one request of a round finished, or could not start */
         SCHEDULER_EVENT_ROUND,          /* a round finished */
         SCHEDULER_EVENT_ROUND_SKIPPED,  /* a round fell due while the previous one was still in flight */
+        SCHEDULER_EVENT_RECLAIM,        /* a round found that containers had been reclaimed since the last */
 };
 
 struct scheduler_event {
@@ -393,7 +472,32 @@ struct scheduler_event {
         uint64_t round;
         const struct result *result;    /* REQUEST */
         const struct summary *summary;  /* ROUND */
-        unsigned pending;               /* ROUND_SKIPPED: requests of the running round not answered yet */
+        unsigned pending;               /* ROUND_SKIPPED: requests of the running attempt not answered yet */
+        unsigned requests;              /* ROUND_SKIPPED: requests of the running attempt */
+        const struct reclaim *reclaim;  /* RECLAIM */
+};
+
+/* An endpoint as the metrics see it: its last round and counters since warmd started. */
+enum request_outcome {
+        OUTCOME_WARM,
+        OUTCOME_COLD,
+        OUTCOME_UNKNOWN,
+        OUTCOME_FAILED,
+        _OUTCOME_MAX,
+};
+
+struct endpoint_stats {
+        const char *name;
+        unsigned containers;
+        uint64_t interval_usec;
+        bool have_round;
+        struct summary last;
+        uint64_t last_round_realtime;   /* usec */
+        uint64_t requests[_OUTCOME_MAX];
+        uint64_t rounds, short_rounds, topups;
+        unsigned next_requests;         /* what the next round starts with (learned top-up) */
+        uint64_t reclaims;
+        uint64_t lifetime_min_usec, lifetime_max_usec;  /* 0: unknown */
 };
 
 typedef void (*scheduler_event_fn)(void *userdata, const struct scheduler_event *ev);
@@ -413,6 +517,16 @@ const struct config *scheduler_config(const struct scheduler *s);
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
 /* For --once: the last summary of endpoint i; -ENOENT before its first round ends. */
 int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret);
+void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret);
+size_t scheduler_endpoints(const struct scheduler *s);
+
+/* ----------------------------------------------------------------- metrics */
+
+#define METRICS_MIN_GAP_USEC USEC_PER_SEC       /* the file is rewritten at most this often */
+
+int metrics_format(FILE *f, const struct endpoint_stats *st, size_t n);
+/* Replaces path atomically: a temporary file in the same directory, then rename(). */
+int metrics_write(const char *path, const struct endpoint_stats *st, size_t n);
 
 /* The file descriptors that rounds under a configuration can take at once, and why. */
 struct fd_need {
@@ -427,6 +541,8 @@ void scheduler_fds_needed(const struct config *c, struct fd_need *ret);
 
 /* ------------------------------------------------------------------ notify */
 
+/* "7s", "9m59s", "1h02m": a span of time as a reader wants it, to the second. */
+void format_timespan(uint64_t usec, char *buf, size_t size);
 int notify_status_format(const struct status_totals *t, uint64_t now_mono, const char *extra,
                          char *buf, size_t size);
 void notify_ready(void);

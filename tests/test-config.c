@@ -463,6 +463,8 @@ static const struct sample {
         { "connect_timeout", "1s",                 "2s", NULL },
         { "max_parallel",    "10",                 "20", NULL },
         { "user_agent",      "a/1",                "b/1", NULL },
+        { "metrics_file",    "/run/a.prom",        "/run/b.prom", NULL },
+        { "topup",           "no",                 "3", NULL },
         { "url",             "http://127.0.0.1/a", "http://127.0.0.1/b", NULL },
         { "containers",      "3",                  "4", NULL },
         { "method",          "PUT",                "PATCH", NULL },

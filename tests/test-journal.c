@@ -185,6 +185,71 @@ static void test_budget_admit(void) {
               "after an hour only the new record counts (used %u)", b.used);
 }
 
+static void test_topup(void) {
+        struct summary topped = { .containers = 5, .sent = 35, .ok = 35, .warm = 30, .cold = 5, .instances = 5,
+                                  .instances_known = true, .reached = 5, .attempts = 3 };
+        struct summary failed = { .containers = 5, .sent = 5, .ok = 3, .failed = 2, .warm = 3, .unknown = 2,
+                                  .instances = 3, .instances_known = true, .reached = 3, .attempts = 1,
+                                  .shortfall = SHORTFALL_FAILED };
+        struct summary limit = { .containers = 10, .sent = 80, .ok = 80, .warm = 80, .instances = 9,
+                                 .instances_known = true, .reached = 9, .attempts = 4, .shortfall = SHORTFALL_LIMIT };
+        struct endpoint_config ep8 = ep;
+        struct journal_record rec;
+
+        ep8.topup_factor = 8;
+        CHECK(journal_build_round(&ep, 3, &topped, 0, &rec) == 0, "topped up: build");
+        CHECK(streq(journal_record_get(&rec, "WARMD_ATTEMPTS"), "3") && streq(journal_record_get(&rec, "WARMD_SENT"), "35") &&
+              !journal_record_get(&rec, "WARMD_SHORTFALL"), "topped up: attempts and requests");
+        CHECK(streq(rec.message, "orders-api round 3: 5 of 5 reached (30 warm, 5 cold, 0 unknown, 0 failed), "
+                                 "p50 0 ms, max 0 ms, 3 attempts, 35 requests"), "topped up MESSAGE '%s'", rec.message);
+        journal_record_done(&rec);
+
+        CHECK(journal_build_round(&ep, 3, &failed, 0, &rec) == 0, "failed: build");
+        CHECK(streq(journal_record_get(&rec, "WARMD_SHORTFALL"), "failed"), "failed: the reason as a field");
+        CHECK(streq(rec.message, "orders-api round 3: 3 of 5 reached (3 warm, 0 cold, 2 unknown, 2 failed), "
+                                 "p50 0 ms, max 0 ms; not topped up, 2 requests failed"), "failed MESSAGE '%s'",
+              rec.message);
+        journal_record_done(&rec);
+
+        CHECK(journal_build_round(&ep8, 3, &limit, 0, &rec) == 0, "limit: build");
+        CHECK(streq(journal_record_get(&rec, "WARMD_SHORTFALL"), "limit"), "limit: the reason as a field");
+        CHECK(strstr(rec.message, ", 4 attempts, 80 requests; top-up limit of 80 requests reached"),
+              "limit MESSAGE '%s'", rec.message);
+        journal_record_done(&rec);
+}
+
+static void test_reclaim(void) {
+        struct endpoint_config e = { .name = "orders-api", .url = "https://secret@example.com/x", .containers = 5,
+                                     .interval_usec = 15 * USEC_PER_MINUTE };
+        struct reclaim rc = { .new_containers = 3, .precise = true, .gap_usec = 899 * USEC_PER_SEC,
+                              .lifetime_max_usec = 599 * USEC_PER_SEC, .lifetime_min_usec = 300 * USEC_PER_SEC,
+                              .suggested_interval_usec = 300 * USEC_PER_SEC };
+        static const struct field fields[] = {
+                { "MESSAGE_ID", WARMD_MESSAGE_RECLAIM }, { "PRIORITY", "4" }, { "WARMD_ENDPOINT", "orders-api" },
+                { "WARMD_ROUND", "4" }, { "WARMD_INTERVAL_SEC", "900" }, { "WARMD_NEW_CONTAINERS", "3" },
+                { "WARMD_IDLE_GAP_MS", "899000" }, { "WARMD_LIFETIME_MIN_MS", "300000" },
+                { "WARMD_LIFETIME_MAX_MS", "599000" }, { "WARMD_SUGGESTED_INTERVAL_SEC", "300" },
+                { "WARMD_RECLAIM_FROM", "instances" }, { "WARMD_URL", NULL },
+        };
+        struct journal_record rec;
+
+        CHECK(journal_build_reclaim(&e, 4, &rc, &rec) == 0, "reclaim: build");
+        expect_fields("reclaim", &rec, fields, ELEMENTSOF(fields));
+        CHECK(streq(rec.message, "orders-api round 4: 3 new containers: the platform reclaimed idle containers "
+                                 "within 14m59s (interval 15m00s); their idle lifetime is between 5m00s and 9m59s; "
+                                 "suggested interval 5m00s"), "reclaim MESSAGE '%s'", rec.message);
+        journal_record_done(&rec);
+
+        rc = (struct reclaim) { .new_containers = 1, .gap_usec = 60 * USEC_PER_SEC,
+                                .lifetime_max_usec = 60 * USEC_PER_SEC, .suggested_interval_usec = 30 * USEC_PER_SEC };
+        CHECK(journal_build_reclaim(&e, 2, &rc, &rec) == 0, "reclaim from cold starts: build");
+        CHECK(!journal_record_get(&rec, "WARMD_LIFETIME_MIN_MS") &&
+              streq(journal_record_get(&rec, "WARMD_RECLAIM_FROM"), "cold-starts"), "cold starts: no lower bound");
+        CHECK(strstr(rec.message, "1 new container (cold starts): ") && strstr(rec.message, "is at most 1m00s;"),
+              "cold starts MESSAGE '%s'", rec.message);
+        journal_record_done(&rec);
+}
+
 static void test_event(void) {
         struct journal_record rec;
 
@@ -205,6 +270,8 @@ static void test_event(void) {
 int main(void) {
         test_request();
         test_round();
+        test_topup();
+        test_reclaim();
         test_event();
         test_budget_limit();
         test_budget_admit();

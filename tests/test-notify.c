@@ -27,6 +27,20 @@ int main(void) {
                   "next in 2h00m; reload failed at 10:00:00, running previous configuration" },
                 { { .endpoints = 2, .containers = 4, .next_usec = 5 }, 10, NULL,
                   "2 endpoints, 4 containers; first round running; next now" },
+                { { .endpoints = 3, .containers = 9, .have_round = true, .reached = 9, .cold = 3, .warm = 6,
+                    .reclaim_endpoints = 1, .reclaim_name = "orders", .reclaim_max_usec = 895 * USEC_PER_SEC,
+                    .reclaim_suggest_usec = 448 * USEC_PER_SEC },
+                  0, NULL,
+                  "3 endpoints, 9 containers; last round HH:MM:SS: 9/9 reached (6 warm, 3 cold, 0 failed); "
+                  "containers reclaimed between rounds on 1 endpoint (orders: idle lifetime under 14m55s, "
+                  "suggested interval 7m28s)" },
+                { { .endpoints = 3, .containers = 9, .have_round = true, .reached = 9, .warm = 9,
+                    .reclaim_endpoints = 2, .reclaim_name = "search", .reclaim_min_usec = 290 * USEC_PER_SEC,
+                    .reclaim_max_usec = 595 * USEC_PER_SEC, .reclaim_suggest_usec = 290 * USEC_PER_SEC },
+                  0, NULL,
+                  "3 endpoints, 9 containers; last round HH:MM:SS: 9/9 reached (9 warm, 0 cold, 0 failed); "
+                  "containers reclaimed between rounds on 2 endpoints (search: idle lifetime 4m50s to 9m55s, "
+                  "suggested interval 4m50s)" },
         };
 
         setenv("TZ", "UTC", 1);

@@ -259,7 +259,7 @@ static void test_summary(void) {
         struct round_acc a;
         struct summary s;
 
-        CHECK(round_acc_init(&a, 5) == 0, "init");
+        CHECK(round_acc_init(&a, 5, 5) == 0, "init");
 
         /* Ids known: reached counts distinct instances of ok requests. */
         {
@@ -302,6 +302,20 @@ static void test_summary(void) {
         round_acc_finish(&a, &s);
         CHECK(s.sent == 0 && s.reached == 0 && s.p50_usec == 0 && s.containers == 4, "empty round");
 
+        round_acc_done(&a);
+
+        /* Sized for N = 2, it grows with a top-up up to its limit of 6 requests, and keeps no more. */
+        CHECK(round_acc_init(&a, 2, 6) == 0 && a.capacity == 2, "init for 2, limit 6");
+        for (unsigned i = 0; i < 7; i++) {
+                struct result r = { .ok = true, .sent = true, .total_usec = 1000 * (i + 1) };
+
+                snprintf(r.instance, sizeof r.instance, "c%u", i);
+                round_acc_add(&a, &r);
+        }
+        round_acc_finish(&a, &s);
+        CHECK(a.capacity == 6 && s.sent == 7 && s.instances == 6, "grew to %u, %u ids of %u requests", a.capacity,
+              s.instances, s.sent);
+        CHECK(round_acc_instances(&a, 4) == 2, "ids of the last attempt: %u", round_acc_instances(&a, 4));
         round_acc_done(&a);
 }
 

@@ -18,6 +18,11 @@ check_eq "-n on bad.conf under valgrind: exit 1, no errors" 1 "$rc"
 cat >"$WORK/once.conf" <<CONF
 [global]
 timeout = 2s
+metrics_file = $WORK/warmd.prom
+[shared]
+url = http://127.0.0.1:$PORT/shared?per_container=4
+containers = 3
+instance_header = X-Container-Id
 [good]
 url = http://127.0.0.1:$PORT/good
 containers = 20
@@ -44,7 +49,8 @@ sed -e "s/containers = 20/containers = 5/" "$WORK/once.conf" | sed -e 's/^\[glob
 "${VG[@]}" "$WARMD" -c "$WORK/d.conf" >/dev/null 2>"$WORK/vg-d" &
 VPID=$!
 at_exit "stop_pid $VPID"
-wait_for 30 platform_true 'fn("/good")["requests"] >= 5' || fail "daemon under valgrind did not send its first round"
+wait_for 30 platform_true 'fn("/good")["requests"] >= 10 and fn("/shared")["requests"] >= 10' ||
+	fail "daemon under valgrind did not send two rounds, with top-ups"
 printf '[global]\ninterval = 1s\n[good]\nurl = http://127.0.0.1:%s/good\ncontainers = 3\n[new]\nurl = http://127.0.0.1:%s/new?hold_ms=20000\ncontainers = 2\ntimeout = 60s\n' "$PORT" "$PORT" >"$WORK/d.conf"
 kill -HUP "$VPID"
 wait_for 30 platform_true 'fn("/new")["requests"] >= 2' || fail "reload under valgrind did not add the new endpoint"

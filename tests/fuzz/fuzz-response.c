@@ -206,7 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 scan_streamed(&scans[j], &scan_ep[j], r.body, r.body_len, pieces, n_pieces);
         }
 
-        FUZZ_ASSERT(round_acc_init(&acc, 2 * COMBINATIONS) == 0);
+        FUZZ_ASSERT(round_acc_init(&acc, 2 * COMBINATIONS, 2 * COMBINATIONS) == 0);
         for (unsigned m = 0; m < COMBINATIONS; m++) {
                 struct endpoint_config ep = *full;
                 struct response streamed = r;
