@@ -27,8 +27,20 @@
 
 #include "warmd.h"
 
-#define CREDENTIAL_MAX          8192
 #define SECTION_NAME_MAX        50      /* inih's MAX_SECTION: it cuts longer names short */
+/*
+ * Limits on what comes from outside, listed in warmd.conf(5)'s LIMITS.  The
+ * file is read in bytes actually read, so a pipe or a device is bounded too.
+ * At these limits "warmd -n" takes at most about 0.3 s here (see
+ * bench/config-limits), so a reload does not hold up a stop for long.
+ */
+#define CONFIG_FILE_MAX         (16U * 1024U * 1024U)   /* bytes read, plus bytes credentials add */
+#define LINE_KEEP               256     /* bytes of a line kept: more than inih's line buffer */
+#define ERRORS_SHOWN_MAX        100     /* then one line "and N more errors" */
+#define ENDPOINTS_MAX           100000U /* the rest of the file is not read */
+#define HEADERS_MAX             100     /* per endpoint */
+#define HEADER_MAX              16384   /* one header, "Name: value", with its credentials */
+#define CREDENTIAL_MAX          8192
 #define KEYS_MAX                64      /* room in struct section; a static assertion checks it */
 
 struct parser;
@@ -50,6 +62,7 @@ struct value_type {
 enum {
         KEY_REQUIRED = 1 << 0,          /* every endpoint must set it */
         KEY_REPEATABLE = 1 << 1,        /* may appear more than once in a section */
+        KEY_CONTROL_CHARS = 1 << 2,     /* the value may hold control characters other than NUL */
 };
 
 struct key {
@@ -75,15 +88,32 @@ struct section {
         size_t headers_cap;
 };
 
+/* An error kept to be shown; they are kept sorted by line, in the order found within a line. */
+struct error {
+        unsigned line;
+        char *text;
+};
+
 struct parser {
         const char *path;
         unsigned flags;
         FILE *f;
-        char *buf;
-        size_t buf_size;
+        char in[64 * 1024];             /* read ahead */
+        size_t in_pos, in_len;
+        uint64_t read;                  /* bytes read from the file */
+        uint64_t size;                  /* bytes of it used, plus bytes credentials added */
+        bool too_large;
+        bool stop;                      /* a limit was reached: read no further */
+        char buf[LINE_KEEP + 1];        /* the line, without leading blanks, as far as it is kept */
+        size_t len;                     /* its length without trailing blanks, also past LINE_KEEP */
+        size_t nul_column;              /* where the line has its first NUL byte; 0: none */
+        unsigned char control;          /* the first control character of the line; 0: none */
         unsigned line;
         bool syntax_error_on_line;
-        struct config_errors *errors;
+        struct error errors[ERRORS_SHOWN_MAX];
+        size_t n_errors;
+        size_t n_more_errors;           /* counted, but neither kept nor formatted */
+        void *credentials;              /* tsearch() tree of struct credential: each file read once */
         struct config *config;
         /* What [global] sets for keys an endpoint may override, on top of the defaults. */
         struct endpoint_config defaults;
@@ -99,10 +129,16 @@ struct parser {
 
 static void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) _printf_(3, 4);
 static void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
-        char *msg = NULL, *full = NULL, **l;
+        char *msg = NULL, *full = NULL;
+        size_t lo = 0, hi;
         va_list ap;
         int r;
 
+        /* Only the first errors in file order are shown; the others are only counted, cheaply. */
+        if (p->n_errors == ERRORS_SHOWN_MAX && line >= p->errors[ERRORS_SHOWN_MAX - 1].line) {
+                p->n_more_errors++;
+                return;
+        }
         va_start(ap, fmt);
         r = vasprintf(&msg, fmt, ap);
         va_end(ap);
@@ -115,13 +151,24 @@ static void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) 
         free(msg);
         if (r < 0)
                 goto oom;
-        l = realloc(p->errors->lines, (p->errors->n + 1) * sizeof(char *));
-        if (!l) {
-                free(full);
-                goto oom;
+        if (p->n_errors == ERRORS_SHOWN_MAX) {
+                /* An error found late (a missing key) at an earlier line pushes out the last one. */
+                free(p->errors[--p->n_errors].text);
+                p->n_more_errors++;
         }
-        p->errors->lines = l;
-        l[p->errors->n++] = full;
+        /* After every error at the same line or before it. */
+        hi = p->n_errors;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (p->errors[mid].line <= line)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        memmove(p->errors + lo + 1, p->errors + lo, (p->n_errors - lo) * sizeof(struct error));
+        p->errors[lo] = (struct error) { line, full };
+        p->n_errors++;
         return;
 oom:
         p->failed_oom = true;
@@ -129,14 +176,42 @@ oom:
 
 #define add_error(p, ...) add_error_at((p), (p)->line, __VA_ARGS__)
 
+static size_t n_errors(const struct parser *p) {
+        return p->n_errors + p->n_more_errors;
+}
+
+/* Hands the errors kept to the caller, and a last line for those only counted. */
+static void move_errors(struct parser *p, struct config_errors *e) {
+        char **l;
+
+        if (n_errors(p) == 0)
+                return;
+        l = calloc(p->n_errors + 1, sizeof(char *));
+        if (l && p->n_more_errors > 0 &&
+            asprintf(&l[p->n_errors], "%s: and %zu more error%s", p->path, p->n_more_errors,
+                     p->n_more_errors == 1 ? "" : "s") < 0) {
+                free(l);
+                l = NULL;
+        }
+        if (!l) {
+                p->failed_oom = true;
+                return;
+        }
+        for (size_t i = 0; i < p->n_errors; i++)
+                l[i] = p->errors[i].text;
+        e->lines = l;
+        e->n = p->n_errors + (p->n_more_errors > 0);
+        e->n_more = p->n_more_errors;
+        p->n_errors = p->n_more_errors = 0;
+}
+
 void config_errors_clear(struct config_errors *e) {
         if (!e)
                 return;
         for (size_t i = 0; i < e->n; i++)
                 free(e->lines[i]);
         free(e->lines);
-        e->lines = NULL;
-        e->n = 0;
+        *e = (struct config_errors) {};
 }
 
 /* ------------------------------------------------------------------ values */
@@ -213,6 +288,11 @@ static int parse_unsigned(const char *s, unsigned *ret) {
                 return -ERANGE;
         *ret = (unsigned) v;
         return 0;
+}
+
+/* As HTTP field values forbid them: all but HTAB below 0x20, and DEL. */
+static bool is_control(unsigned char c) {
+        return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
 static bool is_token_char(char c) {
@@ -398,29 +478,6 @@ static void method_parse(struct parser *p, const struct key *k, const char *valu
         set_string(p, value, field_of(k, base));
 }
 
-/* A control character (a bare CR above all) would go onto the wire as it is and split or corrupt the request. */
-static bool has_control_char(const char *s) {
-        for (; *s; s++)
-                if (((unsigned char) *s < 0x20 && *s != '\t') || *s == 0x7f)
-                        return true;
-        return false;
-}
-
-static void header_text_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        if (has_control_char(value))
-                return add_error(p, "%s: the value holds a control character such as a bare CR", k->name);
-        set_string(p, value, field_of(k, base));
-}
-
-/* Text that goes into a request header. */
-static const struct value_type type_header_text = {
-        .what = "text",
-        .parse = header_text_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
 static const struct value_type type_method = {
         .what = "HTTP method",
         .parse = method_parse,
@@ -480,28 +537,110 @@ static bool host_is_address(CURLU *u) {
         return r;
 }
 
+/*
+ * The URL as it may be shown, in the journal and in errors: with "***" for
+ * the user and password, "name=***" for each part of the query (Azure
+ * Functions keys travel as ?code=KEY), and no fragment.  curl takes the URL
+ * apart; only the query's '&'-separated parts are split here, as curl has no
+ * call for them.
+ */
+static int url_display(CURLU *u, char **ret) {
+        char *query = NULL, *user = NULL, *pass = NULL, *frag = NULL, *out = NULL, *shown = NULL;
+        bool secrets;
+        size_t len = 0;
+        CURLU *d = NULL;
+        FILE *f = NULL;
+        int r = -ENOMEM;
+
+        /* Nothing to hide, as for most URLs: no copy to change (that halves the time of 100,000 endpoints). */
+        secrets = curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+                  curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK ||
+                  curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK ||
+                  curl_url_get(u, CURLUPART_FRAGMENT, &frag, 0) == CURLUE_OK;
+        curl_free(user);
+        curl_free(pass);
+        curl_free(query);
+        curl_free(frag);
+        user = pass = query = NULL;
+        if (!secrets) {
+                if (curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK)
+                        return -ENOMEM;
+                *ret = strdup(shown);
+                curl_free(shown);
+                return *ret ? 0 : -ENOMEM;
+        }
+        d = curl_url_dup(u);
+        if (!d)
+                return -ENOMEM;
+        if (curl_url_get(d, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+            curl_url_get(d, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK) {
+                if (curl_url_set(d, CURLUPART_USER, "***", 0) != CURLUE_OK ||
+                    curl_url_set(d, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK)
+                        goto out;
+        }
+        if (curl_url_get(d, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
+                f = open_memstream(&out, &len);
+                if (!f)
+                        goto out;
+                for (const char *q = query;;) {
+                        size_t n = strcspn(q, "&"), name = strcspn(q, "=&");
+
+                        if (name < n)
+                                fprintf(f, "%.*s=***", (int) name, q);
+                        else if (n > 0)
+                                fputs("***", f);
+                        if (q[n] == '\0')
+                                break;
+                        fputc('&', f);
+                        q += n + 1;
+                }
+                if (fclose(f) != 0 || curl_url_set(d, CURLUPART_QUERY, out, 0) != CURLUE_OK)
+                        goto out;
+        }
+        if (curl_url_set(d, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+            curl_url_get(d, CURLUPART_URL, &shown, 0) != CURLUE_OK)
+                goto out;
+        *ret = strdup(shown);
+        r = *ret ? 0 : -ENOMEM;
+out:
+        curl_free(shown);
+        curl_free(query);
+        curl_free(user);
+        curl_free(pass);
+        free(out);
+        curl_url_cleanup(d);
+        return r;
+}
+
 /* Fills the URL's derived fields too, so it only suits struct endpoint_config's url. */
 static void url_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         struct endpoint_config *ep = base;
         CURLU *u = curl_url();
-        char *scheme = NULL;
+        char *scheme = NULL, *shown = NULL;
         CURLUcode uc;
 
         if (!u) {
                 p->failed_oom = true;
                 return;
         }
-        /* libcurl's own parser, so warmd accepts exactly what it will send. */
+        /* libcurl's own parser, so warmd accepts exactly what it will send.  An invalid URL cannot be redacted. */
         uc = curl_url_set(u, CURLUPART_URL, value, 0);
         if (uc != CURLUE_OK)
-                add_error(p, "%s: invalid URL '%s': %s", k->name, value, curl_url_strerror(uc));
+                add_error(p, "%s: invalid URL: %s (the URL is not shown: it may hold a secret)", k->name,
+                          curl_url_strerror(uc));
+        else if (url_display(u, &shown) < 0)
+                p->failed_oom = true;
         else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
                  !(streq(scheme, "http") || streq(scheme, "https")))
-                add_error(p, "%s: only http and https URLs are supported: '%s'", k->name, value);
+                add_error(p, "%s: only http and https URLs are supported: '%s'", k->name, shown);
         else {
                 set_string(p, value, &ep->url);
+                free(ep->url_display);
+                ep->url_display = shown;
+                shown = NULL;
                 ep->host_is_address = host_is_address(u);
         }
+        free(shown);
         curl_free(scheme);
         curl_url_cleanup(u);
 }
@@ -559,50 +698,113 @@ static bool valid_credential_name(const char *name, size_t n) {
                !(n == 1 && name[0] == '.') && !(n == 2 && name[0] == '.' && name[1] == '.');
 }
 
-/* Reads $CREDENTIALS_DIRECTORY/name; the secret never appears in an error. */
-static int read_credential(struct parser *p, const char *dir, const char *name, char **ret) {
-        _cleanup_(freep) char *path = NULL, *data = NULL;
-        ssize_t n;
-        int fd;
+/* A credential as read once per load; the tree p->credentials holds them by name. */
+struct credential {
+        char *name;
+        char *value;                    /* NULL when it could not be read */
+        size_t len;
+        char *failure;                  /* why not, reported at every line that refers to it */
+        int error;
+};
 
-        if (asprintf(&path, "%s/%s", dir, name) < 0)
+static int cmp_credential(const void *a, const void *b) {
+        return strcmp(((const struct credential *) a)->name, ((const struct credential *) b)->name);
+}
+
+static void credential_free(void *v) {
+        struct credential *c = v;
+
+        if (!c)
+                return;
+        if (c->value)
+                explicit_bzero(c->value, c->len);
+        free(c->value);
+        free(c->failure);
+        free(c->name);
+        free(c);
+}
+
+/*
+ * Reads $CREDENTIALS_DIRECTORY/NAME into c, or says in c->failure why it
+ * cannot; the secret never appears in a message.  Returns 0, or -ENOMEM.
+ */
+static int read_credential(const char *dir, struct credential *c) {
+        _cleanup_(freep) char *path = NULL;
+        char *data = NULL;
+        ssize_t n = 0;
+        int fd, r;
+
+        if (asprintf(&path, "%s/%s", dir, c->name) < 0)
                 return -ENOMEM;
         fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) {
-                int e = errno;
-
-                add_error(p, "header: cannot read credential '%s': %s", name, strerror(e));
-                return -e;
-        }
-        data = malloc(CREDENTIAL_MAX + 1);
-        if (!data) {
+        if (fd >= 0) {
+                data = malloc(CREDENTIAL_MAX + 1);
+                if (!data) {
+                        close(fd);
+                        return -ENOMEM;
+                }
+                n = read(fd, data, CREDENTIAL_MAX + 1);
+                if (n < 0)
+                        c->error = -errno;
                 close(fd);
-                return -ENOMEM;
-        }
-        n = read(fd, data, CREDENTIAL_MAX + 1);
-        if (n < 0) {
-                int e = errno;
+        } else
+                c->error = -errno;
 
-                close(fd);
-                add_error(p, "header: cannot read credential '%s': %s", name, strerror(e));
-                return -e;
+        if (c->error < 0)
+                r = asprintf(&c->failure, "header: cannot read credential '%s': %s", c->name, strerror(-c->error));
+        else if (n > CREDENTIAL_MAX) {
+                c->error = -E2BIG;
+                r = asprintf(&c->failure, "header: credential '%s' is longer than %d bytes", c->name, CREDENTIAL_MAX);
+        } else {
+                if (n > 0 && data[n - 1] == '\n')
+                        n--;
+                if (n > 0 && data[n - 1] == '\r')
+                        n--;
+                data[n] = '\0';
+                c->value = data;
+                c->len = (size_t) n;
+                data = NULL;
+                r = 0;
+                for (ssize_t i = 0; i < n; i++)
+                        if (is_control((unsigned char) c->value[i])) {
+                                c->error = -EINVAL;
+                                r = asprintf(&c->failure, "header: credential '%s' contains a control character, "
+                                             "such as a line break or a NUL byte", c->name);
+                                break;
+                        }
         }
-        close(fd);
-        if (n > CREDENTIAL_MAX) {
-                add_error(p, "header: credential '%s' is longer than %d bytes", name, CREDENTIAL_MAX);
-                return -E2BIG;
+        if (data) {
+                explicit_bzero(data, CREDENTIAL_MAX + 1);
+                free(data);
         }
-        data[n] = '\0';
-        if (n > 0 && data[n - 1] == '\n')
-                data[--n] = '\0';
-        if (n > 0 && data[n - 1] == '\r')
-                data[--n] = '\0';
-        if (strlen(data) != (size_t) n || strpbrk(data, "\r\n")) {
-                add_error(p, "header: credential '%s' contains a line break or NUL byte", name);
-                return -EINVAL;
+        return r < 0 ? -ENOMEM : 0;
+}
+
+/* The credential NAME, read at its first use in this load.  Returns 0 or -errno (already reported). */
+static int get_credential(struct parser *p, const char *dir, const char *name, const struct credential **ret) {
+        struct credential key = { .name = (char *) name }, *c, **found;
+        int r;
+
+        found = tfind(&key, &p->credentials, cmp_credential);
+        if (!found) {
+                c = calloc(1, sizeof *c);
+                if (!c || !(c->name = strdup(name))) {
+                        free(c);
+                        return -ENOMEM;
+                }
+                r = read_credential(dir, c);
+                found = r < 0 ? NULL : tsearch(c, &p->credentials, cmp_credential);
+                if (!found) {
+                        credential_free(c);
+                        return -ENOMEM;
+                }
         }
-        *ret = data;
-        data = NULL;
+        c = *found;
+        if (c->failure) {
+                add_error(p, "%s", c->failure);
+                return c->error;
+        }
+        *ret = c;
         return 0;
 }
 
@@ -612,18 +814,28 @@ static int read_credential(struct parser *p, const char *dir, const char *name, 
  */
 static int expand_credentials(struct parser *p, const char *value, char **ret) {
         static const char prefix[] = "${credential:";
-        const char *dir = getenv("CREDENTIALS_DIRECTORY"), *s = value, *m;
+        const char *dir, *s = value, *m;
         char *out = NULL;
         size_t len = 0;
         FILE *f;
         int used = 0, r = 0;
 
+        /* Most headers have none; a stream for each of 100,000 would double the time they take. */
+        if (!strstr(value, prefix)) {
+                out = strdup(value);
+                if (!out)
+                        return -ENOMEM;
+                *ret = out;
+                return 0;
+        }
+        dir = getenv("CREDENTIALS_DIRECTORY");
         f = open_memstream(&out, &len);
         if (!f)
                 return -ENOMEM;
         while ((m = strstr(s, prefix))) {
                 const char *name = m + strlen(prefix), *end = strchr(name, '}');
-                _cleanup_(freep) char *n = NULL, *secret = NULL;
+                _cleanup_(freep) char *n = NULL;
+                const struct credential *secret = NULL;
 
                 fwrite(s, 1, (size_t) (m - s), f);
                 if (!end || !valid_credential_name(name, (size_t) (end - name))) {
@@ -644,11 +856,10 @@ static int expand_credentials(struct parser *p, const char *value, char **ret) {
                                 break;
                         }
                 } else {
-                        r = read_credential(p, dir, n, &secret);
+                        r = get_credential(p, dir, n, &secret);
                         if (r < 0)
                                 break;
-                        fputs(secret, f);
-                        explicit_bzero(secret, strlen(secret));
+                        fwrite(secret->value, 1, secret->len, f);
                 }
                 s = end + 1;
         }
@@ -672,22 +883,33 @@ static void headers_parse(struct parser *p, const struct key *k, const char *val
         char *expanded = NULL, **h;
         int r;
 
+        if (ep->n_headers >= k->max)
+                return add_error(p, "%s: too many headers (the limit is %" PRIu64 " per endpoint)", k->name, k->max);
         if (!colon || colon == value)
                 return add_error(p, "%s: expected 'Name: value' (the value is not shown: it may be a secret)", k->name);
         for (const char *c = value; c < colon; c++)
                 if (!is_token_char(*c))
                         return add_error(p, "%s: invalid header name '%.*s'", k->name, (int) (colon - value), value);
-        if (has_control_char(colon))
-                return add_error(p, "%s: the value holds a control character such as a bare CR (the value is not shown: it may be a secret)",
-                                 k->name);
 
         r = expand_credentials(p, value, &expanded);
         if (r == -ENOMEM)
                 p->failed_oom = true;
         if (r < 0)
                 return;
-        if (r > 0)
+        if (r > 0) {
+                size_t n = strlen(expanded);
+
                 ep->has_credentials = true;
+                /* What credentials add counts as read, so they cannot make a small file large. */
+                p->size += n - strlen(value);
+                if (n > HEADER_MAX) {
+                        add_error(p, "%s: longer than %d bytes with its credentials (the value is not shown: it may be a secret)",
+                                  k->name, HEADER_MAX);
+                        explicit_bzero(expanded, n);
+                        free(expanded);
+                        return;
+                }
+        }
 
         /* n_headers + 1 for the terminating NULL. */
         h = array_grow(ep->headers, ep->n_headers + 1, &p->cur->headers_cap, sizeof(char *));
@@ -725,8 +947,13 @@ static void headers_done(void *field) {
         *(char ***) field = NULL;
 }
 
+static int headers_range(const struct key *k, char *buf, size_t size) {
+        return snprintf(buf, size, "at most %" PRIu64 " per endpoint", k->max) < (int) size ? 0 : -ENOBUFS;
+}
+
 static const struct value_type type_headers = {
         .what = "Name: value",
+        .format_range = headers_range,
         .parse = headers_parse,
         .equal = headers_equal,
         .done = headers_done,
@@ -881,7 +1108,7 @@ static const struct key keys[] = {
           .offset = EP(connect_timeout_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def = "5s" },
         { .name = "max_parallel",    .scope = GLOBAL,            .type = &type_number,
           .offset = GL(max_parallel), .min = 1, .max = MAX_PARALLEL_MAX, .def = "1000" },
-        { .name = "user_agent",      .scope = GLOBAL,            .type = &type_header_text,
+        { .name = "user_agent",      .scope = GLOBAL,            .type = &type_text,
           .offset = GL(user_agent), .def = PACKAGE_NAME "/" PACKAGE_VERSION, .def_doc = PACKAGE_NAME "/VERSION" },
         { .name = "metrics_file",    .scope = GLOBAL,            .type = &type_path,
           .offset = GL(metrics_file), .def_doc = "none" },
@@ -899,9 +1126,9 @@ static const struct key keys[] = {
         { .name = "method",          .scope = ENDPOINT,          .type = &type_method,
           .offset = EP(method), .doc = "upper case", .def_doc = "GET" },
         { .name = "header",          .scope = ENDPOINT,          .type = &type_headers,
-          .offset = EP(headers), .flags = KEY_REPEATABLE },
+          .offset = EP(headers), .max = HEADERS_MAX, .flags = KEY_REPEATABLE },
         { .name = "body",            .scope = ENDPOINT,          .type = &type_text,
-          .offset = EP(body), .doc = "sent as is" },
+          .offset = EP(body), .flags = KEY_CONTROL_CHARS, .doc = "sent as is" },
         { .name = "expect_status",   .scope = ENDPOINT,          .type = &type_number,
           .offset = EP(expect_status), .min = 100, .max = 599, .def_doc = "any 2xx" },
         { .name = "reuse_header",    .scope = ENDPOINT,          .type = &type_header_name,
@@ -930,8 +1157,9 @@ _Static_assert(ELEMENTSOF(keys) <= KEYS_MAX, "struct section has no room for eve
 static size_t key_id(const char *name) {
         size_t i;
 
+        /* The first byte first: a header line, the most common, then costs one strcmp(), not ten. */
         for (i = 0; i < ELEMENTSOF(keys); i++)
-                if (streq(keys[i].name, name))
+                if (keys[i].name[0] == name[0] && streq(keys[i].name, name))
                         break;
         return i;
 }
@@ -1021,6 +1249,12 @@ static int handler(void *user, const char *section, const char *name, const char
         bool global;
         size_t id;
 
+        id = key_id(name);
+        /* Nothing of a line with a control character is shown, unless it is a key that may hold them. */
+        if (p->control && id == ELEMENTSOF(keys)) {
+                add_error(p, "control character 0x%02x", p->control);
+                return 1;
+        }
         /* inih reports its own errors through its return value; we count those in the reader. */
         if (!s) {
                 add_error(p, "'%s' is outside any section; put it under [global] or an endpoint section", name);
@@ -1034,7 +1268,6 @@ static int handler(void *user, const char *section, const char *name, const char
         }
         global = streq(s->name, "global");
 
-        id = key_id(name);
         if (id == ELEMENTSOF(keys)) {
                 const char *hint = did_you_mean(name);
 
@@ -1060,6 +1293,11 @@ static int handler(void *user, const char *section, const char *name, const char
         s->key_line[id] = p->line;
         if (*value == '\0') {
                 add_error(p, "%s: empty value", name);
+                return 1;
+        }
+        /* A control character (a bare CR above all) would reach the wire as it is; body is sent whole. */
+        if (p->control && !(k->flags & KEY_CONTROL_CHARS)) {
+                add_error(p, "%s: control character 0x%02x in the value", name, p->control);
                 return 1;
         }
 
@@ -1126,6 +1364,12 @@ static void begin_section(struct parser *p, const char *name) {
         if (streq(name, "global"))
                 p->global = s;
         else if (valid_section_name(name)) {
+                if (p->config->n_endpoints == ENDPOINTS_MAX) {
+                        add_error(p, "too many endpoints: warmd reads at most %u, and not the rest of the file",
+                                  ENDPOINTS_MAX);
+                        p->stop = true;
+                        return;
+                }
                 /* Endpoint configs are allocated one by one, so they never move as the array grows. */
                 struct endpoint_config *ep = calloc(1, sizeof *ep), **a;
 
@@ -1145,52 +1389,128 @@ static void begin_section(struct parser *p, const char *name) {
         }
 }
 
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
+/* Refills p->in, reading at most one byte past the limit in all; false at the end of the file. */
+static bool fill(struct parser *p) {
+        size_t want = sizeof p->in, n;
+
+        if (p->read > CONFIG_FILE_MAX)
+                return false;
+        if (want > CONFIG_FILE_MAX + 1 - p->read)
+                want = CONFIG_FILE_MAX + 1 - p->read;
+        n = fread(p->in, 1, want, p->f);
+        p->in_pos = 0;
+        p->in_len = n;
+        /* A UTF-8 byte order mark at the start of the file is not part of the first line. */
+        if (p->read == 0 && n >= 3 && memcmp(p->in, "\xEF\xBB\xBF", 3) == 0) {
+                p->in_pos = 3;
+                p->size += 3;
+        }
+        p->read += n;
+        return p->in_pos < p->in_len;
+}
+
+/*
+ * Reads one line: its bytes after the leading blanks into p->buf, as far as
+ * LINE_KEEP, and its length without trailing blanks and line end into
+ * p->len, also past LINE_KEEP.  Every byte read counts towards
+ * CONFIG_FILE_MAX, so neither a line nor the file can grow without bound.
+ * Reads in blocks, with memchr(): a byte at a time took ten times as long.
+ * Returns false at the end of the file or at the limit.
+ */
+static bool read_line(struct parser *p) {
+        size_t column = 0, pos = 0, end = 0, end_before = 0;
+        bool blank = true, any = false;
+        char last = 0;
+
+        p->nul_column = 0;
+        while (p->in_pos < p->in_len || fill(p)) {
+                const char *start = p->in + p->in_pos, *nl, *z;
+                size_t avail = p->in_len - p->in_pos, span, k = 0, j;
+
+                any = true;
+                nl = memchr(start, '\n', avail);
+                span = nl ? (size_t) (nl - start) : avail;
+                p->size += span + (nl != NULL);
+                if (p->size > CONFIG_FILE_MAX) {
+                        p->too_large = true;
+                        return false;
+                }
+                p->in_pos += span + (nl != NULL);
+                if (p->nul_column == 0 && (z = memchr(start, '\0', span)))
+                        p->nul_column = column + (size_t) (z - start) + 1;
+                column += span;
+                /* Leading blanks are dropped so that inih never sees a continuation line. */
+                while (blank && k < span && is_blank(start[k]))
+                        k++;
+                if (k < span) {
+                        blank = false;
+                        if (pos < LINE_KEEP)
+                                memcpy(p->buf + pos, start + k, span - k < LINE_KEEP - pos ? span - k : LINE_KEEP - pos);
+                        /* Where the line ends without trailing blanks, and without its last byte (a CR, maybe). */
+                        for (j = span; j > k && is_blank(start[j - 1]); j--)
+                                ;
+                        if (j == span) {
+                                for (j = span - 1; j > k && is_blank(start[j - 1]); j--)
+                                        ;
+                                end_before = j > k ? pos + (j - k) : end;
+                                j = span;
+                        }
+                        if (j > k)
+                                end = pos + (j - k);
+                        pos += span - k;
+                        last = start[span - 1];
+                }
+                if (nl)
+                        break;
+        }
+        if (!any)
+                return false;
+        /* A CR before the LF ends the line too, with the blanks before it. */
+        if (last == '\r' && end == pos)
+                end = end_before;
+        p->len = end;
+        p->line++;
+        return true;
+}
+
 /*
  * The reader hands inih one physical line at a time, so p->line is the line
  * the handler is called for: Debian's inih does not pass line numbers.  It
  * also finds what inih would only report by its first error's number: long
- * lines, syntax errors, and section headers (for duplicates and line numbers).
+ * lines, NUL bytes, syntax errors, and section headers (for duplicates and
+ * line numbers).
  */
 static char *reader(char *str, int num, void *stream) {
         struct parser *p = stream;
-        ssize_t n;
-        char *s, *e;
+        size_t limit = (size_t) num - 1 < LINE_KEEP ? (size_t) num - 1 : LINE_KEEP;
+        char *s = p->buf;
 
-        errno = 0;
-        n = getline(&p->buf, &p->buf_size, p->f);
-        if (n < 0) {
-                /* Not the end of the file but no memory for the line: the rest must not go missing silently. */
-                if (errno == ENOMEM)
-                        p->failed_oom = true;
+        if (p->stop || !read_line(p))
                 return NULL;
-        }
-        p->line++;
         p->syntax_error_on_line = false;
+        p->control = 0;
+        str[0] = '\0';
 
-        s = p->buf;
-        if (n > 0 && s[n - 1] == '\n')
-                s[--n] = '\0';
-        if (n > 0 && s[n - 1] == '\r')
-                s[--n] = '\0';
-        if (p->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0) {
-                s += 3;
-                n -= 3;
-        }
-        /* Leading blanks are dropped so that inih never sees a continuation line. */
-        while (*s == ' ' || *s == '\t') {
-                s++;
-                n--;
-        }
-        for (e = s + n; e > s && (e[-1] == ' ' || e[-1] == '\t'); e--)
-                *(e - 1) = '\0';
-
-        if (e - s > num - 1) {
-                add_error(p, "line too long (%zd characters; the limit is %d)", (ssize_t) (e - s), num - 1);
+        /* A NUL byte would end the value early, and silently. */
+        if (p->nul_column > 0 || p->len > limit) {
+                if (p->nul_column > 0)
+                        add_error(p, "NUL byte at column %zu", p->nul_column);
+                else
+                        add_error(p, "line too long (%zu characters; the limit is %zu)", p->len, limit);
                 if (p->cur)
-                        p->cur->bad_line = true;
-                str[0] = '\0';
+                        p->cur->bad_line = true;        /* it may have held any key */
                 return str;
         }
+        s[p->len] = '\0';
+        for (const char *c = s; *c; c++)
+                if (is_control((unsigned char) *c)) {
+                        p->control = (unsigned char) *c;
+                        break;
+                }
 
         if (*s == '\0' || *s == ';' || *s == '#') {
                 /* blank or comment */
@@ -1201,13 +1521,20 @@ static char *reader(char *str, int num, void *stream) {
                         add_error(p, "syntax error: '[' without ']'");
                         p->syntax_error_on_line = true;
                 } else {
+                        /* Never echo a control character: the name is shown with '?' instead. */
+                        if (p->control) {
+                                add_error(p, "control character 0x%02x in a section header", p->control);
+                                for (char *c = s; *c; c++)
+                                        if (is_control((unsigned char) *c))
+                                                *c = '?';
+                        }
                         name = strndup(s + 1, (size_t) (end - s - 1));
                         if (!name)
                                 p->failed_oom = true;
                         else if (strlen(name) >= SECTION_NAME_MAX)
                                 add_error(p, "section name too long (%zu characters; the limit is %d)", strlen(name),
                                           SECTION_NAME_MAX - 1);
-                        else if (!valid_section_name(name))
+                        else if (!valid_section_name(name) && !p->control)
                                 add_error(p, "invalid section name [%s] (use letters, digits, '_', '.', ':', '@' and '-')", name);
                         begin_section(p, name ? name : "");
                         free(name);
@@ -1229,10 +1556,8 @@ static char *reader(char *str, int num, void *stream) {
                 }
         }
 
-        memcpy(str, s, (size_t) (e - s));
-        str[e - s] = '\0';
-        if (p->syntax_error_on_line)
-                str[0] = '\0';          /* already reported; inih need not see it */
+        if (!p->syntax_error_on_line)   /* else already reported; inih need not see it */
+                memcpy(str, s, p->len + 1);
         return str;
 }
 
@@ -1309,13 +1634,16 @@ static bool finish_lambda(struct parser *p, struct section *s) {
                 ep->region = c;
         }
 
-        free(ep->url);          /* likewise a url */
+        free(ep->url);          /* likewise a url, and the form of it that is shown */
         ep->url = NULL;
+        free(ep->url_display);
+        ep->url_display = NULL;
         r = lambda_url(&t, ep->region, &ep->url);
         if (r >= 0 && (u = curl_url())) {
-                if (curl_url_set(u, CURLUPART_URL, ep->url, 0) == CURLUE_OK)
+                if (curl_url_set(u, CURLUPART_URL, ep->url, 0) == CURLUE_OK) {
                         ep->host_is_address = host_is_address(u);
-                else
+                        r = url_display(u, &ep->url_display);
+                } else
                         r = -EINVAL;
                 curl_url_cleanup(u);
         } else if (r >= 0)
@@ -1412,6 +1740,7 @@ static void endpoint_config_done(struct endpoint_config *ep) {
                 if ((keys[i].scope & CONFIG_SCOPE_ENDPOINT) && keys[i].type->done)
                         keys[i].type->done(field_of(&keys[i], ep));
         free(ep->name);
+        free(ep->url_display);
         curl_slist_free_all(ep->header_list);
 }
 
@@ -1448,54 +1777,17 @@ static void parser_done(struct parser *p) {
         }
         free(p->sections);
         endpoint_config_done(&p->defaults);
-        free(p->buf);
+        tdestroy(p->credentials, credential_free);
+        for (size_t i = 0; i < p->n_errors; i++)
+                free(p->errors[i].text);
         if (p->f)
                 fclose(p->f);
-}
-
-static unsigned error_line(const struct parser *p, const char *e) {
-        size_t l = strlen(p->path);
-
-        return e[l] == ':' && isdigit((unsigned char) e[l + 1]) ? (unsigned) strtoul(e + l + 1, NULL, 10) : 0;
-}
-
-struct error_pos {
-        unsigned line;
-        size_t index;
-        char *text;
-};
-
-static int cmp_error_pos(const void *a, const void *b) {
-        const struct error_pos *x = a, *y = b;
-
-        if (x->line != y->line)
-                return x->line < y->line ? -1 : 1;
-        return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Errors found after parsing (missing keys) belong among the others, in file order. */
-static void sort_errors(struct parser *p) {
-        struct error_pos *v;
-        size_t n = p->errors->n;
-
-        if (n < 2)
-                return;
-        v = calloc(n, sizeof *v);
-        if (!v)
-                return;         /* unsorted, but nothing is lost */
-        for (size_t i = 0; i < n; i++)
-                v[i] = (struct error_pos) { error_line(p, p->errors->lines[i]), i, p->errors->lines[i] };
-        qsort(v, n, sizeof *v, cmp_error_pos);
-        for (size_t i = 0; i < n; i++)
-                p->errors->lines[i] = v[i].text;
-        free(v);
 }
 
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors) {
         struct parser p = {
                 .path = path,
                 .flags = flags,
-                .errors = errors,
         };
         struct config *c = NULL;
         int r;
@@ -1527,9 +1819,15 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                 r = -EIO;
         } else if (r < 0) {
                 r = -ENOMEM;
-        } else if (r > 0 && errors->n == 0) {
+        } else if (r > 0 && n_errors(&p) == 0) {
                 /* Something inih rejected that the reader did not foresee. */
                 add_error_at(&p, (unsigned) r, "syntax error");
+        }
+        if (p.too_large) {
+                add_error_at(&p, 0, "too large: warmd reads at most %u bytes (16 MiB), credentials included",
+                             CONFIG_FILE_MAX);
+                if (p.cur)
+                        p.cur->bad_line = true;         /* cut short: its missing keys are no news */
         }
 
         for (size_t i = 0; i < p.n_sections; i++)
@@ -1540,8 +1838,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                 r = -ENOMEM;
                 goto fail;
         }
-        sort_errors(&p);
-        if (errors->n > 0) {
+        if (n_errors(&p) > 0) {
                 r = -EINVAL;
                 goto fail;
         }
@@ -1550,6 +1847,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         return 0;
 
 fail:
+        move_errors(&p, errors);
         parser_done(&p);
         config_free(c);
         return r < 0 ? r : -EINVAL;

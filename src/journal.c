@@ -116,7 +116,7 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
         expected += 3;
 
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_URL=%s", ep->url);
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_URL=%s", ep->url_display);
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_REUSED=%s", reuse_to_string(res->reuse));
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_DURATION_MS=%" PRIu64, usec_to_msec(res->total_usec));
@@ -200,7 +200,7 @@ int journal_build_round(const struct endpoint_config *ep, uint64_t round, const 
                          short_of_n ? WARMD_MESSAGE_SHORT : WARMD_MESSAGE_ROUND);
         expected += 3;
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_URL=%s", ep->url);
+        r = r < 0 ? r : journal_record_add(&rec, "WARMD_URL=%s", ep->url_display);
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_CONTAINERS=%u", s->containers);
         r = r < 0 ? r : journal_record_add(&rec, "WARMD_SENT=%u", s->sent);

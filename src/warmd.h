@@ -57,6 +57,7 @@ struct endpoint_config {
         uint64_t cold_threshold_usec;   /* 0: not set */
         char *lambda;                   /* "lambda = ...": the Invoke API, signed; url is derived from it */
         char *region;                   /* a Lambda endpoint's region */
+        char *url_display;              /* url as it may be shown: no password, no query values */
         bool has_credentials;           /* some header came from a credential */
         /* TLS: paths, read by http.c at connection time; client_key may be a credential's file. */
         char *ca_file;                  /* NULL: the system store */
@@ -78,10 +79,14 @@ struct config {
         struct endpoint_config **endpoints;
 };
 
-/* A list of "FILE:LINE: message" strings, collected so all are reported at once. */
+/*
+ * "FILE:LINE: message" strings in file order, collected so all are reported at once: the first
+ * 100, then one line "FILE: and N more errors" for the n_more that were only counted.
+ */
 struct config_errors {
         char **lines;
         size_t n;
+        size_t n_more;
 };
 
 enum {

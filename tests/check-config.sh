@@ -56,6 +56,25 @@ else
 	fail "-n bad.conf: errors differ from bad.expected (diff above)"
 fi
 
+check "-n bad.conf: no URL password or query key in the output" \
+	bash -c '! grep -E "PASSWORD|KEY" "$1"' _ "$WORK/stderr"
+
+# What is read is bounded: a device that never ends, and a file of errors.
+rc=0
+out=$("$WARMD" -n -c /dev/zero 2>&1) || rc=$?
+check_eq "-n on /dev/zero: exit 1 and one clear error" \
+	"1 /dev/zero: too large: warmd reads at most 16777216 bytes (16 MiB), credentials included" "$rc $out"
+{ printf '[e]\nurl = http://127.0.0.1/\ncontainers = 1\n'; for i in $(seq 1000); do echo junk; done; } >"$WORK/junk.conf"
+rc=0
+"$WARMD" -n -c "$WORK/junk.conf" >/dev/null 2>"$WORK/stderr" || rc=$?
+check_eq "-n on 1000 bad lines: exit 1, the first 100 errors, then how many more" \
+	"1 101 $WORK/junk.conf:4: syntax error: expected '[section]' or 'key = value' $WORK/junk.conf: and 900 more errors" \
+	"$rc $(wc -l <"$WORK/stderr") $(head -1 "$WORK/stderr") $(tail -1 "$WORK/stderr")"
+printf '[e]\nurl = http://127.0.0.1/\ncontainers = 1\nheader = Authorization: Bearer abc\0def\n' >"$WORK/nul.conf"
+rc=0
+out=$("$WARMD" -n -c "$WORK/nul.conf" 2>&1) || rc=$?
+check_eq "-n on a NUL byte in a header" "1 $WORK/nul.conf:4: NUL byte at column 35" "$rc $out"
+
 rc=0
 out=$("$WARMD" -n -c missing.conf 2>&1) || rc=$?
 check_eq "-n on a missing file" "1 missing.conf: cannot read: No such file or directory" "$rc $out"

@@ -69,24 +69,26 @@ static void test_durations(void) {
         }
 }
 
-static const char *write_file(const char *name, const char *text) {
+static const char *write_file_n(const char *name, const char *text, size_t len) {
         static char path[256];
         FILE *f;
 
         snprintf(path, sizeof path, "%s/%s", dir, name);
         f = fopen(path, "we");
-        if (!f)
+        if (!f || fwrite(text, 1, len, f) != len || fclose(f) != 0)
                 abort();
-        fputs(text, f);
-        fclose(f);
         return path;
 }
 
-/* Loads text; compares the errors, with "F" standing for the file's path. */
-static struct config *load_expect(const char *text, const char *const *want, unsigned flags) {
+static const char *write_file(const char *name, const char *text) {
+        return write_file_n(name, text, strlen(text));
+}
+
+/* Loads len bytes of text; compares the errors, with "F" standing for the file's path. */
+static struct config *load_expect_n(const char *text, size_t len, const char *const *want, unsigned flags) {
         struct config_errors e = {};
         struct config *c = NULL;
-        const char *path = write_file("t.conf", text);
+        const char *path = write_file_n("t.conf", text, len);
         size_t n_want = 0;
         int r;
 
@@ -105,6 +107,10 @@ static struct config *load_expect(const char *text, const char *const *want, uns
         }
         config_errors_clear(&e);
         return c;
+}
+
+static struct config *load_expect(const char *text, const char *const *want, unsigned flags) {
+        return load_expect_n(text, strlen(text), want, flags);
 }
 
 #define ENDPOINT "[e]\nurl = http://127.0.0.1:8080/f\ncontainers = 3\n"
@@ -135,7 +141,8 @@ static void test_errors(void) {
                 { ENDPOINT "url = http://127.0.0.1/other\n", { "F:4: duplicate key 'url' (first set at line 2)" } },
                 { "[e]\nurl = ftp://127.0.0.1/f\ncontainers = 1\n",
                   { "F:2: url: only http and https URLs are supported: 'ftp://127.0.0.1/f'" } },
-                { "[e]\nurl = http://\ncontainers = 1\n", { "F:2: url: invalid URL 'http://': No host part in the URL" } },
+                { "[e]\nurl = http://\ncontainers = 1\n",
+                  { "F:2: url: invalid URL: No host part in the URL (the URL is not shown: it may hold a secret)" } },
                 { "[e]\nurl =\ncontainers = 1\n", { "F:2: url: empty value" } },
                 { "[e]\nurl = http://127.0.0.1/\ncontainers = 0\n", { "F:3: containers: 0 is out of range (1..10000)" } },
                 { "[e]\nurl = http://127.0.0.1/\ncontainers = 10001\n",
@@ -169,11 +176,11 @@ static void test_errors(void) {
                   { "F:4: header: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')" } },
                 /* A bare CR inside a line would reach the wire as it is (found by tests/fuzz). */
                 { ENDPOINT "header = X-A: 1\rX-Injected: 2\n",
-                  { "F:4: header: the value holds a control character such as a bare CR (the value is not shown: it may be a secret)" } },
+                  { "F:4: header: control character 0x0d in the value" } },
                 { ENDPOINT "header = X-A: ${c\redential:token}\n",
-                  { "F:4: header: the value holds a control character such as a bare CR (the value is not shown: it may be a secret)" } },
+                  { "F:4: header: control character 0x0d in the value" } },
                 { "[global]\nuser_agent = ua/1\rX-Injected: 2\n" ENDPOINT,
-                  { "F:2: user_agent: the value holds a control character such as a bare CR" } },
+                  { "F:2: user_agent: control character 0x0d in the value" } },
                 { ENDPOINT "header = X-A: tab\tseparated\n", {} },
                 /* Every mistake, not just the first, in file order. */
                 { "[global]\ninterval = 5x\n[e]\nurl = gopher://x/\ncontaners = 2\n",
@@ -725,6 +732,352 @@ static void test_man_page(void) {
         free(man);
 }
 
+/* A URL's user, password and query values never appear: not in url_display, not in an error. */
+static void test_url_secrets(void) {
+        static const struct {
+                const char *url, *shown;
+        } cases[] = {
+                { "http://127.0.0.1:8080/f", "http://127.0.0.1:8080/f" },
+                { "http://alice:PASSWORD@127.0.0.1/f", "http://***@127.0.0.1/f" },
+                { "https://TOKEN@example.com/", "https://***@example.com/" },
+                { "https://fn.azurewebsites.net/api/f?code=KEY", "https://fn.azurewebsites.net/api/f?code=***" },
+                { "https://h/p?code=KEY&clientId=default&KEY", "https://h/p?code=***&clientId=***&***" },
+                { "https://h/p?code=KEY#KEY", "https://h/p?code=***" },
+                { "https://alice:PASSWORD@h/p?a=KEY&&b=", "https://***@h/p?a=***&&b=***" },
+        };
+        static const struct {
+                const char *url, *error;
+        } bad[] = {
+                { "ftp://alice:PASSWORD@127.0.0.1/f?code=KEY",
+                  "F:2: url: only http and https URLs are supported: 'ftp://***@127.0.0.1/f?code=***'" },
+                { "http://alice:PASSWORD@/f?code=KEY",
+                  "F:2: url: invalid URL: No host part in the URL (the URL is not shown: it may hold a secret)" },
+                { "http://alice:PASSWORD@h/f?code=KEY KEY",
+                  "F:2: url: invalid URL: Bad query (the URL is not shown: it may hold a secret)" },
+        };
+        char text[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct config *c;
+
+                snprintf(text, sizeof text, "[e]\nurl = %s\ncontainers = 1\n", cases[i].url);
+                c = load_expect(text, NULL, 0);
+                CHECK(c && streq(c->endpoints[0]->url, cases[i].url) && streq_ptr(c->endpoints[0]->url_display, cases[i].shown),
+                      "%s: shown as %s, want %s", cases[i].url, c ? c->endpoints[0]->url_display : "(none)", cases[i].shown);
+                config_free(c);
+        }
+        /* A Lambda endpoint's URL is made at load, and shown as any other. */
+        {
+                struct config *c = load_expect("[e]\nlambda = fn-a\nregion = eu-west-1\ncontainers = 1\n", NULL, 0);
+
+                CHECK(c && c->endpoints[0]->url && streq_ptr(c->endpoints[0]->url_display, c->endpoints[0]->url),
+                      "lambda: shown as %s", c ? c->endpoints[0]->url_display : "(none)");
+                config_free(c);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                const char *want[] = { bad[i].error, NULL };
+
+                snprintf(text, sizeof text, "[e]\nurl = %s\ncontainers = 1\n", bad[i].url);
+                config_free(load_expect(text, want, 0));
+        }
+}
+
+/* A NUL byte is an error at its line, wherever it is: never a value cut short. */
+static void test_nul(void) {
+        static const struct {
+                const char *text;
+                size_t len;
+                const char *error;
+        } cases[] = {
+#define T(s) s, sizeof(s) - 1
+                { T(ENDPOINT "header = Authorization: Bearer abc\0def\n"), "F:4: NUL byte at column 35" },
+                { T(ENDPOINT "method = POST\nbody = {}\0{}\n"), "F:5: NUL byte at column 10" },
+                { T(ENDPOINT "; a comment\0\n"), "F:4: NUL byte at column 12" },
+                { T("[e]\nurl = http://127.0.0.1/\0\ncontainers = 1\n"), "F:2: NUL byte at column 24" },
+                { T(ENDPOINT "header = X: 1\n\0"), "F:5: NUL byte at column 1" },
+#undef T
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *want[] = { cases[i].error, NULL };
+
+                config_free(load_expect_n(cases[i].text, cases[i].len, want, 0));
+        }
+}
+
+/*
+ * Control characters (below 0x20 but TAB, and DEL) are refused with FILE:LINE in every value but
+ * body, and never shown; a CR that ends a line (CRLF) is a line end.
+ */
+static void test_control_characters(void) {
+        static const struct {
+                const char *text, *errors[2];
+        } cases[] = {
+                { ENDPOINT "header = X-A: a\rb\n", { "F:4: header: control character 0x0d in the value" } },
+                { ENDPOINT "header = X-A: a\r\r\n", { "F:4: header: control character 0x0d in the value" } },
+                { ENDPOINT "header = X-A: a\x7f" "b\n", { "F:4: header: control character 0x7f in the value" } },
+                { ENDPOINT "header = X-A: a\x1b[2Jb\n", { "F:4: header: control character 0x1b in the value" } },
+                { "[global]\nuser_agent = a\rb\n" ENDPOINT, { "F:2: user_agent: control character 0x0d in the value" } },
+                { "[global]\nuser_agent = a\x0b\n" ENDPOINT, { "F:2: user_agent: control character 0x0b in the value" } },
+                { ENDPOINT "reuse_json = a\x01\n", { "F:4: reuse_json: control character 0x01 in the value" } },
+                { "[e]\nurl = http://127.0.0.1/\x1b\ncontainers = 1\n", { "F:2: url: control character 0x1b in the value" } },
+                { ENDPOINT "fo\x1bo = 1\n", { "F:4: control character 0x1b" } },
+                { "x\x1b = 1\n" ENDPOINT, { "F:1: control character 0x1b" } },
+                { ENDPOINT "[a\x1b]\nurl = http://127.0.0.1/\ncontainers = 1\n",
+                  { "F:4: control character 0x1b in a section header" } },
+                /* What may be there. */
+                { ENDPOINT "header = X-A: a\tb\n", {} },
+                { "[e]\r\nurl = http://127.0.0.1/\r\ncontainers = 1 \r\nheader = X-A: 1\t\r\n", {} },
+                { ENDPOINT "; a comment \x01\n", {} },
+                { ENDPOINT "method = POST\nbody = a\x01\rb\n", {} },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct config *c = load_expect(cases[i].text, cases[i].errors, 0);
+
+                if (c && strstr(cases[i].text, "body"))
+                        CHECK(streq(c->endpoints[0]->body, "a\x01\rb"), "body keeps its control characters");
+                if (c && strstr(cases[i].text, "X-A: a\tb"))
+                        CHECK(streq(c->endpoints[0]->headers[0], "X-A: a\tb"), "a TAB in a header value");
+                if (c && strstr(cases[i].text, "[e]\r\n"))
+                        CHECK(c->endpoints[0]->containers == 1 && streq(c->endpoints[0]->headers[0], "X-A: 1"),
+                              "CRLF lines");
+                config_free(c);
+        }
+}
+
+/* Loads text and returns its errors. */
+static int load_errors(const char *text, size_t len, struct config_errors *ret) {
+        struct config *c = NULL;
+        int r = config_load(write_file_n("t.conf", text, len), 0, &c, ret);
+
+        config_free(c);
+        return r;
+}
+
+static char *repeat(const char *head, const char *line, size_t n, const char *tail, size_t *ret_len) {
+        size_t hl = strlen(head), ll = strlen(line), tl = strlen(tail), len = hl + n * ll + tl;
+        char *t = malloc(len + 1);
+
+        if (!t)
+                abort();
+        memcpy(t, head, hl);
+        for (size_t i = 0; i < n; i++)
+                memcpy(t + hl + i * ll, line, ll);
+        memcpy(t + hl + n * ll, tail, tl + 1);
+        if (ret_len)
+                *ret_len = len;
+        return t;
+}
+
+/* The first 100 errors in file order, then "and N more errors", N exact. */
+static void test_error_cap(void) {
+        static const struct {
+                size_t junk;
+                bool missing;           /* an error only found after the file is read, at line 1 */
+                size_t shown, more;
+        } cases[] = {
+                { 99, false, 99, 0 },
+                { 100, false, 100, 0 },
+                { 101, false, 100, 1 },
+                { 1000, false, 100, 900 },
+                { 99, true, 100, 0 },
+                { 100, true, 100, 1 },
+                { 500000, true, 100, 499901 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                const char *head = cases[i].missing ? "[e]\nurl = http://127.0.0.1/\n" : ENDPOINT;
+                size_t first = cases[i].missing ? 3 : 4, len;
+                char *text = repeat(head, "junk\n", cases[i].junk, "", &len), want[512];
+                struct config_errors e = {};
+                const char *path = NULL;
+                bool ok = true;
+
+                CHECK(load_errors(text, len, &e) == -EINVAL, "%zu errors: the load fails", cases[i].junk);
+                CHECK(e.n == cases[i].shown + (cases[i].more > 0) && e.n_more == cases[i].more,
+                      "%zu junk lines%s: %zu lines, %zu more; want %zu and %zu", cases[i].junk,
+                      cases[i].missing ? " and a missing key" : "", e.n, e.n_more, cases[i].shown, cases[i].more);
+                for (size_t j = 0; j < e.n && j < cases[i].shown; j++) {
+                        path = path ? path : e.lines[0];
+                        if (cases[i].missing && j == 0)
+                                snprintf(want, sizeof want, "%s/t.conf:1: [e]: missing required key 'containers'", dir);
+                        else
+                                snprintf(want, sizeof want, "%s/t.conf:%zu: syntax error: expected '[section]' or 'key = value'",
+                                         dir, first + j - cases[i].missing);
+                        if (!streq(e.lines[j], want)) {
+                                CHECK(false, "error %zu: %s, want %s", j, e.lines[j], want);
+                                ok = false;
+                                break;
+                        }
+                }
+                if (cases[i].more > 0 && e.n == cases[i].shown + 1) {
+                        snprintf(want, sizeof want, "%s/t.conf: and %zu more error%s", dir, cases[i].more,
+                                 cases[i].more == 1 ? "" : "s");
+                        CHECK(streq(e.lines[e.n - 1], want), "last line: %s, want %s", e.lines[e.n - 1], want);
+                }
+                CHECK(ok, "%zu junk lines: errors in file order", cases[i].junk);
+                config_errors_clear(&e);
+                free(text);
+        }
+}
+
+/* Headers per endpoint: 100, and one more is an error. */
+static void test_headers_limit(void) {
+        const char *over[] = { "F:104: header: too many headers (the limit is 100 per endpoint)", NULL };
+        char *text = repeat(ENDPOINT, "header = X-A: 1\n", 100, "", NULL);
+        struct config *c = load_expect(text, NULL, 0);
+        size_t n = 0;
+
+        for (struct curl_slist *l = c ? c->endpoints[0]->header_list : NULL; l; l = l->next)
+                n++;
+        CHECK(c && c->endpoints[0]->n_headers == 100 && n == 100, "100 headers: all kept, and in curl's list");
+        config_free(c);
+        free(text);
+        text = repeat(ENDPOINT, "header = X-A: 1\n", 101, "", NULL);
+        config_free(load_expect(text, over, 0));
+        free(text);
+}
+
+/* A line: 199 characters without its leading and trailing blanks, which may be any number. */
+static void test_line_limit(void) {
+        const char *over[] = { "F:4: line too long (200 characters; the limit is 199)", NULL };
+        const char *huge[] = { "F:4: line too long (1000014 characters; the limit is 199)", NULL };
+        char value[1000001], *text;
+        struct config *c;
+
+        memset(value, 'a', sizeof value - 1);
+        value[sizeof value - 1] = '\0';
+        /* "header = X-A: " is 14 characters. */
+        text = malloc(4 * sizeof value);
+        if (!text)
+                abort();
+        sprintf(text, ENDPOINT "header = X-A: %.185s\n", value);
+        c = load_expect(text, NULL, 0);
+        CHECK(c && strlen(c->endpoints[0]->headers[0]) == 190, "a line of 199 characters");
+        config_free(c);
+        sprintf(text, ENDPOINT "header = X-A: %.186s\n", value);
+        config_free(load_expect(text, over, 0));
+        sprintf(text, ENDPOINT "header = X-A: %s\n", value);
+        config_free(load_expect(text, huge, 0));
+        memset(value, ' ', sizeof value - 1);
+        sprintf(text, ENDPOINT "%sheader = X-A: 1%s\n", value, value);
+        c = load_expect(text, NULL, 0);
+        CHECK(c && streq(c->endpoints[0]->headers[0], "X-A: 1"), "a short line between long runs of blanks");
+        config_free(c);
+        free(text);
+}
+
+/* The file: 16 MiB read, from a file, a pipe or a device alike. */
+static void test_file_limit(void) {
+        enum { MAX = 16 * 1024 * 1024 };
+        const char *over[] = { "F: too large: warmd reads at most 16777216 bytes (16 MiB), credentials included", NULL };
+        size_t head = strlen(ENDPOINT);
+        struct config_errors e = {};
+        struct config *c = NULL;
+        char *text = malloc(MAX + 2);
+        int r;
+
+        if (!text)
+                abort();
+        /* ENDPOINT, then comment lines of 64 bytes, then one to make it MAX exactly. */
+        memcpy(text, ENDPOINT, head);
+        for (size_t i = head; i < MAX; i += 64) {
+                size_t n = MAX - i < 64 ? MAX - i : 64;
+
+                memset(text + i, '#', n - 1);
+                text[i + n - 1] = '\n';
+        }
+        c = load_expect_n(text, MAX, NULL, 0);
+        CHECK(c && c->n_endpoints == 1, "a file of 16 MiB exactly");
+        config_free(c);
+        text[MAX] = '#';
+        config_free(load_expect_n(text, MAX + 1, over, 0));
+        free(text);
+
+        r = config_load("/dev/zero", 0, &c, &e);
+        CHECK(r == -EINVAL && e.n == 1 &&
+              streq(e.lines[0], "/dev/zero: too large: warmd reads at most 16777216 bytes (16 MiB), credentials included"),
+              "/dev/zero: %d, %s", r, e.n ? e.lines[0] : "(no error)");
+        config_errors_clear(&e);
+}
+
+/* A credential: 8192 bytes; a header with its credentials: 16384 bytes; all credentials count as read. */
+static void test_credential_limits(void) {
+        static const char *const cred_over[] = { "F:4: header: credential 'c8193' is longer than 8192 bytes", NULL };
+        static const char *const header_over[] = {
+                "F:4: header: longer than 16384 bytes with its credentials (the value is not shown: it may be a secret)", NULL
+        };
+        static const char *const file_over[] = {
+                "F: too large: warmd reads at most 16777216 bytes (16 MiB), credentials included", NULL
+        };
+        static const size_t sizes[] = { 8192, 8193, 8189, 8190 };
+        char creds[300], name[32], *data = malloc(8194), *text;
+        struct config *c;
+
+        if (!data)
+                abort();
+        snprintf(creds, sizeof creds, "%s/creds", dir);
+        mkdir(creds, 0700);
+        setenv("CREDENTIALS_DIRECTORY", creds, 1);
+        for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+                memset(data, 'k', sizes[i]);
+                data[sizes[i]] = '\0';
+                snprintf(name, sizeof name, "creds/c%zu", sizes[i]);
+                write_file(name, data);
+        }
+        c = load_expect(ENDPOINT "header = X: ${credential:c8192}\n", NULL, 0);
+        CHECK(c && strlen(c->endpoints[0]->headers[0]) == 3 + 8192, "a credential of 8192 bytes");
+        config_free(c);
+        config_free(load_expect(ENDPOINT "header = X: ${credential:c8193}\n", cred_over, 0));
+        /* "X: " is 3 bytes: 3 + 8192 + 8189 = 16384. */
+        c = load_expect(ENDPOINT "header = X: ${credential:c8192}${credential:c8189}\n", NULL, 0);
+        CHECK(c && strlen(c->endpoints[0]->headers[0]) == 16384, "a header of 16384 bytes with its credentials");
+        config_free(c);
+        config_free(load_expect(ENDPOINT "header = X: ${credential:c8192}${credential:c8190}\n", header_over, 0));
+
+        /* 21 endpoints of 100 headers of 8 KiB: more than 16 MiB in all. */
+        {
+                size_t size = 21 * (64 + 100 * 40) + 1, len = 0;
+
+                text = malloc(size);
+                if (!text)
+                        abort();
+                for (unsigned i = 0; i < 21; i++) {
+                        len += (size_t) snprintf(text + len, size - len, "[e%u]\nurl = http://127.0.0.1/\ncontainers = 1\n", i);
+                        for (unsigned j = 0; j < 100; j++)
+                                len += (size_t) snprintf(text + len, size - len, "header = X: ${credential:c8192}\n");
+                }
+                config_free(load_expect(text, file_over, 0));
+                free(text);
+        }
+        unsetenv("CREDENTIALS_DIRECTORY");
+        free(data);
+}
+
+/* 100,000 endpoints; one more is an error, and the rest of the file is not read. */
+static void test_endpoints_limit(void) {
+        enum { MAX = 100000 };
+        const char *over[] = {
+                "F:300001: too many endpoints: warmd reads at most 100000, and not the rest of the file", NULL
+        };
+        size_t size = (MAX + 2) * 48 + 64, len = 0;
+        char *text = malloc(size);
+        struct config *c;
+
+        if (!text)
+                abort();
+        for (unsigned i = 0; i < MAX; i++)
+                len += (size_t) snprintf(text + len, size - len, "[e%u]\nurl = http://127.0.0.1/\ncontainers = 1\n", i);
+        c = load_expect(text, NULL, 0);
+        CHECK(c && c->n_endpoints == MAX, "100000 endpoints: %zu", c ? c->n_endpoints : 0);
+        config_free(c);
+        /* The junk after the endpoint too many is not read: no error for it. */
+        snprintf(text + len, size - len, "[e%u]\nurl = http://127.0.0.1/\ncontainers = 1\njunk\n", MAX);
+        config_free(load_expect(text, over, 0));
+        free(text);
+}
+
 int main(void) {
         if (!mkdtemp(dir))
                 return 99;
@@ -742,6 +1095,15 @@ int main(void) {
         test_override();
         test_header_list_equal();
         test_man_page();
+        test_url_secrets();
+        test_nul();
+        test_control_characters();
+        test_error_cap();
+        test_headers_limit();
+        test_line_limit();
+        test_file_limit();
+        test_credential_limits();
+        test_endpoints_limit();
         {
                 char cmd[300];
 

@@ -9,7 +9,9 @@
 
 static const struct endpoint_config ep = {
         .name = "orders-api",
-        .url = "http://127.0.0.1:8080/orders",
+        /* The journal shows the display form config.c made, never the URL with its secrets. */
+        .url = "http://alice:PASSWORD@127.0.0.1:8080/orders?code=KEY",
+        .url_display = "http://***@127.0.0.1:8080/orders?code=***",
         .containers = 10,
 };
 
@@ -29,6 +31,13 @@ static void expect_fields(const char *what, const struct journal_record *rec, co
         }
 }
 
+/* No field of a record carries the URL's password or query key. */
+static void expect_no_secret(const char *what, const struct journal_record *rec) {
+        for (size_t i = 0; i < rec->n; i++)
+                CHECK(!strstr(rec->fields[i], "PASSWORD") && !strstr(rec->fields[i], "KEY"), "%s: a secret in %s", what,
+                      rec->fields[i]);
+}
+
 static void test_request(void) {
         static const struct {
                 const char *what;
@@ -41,7 +50,7 @@ static void test_request(void) {
                     .reuse = REUSE_WARM, .instance = "c-7" },
                   LOG_INFO,
                   { { "MESSAGE_ID", WARMD_MESSAGE_REQUEST }, { "PRIORITY", "6" }, { "WARMD_ENDPOINT", "orders-api" },
-                    { "WARMD_URL", "http://127.0.0.1:8080/orders" }, { "WARMD_ROUND", "3" }, { "WARMD_REUSED", "warm" },
+                    { "WARMD_URL", "http://***@127.0.0.1:8080/orders?code=***" }, { "WARMD_ROUND", "3" }, { "WARMD_REUSED", "warm" },
                     { "WARMD_INSTANCE", "c-7" }, { "WARMD_HTTP_STATUS", "200" }, { "WARMD_DURATION_MS", "12" },
                     { "WARMD_CONNECT_MS", "0" }, { "WARMD_TTFB_MS", "12" }, { "WARMD_ERROR", NULL }, { "WARMD_NOTE", NULL } } },
                 { "guessed cold",
@@ -83,6 +92,7 @@ static void test_request(void) {
                 expect_fields(cases[i].what, &rec, cases[i].fields, n);
                 CHECK(rec.message && streq(rec.message, messages[i]), "%s: MESSAGE '%s'", cases[i].what, rec.message);
                 CHECK(journal_record_get(&rec, "SYSLOG_IDENTIFIER"), "%s: identifier", cases[i].what);
+                expect_no_secret("record", &rec);
                 journal_record_done(&rec);
         }
 }
@@ -109,6 +119,7 @@ static void test_round(void) {
         expect_fields("round", &rec, full_fields, ELEMENTSOF(full_fields));
         CHECK(streq(rec.message, "orders-api round 3: 10 of 10 reached (8 warm, 2 cold, 0 unknown, 0 failed), "
                                  "p50 120 ms, max 340 ms"), "round MESSAGE '%s'", rec.message);
+        expect_no_secret("record", &rec);
         journal_record_done(&rec);
 
         CHECK(journal_build_round(&ep, 3, &short_, 0, &rec) == 0, "short: build");
