@@ -121,7 +121,40 @@ struct shared_file {
         const char *profile;
         char *akid, *secret, *token;
         bool in_profile, found_profile, oom;
+        FILE *file;
+        char *line;                     /* the physical line inih was last given */
+        size_t line_size;
+        const char *long_value;         /* that line's value, when too long for inih; points into line */
 };
+
+/*
+ * inih takes lines of at most 199 characters (Debian's build), and a session
+ * token is far longer (an STS token is often 1,000 characters or more).  A
+ * longer "name = value" line reaches inih as "name = -", and the handler
+ * takes the value from here.
+ */
+static char *shared_file_reader(char *str, int num, void *stream) {
+        struct shared_file *f = stream;
+        ssize_t n = getline(&f->line, &f->line_size, f->file);
+        char *eq, *v, *e;
+
+        f->long_value = NULL;
+        if (n < 0)
+                return NULL;
+        eq = strchr(f->line, '=');
+        if (n < num || !eq || eq - f->line > num - 4) {
+                snprintf(str, (size_t) num, "%s", f->line);
+                return str;
+        }
+        for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
+                ;
+        for (e = f->line + n; e > v && strchr(" \t\r\n", e[-1]); e--)
+                ;
+        *e = '\0';
+        f->long_value = v;
+        snprintf(str, (size_t) num, "%.*s= -", (int) (eq - f->line), f->line);
+        return str;
+}
 
 static int shared_file_handler(void *user, const char *section, const char *name, const char *value) {
         struct shared_file *f = user;
@@ -141,6 +174,8 @@ static int shared_file_handler(void *user, const char *section, const char *name
                 dst = &f->token;
         if (!dst)
                 return 1;
+        if (f->long_value)
+                value = f->long_value;
         if (*dst) {
                 explicit_bzero(*dst, strlen(*dst));
                 free(*dst);
@@ -159,6 +194,9 @@ static void shared_file_done(struct shared_file *f) {
                         explicit_bzero(*v[i], strlen(*v[i]));
                         free(*v[i]);
                 }
+        if (f->line)
+                explicit_bzero(f->line, f->line_size);
+        free(f->line);
 }
 
 /* 1 if credentials were found, 0 if there is no file, -errno (reason in a->error) if the file is unusable. */
@@ -192,7 +230,8 @@ static int from_shared_file(struct aws *a) {
                 return -EFBIG;
         }
         rewind(file);
-        r = ini_parse_file(file, shared_file_handler, &f);
+        f.file = file;
+        r = ini_parse_stream(shared_file_reader, &f, shared_file_handler, &f);
         fclose(file);
         if (f.oom)
                 r = -ENOMEM;

@@ -897,8 +897,8 @@ def parse_args(argv):
     ap.add_argument("--lambda-functions", default="",
                     help='the functions that exist, as JSON: {"NAME": {"aliases": [...], '
                          '"account": "...", "reserved": N}}')
-    ap.add_argument("--aws-key", action="append", default=[], metavar="AKID:SECRET",
-                    help="long-term keys the Invoke API accepts (repeatable)")
+    ap.add_argument("--aws-key", action="append", default=[], metavar="AKID:SECRET[:TOKEN]",
+                    help="keys the Invoke API accepts, with the session token they need if any (repeatable)")
     ap.add_argument("--imds-role", help="serve IMDSv2 with temporary credentials of this role")
     ap.add_argument("--imds-ttl-s", type=float, default=21600.0,
                     help="lifetime of each set of instance-role credentials (default 21600)")
@@ -932,7 +932,8 @@ def main(argv=None):
     platform.aws = faas_aws.Lambda(args.lambda_functions, args.aws_region)
     for k in args.aws_key:
         akid, _, secret = k.partition(":")
-        platform.aws.keys.add(akid, secret)
+        secret, _, token = secret.partition(":")
+        platform.aws.keys.add(akid, secret, token or None)
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
     Server.per_container = args.requests_per_container

@@ -14,8 +14,13 @@ FUNCTIONS='{"orders": {"aliases": ["live"]},
             "broken": {}}'
 AKID=AKIDWARMDTEST
 SECRET=warmd-test-secret-0123456789
+# Temporary keys: an STS session token is often 1,000 characters or more.
+TMP_AKID=ASIAWARMDTEST
+TMP_SECRET=warmd-temporary-secret-9876543210
+TMP_TOKEN=$(printf 'IQoJb3JpZ2luX2VjE%.0s' $(seq 60))
 start_platform --hold-ms 150 --cold-ms 200 --aws-region eu-west-1 --lambda-functions "$FUNCTIONS" \
-	--aws-key "$AKID:$SECRET" --imds-role warmd-test-role --imds-ttl-s 6
+	--aws-key "$AKID:$SECRET" --aws-key "$TMP_AKID:$TMP_SECRET:$TMP_TOKEN" \
+	--imds-role warmd-test-role --imds-ttl-s 6
 
 # Never the real metadata address: every run names the platform, or turns the step off.
 export AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$PORT
@@ -131,7 +136,20 @@ rc=0
 AWS_SHARED_CREDENTIALS_FILE=$WORK/creds/aws-credentials AWS_PROFILE=nobody "$WARMD" --once -c "$WORK/warmd.conf" \
 	>"$WORK/out" 2>"$WORK/err" || rc=$?
 check "AWS_SHARED_CREDENTIALS_FILE without the profile: said so" grep -q "has no profile \[nobody\]" "$WORK/err"
-printf '%s\n' "not-the-secret" "$SECRET" >"$WORK/file-keys"
+cat >>"$WORK/creds/aws-credentials" <<CREDS
+
+[temporary]
+aws_access_key_id = $TMP_AKID
+aws_secret_access_key = $TMP_SECRET
+aws_session_token = $TMP_TOKEN
+CREDS
+reset_platform
+rc=0
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_PROFILE=temporary "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" \
+	|| rc=$?
+check_eq "credentials file, a session token of ${#TMP_TOKEN} characters: --once exits 0" 0 "$rc"
+check_eq "credentials file, a long session token: no invoke refused" "{}" "$(report 'r["aws"]["rejected"]')"
+printf '%s\n' "not-the-secret" "$SECRET" "$TMP_SECRET" "$TMP_TOKEN" >"$WORK/file-keys"
 check "credentials file: no secret on stderr or stdout" none "$WORK/out" "$WORK/err" <"$WORK/file-keys"
 
 # ---------------------------------------------------------- failures, each named
