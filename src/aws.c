@@ -367,7 +367,7 @@ static int imds_request(struct aws *a, const char *method, const char *path, con
         }
         free(a->req.url);
         free(a->req.method);
-        curl_slist_free_all(a->req.header_list);
+        lambda_headers_free(a->req.header_list);      /* the session token: wiped, then freed */
         a->req.url = url;
         a->req.method = strdup(method);
         a->req.header_list = l;
@@ -548,7 +548,7 @@ struct aws *aws_free(struct aws *a) {
         sd_event_source_disable_unref(a->timer);
         free(a->req.url);
         free(a->req.method);
-        curl_slist_free_all(a->req.header_list);
+        lambda_headers_free(a->req.header_list);      /* the session token: wiped, then freed */
         if (a->token)
                 explicit_bzero(a->token, strlen(a->token));
         free(a->token);
