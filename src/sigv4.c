@@ -94,8 +94,7 @@ static int cmp_param(const void *a, const void *b) {
 static int canonical_query(FILE *f, const char *query) {
         struct query_param *v = NULL;
         size_t n = 0, cap = 0;
-        _cleanup_(freep) char *copy = NULL;
-        char *save = NULL;
+        char *copy, *save = NULL;
         int r = 0;
 
         if (!query || !*query)
@@ -136,6 +135,7 @@ out:
                 curl_free(v[i].value);
         }
         free(v);
+        free(copy);
         return r;
 }
 
