@@ -284,7 +284,6 @@ static void imds_failed(struct aws *a, const char *fmt, ...) _printf_(2, 3);
 static void imds_failed(struct aws *a, const char *fmt, ...) {
         char msg[200];
         va_list ap;
-        bool had = a->have;
 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
@@ -292,10 +291,10 @@ static void imds_failed(struct aws *a, const char *fmt, ...) {
         if (a->have && a->cred.expiration && a->cred.expiration <= now_usec(CLOCK_REALTIME))
                 a->have = false;
         set_error(a, "instance role credentials from %s: %s", a->base, msg);
-        log_warning("AWS %s; retrying in %" PRIu64 " s", a->error,
-                    (a->retry_usec ? a->retry_usec * 2 : IMDS_RETRY_MIN) / USEC_PER_SEC);
         imds_retry(a);
-        if (had != a->have && a->changed)
+        log_warning("AWS %s; retrying in %" PRIu64 " s", a->error, a->retry_usec / USEC_PER_SEC);
+        /* Rounds waiting for credentials fail now, with this reason, rather than wait for a retry. */
+        if (a->changed)
                 a->changed(a->userdata);
 }
 
@@ -414,8 +413,6 @@ static void on_imds_done(void *userdata, const struct endpoint_config *ep, const
         struct aws *a = userdata;
         enum imds_step step = a->step;
         _cleanup_(freep) char *text = NULL;
-        bool had = a->have;
-
         if (r->curl_code != CURLE_OK)
                 return imds_failed(a, "%s", curl_easy_strerror(r->curl_code));
         if (r->http_status != 200)
@@ -458,7 +455,6 @@ static void on_imds_done(void *userdata, const struct endpoint_config *ep, const
                          (a->cred.expiration - now_usec(CLOCK_REALTIME)) / USEC_PER_SEC);
                 if (a->changed)
                         a->changed(a->userdata);
-                (void) had;
                 return;
         }
         case IMDS_IDLE:

@@ -203,6 +203,13 @@ rc=0
 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
 check_eq "no credentials: --once exits 2" 2 "$rc"
 check "no credentials: said so, with where warmd looked" grep -q "no AWS credentials" "$WORK/err"
+# A metadata service that does not answer fails the waiting round with its reason; it does not hang it.
+rc=0
+AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9 \
+	timeout 20 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "metadata service unreachable: --once ends, short of N" 2 "$rc"
+check "metadata service unreachable: the round says why" \
+	grep -q "orders round 1: .*no AWS credentials: instance role credentials from http://127.0.0.1:9" "$WORK/err"
 
 # ---------------------------------------------------------- instance role, refreshed across expiry
 # Credentials live 6 s; rounds every second for 16 s cross two expiries.
