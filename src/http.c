@@ -42,21 +42,35 @@ struct ca_store {
 };
 
 /*
- * The requests of one round that carry a body, held back until every one of
- * them is connected (see on_read()).
+ * Requests started one after another in one pass of the event loop (a round,
+ * or the rounds of several endpoints due at once) that libcurl could send
+ * over the same connections.  Over TLS, two things make them leave together:
+ * their bodies wait until all of them are connected (see on_read()), and over
+ * HTTP/2 the connections they need are made before any but the first request
+ * on each goes out (see group_close()).
  */
-struct hold {
+struct group {
         unsigned refs;                  /* transfers pointing here */
-        unsigned pending;               /* members neither asking for their body yet nor finished */
-        void *userdata;
+        unsigned pending;               /* members with a body neither asking for it yet nor finished */
+        unsigned connecting;            /* leaders whose connection is neither ready nor failed */
+        bool listed;                    /* on http's opening or ready list, which then owns it too */
+        struct transfer *waiting;       /* followers: set up, not yet on the multi handle */
+        struct group *next;             /* in that list */
+        /* What decides which connections libcurl may share (ConnectionExists(), Curl_ssl_config_matches()). */
+        char *origin;                   /* scheme://authority of the URL */
+        char *ca_file, *client_cert;
+        int http_version;
 };
 
 struct transfer {
         CURL *easy;
         struct http *http;
         X509_STORE *store;              /* for on_ssl_ctx(); NULL: libcurl's own CA handling */
-        struct hold *hold;              /* NULL: the body (if any) goes with the head */
-        bool held;                      /* its body waits for the rest of the hold */
+        struct group *group;            /* NULL: leaves as soon as it can */
+        bool held;                      /* its body waits for the rest of the group */
+        bool waiting;                   /* a follower not yet on the multi handle (in group->waiting) */
+        bool leader;                    /* opens a connection for the group's followers, not ready yet */
+        struct transfer *wait_prev, *wait_next;
         bool asked;                     /* libcurl has asked for its body */
         size_t body_sent;               /* of ep->body, when it goes through on_read() */
         const struct endpoint_config *ep;
@@ -84,8 +98,11 @@ struct http {
         struct transfer *free_list;
         unsigned n_active;
         bool freeing;
-        struct hold *open_hold;         /* the round now being started, for its next request to join */
-        bool release_pending;           /* some hold has no member pending any more */
+        struct group *open_group;       /* the round now being started, for its next request to join */
+        struct group *opening;          /* groups started in this pass of the event loop */
+        struct group *ready;            /* groups whose followers may go on the multi handle */
+        sd_event_source *pass_end;      /* closes the opening groups, releases the ready ones */
+        bool release_pending;           /* some group has no member with a body pending any more */
         char *system_ca;                /* libcurl's built-in CA bundle; NULL: none */
         struct ca_store *cas;
         size_t n_cas, cap_cas;
@@ -93,6 +110,15 @@ struct http {
 
 static void check_done(struct http *h);
 static void transfer_free(struct transfer *t);
+
+static bool is_https(const char *url) {
+        return strncasecmp(url, "https://", 8) == 0;
+}
+
+/* Plain http with "auto" stays HTTP/1.1, where waiting would only queue a request behind another. */
+static bool wants_streams(const struct endpoint_config *ep) {
+        return ep->http_version == HTTP_VERSION_2 || (ep->http_version == HTTP_VERSION_AUTO && is_https(ep->url));
+}
 
 /*
  * All curl sockets sit in one epoll set of our own, which sd-event watches as
@@ -233,8 +259,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
  * N = 200 over TLS through nginx: arrival spread 25 ms held, 871 ms not.
  * A request without a body has nothing to hold and leaves as it is ready.
  */
-static void hold_settle(struct transfer *t) {
-        if (--t->hold->pending == 0)
+static void body_settle(struct transfer *t) {
+        if (--t->group->pending == 0)
                 t->http->release_pending = true;
 }
 
@@ -245,7 +271,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
         if (t->held) {
                 if (!t->asked) {
                         t->asked = true;
-                        hold_settle(t);
+                        body_settle(t);
                 }
                 return CURL_READFUNC_PAUSE;
         }
@@ -257,47 +283,232 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
         return n;
 }
 
-/* Unpauses every member of each hold that has none pending; called outside curl's callbacks. */
-static void release_holds(struct http *h) {
+/* Unpauses every member of each group that has no body pending; called outside curl's callbacks. */
+static void release_bodies(struct http *h) {
         h->release_pending = false;
         for (struct transfer *t = h->active; t; t = t->next)
-                if (t->held && t->hold->pending == 0) {
+                if (t->held && t->group->pending == 0) {
                         t->held = false;
                         (void) curl_easy_pause(t->easy, CURLPAUSE_CONT);
                 }
 }
 
-static int hold_join(struct http *h, struct transfer *t, void *userdata) {
-        struct hold *g = h->open_hold;
+/*
+ * Over HTTP/2 a round needs a connection per STREAMS_PER_CONNECTION of its
+ * requests, and each request must go on a connection that is ready, or it
+ * waits for a handshake of its own.  libcurl 7.88.1 does not get there by
+ * itself: with CURLOPT_PIPEWAIT the first 100 requests wait for one
+ * connection, and past that each request got a connection of its own (a
+ * round of 1000 GETs through nginx: 902 connections, 460 containers
+ * reached).  Its choice of connection (ConnectionExists() in lib/url.c)
+ * takes one still in its handshake without counting its streams, and one
+ * that is ready only up to its stream limit.  So the round's requests are
+ * set up but kept back until the pass of the event loop that started them
+ * is over (group_close()); then one of every STREAMS_PER_CONNECTION, a
+ * leader, goes on the multi handle, each on a fresh connection when the
+ * round needs more than one; the rest follow once every leader's connection
+ * is ready (CURLOPT_PREREQFUNCTION) or has failed, and libcurl fills those
+ * connections up to their limit.  Only each leader's request leaves before
+ * the rest.  The limit is libcurl's default, set here for certain, and the
+ * least RFC 9113 asks a server to allow: nginx allows 128.
+ */
+#define STREAMS_PER_CONNECTION 100
 
-        /* Requests started one after another for the same round share a hold. */
-        if (!g || g->userdata != userdata || g->pending == 0) {
-                g = calloc(1, sizeof *g);
-                if (!g)
-                        return -ENOMEM;
-                g->userdata = userdata;
-                h->open_hold = g;
+static void wait_unlink(struct group *g, struct transfer *t) {
+        if (t->wait_prev)
+                t->wait_prev->wait_next = t->wait_next;
+        else
+                g->waiting = t->wait_next;
+        if (t->wait_next)
+                t->wait_next->wait_prev = t->wait_prev;
+        t->wait_prev = t->wait_next = NULL;
+        t->waiting = false;
+}
+
+/* The group's followers may go once the pass is over (on_pass_end()). */
+static void group_list_ready(struct http *h, struct group *g) {
+        if (g->listed || !g->waiting)
+                return;
+        g->listed = true;
+        g->next = h->ready;
+        h->ready = g;
+        (void) sd_event_source_set_enabled(h->pass_end, SD_EVENT_ONESHOT);
+}
+
+static void leader_settle(struct transfer *t) {
+        struct group *g = t->group;
+
+        t->leader = false;
+        if (--g->connecting == 0)
+                group_list_ready(t->http, g);
+}
+
+static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int primary_port, int local_port) {
+        struct transfer *t = userdata;
+
+        if (t->leader)
+                leader_settle(t);
+        return CURL_PREREQFUNC_OK;
+}
+
+/* The length of "scheme://authority" in an absolute URL (config.c has checked it is one). */
+static size_t origin_length(const char *url) {
+        const char *p = strstr(url, "://");
+
+        return p ? (size_t) (p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
+}
+
+static bool group_fits(const struct group *g, const struct endpoint_config *ep) {
+        size_t n = origin_length(ep->url);
+
+        return strlen(g->origin) == n && strncasecmp(g->origin, ep->url, n) == 0 &&
+               g->http_version == (int) ep->http_version && streq_ptr(g->ca_file, ep->ca_file) &&
+               streq_ptr(g->client_cert, ep->client_cert);
+}
+
+static void group_free(struct group *g) {
+        free(g->origin);
+        free(g->ca_file);
+        free(g->client_cert);
+        free(g);
+}
+
+static int group_new(const struct endpoint_config *ep, struct group **ret) {
+        struct group *g = calloc(1, sizeof *g);
+
+        if (!g)
+                return -ENOMEM;
+        g->origin = strndup(ep->url, origin_length(ep->url));
+        g->ca_file = ep->ca_file ? strdup(ep->ca_file) : NULL;
+        g->client_cert = ep->client_cert ? strdup(ep->client_cert) : NULL;
+        g->http_version = (int) ep->http_version;
+        if (!g->origin || (ep->ca_file && !g->ca_file) || (ep->client_cert && !g->client_cert)) {
+                group_free(g);
+                return -ENOMEM;
         }
-        g->refs++;
-        g->pending++;
-        t->hold = g;
-        t->held = true;
+        *ret = g;
         return 0;
 }
 
-static void hold_leave(struct transfer *t) {
-        struct hold *g = t->hold;
+static int group_join(struct http *h, struct transfer *t, bool body, bool follow) {
+        struct group *g = h->open_group;
+
+        if (!g || !group_fits(g, t->ep)) {
+                int r = sd_event_source_set_enabled(h->pass_end, SD_EVENT_ONESHOT);
+
+                if (r >= 0)
+                        r = group_new(t->ep, &g);
+                if (r < 0)
+                        return r;
+                g->listed = true;
+                g->next = h->opening;
+                h->opening = g;
+                h->open_group = g;
+        }
+        g->refs++;
+        t->group = g;
+        if (body) {
+                g->pending++;
+                t->held = true;
+        }
+        if (follow) {
+                t->waiting = true;
+                t->wait_next = g->waiting;
+                if (g->waiting)
+                        g->waiting->wait_prev = t;
+                g->waiting = t;
+        }
+        return 0;
+}
+
+static void group_unref(struct http *h, struct group *g) {
+        if (g->refs > 0 || g->listed)
+                return;
+        if (h->open_group == g)
+                h->open_group = NULL;
+        group_free(g);
+}
+
+static void group_leave(struct transfer *t) {
+        struct group *g = t->group;
 
         if (!g)
                 return;
         if (t->held && !t->asked)
-                hold_settle(t);
-        t->hold = NULL;
+                body_settle(t);
+        if (t->waiting)
+                wait_unlink(g, t);
+        if (t->leader)
+                leader_settle(t);
+        t->group = NULL;
         t->held = t->asked = false;
-        if (--g->refs == 0) {
-                if (t->http->open_hold == g)
-                        t->http->open_hold = NULL;
-                free(g);
+        g->refs--;
+        group_unref(t->http, g);
+}
+
+static void finish(struct http *h, struct transfer *t, CURLcode code);
+
+static bool transfer_add(struct http *h, struct transfer *t) {
+        if (curl_multi_add_handle(h->multi, t->easy) == CURLM_OK)
+                return true;
+        snprintf(t->error, sizeof t->error, "not sent: could not be added to the transfers in flight");
+        finish(h, t, CURLE_OUT_OF_MEMORY);
+        return false;
+}
+
+/* The round has all its members: its leaders go, on connections of their own if it needs more than one. */
+static void group_close(struct http *h, struct group *g) {
+        unsigned members = 0, leaders;
+        struct transfer *t;
+
+        for (t = g->waiting; t; t = t->wait_next)
+                members++;
+        leaders = (members + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION;
+        g->connecting += leaders;
+        /* finish() of a leader that could not be added may abort the round: g->waiting can empty. */
+        while (leaders-- > 0 && (t = g->waiting)) {
+                wait_unlink(g, t);
+                t->leader = true;
+                if (members > STREAMS_PER_CONNECTION)
+                        (void) curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L);
+                (void) transfer_add(h, t);
+        }
+}
+
+/* The pass of the event loop that started these rounds is over: close them, then what check_done() does. */
+static int on_pass_end(sd_event_source *s, void *userdata) {
+        struct http *h = userdata;
+        struct group *g;
+
+        h->open_group = NULL;
+        while (!h->freeing && (g = h->opening)) {
+                h->opening = g->next;
+                group_close(h, g);
+                g->listed = false;
+                if (g->connecting == 0)
+                        group_list_ready(h, g);   /* every leader failed at once */
+                group_unref(h, g);
+        }
+        check_done(h);
+        return 0;
+}
+
+/* Followers whose leaders are all connected (or failed) go on the multi handle; outside curl's callbacks. */
+static void release_followers(struct http *h) {
+        struct group *g;
+
+        while ((g = h->ready)) {
+                struct transfer *t;
+
+                h->ready = g->next;
+                g->listed = false;
+                g->refs++;      /* finish() of the last follower must not free it under us */
+                while ((t = g->waiting)) {
+                        wait_unlink(g, t);
+                        (void) transfer_add(h, t);
+                }
+                g->refs--;
+                group_unref(h, g);
         }
 }
 
@@ -337,7 +548,8 @@ static int multi_new(struct http *h) {
         if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
             curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h) != CURLM_OK ||
             curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
-            curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK) {
+            curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h) != CURLM_OK ||
+            curl_multi_setopt(h->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long) STREAMS_PER_CONNECTION) != CURLM_OK) {
                 curl_multi_cleanup(h->multi);
                 h->multi = NULL;
                 return -EIO;
@@ -413,6 +625,14 @@ int http_new(sd_event *e, const char *user_agent, http_done_fn done, struct http
         if (r < 0)
                 goto fail;
 
+        r = sd_event_add_defer(e, &h->pass_end, on_pass_end, h);
+        if (r < 0)
+                goto fail;
+        (void) sd_event_source_set_description(h->pass_end, "curl-pass-end");
+        r = sd_event_source_set_enabled(h->pass_end, SD_EVENT_OFF);
+        if (r < 0)
+                goto fail;
+
         r = sd_event_add_time(e, &h->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_timer, h);
         if (r < 0)
                 goto fail;
@@ -467,11 +687,15 @@ static void unlink_active(struct http *h, struct transfer *t) {
  * with a host that does not resolve broke the healthy ones.  Of success,
  * connection refused, timeout, abort, and a failed lookup, with and without
  * CONNECT_ONLY, only the failed lookup left the buffer behind; an aborted
- * transfer may have failed already with its message unread.  So only a clean
- * end is trusted, and the rest costs one curl_easy_init() per failure.
+ * transfer may have failed already with its message unread.  An HTTP/2
+ * stream that ends while others still use its connection keeps its buffer
+ * too (multi_done() returns early "when still used"): with several
+ * endpoints' rounds in flight over HTTP/2, pooled handles failed to start
+ * one request in two.  So only a clean end over HTTP/1.x is trusted, and the
+ * rest costs one curl_easy_init() per request.
  */
 static void release(struct http *h, struct transfer *t, bool reuse) {
-        hold_leave(t);
+        group_leave(t);
         if (!reuse) {
                 transfer_free(t);
                 return;
@@ -505,6 +729,14 @@ struct http *http_free(struct http *h) {
                 h->free_list = t->next;
                 transfer_free(t);
         }
+        /* Every member has left its group by now; what is still listed is only the lists' to free. */
+        for (struct group *g, **list = &h->opening; list; list = list == &h->opening ? &h->ready : NULL)
+                while ((g = *list)) {
+                        *list = g->next;
+                        g->listed = false;
+                        group_unref(h, g);
+                }
+        sd_event_source_disable_unref(h->pass_end);
         sd_event_source_disable_unref(h->timer);
         sd_event_source_disable_unref(h->epoll_source);
         if (h->epoll_fd >= 0)
@@ -604,10 +836,6 @@ static void transfer_drop_store(struct transfer *t) {
         t->store = NULL;
 }
 
-static bool is_https(const char *url) {
-        return strncasecmp(url, "https://", 8) == 0;
-}
-
 static int transfer_setup(struct http *h, struct transfer *t) {
         const struct endpoint_config *ep = t->ep;
         CURL *c = t->easy;
@@ -642,7 +870,7 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         /* A warm-up answer is small; a smaller receive buffer is ~12 KiB less per request in flight. */
         SET(CURLOPT_BUFFERSIZE, 4096L);
         t->body_sent = 0;
-        if (t->hold) {
+        if (t->held) {
                 SET(CURLOPT_POST, 1L);
                 SET(CURLOPT_POSTFIELDSIZE, (long) strlen(ep->body));
                 SET(CURLOPT_READFUNCTION, on_read);
@@ -686,19 +914,14 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                         SET(CURLOPT_SSLKEY, ep->client_key);
         }
         /*
-         * With HTTP/2, the requests of a round wait for the first connection
-         * (PIPEWAIT) and then leave together as streams on it: one handshake
-         * instead of N, up to the server's stream limit (nginx: 128; past it,
-         * libcurl 7.88 gives each further request a connection of its own).
-         * Each stream is a request of its own to the platform: the bench saw
-         * N containers for N streams.
+         * With HTTP/2, a round's requests leave together as streams on a few
+         * connections, one handshake per STREAMS_PER_CONNECTION requests
+         * instead of one each (see group_close()).  Each stream is a request
+         * of its own to the platform: the bench saw N containers for N streams.
          */
         switch (ep->http_version) {
         case HTTP_VERSION_AUTO:
                 SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
-                /* Plain http stays HTTP/1.1 here, where waiting would only queue a request behind another. */
-                if (is_https(ep->url))
-                        SET(CURLOPT_PIPEWAIT, 1L);
                 break;
         case HTTP_VERSION_1_1:
                 SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
@@ -707,8 +930,13 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                 /* Over TLS, ALPN offers h2; over plain http, h2 from the first byte (no upgrade). */
                 SET(CURLOPT_HTTP_VERSION,
                     (long) (is_https(ep->url) ? CURL_HTTP_VERSION_2_0 : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
-                SET(CURLOPT_PIPEWAIT, 1L);
                 break;
+        }
+        if (t->waiting) {
+                /* A leader with a connection still in its handshake waits for it rather than opening another. */
+                SET(CURLOPT_PIPEWAIT, 1L);
+                SET(CURLOPT_PREREQFUNCTION, on_prereq);
+                SET(CURLOPT_PREREQDATA, t);
         }
 #undef SET
         if (cc != CURLE_OK)
@@ -742,11 +970,17 @@ int http_start(struct http *h, const struct endpoint_config *ep, const struct cu
         t->next = NULL;
 
         r = h->multi ? 0 : multi_new(h);
-        if (r >= 0 && !t->probe && ep->body && ep->body[0] && !streq_ptr(ep->method, "HEAD"))
-                r = hold_join(h, t, userdata);
+        if (r >= 0 && !t->probe) {
+                bool body = ep->body && ep->body[0] && !streq_ptr(ep->method, "HEAD");
+                bool streams = wants_streams(ep);
+
+                if (body || streams)
+                        r = group_join(h, t, body, streams);
+        }
         if (r >= 0)
                 r = transfer_setup(h, t);
-        if (r >= 0 && curl_multi_add_handle(h->multi, t->easy) != CURLM_OK)
+        /* A request that may go as an HTTP/2 stream waits for the end of this pass (group_close()). */
+        if (r >= 0 && !t->waiting && curl_multi_add_handle(h->multi, t->easy) != CURLM_OK)
                 r = -EIO;
         if (r < 0) {
                 release(h, t, false);   /* a handle that failed setup is in no known state */
@@ -800,7 +1034,7 @@ static const char *socket_error(int e) {
 static void finish(struct http *h, struct transfer *t, CURLcode code) {
         char reuse[64], instance[INSTANCE_MAX], fn_error[64], error_type[128], log_tail[LAMBDA_LOG_TAIL_MAX + 1];
         curl_off_t total = 0, connect = 0, ttfb = 0;
-        long request_bytes = 0;
+        long request_bytes = 0, http_version = CURL_HTTP_VERSION_NONE;
         const struct endpoint_config *ep = t->ep;
         void *userdata = t->userdata;
         struct response r;
@@ -822,6 +1056,7 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
         r.ttfb_usec = (uint64_t) ttfb;
         /* Sent means the request itself was written, whatever came of it. */
         (void) curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &http_version);
         r.sent = request_bytes > 0;
         if (code != CURLE_OK && !r.sent && t->socket_errno != 0)
                 snprintf(t->error, sizeof t->error, "not sent: no socket: %s", socket_error(t->socket_errno));
@@ -843,7 +1078,7 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
         unlink_active(h, t);
         h->done(userdata, ep, &r);
         body_scan_done(&t->scan);
-        release(h, t, code == CURLE_OK);
+        release(h, t, code == CURLE_OK && http_version < CURL_HTTP_VERSION_2_0);
 }
 
 /* Drains every finished transfer, not just one: a round finishes many at once. */
@@ -861,7 +1096,9 @@ static void check_done(struct http *h) {
                 finish(h, t, msg->data.result);
         }
         if (!h->freeing && h->release_pending)
-                release_holds(h);
+                release_bodies(h);
+        if (!h->freeing && h->ready)
+                release_followers(h);
         if (!h->freeing && h->n_active == 0 && h->multi)
                 drop_idle(h);
 }
