@@ -154,6 +154,56 @@ check_eq "N=200 over HTTP/2: HTTP/2 by default" 200 "$(grep -c " HTTP/2.0 .* /wi
 conns=$(awk '$5 == "/wide" { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)
 check_le "N=200 over HTTP/2: streams shared connections (fewer than 200)" 199 "$conns"
 
+# GET has no body to hold.  Over HTTP/2 the round makes its connections
+# first, one per 100 requests, and sends the rest as streams once they are
+# all ready: 300 containers over exactly 3 connections.  (libcurl on its own
+# gives each request past the first 100 a connection of its own.)
+reset_platform "?kill=1"
+: >"$WORK/nginx/access.log"
+wide_conf auto | sed -e 's/^containers = 200$/containers = 300/' -e '/^method = /d' -e '/^body = /d' >"$WORK/get.conf"
+rc=0
+"$WARMD" --once -c "$WORK/get.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "N=300 GET over HTTP/2: exit 0" 0 "$rc"
+[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "N=300 GET over HTTP/2: 300 distinct containers by the platform's record" 300 \
+	"$(report "fn('/wide')['distinct_containers']")"
+logged 300 /wide
+check_eq "N=300 GET over HTTP/2: 3 connections, 100 streams each" "3 100 100 100" \
+	"$(awk '$5 == "/wide" { print $4 }' "$WORK/nginx/access.log" | sort | uniq -c |
+		awk '{ n++; s = s " " $1 } END { print n s }')"
+
+# Endpoints on one origin form one group: 20 endpoints x 10 over HTTP/2 share
+# 2 connections.  With max_parallel, requests start as others end, while
+# streams of the same connections are still in flight: each request starts
+# (a pooled handle that had served such a stream could not), and each
+# endpoint reaches its 10 containers.
+many_conf() { # [GLOBAL-LINE]
+	printf '[global]\nca_file = %s\ntimeout = 30s\nconnect_timeout = 20s\n%s\n' "$CA" "${1:-}"
+	for i in $(seq 20); do
+		printf '[e%s]\nurl = https://127.0.0.1:%s/many%s?hold_ms=100&cold_ms=100\ncontainers = 10\n' \
+			"$i" "$TLS_PORT" "$i"
+	done
+}
+reset_platform "?kill=1"
+: >"$WORK/nginx/access.log"
+many_conf >"$WORK/many.conf"
+rc=0
+"$WARMD" --once -c "$WORK/many.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "20 endpoints x 10 over HTTP/2: exit 0" 0 "$rc"
+check_eq "20 endpoints x 10 over HTTP/2: 10 containers each" "$(printf '10 %.0s' $(seq 20))" \
+	"$(for i in $(seq 20); do printf '%s ' "$(report "fn('/many$i')['distinct_containers']")"; done)"
+wait_for 5 bash -c '[ "$(grep -c " /many[0-9]*$" "$1")" -ge 200 ]' _ "$WORK/nginx/access.log" || true
+check_eq "20 endpoints x 10 over HTTP/2: 200 requests over 2 connections" "200 2" \
+	"$(grep -c ' /many[0-9]*$' "$WORK/nginx/access.log") $(awk '$5 ~ /^\/many/ { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)"
+reset_platform "?kill=1"
+many_conf "max_parallel = 30" >"$WORK/queued.conf"
+rc=0
+"$WARMD" --once -c "$WORK/queued.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "the same at max_parallel = 30: exit 0" 0 "$rc"
+[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "the same at max_parallel = 30: 200 requests, none failed to start" "200 0" \
+	"$(report 'r["requests"]') $(grep -c 'cannot start request' "$WORK/err" || true)"
+
 # http_version = 1.1: no HTTP/2.
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
