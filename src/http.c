@@ -106,10 +106,13 @@ struct http {
         char *system_ca;                /* libcurl's built-in CA bundle; NULL: none */
         struct ca_store *cas;
         size_t n_cas, cap_cas;
+        CURLSH **retired;               /* session caches of CA files since changed, until no handle uses them */
+        size_t n_retired, cap_retired;
 };
 
 static void check_done(struct http *h);
 static void transfer_free(struct transfer *t);
+static void retired_free(struct http *h);
 
 static bool is_https(const char *url) {
         return strncasecmp(url, "https://", 8) == 0;
@@ -574,6 +577,7 @@ static void drop_idle(struct http *h) {
                 h->free_list = t->next;
                 transfer_free(t);
         }
+        retired_free(h);
         /* A round's buffers were freed just now; give the pages back for the quiet minutes ahead. */
         (void) malloc_trim(0);
 }
@@ -750,6 +754,8 @@ struct http *http_free(struct http *h) {
                 free(h->cas[i].path);
         }
         free(h->cas);
+        retired_free(h);
+        free(h->retired);
         free(h);
         return NULL;
 }
@@ -770,10 +776,33 @@ static bool same_file(const struct stat *a, const struct stat *b) {
                a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+static int session_cache_new(CURLSH **ret) {
+        CURLSH *share = curl_share_init();
+
+        if (!share || curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+                curl_share_cleanup(share);
+                return -ENOMEM;
+        }
+        *ret = share;
+        return 0;
+}
+
+/* What no easy handle refers to any more (none is active or pooled) is freed; the rest waits. */
+static void retired_free(struct http *h) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < h->n_retired; i++)
+                if (curl_share_cleanup(h->retired[i]) != CURLSHE_OK)
+                        h->retired[kept++] = h->retired[i];
+        h->n_retired = kept;
+}
+
 static int ca_store_get(struct http *h, const char *path, struct ca_store **ret) {
         struct ca_store *c = NULL;
+        CURLSH *share = NULL;
         X509_STORE *store;
         struct stat st;
+        int r;
 
         if (stat(path, &st) < 0)
                 return -errno;
@@ -795,24 +824,42 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
                 X509_STORE_free(store);
                 return -EBADMSG;
         }
+        /*
+         * Sessions verified against the old contents are not offered again:
+         * a resumed session skips verification, and the change may have
+         * removed the CA that verified them.
+         */
+        r = session_cache_new(&share);
+        if (r < 0) {
+                X509_STORE_free(store);
+                return r;
+        }
         if (!c) {
                 struct ca_store *v = array_grow(h->cas, h->n_cas, &h->cap_cas, sizeof *v);
-                CURLSH *share = curl_share_init();
                 char *p = strdup(path);
 
-                if (!v || !share || !p ||
-                    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
-                        if (v)
-                                h->cas = v;
+                if (v)
+                        h->cas = v;
+                if (!v || !p) {
                         curl_share_cleanup(share);
                         free(p);
                         X509_STORE_free(store);
                         return -ENOMEM;
                 }
-                h->cas = v;
                 c = &h->cas[h->n_cas++];
-                *c = (struct ca_store) { .path = p, .share = share };
+                *c = (struct ca_store) { .path = p };
+        } else {
+                CURLSH **v = array_grow(h->retired, h->n_retired, &h->cap_retired, sizeof *v);
+
+                if (!v) {
+                        curl_share_cleanup(share);
+                        X509_STORE_free(store);
+                        return -ENOMEM;
+                }
+                h->retired = v;
+                h->retired[h->n_retired++] = c->share;
         }
+        c->share = share;
         /* Connections still holding the old store keep their own reference to it. */
         X509_STORE_free(c->store);
         c->store = store;

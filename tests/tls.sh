@@ -110,9 +110,9 @@ key_line=$(sed -n 2p "$WORK/tls/client.key")
 check "mTLS: the private key appears nowhere in warmd's output" \
 	bash -c '! grep -qF -- "$1" "$2" "$3"' _ "$key_line" "$WORK/out" "$WORK/err"
 
-# A round of 200 over TLS reaches 200 containers: the bodies wait until every
-# request is connected, then go together; nginx reads whole requests, as
-# gateways do, before the platform sees them.  Over HTTP/1.1 each request has
+# A round of 200 over TLS reaches 200 containers in one attempt (no top-up):
+# the bodies wait until every request is connected, then go together; nginx
+# reads whole requests, as gateways do, before the platform sees them.  Over HTTP/1.1 each request has
 # a handshake of its own, and with a container held for 100 ms (+100 ms cold
 # start) requests sent as their handshakes end reach far fewer.
 reset_platform "?kill=1"
@@ -128,6 +128,7 @@ timeout = 30s
 connect_timeout = 20s
 instance_header = X-Container-Id
 http_version = $1
+topup = no
 CONF
 }
 wide_conf 1.1 >"$WORK/wide.conf"
@@ -178,7 +179,7 @@ check_eq "N=300 GET over HTTP/2: 3 connections, 100 streams each" "3 100 100 100
 # (a pooled handle that had served such a stream could not), and each
 # endpoint reaches its 10 containers.
 many_conf() { # [GLOBAL-LINE]
-	printf '[global]\nca_file = %s\ntimeout = 30s\nconnect_timeout = 20s\n%s\n' "$CA" "${1:-}"
+	printf '[global]\nca_file = %s\ntimeout = 30s\nconnect_timeout = 20s\ntopup = no\n%s\n' "$CA" "${1:-}"
 	for i in $(seq 20); do
 		printf '[e%s]\nurl = https://127.0.0.1:%s/many%s?hold_ms=100&cold_ms=100\ncontainers = 10\n' \
 			"$i" "$TLS_PORT" "$i"
@@ -248,5 +249,37 @@ CONF
 else
 	say "strace is not installed: the CA parse count and session reuse are not checked"
 fi
+
+# A CA file that changes (a trust store update: a new file renamed over the
+# old) is parsed again, and the TLS sessions verified against the old one are
+# not offered: the next round makes a full handshake, later ones resume again.
+# One container, so that each round has one connection and one session.
+: >"$WORK/nginx/access.log"
+cp "$CA" "$WORK/ca-copy.pem"
+cat >"$WORK/rotate.conf" <<CONF
+[global]
+interval = 1s
+ca_file = $WORK/ca-copy.pem
+http_version = 1.1
+
+[rotate]
+url = https://127.0.0.1:$TLS_PORT/rotate
+containers = 1
+CONF
+"$WARMD" -c "$WORK/rotate.conf" >"$WORK/out" 2>"$WORK/err" &
+rotate_pid=$!
+at_exit "stop_pid $rotate_pid"
+wait_for 20 platform_true 'fn("/rotate")["requests"] >= 3' || true
+logged 3 /rotate
+check_eq "CA file unchanged: the second and third rounds resumed their session" "r r" \
+	"$(awk '$5 == "/rotate" { print $3 }' "$WORK/nginx/access.log" | sed -n 2,3p | xargs)"
+before=$(grep -c ' /rotate$' "$WORK/nginx/access.log")
+cp "$CA" "$WORK/ca-new.pem"
+mv -f "$WORK/ca-new.pem" "$WORK/ca-copy.pem"
+logged $((before + 3)) /rotate
+stop_pid "$rotate_pid" || true
+check "CA file changed: the next round made a full handshake, then sessions resumed again" \
+	bash -c 'awk '\''$5 == "/rotate" { print $3 }'\'' "$1" | tail -n +$(($2 + 1)) | xargs | grep -q "^\(r \)*\. \(\. \)*r"' \
+	_ "$WORK/nginx/access.log" "$before"
 
 finish
