@@ -53,6 +53,9 @@ struct group {
         unsigned refs;                  /* transfers pointing here */
         unsigned pending;               /* members with a body neither asking for it yet nor finished */
         unsigned connecting;            /* leaders whose connection is neither ready nor failed */
+        unsigned connected;             /* leaders whose connection was ready */
+        CURLcode failure;               /* how the first leader that could not connect failed */
+        char failure_text[CURL_ERROR_SIZE - 64];
         bool listed;                    /* on http's opening or ready list, which then owns it too */
         struct transfer *waiting;       /* followers: set up, not yet on the multi handle */
         struct group *next;             /* in that list */
@@ -71,6 +74,8 @@ struct transfer {
         bool waiting;                   /* a follower not yet on the multi handle (in group->waiting) */
         bool leader;                    /* opens a connection for the group's followers, not ready yet */
         struct transfer *wait_prev, *wait_next;
+        uint64_t started_usec;          /* CLOCK_MONOTONIC, when http_start() took it */
+        uint64_t waited_usec;           /* kept back for its group's connections */
         bool asked;                     /* libcurl has asked for its body */
         size_t body_sent;               /* of ep->body, when it goes through on_read() */
         const struct endpoint_config *ep;
@@ -338,19 +343,33 @@ static void group_list_ready(struct http *h, struct group *g) {
         (void) sd_event_source_set_enabled(h->pass_end, SD_EVENT_ONESHOT);
 }
 
-static void leader_settle(struct transfer *t) {
+static void leader_settle(struct transfer *t, bool connected) {
         struct group *g = t->group;
 
         t->leader = false;
+        if (connected)
+                g->connected++;
         if (--g->connecting == 0)
                 group_list_ready(t->http, g);
+}
+
+/* A leader that ended before its connection was ready: the followers learn why (release_followers()). */
+static void leader_failed(struct transfer *t, CURLcode code) {
+        struct group *g = t->group;
+
+        if (!t->leader || code == CURLE_OK || g->failure != CURLE_OK)
+                return;
+        g->failure = code;
+        /* Cut short to leave room for what release_followers() adds. */
+        snprintf(g->failure_text, sizeof g->failure_text, "%.*s", (int) sizeof g->failure_text - 1,
+                 t->error[0] ? t->error : curl_easy_strerror(code));
 }
 
 static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int primary_port, int local_port) {
         struct transfer *t = userdata;
 
         if (t->leader)
-                leader_settle(t);
+                leader_settle(t, true);
         return CURL_PREREQFUNC_OK;
 }
 
@@ -442,7 +461,7 @@ static void group_leave(struct transfer *t) {
         if (t->waiting)
                 wait_unlink(g, t);
         if (t->leader)
-                leader_settle(t);
+                leader_settle(t, false);
         t->group = NULL;
         t->held = t->asked = false;
         g->refs--;
@@ -496,8 +515,30 @@ static int on_pass_end(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* Followers whose leaders are all connected (or failed) go on the multi handle; outside curl's callbacks. */
+/* The wait for the group's connections counts against the request's own timeouts. */
+static void follower_timeouts(struct transfer *t) {
+        uint64_t left = 0, connect_left = 0;
+
+        if (t->ep->timeout_usec > t->waited_usec)
+                left = t->ep->timeout_usec - t->waited_usec;
+        if (t->ep->connect_timeout_usec > t->waited_usec)
+                connect_left = t->ep->connect_timeout_usec - t->waited_usec;
+        /* 0 would mean no limit: 1 ms is as good as spent. */
+        (void) curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long) MAX(left / USEC_PER_MSEC, 1));
+        (void) curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS, (long) MAX(connect_left / USEC_PER_MSEC, 1));
+}
+
+/*
+ * Followers whose leaders are all connected (or failed) go on the multi
+ * handle; outside curl's callbacks.  When no leader got a connection and one
+ * failed to (no answer to the handshake, refused, an untrusted certificate),
+ * the followers fail with its reason rather than each try again: at once
+ * instead of after connect_timeout once more, and with the reason instead of
+ * "timeout after 0 ms".  Leaders that were only aborted leave the followers
+ * to go on their own.
+ */
 static void release_followers(struct http *h) {
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
         struct group *g;
 
         while ((g = h->ready)) {
@@ -508,6 +549,14 @@ static void release_followers(struct http *h) {
                 g->refs++;      /* finish() of the last follower must not free it under us */
                 while ((t = g->waiting)) {
                         wait_unlink(g, t);
+                        t->waited_usec = now - t->started_usec;
+                        if (g->connected == 0 && g->failure != CURLE_OK) {
+                                snprintf(t->error, sizeof t->error, "%s (the connection it was to share)",
+                                         g->failure_text);
+                                finish(h, t, g->failure);
+                                continue;
+                        }
+                        follower_timeouts(t);
                         (void) transfer_add(h, t);
                 }
                 g->refs--;
@@ -1015,6 +1064,8 @@ int http_start(struct http *h, const struct endpoint_config *ep, const struct cu
         t->headers = headers ? headers : ep->header_list;
         t->probe = flags & HTTP_PROBE;
         t->next = NULL;
+        t->started_usec = now_usec(CLOCK_MONOTONIC);
+        t->waited_usec = 0;
 
         r = h->multi ? 0 : multi_new(h);
         if (r >= 0 && !t->probe) {
@@ -1088,6 +1139,8 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
 
         if (t->stopped && code == CURLE_WRITE_ERROR)
                 code = CURLE_OK;        /* on_write() stopped reading: all there was to know is known */
+        if (t->group)
+                leader_failed(t, code);
         r = (struct response) {
                 .curl_code = code,
                 .curl_error = t->error,
@@ -1098,9 +1151,10 @@ static void finish(struct http *h, struct transfer *t, CURLcode code) {
         (void) curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
         (void) curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect);
         (void) curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
-        r.total_usec = (uint64_t) total;
-        r.connect_usec = (uint64_t) connect;
-        r.ttfb_usec = (uint64_t) ttfb;
+        /* Times count from the start of the request, a wait for its group's connections included. */
+        r.total_usec = t->waited_usec + (uint64_t) total;
+        r.connect_usec = t->waited_usec + (uint64_t) connect;
+        r.ttfb_usec = t->waited_usec + (uint64_t) ttfb;
         /* Sent means the request itself was written, whatever came of it. */
         (void) curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
         (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &http_version);

@@ -250,6 +250,91 @@ else
 	say "strace is not installed: the CA parse count and session reuse are not checked"
 fi
 
+# A server that accepts connections and never answers a TLS handshake: the
+# round's first connections time out after connect_timeout, and the requests
+# that waited for them have spent that time already, so every request fails
+# and the round ends after about connect_timeout, not twice that.
+read -r HOLE_PORT <<<"$(free_ports 1)"
+"$PYTHON" -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(4096)
+time.sleep(120)' "$HOLE_PORT" &
+hole_pid=$!
+at_exit "stop_pid $hole_pid"
+wait_for 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$HOLE_PORT"
+cat >"$WORK/hole.conf" <<CONF
+[hole]
+url = https://127.0.0.1:$HOLE_PORT/hole
+containers = 300
+ca_file = $CA
+connect_timeout = 2s
+timeout = 10s
+topup = no
+CONF
+rc=0
+start=$(now_ns)
+"$WARMD" --once -c "$WORK/hole.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+elapsed=$(ms_since "$start")
+check_eq "no TLS answer: exit 2" 2 "$rc"
+check_eq "no TLS answer: each of the 300 requests failed with a timeout" 300 \
+	"$(grep -c '^hole round 1: failed .*[Tt]ime\?d\? \?out' "$WORK/err")"
+check_le "no TLS answer: the round ended in connect_timeout (2 s) and a margin, not twice that (ms)" 3500 "$elapsed"
+check_eq "no TLS answer: the requests that waited give the reason of the connection they were to share" 297 \
+	"$(grep -c '^hole round 1: failed .*timeout (the connection it was to share)' "$WORK/err")"
+
+# A server that takes 1.5 s over each handshake and then never answers: the
+# requests that waited for the round's connections have spent that time out
+# of their timeout, so every request times out 3 s after the round started.
+"$PYTHON" - "$WORK/slow.port" "$WORK/tls/server.pem" "$WORK/tls/server.key" <<'PY' &
+import os, socket, ssl, sys, threading, time
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+ctx.set_alpn_protocols(["h2"])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1024)
+held = []
+def slow(c):
+    time.sleep(1.5)
+    try:
+        held.append(ctx.wrap_socket(c, server_side=True))
+    except OSError:
+        pass
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+s.settimeout(1)
+end = time.monotonic() + 120
+while time.monotonic() < end:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    threading.Thread(target=slow, args=(c,), daemon=True).start()
+PY
+slow_pid=$!
+at_exit "stop_pid $slow_pid"
+wait_for 10 test -s "$WORK/slow.port"
+cat >"$WORK/slow.conf" <<CONF
+[slow]
+url = https://127.0.0.1:$(cat "$WORK/slow.port")/slow
+containers = 300
+ca_file = $CA
+connect_timeout = 5s
+timeout = 3s
+topup = no
+CONF
+rc=0
+start=$(now_ns)
+"$WARMD" --once -c "$WORK/slow.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+elapsed=$(ms_since "$start")
+check_eq "slow handshakes, no answer: each of the 300 requests timed out" 300 \
+	"$(grep -c '^slow round 1: failed .*Operation timed out' "$WORK/err")"
+check_le "slow handshakes, no answer: the round ended 3 s (timeout) after it started, not 4.5 (ms)" 4000 "$elapsed"
+
 # A CA file that changes (a trust store update: a new file renamed over the
 # old) is parsed again, and the TLS sessions verified against the old one are
 # not offered: the next round makes a full handshake, later ones resume again.
