@@ -7,8 +7,8 @@
  *
  * Transfers come from a pool: while there is work, an easy handle serves
  * request after request, across endpoints and rounds, with no allocation of
- * ours per request.  Only a handle whose transfer ended
- * cleanly goes back (see release()).  When all is quiet, the pool and curl's
+ * ours per request.  Only a handle whose HTTP/1.x transfer ended cleanly goes
+ * back (see release()).  When all is quiet, the pool and curl's
  * idle connections are released (see drop_idle()).
  *
  * What TLS needs to outlive that lives here for the whole process: each CA
@@ -44,10 +44,10 @@ struct ca_store {
 /*
  * Requests started one after another in one pass of the event loop (a round,
  * or the rounds of several endpoints due at once) that libcurl could send
- * over the same connections.  Over TLS, two things make them leave together:
- * their bodies wait until all of them are connected (see on_read()), and over
- * HTTP/2 the connections they need are made before any but the first request
- * on each goes out (see group_close()).
+ * over the same connections, with the same timeouts.  Two things make them
+ * leave together: their bodies wait until all of them are connected (see
+ * on_read()), and over HTTP/2 the connections they need are made before any
+ * but the first request on each goes out (see group_close()).
  */
 struct group {
         unsigned refs;                  /* transfers pointing here */
@@ -63,6 +63,8 @@ struct group {
         char *origin;                   /* scheme://authority of the URL */
         char *ca_file, *client_cert;
         int http_version;
+        /* A follower waits no longer than its leader may take to connect (release_followers()). */
+        uint64_t timeout_usec, connect_timeout_usec;
 };
 
 struct transfer {
@@ -123,9 +125,13 @@ static bool is_https(const char *url) {
         return strncasecmp(url, "https://", 8) == 0;
 }
 
-/* Plain http with "auto" stays HTTP/1.1, where waiting would only queue a request behind another. */
+/*
+ * HTTP/2 over TLS, where ALPN may pick it.  Plain http with "auto" stays
+ * HTTP/1.1, and with "2" each request has a connection of its own (see
+ * transfer_setup()).
+ */
 static bool wants_streams(const struct endpoint_config *ep) {
-        return ep->http_version == HTTP_VERSION_2 || (ep->http_version == HTTP_VERSION_AUTO && is_https(ep->url));
+        return ep->http_version != HTTP_VERSION_1_1 && is_https(ep->url);
 }
 
 /*
@@ -309,8 +315,8 @@ static void release_bodies(struct http *h) {
  * connection, and past that each request got a connection of its own (a
  * round of 1000 GETs through nginx: 902 connections, 460 containers
  * reached).  Its choice of connection (ConnectionExists() in lib/url.c)
- * takes one still in its handshake without counting its streams, and one
- * that is ready only up to its stream limit.  So the round's requests are
+ * takes one that is ready up to its stream limit, so the capacity has to be
+ * there before the requests that fill it go.  So the round's requests are
  * set up but kept back until the pass of the event loop that started them
  * is over (group_close()); then one of every STREAMS_PER_CONNECTION, a
  * leader, goes on the multi handle, each on a fresh connection when the
@@ -333,7 +339,7 @@ static void wait_unlink(struct group *g, struct transfer *t) {
         t->waiting = false;
 }
 
-/* The group's followers may go once the pass is over (on_pass_end()). */
+/* The group's followers may go, as soon as curl's callbacks are over (check_done()). */
 static void group_list_ready(struct http *h, struct group *g) {
         if (g->listed || !g->waiting)
                 return;
@@ -385,7 +391,8 @@ static bool group_fits(const struct group *g, const struct endpoint_config *ep) 
 
         return strlen(g->origin) == n && strncasecmp(g->origin, ep->url, n) == 0 &&
                g->http_version == (int) ep->http_version && streq_ptr(g->ca_file, ep->ca_file) &&
-               streq_ptr(g->client_cert, ep->client_cert);
+               streq_ptr(g->client_cert, ep->client_cert) && g->timeout_usec == ep->timeout_usec &&
+               g->connect_timeout_usec == ep->connect_timeout_usec;
 }
 
 static void group_free(struct group *g) {
@@ -404,6 +411,8 @@ static int group_new(const struct endpoint_config *ep, struct group **ret) {
         g->ca_file = ep->ca_file ? strdup(ep->ca_file) : NULL;
         g->client_cert = ep->client_cert ? strdup(ep->client_cert) : NULL;
         g->http_version = (int) ep->http_version;
+        g->timeout_usec = ep->timeout_usec;
+        g->connect_timeout_usec = ep->connect_timeout_usec;
         if (!g->origin || (ep->ca_file && !g->ca_file) || (ep->client_cert && !g->client_cert)) {
                 group_free(g);
                 return -ENOMEM;
@@ -483,6 +492,9 @@ static void group_close(struct http *h, struct group *g) {
         unsigned members = 0, leaders;
         struct transfer *t;
 
+        /* Closed, it takes no more members, even if a done callback below starts requests. */
+        if (h->open_group == g)
+                h->open_group = NULL;
         for (t = g->waiting; t; t = t->wait_next)
                 members++;
         leaders = (members + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION;
@@ -1026,10 +1038,19 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                 /* Over TLS, ALPN offers h2; over plain http, h2 from the first byte (no upgrade). */
                 SET(CURLOPT_HTTP_VERSION,
                     (long) (is_https(ep->url) ? CURL_HTTP_VERSION_2_0 : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
+                /*
+                 * libcurl 7.88 breaks a prior-knowledge connection that a
+                 * second request reuses ("Error in the HTTP2 framing layer",
+                 * curl issue 10634, fixed in 8.0.0): 297 of 300 failed.
+                 */
+                if (!is_https(ep->url)) {
+                        SET(CURLOPT_FRESH_CONNECT, 1L);
+                        SET(CURLOPT_FORBID_REUSE, 1L);
+                }
                 break;
         }
         if (t->waiting) {
-                /* A leader with a connection still in its handshake waits for it rather than opening another. */
+                /* Rather than a connection of its own, a request waits for one in its handshake that may carry it. */
                 SET(CURLOPT_PIPEWAIT, 1L);
                 SET(CURLOPT_PREREQFUNCTION, on_prereq);
                 SET(CURLOPT_PREREQDATA, t);

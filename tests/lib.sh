@@ -275,12 +275,13 @@ PY
 # $WORK/nginx/access.log.  Sets TLS_PORT (the CA's certificate for
 # 127.0.0.1 and localhost; HTTP/1.1 and h2), WRONGHOST_PORT (a certificate
 # for another name), EXPIRED_PORT (an expired certificate) and MTLS_PORT
-# (like TLS_PORT, but a client certificate from the CA is required).
+# (like TLS_PORT, but a client certificate from the CA is required), and
+# H2C_PORT (plain http, HTTP/2 only: prior knowledge).
 start_tls_proxy() {
 	local pid
 	require_cmd nginx openssl curl
 	bash "$top_srcdir/tests/tls-ca.sh" "$WORK/tls"
-	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT <<<"$(free_ports 4)"
+	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT H2C_PORT <<<"$(free_ports 5)"
 	mkdir -p "$WORK/nginx/tmp"
 	cat >"$WORK/nginx/nginx.conf" <<CONF
 daemon off;
@@ -323,6 +324,10 @@ http {
 		ssl_certificate_key $WORK/tls/server.key;
 		ssl_client_certificate $WORK/tls/ca.pem;
 		ssl_verify_client on;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$H2C_PORT http2;
 		location / { proxy_pass http://127.0.0.1:$PORT; }
 	}
 }

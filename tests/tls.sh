@@ -217,6 +217,28 @@ check_eq "http_version = 1.1: 5 requests, all HTTP/1.1" "5 5" \
 check_eq "http_version = 1.1: one connection per request" 5 \
 	"$(awk '$5 == "/wide" { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)"
 
+# http_version = 2 over plain http: HTTP/2 from the first byte, a connection
+# per request (libcurl 7.88 fails a second request on such a connection).
+reset_platform "?kill=1"
+: >"$WORK/nginx/access.log"
+cat >"$WORK/h2c.conf" <<CONF
+[h2c]
+url = http://127.0.0.1:$H2C_PORT/h2c?hold_ms=100&cold_ms=100
+containers = 20
+http_version = 2
+instance_header = X-Container-Id
+topup = no
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/h2c.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "http_version = 2 over plain http: exit 0" 0 "$rc"
+[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
+check_eq "http_version = 2 over plain http: 20 containers by the platform's record" 20 \
+	"$(report "fn('/h2c')['distinct_containers']")"
+logged 20 /h2c
+check_eq "http_version = 2 over plain http: 20 requests, all HTTP/2" "20 20" \
+	"$(grep -c ' /h2c$' "$WORK/nginx/access.log") $(grep -c ' HTTP/2.0 .* /h2c$' "$WORK/nginx/access.log")"
+
 # The daemon, two rounds: the CA file is opened (and parsed) once, and the
 # second round resumes the TLS sessions of the first.
 if command -v strace >/dev/null; then
