@@ -297,6 +297,21 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
         return n;
 }
 
+/*
+ * A request that must go again (an HTTP/2 server that closed the connection
+ * before taking it: GOAWAY, as nginx does after keepalive_requests) needs
+ * its body from the start: without this, libcurl fails it with "necessary
+ * data rewind wasn't possible" (14 of 20,000 POSTs at 2000 endpoints x 10).
+ */
+static int on_seek(void *userdata, curl_off_t offset, int origin) {
+        struct transfer *t = userdata;
+
+        if (origin != SEEK_SET || offset < 0 || (size_t) offset > strlen(t->ep->body))
+                return CURL_SEEKFUNC_CANTSEEK;
+        t->body_sent = (size_t) offset;
+        return CURL_SEEKFUNC_OK;
+}
+
 /* Unpauses every member of each group that has no body pending; called outside curl's callbacks. */
 static void release_bodies(struct http *h) {
         h->release_pending = false;
@@ -983,6 +998,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                 SET(CURLOPT_POSTFIELDSIZE, (long) strlen(ep->body));
                 SET(CURLOPT_READFUNCTION, on_read);
                 SET(CURLOPT_READDATA, t);
+                SET(CURLOPT_SEEKFUNCTION, on_seek);
+                SET(CURLOPT_SEEKDATA, t);
         } else if (ep->body) {
                 SET(CURLOPT_POSTFIELDS, ep->body);
                 SET(CURLOPT_POSTFIELDSIZE, (long) strlen(ep->body));

@@ -275,13 +275,14 @@ PY
 # $WORK/nginx/access.log.  Sets TLS_PORT (the CA's certificate for
 # 127.0.0.1 and localhost; HTTP/1.1 and h2), WRONGHOST_PORT (a certificate
 # for another name), EXPIRED_PORT (an expired certificate) and MTLS_PORT
-# (like TLS_PORT, but a client certificate from the CA is required), and
-# H2C_PORT (plain http, HTTP/2 only: prior knowledge).
+# (like TLS_PORT, but a client certificate from the CA is required),
+# GOAWAY_PORT (like TLS_PORT, but a connection closes after 10 requests: an
+# HTTP/2 GOAWAY) and H2C_PORT (plain http, HTTP/2 only: prior knowledge).
 start_tls_proxy() {
 	local pid
 	require_cmd nginx openssl curl
 	bash "$top_srcdir/tests/tls-ca.sh" "$WORK/tls"
-	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT H2C_PORT <<<"$(free_ports 5)"
+	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT GOAWAY_PORT H2C_PORT <<<"$(free_ports 6)"
 	mkdir -p "$WORK/nginx/tmp"
 	cat >"$WORK/nginx/nginx.conf" <<CONF
 daemon off;
@@ -324,6 +325,13 @@ http {
 		ssl_certificate_key $WORK/tls/server.key;
 		ssl_client_certificate $WORK/tls/ca.pem;
 		ssl_verify_client on;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$GOAWAY_PORT ssl http2;
+		ssl_certificate $WORK/tls/server.pem;
+		ssl_certificate_key $WORK/tls/server.key;
+		keepalive_requests 10;
 		location / { proxy_pass http://127.0.0.1:$PORT; }
 	}
 	server {

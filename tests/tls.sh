@@ -217,6 +217,27 @@ check_eq "http_version = 1.1: 5 requests, all HTTP/1.1" "5 5" \
 check_eq "http_version = 1.1: one connection per request" 5 \
 	"$(awk '$5 == "/wide" { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)"
 
+# A server that closes an HTTP/2 connection after 10 requests (GOAWAY, as
+# nginx does after keepalive_requests): the requests it did not take go
+# again on another connection, bodies from the start.
+reset_platform "?kill=1"
+cat >"$WORK/goaway.conf" <<CONF
+[goaway]
+url = https://127.0.0.1:$GOAWAY_PORT/goaway?hold_ms=100&cold_ms=100
+containers = 50
+method = POST
+body = {"warmup": true}
+ca_file = $CA
+instance_header = X-Container-Id
+topup = no
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/goaway.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "GOAWAY after 10 requests: exit 0" 0 "$rc"
+[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
+check_eq "GOAWAY after 10 requests: 50 requests with their body, 50 containers" "50 50" \
+	"$(report "sum(s['body'] == '{\"warmup\": true}' for s in fn('/goaway')['requests_seen'])") $(report "fn('/goaway')['distinct_containers']")"
+
 # http_version = 2 over plain http: HTTP/2 from the first byte, a connection
 # per request (libcurl 7.88 fails a second request on such a connection).
 reset_platform "?kill=1"
