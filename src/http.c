@@ -39,6 +39,8 @@ struct ca_store {
         X509_STORE *store;
         CURLSH *share;                  /* CURL_LOCK_DATA_SSL_SESSION */
         struct stat st;                 /* the file as parsed: a changed file is parsed again */
+        char *tag;                      /* keeps connections apart by trust (see transfer_setup()) */
+        unsigned parses;
 };
 
 /*
@@ -828,6 +830,7 @@ struct http *http_free(struct http *h) {
                 curl_share_cleanup(h->cas[i].share);
                 X509_STORE_free(h->cas[i].store);
                 free(h->cas[i].path);
+                free(h->cas[i].tag);
         }
         free(h->cas);
         retired_free(h);
@@ -878,6 +881,8 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
         CURLSH *share = NULL;
         X509_STORE *store;
         struct stat st;
+        unsigned parses;
+        char *tag;
         int r;
 
         if (stat(path, &st) < 0)
@@ -910,6 +915,12 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
                 X509_STORE_free(store);
                 return r;
         }
+        parses = c ? c->parses + 1 : 1;
+        if (asprintf(&tag, "%s#%u", path, parses) < 0) {
+                curl_share_cleanup(share);
+                X509_STORE_free(store);
+                return -ENOMEM;
+        }
         if (!c) {
                 struct ca_store *v = array_grow(h->cas, h->n_cas, &h->cap_cas, sizeof *v);
                 char *p = strdup(path);
@@ -919,6 +930,7 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
                 if (!v || !p) {
                         curl_share_cleanup(share);
                         free(p);
+                        free(tag);
                         X509_STORE_free(store);
                         return -ENOMEM;
                 }
@@ -929,12 +941,16 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
 
                 if (!v) {
                         curl_share_cleanup(share);
+                        free(tag);
                         X509_STORE_free(store);
                         return -ENOMEM;
                 }
                 h->retired = v;
                 h->retired[h->n_retired++] = c->share;
         }
+        c->parses = parses;
+        free(c->tag);
+        c->tag = tag;
         c->share = share;
         /* Connections still holding the old store keep their own reference to it. */
         X509_STORE_free(c->store);
@@ -1023,7 +1039,19 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                 if (ca && ca_store_get(h, ca, &cs) >= 0 && X509_STORE_up_ref(cs->store) == 1) {
                         t->store = cs->store;
                         SET(CURLOPT_CAINFO, NULL);
-                        SET(CURLOPT_CAPATH, NULL);
+                        /*
+                         * libcurl reuses a connection for a request whose TLS
+                         * settings match (Curl_ssl_config_matches()), and the
+                         * store given in on_ssl_ctx() is not one of them: an
+                         * endpoint whose CA does not sign the server's
+                         * certificate had its requests go over a connection
+                         * another endpoint's ca_file had verified.  A CA path
+                         * is: one naming the file and its parse keeps the
+                         * connections apart.  OpenSSL only notes the path
+                         * (X509_STORE_load_path() reads nothing until a
+                         * lookup), and on_ssl_ctx() replaces that store.
+                         */
+                        SET(CURLOPT_CAPATH, cs->tag);
                         SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);
                         SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
                         SET(CURLOPT_SSL_CTX_DATA, t);

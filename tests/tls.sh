@@ -155,6 +155,35 @@ check_eq "N=200 over HTTP/2: HTTP/2 by default" 200 "$(grep -c " HTTP/2.0 .* /wi
 conns=$(awk '$5 == "/wide" { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)
 check_le "N=200 over HTTP/2: streams shared connections (fewer than 200)" 199 "$conns"
 
+# Two endpoints on one server, one with the test CA as ca_file, one with the
+# system store, which does not trust it: the second never rides on a
+# connection the first verified, even while that one is open and in use.
+reset_platform "?kill=1"
+cat >"$WORK/mixed.conf" <<CONF
+[global]
+topup = no
+
+[trusting]
+url = https://127.0.0.1:$TLS_PORT/trusting?hold_ms=5000
+containers = 5
+interval = 1h
+ca_file = $CA
+
+[distrusting]
+url = https://127.0.0.1:$TLS_PORT/distrusting
+containers = 5
+interval = 1s
+CONF
+"$WARMD" -c "$WORK/mixed.conf" >"$WORK/out" 2>"$WORK/err" &
+mixed_pid=$!
+at_exit "stop_pid $mixed_pid"
+wait_for 10 bash -c '[ "$(grep -c "^distrusting round [0-9]*: 0 of 5 reached" "$1")" -ge 3 ]' _ "$WORK/err" || true
+stop_pid "$mixed_pid" || true
+check_eq "ca_file kept apart: the trusting endpoint reached 5 containers" 5 "$(requests_to /trusting)"
+check_ge "ca_file kept apart: the other endpoint's rounds 1 to 3 failed while those connections were open" 3 \
+	"$(grep -c '^distrusting round [0-9]*: 0 of 5 reached' "$WORK/err")"
+check_eq "ca_file kept apart: none of its requests reached the platform" 0 "$(requests_to /distrusting)"
+
 # GET has no body to hold.  Over HTTP/2 the round makes its connections
 # first, one per 100 requests, and sends the rest as streams once they are
 # all ready: 300 containers over exactly 3 connections.  (libcurl on its own
