@@ -269,25 +269,25 @@ check_eq "GOAWAY after 10 requests: 50 requests with their body, 50 containers" 
 
 # http_version = 2 over plain http: HTTP/2 from the first byte, a connection
 # per request (libcurl 7.88 fails a second request on such a connection).
+# max_parallel = 5 makes the endpoints' rounds go one after another, where
+# a connection of an earlier round would be there to reuse.
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
-cat >"$WORK/h2c.conf" <<CONF
-[h2c]
-url = http://127.0.0.1:$H2C_PORT/h2c?hold_ms=100&cold_ms=100
-containers = 20
-http_version = 2
-instance_header = X-Container-Id
-topup = no
-CONF
+{
+	printf '[global]\nhttp_version = 2\nmax_parallel = 5\ntopup = no\n'
+	for i in 1 2 3 4; do
+		printf '[h2c%s]\nurl = http://127.0.0.1:%s/h2c%s?hold_ms=100&cold_ms=100\ncontainers = 5\n' "$i" "$H2C_PORT" "$i"
+	done
+} >"$WORK/h2c.conf"
 rc=0
 "$WARMD" --once -c "$WORK/h2c.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
 check_eq "http_version = 2 over plain http: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
-check_eq "http_version = 2 over plain http: 20 containers by the platform's record" 20 \
-	"$(report "fn('/h2c')['distinct_containers']")"
-logged 20 /h2c
+check_eq "http_version = 2 over plain http: 4 x 5 containers by the platform's record" "5 5 5 5" \
+	"$(for i in 1 2 3 4; do printf '%s ' "$(report "fn('/h2c$i')['distinct_containers']")"; done | xargs)"
+wait_for 5 bash -c '[ "$(grep -c " /h2c[0-9]$" "$1")" -ge 20 ]' _ "$WORK/nginx/access.log" || true
 check_eq "http_version = 2 over plain http: 20 requests, all HTTP/2" "20 20" \
-	"$(grep -c ' /h2c$' "$WORK/nginx/access.log") $(grep -c ' HTTP/2.0 .* /h2c$' "$WORK/nginx/access.log")"
+	"$(grep -c ' /h2c[0-9]$' "$WORK/nginx/access.log") $(grep -c ' HTTP/2.0 .* /h2c[0-9]$' "$WORK/nginx/access.log")"
 
 # The daemon, two rounds: the CA file is opened (and parsed) once, and the
 # second round resumes the TLS sessions of the first.
@@ -406,6 +406,31 @@ elapsed=$(ms_since "$start")
 check_eq "slow handshakes, no answer: each of the 300 requests timed out" 300 \
 	"$(grep -c '^slow round 1: failed .*Operation timed out' "$WORK/err")"
 check_le "slow handshakes, no answer: the round ended 3 s (timeout) after it started, not 4.5 (ms)" 4000 "$elapsed"
+check_ge "slow handshakes, no answer: each request's time counts from its start, the wait included (ms)" 2900 \
+	"$(sed -n 's/^slow round 1: failed after \([0-9]*\) ms.*/\1/p' "$WORK/err" | sort -n | head -1)"
+
+# Two endpoints on that server, with different timeouts: each request keeps
+# to its own; the quick one does not wait for the other's connections.
+cat >"$WORK/slow2.conf" <<CONF
+[global]
+ca_file = $CA
+topup = no
+
+[patient]
+url = https://127.0.0.1:$(cat "$WORK/slow.port")/patient
+containers = 5
+timeout = 3s
+
+[quick]
+url = https://127.0.0.1:$(cat "$WORK/slow.port")/quick
+containers = 5
+timeout = 1s
+CONF
+rc=0
+"$WARMD" --once -c "$WORK/slow2.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_le "two timeouts on one server: the quick endpoint's requests ended by its 1 s timeout (ms)" 1200 \
+	"$(sed -n 's/^quick round 1: failed after \([0-9]*\) ms.*/\1/p' "$WORK/err" | sort -n | tail -1)"
+check_eq "two timeouts on one server: 5 quick requests failed" 5 "$(grep -c '^quick round 1: failed after' "$WORK/err")"
 
 # A CA file that changes (a trust store update: a new file renamed over the
 # old) is parsed again, and the TLS sessions verified against the old one are
