@@ -431,6 +431,33 @@ rc=0
 check_le "two timeouts on one server: the quick endpoint's requests ended by its 1 s timeout (ms)" 1200 \
 	"$(sed -n 's/^quick round 1: failed after \([0-9]*\) ms.*/\1/p' "$WORK/err" | sort -n | tail -1)"
 check_eq "two timeouts on one server: 5 quick requests failed" 5 "$(grep -c '^quick round 1: failed after' "$WORK/err")"
+check_eq "two timeouts on one server: the patient endpoint's requests ended by its own 3 s timeout" "5 1" \
+	"$(sed -n 's/^patient round 1: failed after \([0-9]*\) ms.*/\1/p' "$WORK/err" | awk '{ n++; ok += $1 >= 2900 && $1 <= 3300 } END { print n, (n == ok) }')"
+
+# Out of descriptors: the requests that were to share the round's HTTP/2
+# connections say so too, not "couldn't connect", which would blame the
+# endpoint for warmd's own limit.
+if command -v prlimit >/dev/null; then
+	cat >"$WORK/fds.conf" <<CONF
+[global]
+ca_file = $CA
+topup = no
+
+[hog]
+url = https://127.0.0.1:$TLS_PORT/hog
+containers = 60
+http_version = 1.1
+
+[starved]
+url = https://127.0.0.1:$TLS_PORT/starved
+containers = 250
+CONF
+	prlimit --nofile=48:48 "$WARMD" --once -c "$WORK/fds.conf" >"$WORK/out" 2>"$WORK/err" || true
+	check_eq "out of descriptors: each of the 250 requests says so" 250 \
+		"$(grep -c '^starved round 1: failed .*out of file descriptors (EMFILE' "$WORK/err")"
+else
+	say "prlimit is not installed: the EMFILE reason of waiting requests is not checked"
+fi
 
 # A CA file that changes (a trust store update: a new file renamed over the
 # old) is parsed again, and the TLS sessions verified against the old one are
