@@ -491,4 +491,42 @@ check "CA file changed: the next round made a full handshake, then sessions resu
 	bash -c 'awk '\''$5 == "/rotate" { print $3 }'\'' "$1" | tail -n +$(($2 + 1)) | xargs | grep -q "^\(r \)*\. \(\. \)*r"' \
 	_ "$WORK/nginx/access.log" "$before"
 
+# A CA file replaced by another CA, while a long request keeps the open
+# connections alive: the next rounds are verified against the new CA, on
+# new connections, and fail, rather than going over a connection the old
+# CA had verified.
+reset_platform "?kill=1"
+cp "$CA" "$WORK/trust.pem"
+cat >"$WORK/trust.conf" <<CONF
+[global]
+ca_file = $WORK/trust.pem
+http_version = 1.1
+topup = no
+
+[hold]
+url = https://127.0.0.1:$TLS_PORT/hold?hold_ms=15000
+containers = 1
+timeout = 30s
+interval = 1h
+
+[fast]
+url = https://127.0.0.1:$TLS_PORT/fast
+containers = 1
+interval = 1s
+CONF
+"$WARMD" -c "$WORK/trust.conf" >"$WORK/out" 2>"$WORK/err" &
+trust_pid=$!
+at_exit "stop_pid $trust_pid"
+wait_for 10 platform_true 'fn("/fast")["requests"] >= 2' || true
+cp "$WORK/tls/otherca.pem" "$WORK/trust-new.pem"
+mv -f "$WORK/trust-new.pem" "$WORK/trust.pem"
+before=$(requests_to /fast)
+wait_for 10 bash -c '[ "$(grep -c "^fast round [0-9]*: failed .*unable to get local issuer certificate" "$1")" -ge 3 ]' \
+	_ "$WORK/err" || true
+stop_pid "$trust_pid" || true
+check_ge "CA file replaced by another CA: the next rounds failed verification" 3 \
+	"$(grep -c '^fast round [0-9]*: failed .*unable to get local issuer certificate' "$WORK/err")"
+check_le "CA file replaced by another CA: no request went over a connection the old CA verified" \
+	"$((before + 1))" "$(requests_to /fast)"
+
 finish
