@@ -40,7 +40,6 @@ struct ca_store {
         CURLSH *share;                  /* CURL_LOCK_DATA_SSL_SESSION */
         struct stat st;                 /* the file as parsed: a changed file is parsed again */
         char *tag;                      /* keeps connections apart by trust (see transfer_setup()) */
-        unsigned parses;
 };
 
 /*
@@ -114,6 +113,7 @@ struct http {
         char *system_ca;                /* libcurl's built-in CA bundle; NULL: none */
         struct ca_store *cas;
         size_t n_cas, cap_cas;
+        unsigned ca_parses;             /* of any CA file: each parse's connections are its own */
         CURLSH **retired;               /* session caches of CA files since changed, until no handle uses them */
         size_t n_retired, cap_retired;
 };
@@ -895,7 +895,6 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
         CURLSH *share = NULL;
         X509_STORE *store;
         struct stat st;
-        unsigned parses;
         char *tag;
         int r;
 
@@ -929,8 +928,8 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
                 X509_STORE_free(store);
                 return r;
         }
-        parses = c ? c->parses + 1 : 1;
-        if (asprintf(&tag, "%s#%u", path, parses) < 0) {
+        /* Under a file, not a directory: OpenSSL looks there (see transfer_setup()), and finds nothing. */
+        if (asprintf(&tag, "/dev/null/warmd-ca-%u", ++h->ca_parses) < 0) {
                 curl_share_cleanup(share);
                 X509_STORE_free(store);
                 return -ENOMEM;
@@ -962,7 +961,6 @@ static int ca_store_get(struct http *h, const char *path, struct ca_store **ret)
                 h->retired = v;
                 h->retired[h->n_retired++] = c->share;
         }
-        c->parses = parses;
         free(c->tag);
         c->tag = tag;
         c->share = share;
@@ -1060,10 +1058,14 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                          * endpoint whose CA does not sign the server's
                          * certificate had its requests go over a connection
                          * another endpoint's ca_file had verified.  A CA path
-                         * is: one naming the file and its parse keeps the
-                         * connections apart.  OpenSSL only notes the path
-                         * (X509_STORE_load_path() reads nothing until a
-                         * lookup), and on_ssl_ctx() replaces that store.
+                         * is: one for each parse of each file keeps the
+                         * connections apart.  libcurl adds it to the store
+                         * on_ssl_ctx() gave, after the callback, as a
+                         * directory to look certificates up in; so it names
+                         * none: a path under /dev/null, with no ':' (OpenSSL
+                         * splits on it), where every lookup fails (ENOTDIR).
+                         * Built from the file's own path, a ca_file named
+                         * "DIR:x.pem" made DIR a trusted directory.
                          */
                         SET(CURLOPT_CAPATH, cs->tag);
                         SET(CURLOPT_CA_CACHE_TIMEOUT, 0L);

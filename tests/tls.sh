@@ -184,6 +184,25 @@ check_ge "ca_file kept apart: the other endpoint's rounds 1 to 3 failed while th
 	"$(grep -c '^distrusting round [0-9]*: 0 of 5 reached' "$WORK/err")"
 check_eq "ca_file kept apart: none of its requests reached the platform" 0 "$(requests_to /distrusting)"
 
+# A ca_file whose name holds a ':' after a directory of hashed certificates
+# (as c_rehash makes them) that would trust the server: only the file's own
+# contents (another CA) count, and the request fails verification.
+mkdir "$WORK/hashed"
+cp "$CA" "$WORK/hashed/"
+openssl rehash "$WORK/hashed" 2>/dev/null || c_rehash "$WORK/hashed" >/dev/null
+cp "$WORK/tls/otherca.pem" "$WORK/hashed:other.pem"
+cat >"$WORK/colon.conf" <<CONF
+[colon]
+url = https://127.0.0.1:$TLS_PORT/colon
+containers = 1
+ca_file = $WORK/hashed:other.pem
+CONF
+reset_platform "?kill=1"
+rc=0
+"$WARMD" --once -c "$WORK/colon.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+check_eq "ca_file named DIR:x.pem: only its own CA counts, and verification fails" "2 1 0" \
+	"$rc $(grep -c '^colon round 1: failed .*unable to get local issuer certificate' "$WORK/err") $(requests_to /colon)"
+
 # GET has no body to hold.  Over HTTP/2 the round makes its connections
 # first, one per 100 requests, and sends the rest as streams once they are
 # all ready: 300 containers over exactly 3 connections.  (libcurl on its own
