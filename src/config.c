@@ -1581,7 +1581,6 @@ static bool finish_lambda(struct parser *p, struct section *s) {
         const char *region, *why = NULL;
         struct curl_slist *l = NULL;
         struct lambda_target t;
-        json_object *o;
         CURLU *u;
         int r;
 
@@ -1607,13 +1606,16 @@ static bool finish_lambda(struct parser *p, struct section *s) {
                 p->failed_oom = true;
                 return true;
         }
-        o = json_tokener_parse(ep->body);
-        if (!o) {
+        r = lambda_payload_check(ep->body);
+        if (r == -ENOMEM) {
+                p->failed_oom = true;
+                return true;
+        }
+        if (r < 0) {
                 add_error_at(p, set_at(s, "body"), "[%s]: 'body' must be JSON for 'lambda': it is the event payload",
                              s->name);
                 return true;
         }
-        json_object_put(o);
 
         region = t.region[0] ? t.region : ep->region ? ep->region : getenv("AWS_REGION");
         if (!region || !*region)

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 
@@ -129,6 +130,46 @@ int lambda_url(const struct lambda_target *t, const char *region, char **ret) {
 }
 
 /*
+ * The payload parsed as the Invoke API takes it: one JSON value and nothing
+ * after it.  json_tokener_parse() stops after the first value and drops the
+ * rest, so it takes "1{" or "{} x", which Lambda refuses on every invoke;
+ * strict mode refuses characters after the value.
+ */
+static int payload_parse(const char *body, json_object **ret) {
+        enum json_tokener_error e;
+        struct json_tokener *tok;
+        size_t n = strlen(body);
+        json_object *o;
+
+        if (n >= INT_MAX)
+                return -EINVAL;
+        tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        o = json_tokener_parse_ex(tok, body, (int) n + 1);     /* with the NUL, which ends a trailing number */
+        e = json_tokener_get_error(tok);
+        json_tokener_free(tok);
+        if (e != json_tokener_success) {
+                json_object_put(o);
+                return -EINVAL;
+        }
+        *ret = o;               /* NULL for "null", which is JSON too */
+        return 0;
+}
+
+int lambda_payload_check(const char *body) {
+        json_object *o;
+        int r;
+
+        r = payload_parse(body, &o);
+        if (r < 0)
+                return r;
+        json_object_put(o);
+        return 0;
+}
+
+/*
  * serverless-plugin-warmup sends its payload also as the client context,
  * wrapped as {"custom": PAYLOAD}, and handlers written for it may test
  * context.custom.source; so does warmd, when the body is a JSON object.
@@ -138,10 +179,12 @@ int lambda_client_context(const char *body, char **ret) {
         _cleanup_(freep) char *ctx = NULL, *b64 = NULL;
         json_object *o;
         size_t n;
-        int len;
+        int len, r;
 
-        o = json_tokener_parse(body);
-        if (!o)
+        r = payload_parse(body, &o);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
                 return 0;
         n = json_object_is_type(o, json_type_object);
         json_object_put(o);

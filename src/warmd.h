@@ -43,7 +43,8 @@ struct endpoint_config {
         char *method;                   /* NULL: GET */
         char **headers;                 /* "Name: value", credentials resolved; NULL-terminated */
         size_t n_headers;
-        struct curl_slist *header_list; /* the same, as curl wants it; built at load */
+        struct curl_slist *header_list; /* the same, as curl wants it, built at load; for lambda, the
+                                           invoke's own headers instead (headers is empty) */
         char *body;                     /* NULL: none */
         uint64_t interval_usec;
         uint64_t jitter_usec;
@@ -626,6 +627,7 @@ struct lambda_target {
 
 int lambda_parse(const char *spec, struct lambda_target *ret, const char **ret_error);
 int lambda_url(const struct lambda_target *t, const char *region, char **ret);
+int lambda_payload_check(const char *body);
 int lambda_client_context(const char *body, char **ret);
 int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
                 struct curl_slist **ret);

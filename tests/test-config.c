@@ -114,6 +114,7 @@ static struct config *load_expect(const char *text, const char *const *want, uns
 }
 
 #define ENDPOINT "[e]\nurl = http://127.0.0.1:8080/f\ncontainers = 3\n"
+#define LAMBDA "[e]\nlambda = fn\nregion = eu-west-1\ncontainers = 3\n"
 
 static void test_errors(void) {
         static const struct {
@@ -182,6 +183,11 @@ static void test_errors(void) {
                 { "[global]\nuser_agent = ua/1\rX-Injected: 2\n" ENDPOINT,
                   { "F:2: user_agent: control character 0x0d in the value" } },
                 { ENDPOINT "header = X-A: tab\tseparated\n", {} },
+                /* A Lambda payload is one JSON value: Lambda refuses what json_tokener_parse() would take. */
+                { LAMBDA "body = [1, {\"a\": null}]  \n", {} },
+                { LAMBDA "body = 1{\"a\n", { "F:5: [e]: 'body' must be JSON for 'lambda': it is the event payload" } },
+                { LAMBDA "body = {\"a\": 1} x\n", { "F:5: [e]: 'body' must be JSON for 'lambda': it is the event payload" } },
+                { LAMBDA "body = {\"a\": 1}}\n", { "F:5: [e]: 'body' must be JSON for 'lambda': it is the event payload" } },
                 /* Every mistake, not just the first, in file order. */
                 { "[global]\ninterval = 5x\n[e]\nurl = gopher://x/\ncontaners = 2\n",
                   { "F:2: interval: invalid duration '5x' (use a number with ms, s, m or h)",

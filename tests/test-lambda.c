@@ -94,6 +94,32 @@ static void test_client_context(void) {
         h = NULL;
         CHECK(lambda_client_context("[1, 2]", &h) == 0 && !h, "an array: no client context");
         CHECK(lambda_client_context("not json", &h) == 0 && !h, "not JSON: no client context");
+        CHECK(lambda_client_context("{} {}", &h) == 0 && !h, "two values: no client context");
+}
+
+/* One JSON value and nothing after it, as the Invoke API takes a payload. */
+static void test_payload_check(void) {
+        static const struct {
+                const char *body;
+                int want;
+        } cases[] = {
+                { "{\"source\":\"serverless-plugin-warmup\"}", 0 },
+                { " [1, 2] ", 0 },
+                { "1", 0 },
+                { "\"s\"", 0 },
+                { "null", 0 },
+                { "1{\"wda", -EINVAL },
+                { "{} x", -EINVAL },
+                { "{\"a\":1}}", -EINVAL },
+                { "true false", -EINVAL },
+                { "[1,]", -EINVAL },
+                { "not json", -EINVAL },
+                { "", -EINVAL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                CHECK(lambda_payload_check(cases[i].body) == cases[i].want, "'%s': %d, want %d", cases[i].body,
+                      lambda_payload_check(cases[i].body), cases[i].want);
 }
 
 static char *b64(const char *s) {
@@ -170,6 +196,7 @@ int main(void) {
         test_parse_and_url();
         test_endpoint_override();
         test_client_context();
+        test_payload_check();
         test_log_tail();
         test_apply();
         return tests_result("test-lambda");

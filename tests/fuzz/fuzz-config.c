@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -75,6 +76,25 @@ static bool has_control_char_but_tab(const char *s) {
         return false;
 }
 
+/* The body as Lambda takes a payload, one JSON value with only white space after it: 1 an object, 0 another
+ * value, -1 not that. */
+static int json_payload_kind(const char *body) {
+        struct json_tokener *tok = json_tokener_new();
+        json_object *o;
+        size_t end;
+        int kind;
+
+        FUZZ_ASSERT(tok);
+        o = json_tokener_parse_ex(tok, body, (int) strlen(body) + 1);
+        end = json_tokener_get_parse_end(tok);
+        kind = json_tokener_get_error(tok) != json_tokener_success ? -1 : json_object_is_type(o, json_type_object);
+        json_tokener_free(tok);
+        json_object_put(o);
+        if (kind >= 0 && end < strlen(body) && body[end + strspn(body + end, " \t\r\n")])
+                kind = -1;
+        return kind;
+}
+
 static void check_loaded(const struct config *c) {
         FUZZ_ASSERT(c->user_agent);
         FUZZ_ASSERT(c->max_parallel > 0);
@@ -87,9 +107,19 @@ static void check_loaded(const struct config *c) {
                 FUZZ_ASSERT(ep->interval_usec > 0);
                 FUZZ_ASSERT(endpoint_config_equal(ep, ep));
                 FUZZ_ASSERT(config_find_endpoint(c, ep->name) == ep);
-                for (const struct curl_slist *l = ep->header_list; l; l = l->next)
+                for (const struct curl_slist *l = ep->header_list; l; l = l->next) {
+                        FUZZ_ASSERT(!has_control_char_but_tab(l->data));
                         n++;
-                FUZZ_ASSERT(n == ep->n_headers);
+                }
+                if (ep->lambda) {
+                        /* An invoke's headers are warmd's: none from "header =", the three fixed ones
+                         * (X-Amz-Log-Type: Tail among them), and the client context when the body is an object. */
+                        int kind = json_payload_kind(ep->body);
+
+                        FUZZ_ASSERT(ep->n_headers == 0 && streq(ep->method, "POST") && kind >= 0);
+                        FUZZ_ASSERT(n == (kind ? 4U : 3U));
+                } else
+                        FUZZ_ASSERT(n == ep->n_headers);
                 for (size_t h = 0; h < ep->n_headers; h++)
                         FUZZ_ASSERT(!has_control_char_but_tab(ep->headers[h]));
         }
