@@ -77,7 +77,7 @@ struct transfer {
         bool waiting;                   /* a follower not yet on the multi handle (in group->waiting) */
         bool leader;                    /* opens a connection for the group's followers, not ready yet */
         struct transfer *wait_prev, *wait_next;
-        uint64_t started_usec;          /* CLOCK_MONOTONIC, when http_start() took it */
+        uint64_t started_usec;          /* CLOCK_MONOTONIC, when a follower was taken; see follower_timeout() */
         uint64_t waited_usec;           /* kept back for its group's connections */
         bool asked;                     /* libcurl has asked for its body */
         size_t body_sent;               /* of ep->body, when it goes through on_read() */
@@ -475,6 +475,7 @@ static int group_join(struct http *h, struct transfer *t, bool body, bool follow
                 t->held = true;
         }
         if (follow) {
+                t->started_usec = now_usec(CLOCK_MONOTONIC);
                 t->waiting = true;
                 t->wait_next = g->waiting;
                 if (g->waiting)
@@ -484,7 +485,7 @@ static int group_join(struct http *h, struct transfer *t, bool body, bool follow
         return 0;
 }
 
-static void group_unref(struct http *h, struct group *g) {
+static void group_unref(struct group *g) {
         if (g->refs > 0 || g->listed)
                 return;
         group_free(g);
@@ -504,7 +505,7 @@ static void group_leave(struct transfer *t) {
         t->group = NULL;
         t->held = t->asked = false;
         g->refs--;
-        group_unref(t->http, g);
+        group_unref(g);
 }
 
 static void finish(struct http *h, struct transfer *t, CURLcode code);
@@ -549,7 +550,7 @@ static int on_pass_end(sd_event_source *s, void *userdata) {
                 g->listed = false;
                 if (g->connecting == 0)
                         group_list_ready(h, g);   /* every leader failed at once */
-                group_unref(h, g);
+                group_unref(g);
         }
         check_done(h);
         return 0;
@@ -603,7 +604,7 @@ static void release_followers(struct http *h) {
                         (void) transfer_add(h, t);
                 }
                 g->refs--;
-                group_unref(h, g);
+                group_unref(g);
         }
 }
 
@@ -830,7 +831,7 @@ struct http *http_free(struct http *h) {
                 while ((g = *list)) {
                         *list = g->next;
                         g->listed = false;
-                        group_unref(h, g);
+                        group_unref(g);
                 }
         sd_event_source_disable_unref(h->pass_end);
         sd_event_source_disable_unref(h->timer);
@@ -1146,7 +1147,6 @@ int http_start(struct http *h, const struct endpoint_config *ep, const struct cu
         t->headers = headers ? headers : ep->header_list;
         t->probe = flags & HTTP_PROBE;
         t->next = NULL;
-        t->started_usec = now_usec(CLOCK_MONOTONIC);
         t->waited_usec = 0;
 
         r = h->multi ? 0 : multi_new(h);

@@ -14,6 +14,12 @@ CA=$WORK/tls/ca.pem
 # requests_to PATH: what the platform saw for PATH
 requests_to() { report "fn('$1')['requests']"; }
 
+# once CONF: warmd --once -c CONF, its exit status in rc, its output in $WORK/out and $WORK/err
+once() {
+	rc=0
+	"$WARMD" --once -c "$1" >"$WORK/out" 2>"$WORK/err" || rc=$?
+}
+
 # logged N PATH: waits (up to 5 s) until nginx has logged N requests for PATH; nginx writes its
 # log line after the response, so it may come after warmd has exited
 logged() {
@@ -42,8 +48,7 @@ url = https://127.0.0.1:$EXPIRED_PORT/expired
 containers = 2
 ca_file = $CA
 CONF
-rc=0
-"$WARMD" --once -c "$WORK/bad.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/bad.conf"
 check_eq "untrusted, wrong host, expired: exit 2, short of N" 2 "$rc"
 check_eq "untrusted: each request fails with the reason" 2 \
 	"$(grep -c '^untrusted round 1: failed .*SSL certificate problem: unable to get local issuer certificate' "$WORK/err")"
@@ -61,8 +66,7 @@ containers = 3
 ca_file = $CA
 instance_header = X-Container-Id
 CONF
-rc=0
-"$WARMD" --once -c "$WORK/good.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/good.conf"
 check_eq "ca_file: exit 0" 0 "$rc"
 check_eq "ca_file: the platform served 3 containers" 3 "$(report "fn('/trusted')['distinct_containers']")"
 
@@ -132,8 +136,7 @@ topup = no
 CONF
 }
 wide_conf 1.1 >"$WORK/wide.conf"
-rc=0
-"$WARMD" --once -c "$WORK/wide.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/wide.conf"
 check_eq "N=200 over HTTPS/1.1: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=200 over HTTPS/1.1: 200 distinct containers by the platform's record" 200 \
@@ -144,8 +147,7 @@ check_eq "N=200 over HTTPS/1.1: 200 requests in flight at once" 200 "$(report 'r
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 wide_conf auto >"$WORK/wide.conf"
-rc=0
-"$WARMD" --once -c "$WORK/wide.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/wide.conf"
 check_eq "N=200 over HTTP/2: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=200 over HTTP/2: 200 distinct containers by the platform's record" 200 \
@@ -198,8 +200,7 @@ containers = 1
 ca_file = $WORK/hashed:other.pem
 CONF
 reset_platform "?kill=1"
-rc=0
-"$WARMD" --once -c "$WORK/colon.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/colon.conf"
 check_eq "ca_file named DIR:x.pem: only its own CA counts, and verification fails" "2 1 0" \
 	"$rc $(grep -c '^colon round 1: failed .*unable to get local issuer certificate' "$WORK/err") $(requests_to /colon)"
 
@@ -210,8 +211,7 @@ check_eq "ca_file named DIR:x.pem: only its own CA counts, and verification fail
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 wide_conf auto | sed -e 's/^containers = 200$/containers = 300/' -e '/^method = /d' -e '/^body = /d' >"$WORK/get.conf"
-rc=0
-"$WARMD" --once -c "$WORK/get.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/get.conf"
 check_eq "N=300 GET over HTTP/2: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=300 GET over HTTP/2: 300 distinct containers by the platform's record" 300 \
@@ -236,8 +236,7 @@ many_conf() { # [GLOBAL-LINE]
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 many_conf >"$WORK/many.conf"
-rc=0
-"$WARMD" --once -c "$WORK/many.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/many.conf"
 check_eq "20 endpoints x 10 over HTTP/2: exit 0" 0 "$rc"
 check_eq "20 endpoints x 10 over HTTP/2: 10 containers each" "$(printf '10 %.0s' $(seq 20))" \
 	"$(for i in $(seq 20); do printf '%s ' "$(report "fn('/many$i')['distinct_containers']")"; done)"
@@ -246,8 +245,7 @@ check_eq "20 endpoints x 10 over HTTP/2: 200 requests over 2 connections" "200 2
 	"$(grep -c ' /many[0-9]*$' "$WORK/nginx/access.log") $(awk '$5 ~ /^\/many/ { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)"
 reset_platform "?kill=1"
 many_conf "max_parallel = 30" >"$WORK/queued.conf"
-rc=0
-"$WARMD" --once -c "$WORK/queued.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/queued.conf"
 check_eq "the same at max_parallel = 30: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "the same at max_parallel = 30: 200 requests, none failed to start" "200 0" \
@@ -257,8 +255,7 @@ check_eq "the same at max_parallel = 30: 200 requests, none failed to start" "20
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 wide_conf 1.1 | sed 's/^containers = 200$/containers = 5/' >"$WORK/h1.conf"
-rc=0
-"$WARMD" --once -c "$WORK/h1.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/h1.conf"
 logged 5 /wide
 check_eq "http_version = 1.1: 5 requests, all HTTP/1.1" "5 5" \
 	"$(grep -c ' /wide$' "$WORK/nginx/access.log") $(grep -c ' HTTP/1.1 .* /wide$' "$WORK/nginx/access.log")"
@@ -279,8 +276,7 @@ ca_file = $CA
 instance_header = X-Container-Id
 topup = no
 CONF
-rc=0
-"$WARMD" --once -c "$WORK/goaway.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/goaway.conf"
 check_eq "GOAWAY after 10 requests: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
 check_eq "GOAWAY after 10 requests: 50 requests with their body, 50 containers" "50 50" \
@@ -298,8 +294,7 @@ reset_platform "?kill=1"
 		printf '[h2c%s]\nurl = http://127.0.0.1:%s/h2c%s?hold_ms=100&cold_ms=100\ncontainers = 5\n' "$i" "$H2C_PORT" "$i"
 	done
 } >"$WORK/h2c.conf"
-rc=0
-"$WARMD" --once -c "$WORK/h2c.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/h2c.conf"
 check_eq "http_version = 2 over plain http: exit 0" 0 "$rc"
 [ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
 check_eq "http_version = 2 over plain http: 4 x 5 containers by the platform's record" "5 5 5 5" \
@@ -365,9 +360,8 @@ connect_timeout = 2s
 timeout = 10s
 topup = no
 CONF
-rc=0
 start=$(now_ns)
-"$WARMD" --once -c "$WORK/hole.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/hole.conf"
 elapsed=$(ms_since "$start")
 check_eq "no TLS answer: exit 2" 2 "$rc"
 check_eq "no TLS answer: each of the 300 requests failed with a timeout" 300 \
@@ -418,9 +412,8 @@ connect_timeout = 5s
 timeout = 3s
 topup = no
 CONF
-rc=0
 start=$(now_ns)
-"$WARMD" --once -c "$WORK/slow.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/slow.conf"
 elapsed=$(ms_since "$start")
 check_eq "slow handshakes, no answer: each of the 300 requests timed out" 300 \
 	"$(grep -c '^slow round 1: failed .*Operation timed out' "$WORK/err")"
@@ -445,8 +438,7 @@ url = https://127.0.0.1:$(cat "$WORK/slow.port")/quick
 containers = 5
 timeout = 1s
 CONF
-rc=0
-"$WARMD" --once -c "$WORK/slow2.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/slow2.conf"
 check_le "two timeouts on one server: the quick endpoint's requests ended by its 1 s timeout (ms)" 1200 \
 	"$(sed -n 's/^quick round 1: failed after \([0-9]*\) ms.*/\1/p' "$WORK/err" | sort -n | tail -1)"
 check_eq "two timeouts on one server: 5 quick requests failed" 5 "$(grep -c '^quick round 1: failed after' "$WORK/err")"
