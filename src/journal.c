@@ -797,8 +797,8 @@ int log_full(int priority, int err, const char *format, ...) {
         va_start(ap, format);
         r = vasprintf(&msg, format, ap);
         va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
+        if (r < 0)              /* the message is lost, but "return log_error_errno(r, ...)" still returns r */
+                return -abs(err);
 
         r = journal_record_add(&rec, "PRIORITY=%d", priority);
         r = r < 0 ? r : journal_record_add(&rec, "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME);

@@ -398,7 +398,7 @@ struct scheduler_event;
 void journal_event(const struct scheduler_event *ev);
 /* Sizes the budget for the configuration just loaded; NULL, at exit, frees what the sink holds. */
 void journal_set_config(const struct config *c);
-/* Plain daemon messages; priority is LOG_*. Returns -abs(err) for convenience. */
+/* Plain daemon messages; priority is LOG_*. Returns -abs(err) whatever happens, even when nothing could be logged. */
 int log_full(int priority, int err, const char *format, ...) _printf_(3, 4);
 #define log_error(...)   log_full(LOG_ERR, 0, __VA_ARGS__)
 #define log_warning(...) log_full(LOG_WARNING, 0, __VA_ARGS__)
