@@ -4,37 +4,20 @@
  * functions (so tests need no journal), then written to journald and, unless
  * stderr already is the journal, printed on stderr as readable lines.
  *
- * Writing a record never blocks the event loop.  sd_journal_sendv() writes
- * on a blocking socket: when journald stalls and its socket queue is full,
- * it waits, and so would every request and SIGTERM.  libsystemd has no
- * non-blocking variant, and its socket is private to it (systemd's own
- * log.c only bounds the wait, with SO_SNDTIMEO).  So records go out here in
- * journald's native protocol (systemd's JOURNAL_NATIVE_PROTOCOL.md) on a
- * connected non-blocking datagram socket.  A record journald cannot take at
- * once waits in a bounded queue until its socket has room; when the queue is
- * full, records are dropped and counted, and the count becomes a record of
- * its own as soon as journald takes records again.
+ * Records go to journald through journal-writer.c, which never blocks the
+ * event loop.
  */
 #include "config.h"
 
-#include <endian.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/epoll.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "journal-writer.h"
 #include "warmd.h"
-
-#define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 static bool stderr_is_journal;
 static int stderr_max_priority = LOG_INFO;
@@ -485,288 +468,34 @@ void journal_event(const struct scheduler_event *ev) {
 
 /* ------------------------------------------------------------------ writer */
 
-/*
- * Records journald cannot take at once wait here, oldest first, and go out
- * when its socket has room again: a burst (10,000 round summaries at once,
- * or a socket queue of 10 datagrams where net.unix.max_dgram_qlen is the
- * kernel's default) loses nothing.  Only a journald that stays stalled
- * fills this, and then records are dropped and counted.
- */
-/*
- * About 7,000 request records of 300 bytes: journald took 15,000 records a
- * second on a loaded 2-core machine, and warmd writes at most 10,000 request
- * records in 30 s, so this holds the longest burst (every first round at
- * once) while journald waits for a CPU, and only a journald that stays
- * stalled for seconds fills it.  256 KiB lost 1,500 of 11,500 records of
- * such a burst there.
- */
-#define QUEUE_BYTES_MAX (2U * 1024U * 1024U)
 #define EXIT_FLUSH_USEC (500 * USEC_PER_MSEC)   /* at exit, within the 1 s a stop may take */
 
-struct queued {
-        struct queued *next;
-        size_t size;
-        char data[];
-};
+/* Made at the first record; out of memory, records go to stderr only. */
+static struct journal_writer *writer;
 
-static struct {
-        int fd;                         /* connected to journald; -1: not open */
-        sd_event *event;                /* where to wait for journald to take records again */
-        sd_event_source *watch;         /* EPOLLOUT, only while records wait */
-        struct queued *head, *tail;
-        size_t queued_bytes;
-        uint64_t dropped;               /* records dropped since the last report */
-        uint64_t dropped_since;         /* CLOCK_REALTIME usec of the first of them */
-        uint64_t dropped_total;
-} writer = { .fd = -1 };
-
-/* A record in the native protocol: per field NAME=value\n, or NAME\n, a 64-bit length, value, \n. */
-struct encoded {
-        struct iovec iov[5 * JOURNAL_FIELDS_MAX];
-        uint64_t lengths[JOURNAL_FIELDS_MAX];
-        size_t n;
-};
-
-static void encode(struct encoded *e, char *const *fields, size_t n) {
-        static char newline[] = "\n";
-
-        e->n = 0;
-        for (size_t i = 0; i < n && i < JOURNAL_FIELDS_MAX; i++) {
-                char *f = fields[i], *eq = strchr(f, '=');
-
-                if (!eq)
-                        continue;
-                if (!strchr(eq + 1, '\n')) {
-                        e->iov[e->n++] = (struct iovec) { f, strlen(f) };
-                        e->iov[e->n++] = (struct iovec) { newline, 1 };
-                        continue;
-                }
-                /* A value with a newline in it goes with its length in front. */
-                e->lengths[i] = htole64(strlen(eq + 1));
-                e->iov[e->n++] = (struct iovec) { f, (size_t) (eq - f) };
-                e->iov[e->n++] = (struct iovec) { newline, 1 };
-                e->iov[e->n++] = (struct iovec) { &e->lengths[i], sizeof e->lengths[i] };
-                e->iov[e->n++] = (struct iovec) { eq + 1, strlen(eq + 1) };
-                e->iov[e->n++] = (struct iovec) { newline, 1 };
-        }
-}
-
-static void writer_close(void) {
-        writer.watch = sd_event_source_disable_unref(writer.watch);
-        if (writer.fd >= 0)
-                close(writer.fd);
-        writer.fd = -1;
-}
-
-static int writer_open(void) {
-        static const struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
-        int fd, r;
-
-        if (writer.fd >= 0)
-                return 0;
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        /* Connected, so that EPOLLOUT says when journald's queue has room again. */
-        if (connect(fd, (const struct sockaddr *) &sa, sizeof sa) < 0) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        writer.fd = fd;
-        return 0;
-}
-
-/* A record too large for one datagram goes in a sealed memfd, as sd_journal_sendv() sends it. */
-static int send_memfd(const struct iovec *iov, size_t n) {
-        union {
-                struct cmsghdr cmsg;
-                uint8_t buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        struct msghdr mh = { .msg_control = &control, .msg_controllen = sizeof control };
-        size_t total = 0;
-        int fd, r = 0;
-
-        for (size_t i = 0; i < n; i++)
-                total += iov[i].iov_len;
-        fd = memfd_create("warmd-journal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (fd < 0)
-                return -errno;
-        if (writev(fd, iov, (int) n) != (ssize_t) total ||
-            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-                r = errno > 0 ? -errno : -EIO;
-        else {
-                control.cmsg = (struct cmsghdr) { .cmsg_len = CMSG_LEN(sizeof(int)), .cmsg_level = SOL_SOCKET,
-                                                  .cmsg_type = SCM_RIGHTS };
-                memcpy(CMSG_DATA(&control.cmsg), &fd, sizeof(int));
-                if (sendmsg(writer.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-                        r = -errno;
-        }
-        close(fd);
-        return r;
-}
-
-/* -EAGAIN: journald's queue is full; -ENOTCONN: there is no journald; anything else: it refused the record. */
-static int writer_send(const struct iovec *iov, size_t n) {
-        struct msghdr mh = { .msg_iov = (struct iovec *) iov, .msg_iovlen = n };
-        int r = 0;
-
-        for (int attempt = 0; attempt < 2; attempt++) {
-                if (writer_open() < 0)
-                        return -ENOTCONN;
-                if (sendmsg(writer.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
-                        return 0;
-                r = -errno;
-                if (r == -EMSGSIZE || r == -ENOBUFS)
-                        return send_memfd(iov, n);
-                if (r != -ECONNREFUSED && r != -ENOTCONN)
-                        return r;
-                writer_close();         /* journald went away; connect to the new one */
-        }
-        return r == -ENOTCONN ? -ECONNREFUSED : r;
-}
-
-static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata);
-
-static void watch_writable(void) {
-        if (writer.event && !writer.watch && writer.fd >= 0 &&
-            sd_event_add_io(writer.event, &writer.watch, writer.fd, EPOLLOUT, on_writable, NULL) >= 0)
-                (void) sd_event_source_set_description(writer.watch, "journal-writable");
-}
-
-static void count_dropped(void) {
-        if (writer.dropped++ == 0)
-                writer.dropped_since = now_usec(CLOCK_REALTIME);
-        writer.dropped_total++;
-}
-
-static void enqueue(const struct iovec *iov, size_t n) {
-        struct queued *q;
-        size_t size = 0;
-
-        for (size_t i = 0; i < n; i++)
-                size += iov[i].iov_len;
-        if (writer.queued_bytes + size > QUEUE_BYTES_MAX || !(q = malloc(sizeof *q + size))) {
-                count_dropped();
-                return;
-        }
-        *q = (struct queued) { .size = size };
-        size = 0;
-        for (size_t i = 0; i < n; i++) {
-                memcpy(q->data + size, iov[i].iov_base, iov[i].iov_len);
-                size += iov[i].iov_len;
-        }
-        if (writer.tail)
-                writer.tail->next = q;
-        else
-                writer.head = q;
-        writer.tail = q;
-        writer.queued_bytes += q->size;
-        watch_writable();
-}
-
-/* The record that says how many records journald did not take. */
-static int report_dropped(void) {
-        char id[64], prio[16], count[48], msg[160], ident[64], when[16] = "";
-        char *fields[] = { id, prio, ident, count, msg };
-        time_t since = (time_t) (writer.dropped_since / USEC_PER_SEC);
-        struct encoded e;
-        struct tm tm;
-        int r;
-
-        if (localtime_r(&since, &tm))
-                strftime(when, sizeof when, "%H:%M:%S", &tm);
-        snprintf(id, sizeof id, "MESSAGE_ID=%s", WARMD_MESSAGE_JOURNAL_DROPPED);
-        snprintf(prio, sizeof prio, "PRIORITY=%d", LOG_WARNING);
-        snprintf(ident, sizeof ident, "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME);
-        snprintf(count, sizeof count, "WARMD_DROPPED=%" PRIu64, writer.dropped);
-        snprintf(msg, sizeof msg, "MESSAGE=journald did not take records from %s on: %" PRIu64 " record%s dropped",
-                 when, writer.dropped, writer.dropped == 1 ? "" : "s");
-        encode(&e, fields, ELEMENTSOF(fields));
-        r = writer_send(e.iov, e.n);
-        if (r >= 0)
-                writer.dropped = 0;
-        return r;
-}
-
-/* Sends what waits, oldest first, then the count of what was dropped; -EAGAIN while journald is full. */
-static int flush(void) {
-        int r;
-
-        while (writer.head) {
-                struct queued *q = writer.head;
-
-                r = writer_send(&(struct iovec) { q->data, q->size }, 1);
-                if (r == -EAGAIN)
-                        return r;
-                if (r < 0 && r != -ENOTCONN)
-                        count_dropped();
-                writer.head = q->next;
-                if (!writer.head)
-                        writer.tail = NULL;
-                writer.queued_bytes -= q->size;
-                free(q);
-        }
-        r = writer.dropped > 0 ? report_dropped() : 0;
-        if (r != -EAGAIN)
-                writer.watch = sd_event_source_disable_unref(writer.watch);
-        return r;
-}
-
-static int on_writable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        (void) flush();
-        return 0;
-}
-
-static void write_fields(char *const *fields, size_t n) {
-        struct encoded e;
-        int r;
-
-        encode(&e, fields, n);
-        /* Behind records still waiting, or the count of dropped ones, so the journal reads in order. */
-        r = writer.head || writer.dropped > 0 ? flush() : 0;
-        if (r != -EAGAIN)
-                r = writer_send(e.iov, e.n);
-        if (r == -EAGAIN)
-                enqueue(e.iov, e.n);
-        else if (r < 0 && r != -ENOTCONN)
-                count_dropped();
+static struct journal_writer *writer_get(void) {
+        if (!writer)
+                (void) journal_writer_new(JOURNAL_SOCKET, &writer);
+        return writer;
 }
 
 void journal_set_event(sd_event *e) {
-        writer.watch = sd_event_source_disable_unref(writer.watch);
-        writer.event = e;
-        if (e && writer.head)
-                watch_writable();
+        if (writer_get())
+                journal_writer_set_event(writer, e);
 }
 
 void journal_flush(void) {
-        uint64_t end = now_usec(CLOCK_MONOTONIC) + EXIT_FLUSH_USEC;
-
-        while (flush() == -EAGAIN) {
-                uint64_t now = now_usec(CLOCK_MONOTONIC);
-
-                if (now >= end ||
-                    poll(&(struct pollfd) { .fd = writer.fd, .events = POLLOUT }, 1,
-                         (int) ((end - now + USEC_PER_MSEC - 1) / USEC_PER_MSEC)) < 0)
-                        break;
-        }
-        while (writer.head) {           /* journald stays stalled: what still waits is lost */
-                struct queued *q = writer.head;
-
-                writer.head = q->next;
-                free(q);
-        }
-        writer.tail = NULL;
-        writer.queued_bytes = 0;
+        if (writer)
+                journal_writer_flush(writer, EXIT_FLUSH_USEC);
 }
 
 void journal_stats(struct journal_stats *ret) {
-        *ret = (struct journal_stats) { .dropped = writer.dropped_total };
+        *ret = (struct journal_stats) { .dropped = writer ? journal_writer_dropped(writer) : 0 };
 }
 
 void journal_send(const struct journal_record *rec) {
-        write_fields(rec->fields, rec->n);
+        if (writer_get())
+                journal_writer_send(writer, rec->fields, rec->n);
         if (!stderr_is_journal && rec->priority <= stderr_max_priority && rec->message)
                 fprintf(stderr, "%s\n", rec->message);
 }
