@@ -36,116 +36,46 @@ void log_set_verbose(bool v) {
         stderr_max_priority = v ? LOG_DEBUG : LOG_INFO;
 }
 
-int journal_record_add(struct journal_record *rec, const char *format, ...) {
-        va_list ap;
-        char *s;
-        int r;
-
-        if (rec->n >= ELEMENTSOF(rec->fields))
-                return -E2BIG;
-        va_start(ap, format);
-        r = vasprintf(&s, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        rec->fields[rec->n++] = s;
-        if (strncmp(s, "MESSAGE=", 8) == 0)
-                rec->message = s + 8;
-        return 0;
-}
-
-const char *journal_record_get(const struct journal_record *rec, const char *field) {
-        size_t l = strlen(field);
-
-        for (size_t i = 0; i < rec->n; i++)
-                if (strncmp(rec->fields[i], field, l) == 0 && rec->fields[i][l] == '=')
-                        return rec->fields[i] + l + 1;
-        return NULL;
-}
-
-void journal_record_done(struct journal_record *rec) {
-        for (size_t i = 0; i < rec->n; i++)
-                free(rec->fields[i]);
-        *rec = (struct journal_record) {};
-}
-
-static int record_begin(struct journal_record *rec, int priority, const char *message_id) {
-        *rec = (struct journal_record) { .priority = priority };
-        if (journal_record_add(rec, "MESSAGE_ID=%s", message_id) < 0 ||
-            journal_record_add(rec, "PRIORITY=%d", priority) < 0 ||
-            journal_record_add(rec, "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME) < 0)
-                return -ENOMEM;
-        return 0;
-}
-
-/* All adds are checked once at the end: a failed add leaves rec->n short, never a hole. */
-static int record_end(struct journal_record *rec, size_t expected, int r) {
-        if (r < 0 || rec->n != expected || !rec->message) {
-                journal_record_done(rec);
-                return r < 0 ? r : -ENOMEM;
-        }
-        return 0;
-}
-
 int journal_build_request(const struct endpoint_config *ep, uint64_t round, const struct result *res,
                           struct journal_record *ret) {
         struct journal_record rec;
         char what[64 + INSTANCE_MAX];
-        size_t expected = 0;
-        int r;
 
         /* A note is a field the handler was asked for and did not give: worth the operator's notice too. */
-        r = record_begin(&rec, res->ok && !res->note[0] ? LOG_INFO : LOG_NOTICE, WARMD_MESSAGE_REQUEST);
-        expected += 3;
+        journal_record_begin(&rec, res->ok && !res->note[0] ? LOG_INFO : LOG_NOTICE, WARMD_MESSAGE_REQUEST);
 
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_URL=%s", ep->url_display);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_REUSED=%s", reuse_to_string(res->reuse));
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_DURATION_MS=%" PRIu64, usec_to_msec(res->total_usec));
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_CONNECT_MS=%" PRIu64, usec_to_msec(res->connect_usec));
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_TTFB_MS=%" PRIu64, usec_to_msec(res->ttfb_usec));
-        expected += 7;
-        if (res->reuse_guessed) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_REUSE_GUESSED=1");
-                expected++;
-        }
-        if (res->instance[0]) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_INSTANCE=%s", res->instance);
-                expected++;
-        }
-        if (res->http_status > 0) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_HTTP_STATUS=%ld", res->http_status);
-                expected++;
-        }
-        if (res->error[0]) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_ERROR=%s", res->error);
-                expected++;
-        }
-        if (res->note[0]) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_NOTE=%s", res->note);
-                expected++;
-        }
+        journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
+        journal_record_add(&rec, "WARMD_URL=%s", ep->url_display);
+        journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
+        journal_record_add(&rec, "WARMD_REUSED=%s", reuse_to_string(res->reuse));
+        journal_record_add(&rec, "WARMD_DURATION_MS=%" PRIu64, usec_to_msec(res->total_usec));
+        journal_record_add(&rec, "WARMD_CONNECT_MS=%" PRIu64, usec_to_msec(res->connect_usec));
+        journal_record_add(&rec, "WARMD_TTFB_MS=%" PRIu64, usec_to_msec(res->ttfb_usec));
+        if (res->reuse_guessed)
+                journal_record_add(&rec, "WARMD_REUSE_GUESSED=1");
+        if (res->instance[0])
+                journal_record_add(&rec, "WARMD_INSTANCE=%s", res->instance);
+        if (res->http_status > 0)
+                journal_record_add(&rec, "WARMD_HTTP_STATUS=%ld", res->http_status);
+        if (res->error[0])
+                journal_record_add(&rec, "WARMD_ERROR=%s", res->error);
+        if (res->note[0])
+                journal_record_add(&rec, "WARMD_NOTE=%s", res->note);
 
         snprintf(what, sizeof what, "%s%s%s%s", reuse_to_string(res->reuse), res->reuse_guessed ? " (guessed)" : "",
                  res->instance[0] ? ", instance " : "", res->instance);
         if (res->http_status == 0)
-                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": failed after %" PRIu64 " ms: %s",
-                                                   ep->name, round, usec_to_msec(res->total_usec), res->error);
+                journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": failed after %" PRIu64 " ms: %s", ep->name,
+                                   round, usec_to_msec(res->total_usec), res->error);
         else if (!res->ok)
-                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": %s, failed: %s in %" PRIu64 " ms",
-                                                   ep->name, round, what, res->error, usec_to_msec(res->total_usec));
+                journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": %s, failed: %s in %" PRIu64 " ms", ep->name,
+                                   round, what, res->error, usec_to_msec(res->total_usec));
         else
-                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": %s, HTTP %ld in %" PRIu64 " ms%s%s%s",
-                                                   ep->name, round, what, res->http_status, usec_to_msec(res->total_usec),
-                                                   res->note[0] ? " (" : "", res->note, res->note[0] ? ")" : "");
-        expected++;
+                journal_record_add(&rec, "MESSAGE=%s round %" PRIu64 ": %s, HTTP %ld in %" PRIu64 " ms%s%s%s",
+                                   ep->name, round, what, res->http_status, usec_to_msec(res->total_usec),
+                                   res->note[0] ? " (" : "", res->note, res->note[0] ? ")" : "");
 
-        r = record_end(&rec, expected, r);
-        if (r < 0)
-                return r;
-        *ret = rec;
-        return 0;
+        return journal_record_end(&rec, ret);
 }
 
 /* Why a short round was not topped up, said so that the reader knows what to change. */
@@ -176,60 +106,45 @@ int journal_build_round(const struct endpoint_config *ep, uint64_t round, const 
         char attempts[64] = "", reason[80];
         struct journal_record rec;
         char held[64] = "";
-        size_t expected = 0;
-        int r;
 
-        r = record_begin(&rec, short_of_n ? LOG_WARNING : LOG_INFO,
-                         short_of_n ? WARMD_MESSAGE_SHORT : WARMD_MESSAGE_ROUND);
-        expected += 3;
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_URL=%s", ep->url_display);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_CONTAINERS=%u", s->containers);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_SENT=%u", s->sent);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_OK=%u", s->ok);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_FAILED=%u", s->failed);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_WARM=%u", s->warm);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_COLD=%u", s->cold);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_UNKNOWN=%u", s->unknown);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_REACHED=%u", s->reached);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_P50_MS=%" PRIu64, usec_to_msec(s->p50_usec));
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_MAX_MS=%" PRIu64, usec_to_msec(s->max_usec));
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_UNLOGGED=%u", unlogged);
-        expected += 14;
-        if (s->instances_known) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_INSTANCES=%u", s->instances);
-                expected++;
-        }
+        journal_record_begin(&rec, short_of_n ? LOG_WARNING : LOG_INFO,
+                             short_of_n ? WARMD_MESSAGE_SHORT : WARMD_MESSAGE_ROUND);
+        journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
+        journal_record_add(&rec, "WARMD_URL=%s", ep->url_display);
+        journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
+        journal_record_add(&rec, "WARMD_CONTAINERS=%u", s->containers);
+        journal_record_add(&rec, "WARMD_SENT=%u", s->sent);
+        journal_record_add(&rec, "WARMD_OK=%u", s->ok);
+        journal_record_add(&rec, "WARMD_FAILED=%u", s->failed);
+        journal_record_add(&rec, "WARMD_WARM=%u", s->warm);
+        journal_record_add(&rec, "WARMD_COLD=%u", s->cold);
+        journal_record_add(&rec, "WARMD_UNKNOWN=%u", s->unknown);
+        journal_record_add(&rec, "WARMD_REACHED=%u", s->reached);
+        journal_record_add(&rec, "WARMD_P50_MS=%" PRIu64, usec_to_msec(s->p50_usec));
+        journal_record_add(&rec, "WARMD_MAX_MS=%" PRIu64, usec_to_msec(s->max_usec));
+        journal_record_add(&rec, "WARMD_UNLOGGED=%u", unlogged);
+        if (s->instances_known)
+                journal_record_add(&rec, "WARMD_INSTANCES=%u", s->instances);
         if (unlogged > 0)
                 snprintf(held, sizeof held, "; %u request record%s held back (journal rate limit)", unlogged,
                          unlogged == 1 ? "" : "s");
-        if (s->attempts > 0) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_ATTEMPTS=%u", s->attempts);
-                expected++;
-        }
-        if (short_of_n && s->shortfall != SHORTFALL_NONE) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_SHORTFALL=%s", shortfall_to_string(s->shortfall));
-                expected++;
-        }
+        if (s->attempts > 0)
+                journal_record_add(&rec, "WARMD_ATTEMPTS=%u", s->attempts);
+        if (short_of_n && s->shortfall != SHORTFALL_NONE)
+                journal_record_add(&rec, "WARMD_SHORTFALL=%s", shortfall_to_string(s->shortfall));
         /* Topped up, or started from what earlier rounds learned: the cost shows. */
         if (s->attempts > 1 || s->sent != s->containers)
                 snprintf(attempts, sizeof attempts, ", %u attempt%s, %u requests", s->attempts,
                          s->attempts == 1 ? "" : "s", s->sent);
-        r = r < 0 ? r : journal_record_add(&rec,
-                        "MESSAGE=%s round %" PRIu64 ": %u of %u reached (%u warm, %u cold, %u unknown, %u failed), "
-                        "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s%s%s%s",
-                        ep->name, round, s->reached, s->containers, s->warm, s->cold, s->unknown, s->failed,
-                        usec_to_msec(s->p50_usec), usec_to_msec(s->max_usec),
-                        s->guessed > 0 ? " (reuse guessed from timing)" : "", attempts,
-                        short_of_n ? shortfall_reason(ep, s, reason, sizeof reason) : "", held);
-        expected++;
+        journal_record_add(&rec,
+                           "MESSAGE=%s round %" PRIu64 ": %u of %u reached (%u warm, %u cold, %u unknown, %u failed), "
+                           "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s%s%s%s",
+                           ep->name, round, s->reached, s->containers, s->warm, s->cold, s->unknown, s->failed,
+                           usec_to_msec(s->p50_usec), usec_to_msec(s->max_usec),
+                           s->guessed > 0 ? " (reuse guessed from timing)" : "", attempts,
+                           short_of_n ? shortfall_reason(ep, s, reason, sizeof reason) : "", held);
 
-        r = record_end(&rec, expected, r);
-        if (r < 0)
-                return r;
-        *ret = rec;
-        return 0;
+        return journal_record_end(&rec, ret);
 }
 
 /*
@@ -241,8 +156,6 @@ int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, cons
                           struct journal_record *ret) {
         char interval[32], gap[32], lo[32], hi[32], suggested[32], known[96];
         struct journal_record rec;
-        size_t expected = 0;
-        int r;
 
         format_timespan(ep->interval_usec, interval, sizeof interval);
         format_timespan(rc->gap_usec, gap, sizeof gap);
@@ -254,76 +167,24 @@ int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, cons
         else
                 snprintf(known, sizeof known, "at most %s", hi);
 
-        r = record_begin(&rec, LOG_WARNING, WARMD_MESSAGE_RECLAIM);
-        expected += 3;
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_INTERVAL_SEC=%" PRIu64, ep->interval_usec / USEC_PER_SEC);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_NEW_CONTAINERS=%u", rc->new_containers);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_IDLE_GAP_MS=%" PRIu64, usec_to_msec(rc->gap_usec));
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_LIFETIME_MAX_MS=%" PRIu64,
-                                           usec_to_msec(rc->lifetime_max_usec));
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_SUGGESTED_INTERVAL_SEC=%" PRIu64,
-                                           rc->suggested_interval_usec / USEC_PER_SEC);
-        r = r < 0 ? r : journal_record_add(&rec, "WARMD_RECLAIM_FROM=%s", rc->precise ? "instances" : "cold-starts");
-        expected += 8;
-        if (rc->lifetime_min_usec > 0) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_LIFETIME_MIN_MS=%" PRIu64,
-                                                   usec_to_msec(rc->lifetime_min_usec));
-                expected++;
-        }
-        r = r < 0 ? r : journal_record_add(&rec,
-                        "MESSAGE=%s round %" PRIu64 ": %u new container%s%s: the platform reclaimed idle containers "
-                        "within %s (interval %s); their idle lifetime is %s; suggested interval %s",
-                        ep->name, round, rc->new_containers, rc->new_containers == 1 ? "" : "s",
-                        rc->precise ? "" : " (cold starts)", gap, interval, known, suggested);
-        expected++;
+        journal_record_begin(&rec, LOG_WARNING, WARMD_MESSAGE_RECLAIM);
+        journal_record_add(&rec, "WARMD_ENDPOINT=%s", ep->name);
+        journal_record_add(&rec, "WARMD_ROUND=%" PRIu64, round);
+        journal_record_add(&rec, "WARMD_INTERVAL_SEC=%" PRIu64, ep->interval_usec / USEC_PER_SEC);
+        journal_record_add(&rec, "WARMD_NEW_CONTAINERS=%u", rc->new_containers);
+        journal_record_add(&rec, "WARMD_IDLE_GAP_MS=%" PRIu64, usec_to_msec(rc->gap_usec));
+        journal_record_add(&rec, "WARMD_LIFETIME_MAX_MS=%" PRIu64, usec_to_msec(rc->lifetime_max_usec));
+        journal_record_add(&rec, "WARMD_SUGGESTED_INTERVAL_SEC=%" PRIu64, rc->suggested_interval_usec / USEC_PER_SEC);
+        journal_record_add(&rec, "WARMD_RECLAIM_FROM=%s", rc->precise ? "instances" : "cold-starts");
+        if (rc->lifetime_min_usec > 0)
+                journal_record_add(&rec, "WARMD_LIFETIME_MIN_MS=%" PRIu64, usec_to_msec(rc->lifetime_min_usec));
+        journal_record_add(&rec,
+                           "MESSAGE=%s round %" PRIu64 ": %u new container%s%s: the platform reclaimed idle containers "
+                           "within %s (interval %s); their idle lifetime is %s; suggested interval %s",
+                           ep->name, round, rc->new_containers, rc->new_containers == 1 ? "" : "s",
+                           rc->precise ? "" : " (cold starts)", gap, interval, known, suggested);
 
-        r = record_end(&rec, expected, r);
-        if (r < 0)
-                return r;
-        *ret = rec;
-        return 0;
-}
-
-static int build_event_v(int priority, const char *message_id, const char *endpoint, struct journal_record *ret,
-                         const char *format, va_list ap) _printf_(5, 0);
-static int build_event_v(int priority, const char *message_id, const char *endpoint, struct journal_record *ret,
-                         const char *format, va_list ap) {
-        struct journal_record rec;
-        size_t expected = 4;
-        char *msg;
-        int r;
-
-        r = record_begin(&rec, priority, message_id);
-        if (endpoint) {
-                r = r < 0 ? r : journal_record_add(&rec, "WARMD_ENDPOINT=%s", endpoint);
-                expected++;
-        }
-        if (r >= 0) {
-                if (vasprintf(&msg, format, ap) < 0)
-                        r = -ENOMEM;
-                else {
-                        r = journal_record_add(&rec, "MESSAGE=%s", msg);
-                        free(msg);
-                }
-        }
-        r = record_end(&rec, expected, r);
-        if (r < 0)
-                return r;
-        *ret = rec;
-        return 0;
-}
-
-int journal_build_event(int priority, const char *message_id, const char *endpoint, struct journal_record *ret,
-                        const char *format, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = build_event_v(priority, message_id, endpoint, ret, format, ap);
-        va_end(ap);
-        return r;
+        return journal_record_end(&rec, ret);
 }
 
 /* ------------------------------------------------------------------ budget */
@@ -494,9 +355,11 @@ void journal_stats(struct journal_stats *ret) {
 }
 
 void journal_send(const struct journal_record *rec) {
+        if (rec->error < 0 || !rec->message)    /* part of a record would mislead: none is sent */
+                return;
         if (writer_get())
                 journal_writer_send(writer, rec->fields, rec->n);
-        if (!stderr_is_journal && rec->priority <= stderr_max_priority && rec->message)
+        if (!stderr_is_journal && rec->priority <= stderr_max_priority)
                 fprintf(stderr, "%s\n", rec->message);
 }
 
@@ -506,7 +369,7 @@ void log_event(int priority, const char *message_id, const char *endpoint, const
         int r;
 
         va_start(ap, format);
-        r = build_event_v(priority, message_id, endpoint, &rec, format, ap);
+        r = journal_build_eventv(priority, message_id, endpoint, &rec, format, ap);
         va_end(ap);
         if (r < 0)
                 return;
@@ -515,8 +378,8 @@ void log_event(int priority, const char *message_id, const char *endpoint, const
 }
 
 int log_full(int priority, int err, const char *format, ...) {
-        struct journal_record rec = { .priority = priority };
-        char *msg = NULL;
+        struct journal_record rec;
+        char *msg;
         va_list ap;
         int r;
 
@@ -529,15 +392,13 @@ int log_full(int priority, int err, const char *format, ...) {
         if (r < 0)              /* the message is lost, but "return log_error_errno(r, ...)" still returns r */
                 return -abs(err);
 
-        r = journal_record_add(&rec, "PRIORITY=%d", priority);
-        r = r < 0 ? r : journal_record_add(&rec, "SYSLOG_IDENTIFIER=%s", PACKAGE_NAME);
+        journal_record_begin(&rec, priority, NULL);
         if (err != 0) {
-                r = r < 0 ? r : journal_record_add(&rec, "ERRNO=%d", abs(err));
-                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s: %s", msg, strerror(abs(err)));
+                journal_record_add(&rec, "ERRNO=%d", abs(err));
+                journal_record_add(&rec, "MESSAGE=%s: %s", msg, strerror(abs(err)));
         } else
-                r = r < 0 ? r : journal_record_add(&rec, "MESSAGE=%s", msg);
-        if (r >= 0)
-                journal_send(&rec);
+                journal_record_add(&rec, "MESSAGE=%s", msg);
+        journal_send(&rec);
         journal_record_done(&rec);
         free(msg);
         return -abs(err);

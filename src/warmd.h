@@ -314,8 +314,6 @@ int lifetime_round_end(struct lifetime *l, const struct summary *s, uint64_t jit
 
 /* ----------------------------------------------------------------- journal */
 
-#define JOURNAL_FIELDS_MAX 32
-
 /* The message ids; catalog/warmd.catalog explains each. */
 #define WARMD_MESSAGE_REQUEST        "c7b0bcd3252f4b3dba81fe8cf8739cec"
 #define WARMD_MESSAGE_ROUND          "36000c07cf604447999d555c60a2e889"
@@ -330,13 +328,26 @@ int lifetime_round_end(struct lifetime *l, const struct summary *s, uint64_t jit
 #define WARMD_MESSAGE_FD_LIMIT       "bda9a326ca4d482ebd134d69ecd11966"
 #define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
 
-/* A record as "FIELD=value" strings; built by pure functions, sent by journal_send(). */
+/*
+ * A record as "FIELD=value" strings; built by pure functions, sent by
+ * journal_send().  It grows as fields are added; the first add that fails
+ * is kept in error, later adds do nothing, and journal_record_end() says so.
+ */
 struct journal_record {
         int priority;
-        size_t n;
-        char *fields[JOURNAL_FIELDS_MAX];
+        char **fields;
+        size_t n, allocated;
         char *message;                  /* the readable line, also the MESSAGE= field */
+        int error;                      /* the first add that failed, or 0 */
 };
+
+/* Starts a record with MESSAGE_ID (unless NULL), PRIORITY and SYSLOG_IDENTIFIER. */
+int journal_record_begin(struct journal_record *rec, int priority, const char *message_id);
+int journal_record_add(struct journal_record *rec, const char *format, ...) _printf_(2, 3);
+/* Moves a complete record (no failed add, a MESSAGE=) to ret; otherwise frees it and returns the error. */
+int journal_record_end(struct journal_record *rec, struct journal_record *ret);
+const char *journal_record_get(const struct journal_record *rec, const char *field);
+void journal_record_done(struct journal_record *rec);
 
 int journal_build_request(const struct endpoint_config *ep, uint64_t round, const struct result *r,
                           struct journal_record *ret);
@@ -348,12 +359,13 @@ int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, cons
 int journal_build_event(int priority, const char *message_id, const char *endpoint,
                         struct journal_record *ret, const char *format, ...)
         _printf_(5, 6);
-int journal_record_add(struct journal_record *rec, const char *format, ...) _printf_(2, 3);
-const char *journal_record_get(const struct journal_record *rec, const char *field);
-void journal_record_done(struct journal_record *rec);
+int journal_build_eventv(int priority, const char *message_id, const char *endpoint,
+                         struct journal_record *ret, const char *format, va_list ap)
+        _printf_(5, 0);
 
 void log_setup(void);
 void log_set_verbose(bool v);
+/* Sends a complete record: one with a failed add is not sent. */
 void journal_send(const struct journal_record *rec);
 /* Lets the writer send waiting records as soon as journald takes records again; NULL detaches. */
 void journal_set_event(sd_event *e);

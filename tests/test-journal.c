@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <wchar.h>
 
 #include "tests.h"
 #include "warmd.h"
@@ -278,7 +279,40 @@ static void test_event(void) {
         journal_record_done(&rec);
 }
 
+/* A record grows with every field added; the first add that fails stops it, and the end says so. */
+static void test_record(void) {
+        static const wchar_t bad[] = { 0xD800, 0 };     /* no character in any locale: vasprintf() fails */
+        struct journal_record rec, built = {};
+        unsigned failed = 0;
+
+        CHECK(journal_record_begin(&rec, LOG_INFO, WARMD_MESSAGE_START) == 0 && rec.n == 3, "begin: three fields");
+        for (unsigned i = 0; i < 100; i++)
+                failed += journal_record_add(&rec, "WARMD_F%u=%u", i, i) != 0;
+        CHECK(failed == 0, "%u of 100 adds failed", failed);
+        CHECK(journal_record_add(&rec, "MESSAGE=%s", "many") == 0, "message");
+        CHECK(journal_record_end(&rec, &built) == 0 && built.n == 104 &&
+              streq(journal_record_get(&built, "WARMD_F99"), "99") && streq(built.message, "many"),
+              "104 fields, no limit to keep up to date");
+        journal_record_done(&built);
+
+        CHECK(journal_record_begin(&rec, LOG_INFO, NULL) == 0 && !journal_record_get(&rec, "MESSAGE_ID") && rec.n == 2,
+              "begin without a message id");
+        CHECK(journal_record_add(&rec, "WARMD_A=%ls", bad) == -EILSEQ, "a failing add returns its error");
+        CHECK(journal_record_add(&rec, "MESSAGE=%s", "x") == -EILSEQ && !rec.message && rec.n == 2,
+              "later adds do nothing and return the first error");
+        built = (struct journal_record) { .priority = 42 };
+        CHECK(journal_record_end(&rec, &built) == -EILSEQ && built.priority == 42 && rec.n == 0 && !rec.fields,
+              "end: the error, ret untouched, the record freed");
+
+        journal_record_begin(&rec, LOG_INFO, NULL);
+        CHECK(journal_record_end(&rec, &built) == -EINVAL && built.priority == 42, "end: no MESSAGE= is no record");
+
+        CHECK(journal_build_event(LOG_INFO, WARMD_MESSAGE_START, NULL, &built, "%ls", bad) == -EILSEQ &&
+              built.priority == 42, "event whose message cannot be formatted");
+}
+
 int main(void) {
+        test_record();
         test_request();
         test_round();
         test_topup();
