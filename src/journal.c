@@ -1,40 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * journal.c: the log sink.  Records are built as "FIELD=value" lists by pure
- * functions (so tests need no journal), then written to journald and, unless
- * stderr already is the journal, printed on stderr as readable lines.
- *
- * Records go to journald through journal-writer.c, which never blocks the
- * event loop.
+ * journal.c: the journal sink.  Each event of the scheduler becomes a record,
+ * built by pure functions (so tests need no journal) and sent through the
+ * daemon's log (log.c); request records only within the budget that keeps
+ * round summaries clear of journald's rate limit.
  */
 #include "config.h"
 
 #include <inttypes.h>
 #include <search.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "journal-writer.h"
 #include "warmd.h"
-
-static bool stderr_is_journal;
-static int stderr_max_priority = LOG_INFO;
-
-/* Under systemd, stderr is connected to the journal already: printing there too would log every event twice. */
-void log_setup(void) {
-        const char *e = getenv("JOURNAL_STREAM");
-        unsigned long long dev, ino;
-        struct stat st;
-
-        if (e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0)
-                stderr_is_journal = (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
-}
-
-void log_set_verbose(bool v) {
-        stderr_max_priority = v ? LOG_DEBUG : LOG_INFO;
-}
 
 int journal_build_request(const struct endpoint_config *ep, uint64_t round, const struct result *res,
                           struct journal_record *ret) {
@@ -229,15 +206,17 @@ bool journal_budget_admit(struct journal_budget *b, uint64_t now, bool failed) {
 
 /* ------------------------------------------------------------------ the sink */
 
-static struct journal_budget budget = { .limit = JOURNAL_RATE_BURST - JOURNAL_RATE_OTHER };
+struct journal_sink {
+        struct journal_budget budget;
+        /* Per endpoint, the requests of its current round whose record was held back; only while there are any. */
+        void *unlogged_by_name;
+};
 
-/* Per endpoint, the requests of its current round whose record was held back; only while there are any. */
 struct unlogged {
         char *name;
         uint64_t round;
         unsigned n;
 };
-static void *unlogged_by_name;
 
 static int unlogged_cmp(const void *a, const void *b) {
         return strcmp(((const struct unlogged *) a)->name, ((const struct unlogged *) b)->name);
@@ -250,16 +229,16 @@ static void unlogged_free(void *p) {
         free(u);
 }
 
-static void unlogged_count(const char *name, uint64_t round) {
+static void unlogged_count(struct journal_sink *sink, const char *name, uint64_t round) {
         struct unlogged key = { .name = (char *) name }, *u;
-        void **found = tfind(&key, &unlogged_by_name, unlogged_cmp);
+        void **found = tfind(&key, &sink->unlogged_by_name, unlogged_cmp);
 
         if (found)
                 u = *found;
         else {
                 /* Out of memory, the round's record counts fewer than were held back; nothing else is lost. */
                 u = calloc(1, sizeof *u);
-                if (!u || !(u->name = strdup(name)) || !tsearch(u, &unlogged_by_name, unlogged_cmp)) {
+                if (!u || !(u->name = strdup(name)) || !tsearch(u, &sink->unlogged_by_name, unlogged_cmp)) {
                         if (u)
                                 unlogged_free(u);
                         return;
@@ -272,44 +251,58 @@ static void unlogged_count(const char *name, uint64_t round) {
         u->n++;
 }
 
-static unsigned unlogged_take(const char *name, uint64_t round) {
+static unsigned unlogged_take(struct journal_sink *sink, const char *name, uint64_t round) {
         struct unlogged key = { .name = (char *) name }, *u;
-        void **found = tfind(&key, &unlogged_by_name, unlogged_cmp);
+        void **found = tfind(&key, &sink->unlogged_by_name, unlogged_cmp);
         unsigned n;
 
         if (!found)
                 return 0;
         u = *found;
         n = u->round == round ? u->n : 0;
-        tdelete(&key, &unlogged_by_name, unlogged_cmp);
+        tdelete(&key, &sink->unlogged_by_name, unlogged_cmp);
         unlogged_free(u);
         return n;
 }
 
-void journal_set_config(const struct config *c) {
-        if (c) {
-                budget.limit = journal_budget_limit(c);
-                return;
-        }
-        tdestroy(unlogged_by_name, unlogged_free);
-        unlogged_by_name = NULL;
+int journal_sink_new(struct journal_sink **ret) {
+        struct journal_sink *sink = calloc(1, sizeof *sink);
+
+        if (!sink)
+                return -ENOMEM;
+        /* Until a configuration sizes it: all but what other records need. */
+        sink->budget.limit = JOURNAL_RATE_BURST - JOURNAL_RATE_OTHER;
+        *ret = sink;
+        return 0;
 }
 
-void journal_event(const struct scheduler_event *ev) {
+struct journal_sink *journal_sink_free(struct journal_sink *sink) {
+        if (!sink)
+                return NULL;
+        tdestroy(sink->unlogged_by_name, unlogged_free);
+        free(sink);
+        return NULL;
+}
+
+void journal_sink_set_config(struct journal_sink *sink, const struct config *c) {
+        sink->budget.limit = journal_budget_limit(c);
+}
+
+void journal_sink_event(struct journal_sink *sink, const struct scheduler_event *ev) {
         const struct endpoint_config *ep = ev->endpoint;
         struct journal_record rec;
         int r = -EINVAL;
 
         switch (ev->type) {
         case SCHEDULER_EVENT_REQUEST:
-                if (!journal_budget_admit(&budget, now_usec(CLOCK_MONOTONIC), !ev->result->ok)) {
-                        unlogged_count(ep->name, ev->round);
+                if (!journal_budget_admit(&sink->budget, now_usec(CLOCK_MONOTONIC), !ev->result->ok)) {
+                        unlogged_count(sink, ep->name, ev->round);
                         return;
                 }
                 r = journal_build_request(ep, ev->round, ev->result, &rec);
                 break;
         case SCHEDULER_EVENT_ROUND:
-                r = journal_build_round(ep, ev->round, ev->summary, unlogged_take(ep->name, ev->round), &rec);
+                r = journal_build_round(ep, ev->round, ev->summary, unlogged_take(sink, ep->name, ev->round), &rec);
                 break;
         case SCHEDULER_EVENT_ROUND_SKIPPED:
                 r = journal_build_event(LOG_WARNING, WARMD_MESSAGE_ROUND_SKIPPED, ep->name, &rec,
@@ -325,81 +318,4 @@ void journal_event(const struct scheduler_event *ev) {
                 return;
         journal_send(&rec);
         journal_record_done(&rec);
-}
-
-/* ------------------------------------------------------------------ writer */
-
-#define EXIT_FLUSH_USEC (500 * USEC_PER_MSEC)   /* at exit, within the 1 s a stop may take */
-
-/* Made at the first record; out of memory, records go to stderr only. */
-static struct journal_writer *writer;
-
-static struct journal_writer *writer_get(void) {
-        if (!writer)
-                (void) journal_writer_new(JOURNAL_SOCKET, &writer);
-        return writer;
-}
-
-void journal_set_event(sd_event *e) {
-        if (writer_get())
-                journal_writer_set_event(writer, e);
-}
-
-void journal_flush(void) {
-        if (writer)
-                journal_writer_flush(writer, EXIT_FLUSH_USEC);
-}
-
-void journal_stats(struct journal_stats *ret) {
-        *ret = (struct journal_stats) { .dropped = writer ? journal_writer_dropped(writer) : 0 };
-}
-
-void journal_send(const struct journal_record *rec) {
-        if (rec->error < 0 || !rec->message)    /* part of a record would mislead: none is sent */
-                return;
-        if (writer_get())
-                journal_writer_send(writer, rec->fields, rec->n);
-        if (!stderr_is_journal && rec->priority <= stderr_max_priority)
-                fprintf(stderr, "%s\n", rec->message);
-}
-
-void log_event(int priority, const char *message_id, const char *endpoint, const char *format, ...) {
-        struct journal_record rec;
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = journal_build_eventv(priority, message_id, endpoint, &rec, format, ap);
-        va_end(ap);
-        if (r < 0)
-                return;
-        journal_send(&rec);
-        journal_record_done(&rec);
-}
-
-int log_full(int priority, int err, const char *format, ...) {
-        struct journal_record rec;
-        char *msg;
-        va_list ap;
-        int r;
-
-        if (priority > stderr_max_priority && priority == LOG_DEBUG)
-                return -abs(err);
-
-        va_start(ap, format);
-        r = vasprintf(&msg, format, ap);
-        va_end(ap);
-        if (r < 0)              /* the message is lost, but "return log_error_errno(r, ...)" still returns r */
-                return -abs(err);
-
-        journal_record_begin(&rec, priority, NULL);
-        if (err != 0) {
-                journal_record_add(&rec, "ERRNO=%d", abs(err));
-                journal_record_add(&rec, "MESSAGE=%s: %s", msg, strerror(abs(err)));
-        } else
-                journal_record_add(&rec, "MESSAGE=%s", msg);
-        journal_send(&rec);
-        journal_record_done(&rec);
-        free(msg);
-        return -abs(err);
 }

@@ -30,6 +30,7 @@ struct daemon {
         bool once;
         sd_event *event;
         struct scheduler *sched;
+        struct journal_sink *journal;
         sd_event_source *status_timer;
         sd_event_source *signals[6];
         uint64_t status_last;
@@ -170,7 +171,7 @@ static void once_sink(struct daemon *d, const struct scheduler_event *ev) {
 static void on_event(void *userdata, const struct scheduler_event *ev) {
         struct daemon *d = userdata;
 
-        journal_event(ev);
+        journal_sink_event(d->journal, ev);
         status_sink(d, ev);
         metrics_sink(d, ev);
         once_sink(d, ev);
@@ -282,7 +283,7 @@ static void reload(struct daemon *d) {
                          "reload failed at %s, running previous configuration (see journalctl -u warmd)", when);
         } else {
                 d->reload_note[0] = '\0';
-                journal_set_config(scheduler_config(d->sched));
+                journal_sink_set_config(d->journal, scheduler_config(d->sched));
                 log_config_loaded(scheduler_config(d->sched));
                 check_fd_limit(scheduler_config(d->sched));
                 /* Removed endpoints leave the file now, and a new metrics_file exists from the start. */
@@ -442,6 +443,8 @@ static int run(struct daemon *d, struct config *c) {
         }
 
         r = setup_loop(d);
+        if (r >= 0 && (r = journal_sink_new(&d->journal)) < 0)
+                log_error_errno(r, "Failed to set up the journal sink");
         if (r >= 0) {
                 d->once_left = c->n_endpoints;
                 journal_set_event(d->event);
@@ -454,7 +457,7 @@ static int run(struct daemon *d, struct config *c) {
         if (r >= 0) {
                 log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
                           d->once ? " one round" : "");
-                journal_set_config(scheduler_config(d->sched));
+                journal_sink_set_config(d->journal, scheduler_config(d->sched));
                 log_config_loaded(scheduler_config(d->sched));
                 check_fd_limit(scheduler_config(d->sched));
                 r = scheduler_start(d->sched);
@@ -485,7 +488,7 @@ static int run(struct daemon *d, struct config *c) {
                 d->signals[i] = sd_event_source_disable_unref(d->signals[i]);
         journal_flush();
         journal_set_event(NULL);
-        journal_set_config(NULL);
+        d->journal = journal_sink_free(d->journal);
         d->event = sd_event_unref(d->event);
         curl_global_cleanup();
         return r;

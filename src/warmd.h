@@ -363,21 +363,6 @@ int journal_build_eventv(int priority, const char *message_id, const char *endpo
                          struct journal_record *ret, const char *format, va_list ap)
         _printf_(5, 0);
 
-void log_setup(void);
-void log_set_verbose(bool v);
-/* Sends a complete record: one with a failed add is not sent. */
-void journal_send(const struct journal_record *rec);
-/* Lets the writer send waiting records as soon as journald takes records again; NULL detaches. */
-void journal_set_event(sd_event *e);
-/* At exit: waits a little for journald to take what still waits, then drops it. */
-void journal_flush(void);
-
-struct journal_stats {
-        uint64_t dropped;               /* records journald did not take, since start */
-};
-
-void journal_stats(struct journal_stats *ret);
-
 /*
  * journald keeps at most RateLimitBurst= records per RateLimitIntervalSec=
  * of a unit, counted apart for each priority group, and drops the rest:
@@ -405,11 +390,35 @@ unsigned journal_budget_limit(const struct config *c);
 /* Whether a request record fits now (CLOCK_MONOTONIC usec); counts it if it does. */
 bool journal_budget_admit(struct journal_budget *b, uint64_t now, bool failed);
 
+/* The journal sink (journal.c): one record per event of the scheduler, request records within the budget. */
+struct journal_sink;
 struct scheduler_event;
-/* The journal sink: one record per event of the scheduler, request records within the budget. */
-void journal_event(const struct scheduler_event *ev);
-/* Sizes the budget for the configuration just loaded; NULL, at exit, frees what the sink holds. */
-void journal_set_config(const struct config *c);
+
+int journal_sink_new(struct journal_sink **ret);
+struct journal_sink *journal_sink_free(struct journal_sink *sink);
+/* Sizes the budget for the configuration just loaded. */
+void journal_sink_set_config(struct journal_sink *sink, const struct config *c);
+void journal_sink_event(struct journal_sink *sink, const struct scheduler_event *ev);
+
+/*
+ * The daemon's log (log.c): where every record goes, journald and stderr.
+ * Process-wide, because every module logs; see log.c.
+ */
+void log_setup(void);
+void log_set_verbose(bool v);
+/* Sends a complete record: one with a failed add is not sent. */
+void journal_send(const struct journal_record *rec);
+/* Lets the writer send waiting records as soon as journald takes records again; NULL detaches. */
+void journal_set_event(sd_event *e);
+/* At exit: waits a little for journald to take what still waits, then drops it. */
+void journal_flush(void);
+
+struct journal_stats {
+        uint64_t dropped;               /* records journald did not take, since start */
+};
+
+void journal_stats(struct journal_stats *ret);
+
 /* Plain daemon messages; priority is LOG_*. Returns -abs(err) whatever happens, even when nothing could be logged. */
 int log_full(int priority, int err, const char *format, ...) _printf_(3, 4);
 #define log_error(...)   log_full(LOG_ERR, 0, __VA_ARGS__)
