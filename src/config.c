@@ -216,64 +216,6 @@ void config_errors_clear(struct config_errors *e) {
 
 /* ------------------------------------------------------------------ values */
 
-int parse_duration(const char *s, uint64_t *ret_usec) {
-        static const struct {
-                const char *suffix;
-                uint64_t usec;
-        } units[] = {
-                { "",     USEC_PER_SEC },
-                { "ms",   USEC_PER_MSEC },
-                { "msec", USEC_PER_MSEC },
-                { "s",    USEC_PER_SEC },
-                { "sec",  USEC_PER_SEC },
-                { "m",    USEC_PER_MINUTE },
-                { "min",  USEC_PER_MINUTE },        /* as in systemd's time spans, which users know */
-                { "h",    USEC_PER_HOUR },
-                { "hour", USEC_PER_HOUR },
-        };
-        const char *p = s;
-        uint64_t n = 0;
-
-        if (!isdigit((unsigned char) *p))
-                return -EINVAL;
-        for (; isdigit((unsigned char) *p); p++) {
-                if (n > (UINT64_MAX - 9) / 10)
-                        return -ERANGE;
-                n = n * 10 + (uint64_t) (*p - '0');
-        }
-        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
-                if (!streq(p, units[i].suffix))
-                        continue;
-                if (n > UINT64_MAX / units[i].usec)
-                        return -ERANGE;
-                *ret_usec = n * units[i].usec;
-                return 0;
-        }
-        return -EINVAL;
-}
-
-int format_duration(uint64_t usec, char *buf, size_t size) {
-        static const struct {
-                const char *suffix;
-                uint64_t usec;
-        } units[] = {
-                { "h",  USEC_PER_HOUR },
-                { "m",  USEC_PER_MINUTE },
-                { "s",  USEC_PER_SEC },
-                { "ms", USEC_PER_MSEC },
-        };
-        int n = -1;
-
-        for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (usec > 0 && usec % units[i].usec == 0) {
-                        n = snprintf(buf, size, "%" PRIu64 "%s", usec / units[i].usec, units[i].suffix);
-                        break;
-                }
-        if (n < 0)
-                n = snprintf(buf, size, "%" PRIu64 "ms", usec_to_msec(usec));
-        return n >= 0 && (size_t) n < size ? 0 : -ENOBUFS;
-}
-
 static int parse_unsigned(const char *s, unsigned *ret) {
         unsigned long v;
         char *end;
@@ -358,13 +300,6 @@ static void set_string(struct parser *p, const char *value, char **dst) {
         *dst = s;
 }
 
-static void format_duration_or_zero(uint64_t usec, char *buf, size_t size) {
-        if (usec == 0)
-                snprintf(buf, size, "0");
-        else
-                (void) format_duration(usec, buf, size);
-}
-
 static void duration_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         char lo[32], hi[32];
         uint64_t v = 0;
@@ -374,8 +309,8 @@ static void duration_parse(struct parser *p, const struct key *k, const char *va
         if (r == -EINVAL)
                 return add_error(p, "%s: invalid duration '%s' (use a number with ms, s, m or h)", k->name, value);
         if (r < 0 || v < k->min || v > k->max) {
-                format_duration_or_zero(k->min, lo, sizeof lo);
-                format_duration_or_zero(k->max, hi, sizeof hi);
+                (void) format_duration(k->min, DURATION_CONFIG, lo, sizeof lo);
+                (void) format_duration(k->max, DURATION_CONFIG, hi, sizeof hi);
                 return add_error(p, "%s: %s is out of range (%s..%s)", k->name, value, lo, hi);
         }
         *(uint64_t *) field_of(k, base) = v;
@@ -384,8 +319,8 @@ static void duration_parse(struct parser *p, const struct key *k, const char *va
 static int duration_range(const struct key *k, char *buf, size_t size) {
         char lo[32], hi[32];
 
-        format_duration_or_zero(k->min, lo, sizeof lo);
-        format_duration_or_zero(k->max, hi, sizeof hi);
+        (void) format_duration(k->min, DURATION_CONFIG, lo, sizeof lo);
+        (void) format_duration(k->max, DURATION_CONFIG, hi, sizeof hi);
         return snprintf(buf, size, "%s to %s", lo, hi) < (int) size ? 0 : -ENOBUFS;
 }
 
@@ -1717,8 +1652,8 @@ static void finish_endpoint(struct parser *p, struct section *s) {
                 line = set_at(s, "jitter");
                 if (line == 0)
                         line = set_at(p->global, "jitter");
-                (void) format_duration(ep->jitter_usec, a, sizeof a);
-                (void) format_duration(ep->interval_usec, b, sizeof b);
+                (void) format_duration(ep->jitter_usec, DURATION_CONFIG, a, sizeof a);
+                (void) format_duration(ep->interval_usec, DURATION_CONFIG, b, sizeof b);
                 add_error_at(p, line > 0 ? line : s->line, "[%s]: jitter (%s) must not be longer than interval (%s)",
                              s->name, a, b);
         }

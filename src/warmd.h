@@ -121,8 +121,6 @@ struct config_key_info {
 
 /* Exposed for the unit tests. */
 int config_key_info(size_t i, struct config_key_info *ret);       /* -ENOENT past the last key */
-int parse_duration(const char *s, uint64_t *ret_usec);
-int format_duration(uint64_t usec, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ result */
 
@@ -547,8 +545,10 @@ void scheduler_fds_needed(const struct config *c, struct fd_need *ret);
 
 /* ------------------------------------------------------------------ notify */
 
-/* "7s", "9m59s", "1h02m": a span of time as a reader wants it, to the second. */
-void format_timespan(uint64_t usec, char *buf, size_t size);
+/* The old name of format_duration(..., DURATION_ROUNDED, ...), for the callers that still use it. */
+static inline void format_timespan(uint64_t usec, char *buf, size_t size) {
+        (void) format_duration(usec, DURATION_ROUNDED, buf, size);
+}
 int notify_status_format(const struct status_totals *t, uint64_t now_mono, const char *extra,
                          char *buf, size_t size);
 void notify_ready(void);
