@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "credential.h"
 #include "warmd.h"
 
 #define SECTION_NAME_MAX        50      /* inih's MAX_SECTION: it cuts longer names short */
@@ -40,7 +41,6 @@
 #define ENDPOINTS_MAX           100000U /* the rest of the file is not read */
 #define HEADERS_MAX             100     /* per endpoint */
 #define HEADER_MAX              16384   /* one header, "Name: value", with its credentials */
-#define CREDENTIAL_MAX          8192
 #define KEYS_MAX                64      /* room in struct section; a static assertion checks it */
 
 struct parser;
@@ -96,7 +96,6 @@ struct error {
 
 struct parser {
         const char *path;
-        unsigned flags;
         FILE *f;
         char in[64 * 1024];             /* read ahead */
         size_t in_pos, in_len;
@@ -113,7 +112,7 @@ struct parser {
         struct error errors[ERRORS_SHOWN_MAX];
         size_t n_errors;
         size_t n_more_errors;           /* counted, but neither kept nor formatted */
-        void *credentials;              /* tsearch() tree of struct credential: each file read once */
+        struct credentials credentials;
         struct config *config;
         /* What [global] sets for keys an endpoint may override, on top of the defaults. */
         struct endpoint_config defaults;
@@ -230,11 +229,6 @@ static int parse_unsigned(const char *s, unsigned *ret) {
                 return -ERANGE;
         *ret = (unsigned) v;
         return 0;
-}
-
-/* As HTTP field values forbid them: all but HTAB below 0x20, and DEL. */
-static bool is_control(unsigned char c) {
-        return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
 static bool is_token_char(char c) {
@@ -626,196 +620,11 @@ static const struct value_type type_region = {
         .done = string_done,
 };
 
-/* A file name in $CREDENTIALS_DIRECTORY, as systemd allows them: no '/', not "." or "..". */
-static bool valid_credential_name(const char *name, size_t n) {
-        return n > 0 &&
-               strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") >= n &&
-               !(n == 1 && name[0] == '.') && !(n == 2 && name[0] == '.' && name[1] == '.');
-}
-
-/* A credential as read once per load; the tree p->credentials holds them by name. */
-struct credential {
-        char *name;
-        char *value;                    /* NULL when it could not be read */
-        size_t len;
-        char *failure;                  /* why not, reported at every line that refers to it */
-        int error;
-};
-
-static int cmp_credential(const void *a, const void *b) {
-        return strcmp(((const struct credential *) a)->name, ((const struct credential *) b)->name);
-}
-
-static void credential_free(void *v) {
-        struct credential *c = v;
-
-        if (!c)
-                return;
-        if (c->value)
-                explicit_bzero(c->value, c->len);
-        free(c->value);
-        free(c->failure);
-        free(c->name);
-        free(c);
-}
-
-/*
- * Reads $CREDENTIALS_DIRECTORY/NAME into c, or says in c->failure why it
- * cannot; the secret never appears in a message.  Returns 0, or -ENOMEM.
- */
-static int read_credential(const char *dir, struct credential *c) {
-        _cleanup_(freep) char *path = NULL;
-        char *data = NULL;
-        ssize_t n = 0;
-        int fd, r;
-
-        if (asprintf(&path, "%s/%s", dir, c->name) < 0)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd >= 0) {
-                data = malloc(CREDENTIAL_MAX + 1);
-                if (!data) {
-                        close(fd);
-                        return -ENOMEM;
-                }
-                n = read(fd, data, CREDENTIAL_MAX + 1);
-                if (n < 0)
-                        c->error = -errno;
-                close(fd);
-        } else
-                c->error = -errno;
-
-        if (c->error < 0)
-                r = asprintf(&c->failure, "header: cannot read credential '%s': %s", c->name, strerror(-c->error));
-        else if (n > CREDENTIAL_MAX) {
-                c->error = -E2BIG;
-                r = asprintf(&c->failure, "header: credential '%s' is longer than %d bytes", c->name, CREDENTIAL_MAX);
-        } else {
-                if (n > 0 && data[n - 1] == '\n')
-                        n--;
-                if (n > 0 && data[n - 1] == '\r')
-                        n--;
-                data[n] = '\0';
-                c->value = data;
-                c->len = (size_t) n;
-                data = NULL;
-                r = 0;
-                for (ssize_t i = 0; i < n; i++)
-                        if (is_control((unsigned char) c->value[i])) {
-                                c->error = -EINVAL;
-                                r = asprintf(&c->failure, "header: credential '%s' contains a control character, "
-                                             "such as a line break or a NUL byte", c->name);
-                                break;
-                        }
-        }
-        if (data) {
-                explicit_bzero(data, CREDENTIAL_MAX + 1);
-                free(data);
-        }
-        return r < 0 ? -ENOMEM : 0;
-}
-
-/* The credential NAME, read at its first use in this load.  Returns 0 or -errno (already reported). */
-static int get_credential(struct parser *p, const char *dir, const char *name, const struct credential **ret) {
-        struct credential key = { .name = (char *) name }, *c, **found;
-        int r;
-
-        found = tfind(&key, &p->credentials, cmp_credential);
-        if (!found) {
-                c = calloc(1, sizeof *c);
-                if (!c || !(c->name = strdup(name))) {
-                        free(c);
-                        return -ENOMEM;
-                }
-                r = read_credential(dir, c);
-                found = r < 0 ? NULL : tsearch(c, &p->credentials, cmp_credential);
-                if (!found) {
-                        credential_free(c);
-                        return -ENOMEM;
-                }
-        }
-        c = *found;
-        if (c->failure) {
-                add_error(p, "%s", c->failure);
-                return c->error;
-        }
-        *ret = c;
-        return 0;
-}
-
-/*
- * Expands every ${credential:NAME} in a header value.  Returns 1 if the
- * value used a credential, 0 if not, -errno on error (already reported).
- */
-static int expand_credentials(struct parser *p, const char *value, char **ret) {
-        static const char prefix[] = "${credential:";
-        const char *dir, *s = value, *m;
-        char *out = NULL;
-        size_t len = 0;
-        FILE *f;
-        int used = 0, r = 0;
-
-        /* Most headers have none; a stream for each of 100,000 would double the time they take. */
-        if (!strstr(value, prefix)) {
-                out = strdup(value);
-                if (!out)
-                        return -ENOMEM;
-                *ret = out;
-                return 0;
-        }
-        dir = getenv("CREDENTIALS_DIRECTORY");
-        f = open_memstream(&out, &len);
-        if (!f)
-                return -ENOMEM;
-        while ((m = strstr(s, prefix))) {
-                const char *name = m + strlen(prefix), *end = strchr(name, '}');
-                _cleanup_(freep) char *n = NULL;
-                const struct credential *secret = NULL;
-
-                fwrite(s, 1, (size_t) (m - s), f);
-                if (!end || !valid_credential_name(name, (size_t) (end - name))) {
-                        add_error(p, "header: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')");
-                        r = -EINVAL;
-                        break;
-                }
-                n = strndup(name, (size_t) (end - name));
-                if (!n) {
-                        r = -ENOMEM;
-                        break;
-                }
-                used = 1;
-                if (!dir) {
-                        if (!(p->flags & CONFIG_CREDENTIALS_OPTIONAL)) {
-                                add_error(p, "header: credential '%s' requested, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential=%s:FILE in the unit)", n, n);
-                                r = -ENOENT;
-                                break;
-                        }
-                } else {
-                        r = get_credential(p, dir, n, &secret);
-                        if (r < 0)
-                                break;
-                        fwrite(secret->value, 1, secret->len, f);
-                }
-                s = end + 1;
-        }
-        fputs(s, f);
-        if (fclose(f) != 0 && r == 0)
-                r = -ENOMEM;
-        if (r < 0) {
-                if (out)
-                        explicit_bzero(out, len);
-                free(out);
-                return r;
-        }
-        *ret = out;
-        return used;
-}
-
 /* The field is the NULL-terminated headers; n_headers, has_credentials and header_list go with it. */
 static void headers_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         struct endpoint_config *ep = base;
         const char *colon = strchr(value, ':');
-        char *expanded = NULL, **h;
+        char *expanded = NULL, **h, error[CREDENTIAL_ERROR_MAX];
         int r;
 
         if (ep->n_headers >= k->max)
@@ -826,9 +635,11 @@ static void headers_parse(struct parser *p, const struct key *k, const char *val
                 if (!is_token_char(*c))
                         return add_error(p, "%s: invalid header name '%.*s'", k->name, (int) (colon - value), value);
 
-        r = expand_credentials(p, value, &expanded);
+        r = credentials_expand(&p->credentials, value, &expanded, error, sizeof error);
         if (r == -ENOMEM)
                 p->failed_oom = true;
+        else if (r < 0)
+                add_error(p, "%s: %s", k->name, error);
         if (r < 0)
                 return;
         if (r > 0) {
@@ -952,28 +763,18 @@ static const struct value_type type_ca_file = {
  * appears in an error.
  */
 static void key_file_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        static const char prefix[] = "${credential:";
-        const char *dir = getenv("CREDENTIALS_DIRECTORY"), *name = value + strlen(prefix);
         _cleanup_(freep) char *path = NULL;
-        size_t n;
+        char error[CREDENTIAL_ERROR_MAX];
+        int r;
 
-        if (strncmp(value, prefix, strlen(prefix)) != 0)
+        if (!credential_is_reference(value))
                 return file_parse(p, k, value, base);
-        n = strlen(name);
-        if (n < 2 || name[n - 1] != '}' || !valid_credential_name(name, n - 1))
-                return add_error(p, "%s: invalid credential reference (use ${credential:NAME} with NAME made of letters, digits, '_', '.' and '-')",
-                                 k->name);
-        if (!dir) {
-                if (!(p->flags & CONFIG_CREDENTIALS_OPTIONAL))
-                        add_error(p, "%s: credential '%.*s' requested, but $CREDENTIALS_DIRECTORY is not set (use LoadCredential=%.*s:FILE in the unit)",
-                                  k->name, (int) (n - 1), name, (int) (n - 1), name);
-                return;
-        }
-        if (asprintf(&path, "%s/%.*s", dir, (int) (n - 1), name) < 0) {
+        r = credentials_path(&p->credentials, value, &path, error, sizeof error);
+        if (r == -ENOMEM)
                 p->failed_oom = true;
-                return;
-        }
-        if (check_file(p, k, path, value) >= 0)
+        else if (r < 0)
+                add_error(p, "%s: %s", k->name, error);
+        else if (r > 0 && check_file(p, k, path, value) >= 0)
                 set_string(p, path, field_of(k, base));
 }
 
@@ -1442,7 +1243,7 @@ static char *reader(char *str, int num, void *stream) {
         }
         s[p->len] = '\0';
         for (const char *c = s; *c; c++)
-                if (is_control((unsigned char) *c)) {
+                if (is_control_char((unsigned char) *c)) {
                         p->control = (unsigned char) *c;
                         break;
                 }
@@ -1460,7 +1261,7 @@ static char *reader(char *str, int num, void *stream) {
                         if (p->control) {
                                 add_error(p, "control character 0x%02x in a section header", p->control);
                                 for (char *c = s; *c; c++)
-                                        if (is_control((unsigned char) *c))
+                                        if (is_control_char((unsigned char) *c))
                                                 *c = '?';
                         }
                         name = strndup(s + 1, (size_t) (end - s - 1));
@@ -1714,7 +1515,7 @@ static void parser_done(struct parser *p) {
         }
         free(p->sections);
         endpoint_config_done(&p->defaults);
-        tdestroy(p->credentials, credential_free);
+        credentials_done(&p->credentials);
         for (size_t i = 0; i < p->n_errors; i++)
                 free(p->errors[i].text);
         if (p->f)
@@ -1724,7 +1525,7 @@ static void parser_done(struct parser *p) {
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors) {
         struct parser p = {
                 .path = path,
-                .flags = flags,
+                .credentials.optional = flags & CONFIG_CREDENTIALS_OPTIONAL,
         };
         struct config *c = NULL;
         int r;

@@ -54,6 +54,11 @@ static inline bool streq_ptr(const char *a, const char *b) {
         return streq(a, b);
 }
 
+/* As HTTP field values forbid them: all but HTAB below 0x20, and DEL. */
+static inline bool is_control_char(unsigned char c) {
+        return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
 static inline uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
 
