@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * config.c: reads warmd.conf with inih into a fresh struct config, and
+ * config.c: reads warmd.conf (through ini.c) into a fresh struct config, and
  * validates all of it.  Every mistake is collected as "FILE:LINE: message";
  * any mistake fails the load, because a daemon that guesses (say, one
  * container for a mistyped "contaners") warms the wrong thing silently.
@@ -15,7 +15,6 @@
 
 #include <ctype.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <json-c/json.h>
 #include <inttypes.h>
 #include <search.h>
@@ -25,10 +24,11 @@
 #include <unistd.h>
 
 #include "credential.h"
+#include "ini.h"
 #include "url.h"
 #include "warmd.h"
 
-#define SECTION_NAME_MAX        50      /* inih's MAX_SECTION: it cuts longer names short */
+#define SECTION_NAME_MAX        50      /* 49 characters, as when libinih read the file */
 /*
  * Limits on what comes from outside, listed in warmd.conf(5)'s LIMITS.  The
  * file is read in bytes actually read, so a pipe or a device is bounded too.
@@ -36,7 +36,7 @@
  * bench/config-limits), so a reload does not hold up a stop for long.
  */
 #define CONFIG_FILE_MAX         (16U * 1024U * 1024U)   /* bytes read, plus bytes credentials add */
-#define LINE_KEEP               256     /* bytes of a line kept: more than inih's line buffer */
+#define LINE_MAX_CHARS          199     /* without the line's leading and trailing blanks */
 #define ERRORS_SHOWN_MAX        100     /* then one line "and N more errors" */
 #define ENDPOINTS_MAX           100000U /* the rest of the file is not read */
 #define HEADERS_MAX             100     /* per endpoint */
@@ -96,19 +96,10 @@ struct error {
 
 struct parser {
         const char *path;
-        FILE *f;
-        char in[64 * 1024];             /* read ahead */
-        size_t in_pos, in_len;
-        uint64_t read;                  /* bytes read from the file */
-        uint64_t size;                  /* bytes of it used, plus bytes credentials added */
-        bool too_large;
+        struct ini_file *ini;
+        unsigned line;                  /* of the item being read */
+        unsigned char control;          /* the first control character of that line; 0: none */
         bool stop;                      /* a limit was reached: read no further */
-        char buf[LINE_KEEP + 1];        /* the line, without leading blanks, as far as it is kept */
-        size_t len;                     /* its length without trailing blanks, also past LINE_KEEP */
-        size_t nul_column;              /* where the line has its first NUL byte; 0: none */
-        unsigned char control;          /* the first control character of the line; 0: none */
-        unsigned line;
-        bool syntax_error_on_line;
         struct error errors[ERRORS_SHOWN_MAX];
         size_t n_errors;
         size_t n_more_errors;           /* counted, but neither kept nor formatted */
@@ -553,7 +544,7 @@ static void headers_parse(struct parser *p, const struct key *k, const char *val
 
                 ep->has_credentials = true;
                 /* What credentials add counts as read, so they cannot make a small file large. */
-                p->size += n - strlen(value);
+                ini_count(p->ini, n - strlen(value));
                 if (n > HEADER_MAX) {
                         add_error(p, "%s: longer than %d bytes with its credentials (the value is not shown: it may be a secret)",
                                   k->name, HEADER_MAX);
@@ -884,8 +875,7 @@ static const char *did_you_mean(const char *key) {
 
 static void endpoint_config_done(struct endpoint_config *ep);
 
-static int handler(void *user, const char *section, const char *name, const char *value) {
-        struct parser *p = user;
+static void handle_key(struct parser *p, const char *name, const char *value) {
         struct section *s = p->cur;
         const struct key *k;
         bool global;
@@ -895,18 +885,11 @@ static int handler(void *user, const char *section, const char *name, const char
         /* Nothing of a line with a control character is shown, unless it is a key that may hold them. */
         if (p->control && id == ELEMENTSOF(keys)) {
                 add_error(p, "control character 0x%02x", p->control);
-                return 1;
+                return;
         }
-        /* inih reports its own errors through its return value; we count those in the reader. */
         if (!s) {
                 add_error(p, "'%s' is outside any section; put it under [global] or an endpoint section", name);
-                return 1;
-        }
-        /* inih keeps only the first SECTION_NAME_MAX - 1 characters of a name (longer ones are rejected). */
-        if (strncmp(section, s->name, SECTION_NAME_MAX - 1) != 0) {
-                /* The reader and inih disagree on the section: report it rather than guess. */
-                add_error(p, "'%s' is in a section warmd could not read; fix the section header above it", name);
-                return 1;
+                return;
         }
         global = streq(s->name, "global");
 
@@ -917,30 +900,30 @@ static int handler(void *user, const char *section, const char *name, const char
                         add_error(p, "unknown key '%s' in [%s]; did you mean '%s'?", name, s->name, hint);
                 else
                         add_error(p, "unknown key '%s' in [%s]", name, s->name);
-                return 1;
+                return;
         }
         k = &keys[id];
         if (global && !(k->scope & CONFIG_SCOPE_GLOBAL)) {
                 add_error(p, "'%s' belongs in an endpoint section, not in [global]", name);
-                return 1;
+                return;
         }
         if (!global && !(k->scope & CONFIG_SCOPE_ENDPOINT)) {
                 add_error(p, "'%s' is only allowed in [global]", name);
-                return 1;
+                return;
         }
         if (!(k->flags & KEY_REPEATABLE) && s->key_line[id] > 0) {
                 add_error(p, "duplicate key '%s' (first set at line %u)", name, s->key_line[id]);
-                return 1;
+                return;
         }
         s->key_line[id] = p->line;
         if (*value == '\0') {
                 add_error(p, "%s: empty value", name);
-                return 1;
+                return;
         }
         /* A control character (a bare CR above all) would reach the wire as it is; body is sent whole. */
         if (p->control && !(k->flags & KEY_CONTROL_CHARS)) {
                 add_error(p, "%s: control character 0x%02x in the value", name, p->control);
-                return 1;
+                return;
         }
 
         if (global)
@@ -956,10 +939,9 @@ static int handler(void *user, const char *section, const char *name, const char
                 k->type->parse(p, k, value, &scratch);
                 endpoint_config_done(&scratch);
         }
-        return 1;
 }
 
-/* ----------------------------------------------------------------- reader */
+/* --------------------------------------------------------------- sections */
 
 static bool valid_section_name(const char *s) {
         if (!*s || strlen(s) >= SECTION_NAME_MAX)
@@ -1031,176 +1013,26 @@ static void begin_section(struct parser *p, const char *name) {
         }
 }
 
-static bool is_blank(char c) {
-        return c == ' ' || c == '\t';
-}
+/* A section header: errors in its name are reported, and its keys are still read, for their own errors. */
+static void handle_section(struct parser *p, const char *header) {
+        _cleanup_(freep) char *name = strdup(header);
 
-/* Refills p->in, reading at most one byte past the limit in all; false at the end of the file. */
-static bool fill(struct parser *p) {
-        size_t want = sizeof p->in, n;
-
-        if (p->read > CONFIG_FILE_MAX)
-                return false;
-        if (want > CONFIG_FILE_MAX + 1 - p->read)
-                want = CONFIG_FILE_MAX + 1 - p->read;
-        n = fread(p->in, 1, want, p->f);
-        p->in_pos = 0;
-        p->in_len = n;
-        /* A UTF-8 byte order mark at the start of the file is not part of the first line. */
-        if (p->read == 0 && n >= 3 && memcmp(p->in, "\xEF\xBB\xBF", 3) == 0) {
-                p->in_pos = 3;
-                p->size += 3;
+        if (!name) {
+                p->failed_oom = true;
+                return;
         }
-        p->read += n;
-        return p->in_pos < p->in_len;
-}
-
-/*
- * Reads one line: its bytes after the leading blanks into p->buf, as far as
- * LINE_KEEP, and its length without trailing blanks and line end into
- * p->len, also past LINE_KEEP.  Every byte read counts towards
- * CONFIG_FILE_MAX, so neither a line nor the file can grow without bound.
- * Reads in blocks, with memchr(): a byte at a time took ten times as long.
- * Returns false at the end of the file or at the limit.
- */
-static bool read_line(struct parser *p) {
-        size_t column = 0, pos = 0, end = 0, end_before = 0;
-        bool blank = true, any = false;
-        char last = 0;
-
-        p->nul_column = 0;
-        while (p->in_pos < p->in_len || fill(p)) {
-                const char *start = p->in + p->in_pos, *nl, *z;
-                size_t avail = p->in_len - p->in_pos, span, k = 0, j;
-
-                any = true;
-                nl = memchr(start, '\n', avail);
-                span = nl ? (size_t) (nl - start) : avail;
-                p->size += span + (nl != NULL);
-                if (p->size > CONFIG_FILE_MAX) {
-                        p->too_large = true;
-                        return false;
-                }
-                p->in_pos += span + (nl != NULL);
-                if (p->nul_column == 0 && (z = memchr(start, '\0', span)))
-                        p->nul_column = column + (size_t) (z - start) + 1;
-                column += span;
-                /* Leading blanks are dropped so that inih never sees a continuation line. */
-                while (blank && k < span && is_blank(start[k]))
-                        k++;
-                if (k < span) {
-                        blank = false;
-                        if (pos < LINE_KEEP)
-                                memcpy(p->buf + pos, start + k, span - k < LINE_KEEP - pos ? span - k : LINE_KEEP - pos);
-                        /* Where the line ends without trailing blanks, and without its last byte (a CR, maybe). */
-                        for (j = span; j > k && is_blank(start[j - 1]); j--)
-                                ;
-                        if (j == span) {
-                                for (j = span - 1; j > k && is_blank(start[j - 1]); j--)
-                                        ;
-                                end_before = j > k ? pos + (j - k) : end;
-                                j = span;
-                        }
-                        if (j > k)
-                                end = pos + (j - k);
-                        pos += span - k;
-                        last = start[span - 1];
-                }
-                if (nl)
-                        break;
+        /* Never echo a control character: the name is shown with '?' instead. */
+        if (p->control) {
+                add_error(p, "control character 0x%02x in a section header", p->control);
+                for (char *c = name; *c; c++)
+                        if (is_control_char((unsigned char) *c))
+                                *c = '?';
         }
-        if (!any)
-                return false;
-        /* A CR before the LF ends the line too, with the blanks before it. */
-        if (last == '\r' && end == pos)
-                end = end_before;
-        p->len = end;
-        p->line++;
-        return true;
-}
-
-/*
- * The reader hands inih one physical line at a time, so p->line is the line
- * the handler is called for: Debian's inih does not pass line numbers.  It
- * also finds what inih would only report by its first error's number: long
- * lines, NUL bytes, syntax errors, and section headers (for duplicates and
- * line numbers).
- */
-static char *reader(char *str, int num, void *stream) {
-        struct parser *p = stream;
-        size_t limit = (size_t) num - 1 < LINE_KEEP ? (size_t) num - 1 : LINE_KEEP;
-        char *s = p->buf;
-
-        if (p->stop || !read_line(p))
-                return NULL;
-        p->syntax_error_on_line = false;
-        p->control = 0;
-        str[0] = '\0';
-
-        /* A NUL byte would end the value early, and silently. */
-        if (p->nul_column > 0 || p->len > limit) {
-                if (p->nul_column > 0)
-                        add_error(p, "NUL byte at column %zu", p->nul_column);
-                else
-                        add_error(p, "line too long (%zu characters; the limit is %zu)", p->len, limit);
-                if (p->cur)
-                        p->cur->bad_line = true;        /* it may have held any key */
-                return str;
-        }
-        s[p->len] = '\0';
-        for (const char *c = s; *c; c++)
-                if (is_control_char((unsigned char) *c)) {
-                        p->control = (unsigned char) *c;
-                        break;
-                }
-
-        if (*s == '\0' || *s == ';' || *s == '#') {
-                /* blank or comment */
-        } else if (*s == '[') {
-                char *end = strchr(s, ']'), *name;
-
-                if (!end) {
-                        add_error(p, "syntax error: '[' without ']'");
-                        p->syntax_error_on_line = true;
-                } else {
-                        /* Never echo a control character: the name is shown with '?' instead. */
-                        if (p->control) {
-                                add_error(p, "control character 0x%02x in a section header", p->control);
-                                for (char *c = s; *c; c++)
-                                        if (is_control_char((unsigned char) *c))
-                                                *c = '?';
-                        }
-                        name = strndup(s + 1, (size_t) (end - s - 1));
-                        if (!name)
-                                p->failed_oom = true;
-                        else if (strlen(name) >= SECTION_NAME_MAX)
-                                add_error(p, "section name too long (%zu characters; the limit is %d)", strlen(name),
-                                          SECTION_NAME_MAX - 1);
-                        else if (!valid_section_name(name) && !p->control)
-                                add_error(p, "invalid section name [%s] (use letters, digits, '_', '.', ':', '@' and '-')", name);
-                        begin_section(p, name ? name : "");
-                        free(name);
-                }
-        } else {
-                bool found = false;
-
-                for (const char *c = s; *c; c++) {
-                        if (*c == '=' || *c == ':') {
-                                found = c > s;
-                                break;
-                        }
-                        if (*c == ';' && c > s && isspace((unsigned char) c[-1]))
-                                break;
-                }
-                if (!found) {
-                        add_error(p, "syntax error: expected '[section]' or 'key = value'");
-                        p->syntax_error_on_line = true;
-                }
-        }
-
-        if (!p->syntax_error_on_line)   /* else already reported; inih need not see it */
-                memcpy(str, s, p->len + 1);
-        return str;
+        if (strlen(name) >= SECTION_NAME_MAX)
+                add_error(p, "section name too long (%zu characters; the limit is %d)", strlen(name), SECTION_NAME_MAX - 1);
+        else if (!valid_section_name(name) && !p->control)
+                add_error(p, "invalid section name [%s] (use letters, digits, '_', '.', ':', '@' and '-')", name);
+        begin_section(p, name);
 }
 
 /* ------------------------------------------------------------- validation */
@@ -1424,8 +1256,7 @@ static void parser_done(struct parser *p) {
         credentials_done(&p->credentials);
         for (size_t i = 0; i < p->n_errors; i++)
                 free(p->errors[i].text);
-        if (p->f)
-                fclose(p->f);
+        ini_close(p->ini);
 }
 
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors) {
@@ -1434,7 +1265,8 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                 .credentials.optional = flags & CONFIG_CREDENTIALS_OPTIONAL,
         };
         struct config *c = NULL;
-        int r;
+        struct ini_item it;
+        int r, read_error = 0;
 
         c = calloc(1, sizeof *c);
         if (!c)
@@ -1450,28 +1282,38 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                         keys[i].type->parse(&p, &keys[i], keys[i].def,
                                             keys[i].scope == CONFIG_SCOPE_GLOBAL ? (void *) c : (void *) &p.defaults);
 
-        p.f = fopen(path, "re");
-        if (!p.f) {
-                r = -errno;
+        r = ini_open(path, &(struct ini_limits) { .file_max = CONFIG_FILE_MAX, .line_max = LINE_MAX_CHARS }, &p.ini);
+        if (r < 0) {
                 add_error_at(&p, 0, "cannot read: %s", strerror(-r));
                 goto fail;
         }
-
-        r = ini_parse_stream(reader, &p, handler, &p);
-        if (ferror(p.f)) {
-                add_error_at(&p, 0, "cannot read: %m");
-                r = -EIO;
-        } else if (r < 0) {
-                r = -ENOMEM;
-        } else if (r > 0 && n_errors(&p) == 0) {
-                /* Something inih rejected that the reader did not foresee. */
-                add_error_at(&p, (unsigned) r, "syntax error");
+        while (!p.stop && (r = ini_next(p.ini, &it)) > 0) {
+                p.line = it.line;
+                p.control = it.control;
+                switch (it.type) {
+                case INI_SECTION:
+                        handle_section(&p, it.name);
+                        break;
+                case INI_KEY:
+                        handle_key(&p, it.name, it.value);
+                        break;
+                case INI_BAD_LINE:
+                case INI_SYNTAX_ERROR:
+                        /* A line not read may have held any key: the section's missing keys are no news. */
+                        if (it.type == INI_BAD_LINE && p.cur)
+                                p.cur->bad_line = true;
+                        add_error(&p, "%s", it.error);
+                        break;
+                }
         }
-        if (p.too_large) {
+        if (r == -EFBIG) {
                 add_error_at(&p, 0, "too large: warmd reads at most %u bytes (16 MiB), credentials included",
                              CONFIG_FILE_MAX);
                 if (p.cur)
                         p.cur->bad_line = true;         /* cut short: its missing keys are no news */
+        } else if (r < 0) {
+                add_error_at(&p, 0, "cannot read: %s", strerror(-r));
+                read_error = r;
         }
 
         for (size_t i = 0; i < p.n_sections; i++)
@@ -1483,7 +1325,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                 goto fail;
         }
         if (n_errors(&p) > 0) {
-                r = -EINVAL;
+                r = read_error < 0 ? read_error : -EINVAL;
                 goto fail;
         }
         parser_done(&p);

@@ -282,6 +282,12 @@ static void test_unreadable(void) {
         CHECK(e.n == 1 && strstr(e.lines[0], "missing.conf: cannot read: No such file or directory"),
               "missing file error: %s", e.n ? e.lines[0] : "(none)");
         config_errors_clear(&e);
+
+        /* A directory opens, and the error comes from read(): the message and the return are its own. */
+        snprintf(path, sizeof path, "%s: cannot read: Is a directory", dir);
+        CHECK(config_load(dir, 0, &c, &e) == -EISDIR && e.n == 1 && streq(e.lines[0], path),
+              "a directory: %s", e.n ? e.lines[0] : "(none)");
+        config_errors_clear(&e);
 }
 
 static void test_values(void) {
