@@ -5,28 +5,22 @@
  * any mistake fails the load, because a daemon that guesses (say, one
  * container for a mistyped "contaners") warms the wrong thing silently.
  *
- * Every key is one line of the table keys[] below: its name, the sections it
- * may appear in, its type (how it is parsed, compared, inherited and freed)
- * and the field it fills.  The handler, did-you-mean, inheritance from
- * [global], endpoint_config_equal() and the key list in warmd.conf(5) all
- * follow from that table.
+ * Every key is one line of the table config_keys[] in config-keys.c: its
+ * name, the sections it may appear in, its type (how it is parsed, compared,
+ * inherited and freed) and the field it fills.  This file applies the table:
+ * each key line to its section, inheritance from [global], the checks
+ * between keys of an endpoint, endpoint_config_equal(); did-you-mean and
+ * the key list in warmd.conf(5) follow from it too.
  */
 #include "config.h"
 
 #include <ctype.h>
-#include <fcntl.h>
-#include <json-c/json.h>
-#include <inttypes.h>
 #include <search.h>
 #include <stdarg.h>
-#include <stddef.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <stdio.h>
 
-#include "credential.h"
-#include "ini.h"
+#include "config-internal.h"
 #include "url.h"
-#include "warmd.h"
 
 #define SECTION_NAME_MAX        50      /* 49 characters, as when libinih read the file */
 /*
@@ -37,88 +31,9 @@
  */
 #define CONFIG_FILE_MAX         (16U * 1024U * 1024U)   /* bytes read, plus bytes credentials add */
 #define LINE_MAX_CHARS          199     /* without the line's leading and trailing blanks */
-#define ERRORS_SHOWN_MAX        100     /* then one line "and N more errors" */
 #define ENDPOINTS_MAX           100000U /* the rest of the file is not read */
-#define HEADERS_MAX             100     /* per endpoint */
-#define HEADER_MAX              16384   /* one header, "Name: value", with its credentials */
-#define KEYS_MAX                64      /* room in struct section; a static assertion checks it */
 
-struct parser;
-struct key;
-
-/* What a key's value is: how it is parsed into its field, compared, inherited and freed. */
-struct value_type {
-        const char *what;               /* for the key list in warmd.conf(5) */
-        /* Parses value into the key's field of base, or reports an error; base is the whole struct. */
-        void (*parse)(struct parser *p, const struct key *k, const char *value, void *base);
-        bool (*equal)(const void *a, const void *b);
-        /* For an endpoint that inherits the value from [global]; NULL: the type cannot be inherited. */
-        int (*copy)(void *dst, const void *src);
-        void (*done)(void *field);
-        /* The range, such as "1s to 24h", from the key's min and max; NULL: none. */
-        int (*format_range)(const struct key *k, char *buf, size_t size);
-};
-
-enum {
-        KEY_REQUIRED = 1 << 0,          /* every endpoint must set it */
-        KEY_REPEATABLE = 1 << 1,        /* may appear more than once in a section */
-        KEY_CONTROL_CHARS = 1 << 2,     /* the value may hold control characters other than NUL */
-};
-
-struct key {
-        const char *name;
-        unsigned scope;                 /* CONFIG_SCOPE_*: global and endpoint means an endpoint may override */
-        const struct value_type *type;
-        /* The field: in struct config for keys only allowed in [global], else in struct endpoint_config. */
-        size_t offset;
-        uint64_t min, max;              /* for numbers and durations; for header, the most per endpoint */
-        const char *def;                /* the default, parsed like a value from the file; NULL: none */
-        unsigned flags;
-        const char *doc;                /* in the key list: the value, if not just the type's name */
-        const char *def_doc;            /* in the key list: the default, if def does not say it */
-        const char *instead;            /* KEY_REQUIRED unless this other key is set */
-};
-
-struct section {
-        char *name;
-        unsigned line;
-        unsigned key_line[KEYS_MAX];    /* where each key was set; 0: not set */
-        struct endpoint_config *ep;     /* NULL for [global] and rejected sections */
-        bool bad_line;                  /* a line too long was dropped: it may have held any key */
-        size_t headers_cap;
-};
-
-/* An error kept to be shown; they are kept sorted by line, in the order found within a line. */
-struct error {
-        unsigned line;
-        char *text;
-};
-
-struct parser {
-        const char *path;
-        struct ini_file *ini;
-        unsigned line;                  /* of the item being read */
-        unsigned char control;          /* the first control character of that line; 0: none */
-        bool stop;                      /* a limit was reached: read no further */
-        struct error errors[ERRORS_SHOWN_MAX];
-        size_t n_errors;
-        size_t n_more_errors;           /* counted, but neither kept nor formatted */
-        struct credentials credentials;
-        struct config *config;
-        /* What [global] sets for keys an endpoint may override, on top of the defaults. */
-        struct endpoint_config defaults;
-        struct section *global;         /* the first [global], or NULL */
-
-        struct section **sections;      /* in file order */
-        size_t n_sections, sections_cap;
-        size_t endpoints_cap;
-        void *section_names;            /* tsearch() tree of the same, by name: no quadratic duplicate check */
-        struct section *cur;            /* NULL before the first section header */
-        bool failed_oom;
-};
-
-static void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) _printf_(3, 4);
-static void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
+void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
         char *msg = NULL, *full = NULL;
         size_t lo = 0, hi;
         va_list ap;
@@ -164,8 +79,6 @@ oom:
         p->failed_oom = true;
 }
 
-#define add_error(p, ...) add_error_at((p), (p)->line, __VA_ARGS__)
-
 static size_t n_errors(const struct parser *p) {
         return p->n_errors + p->n_more_errors;
 }
@@ -204,279 +117,7 @@ void config_errors_clear(struct config_errors *e) {
         *e = (struct config_errors) {};
 }
 
-/* ------------------------------------------------------------------ values */
-
-static int parse_unsigned(const char *s, unsigned *ret) {
-        unsigned long v;
-        char *end;
-
-        if (!isdigit((unsigned char) *s))
-                return -EINVAL;
-        errno = 0;
-        v = strtoul(s, &end, 10);
-        if (*end != '\0')
-                return -EINVAL;
-        if (errno == ERANGE || v > UINT32_MAX)
-                return -ERANGE;
-        *ret = (unsigned) v;
-        return 0;
-}
-
-static bool is_token_char(char c) {
-        return isalnum((unsigned char) c) || strchr("!#$%&'*+-.^_`|~", c);
-}
-
-/* ------------------------------------------------------------------- types */
-
-static void *field_of(const struct key *k, void *base) {
-        return (char *) base + k->offset;
-}
-
-static const void *const_field_of(const struct key *k, const void *base) {
-        return (const char *) base + k->offset;
-}
-
-static bool u64_equal(const void *a, const void *b) {
-        return *(const uint64_t *) a == *(const uint64_t *) b;
-}
-
-static int u64_copy(void *dst, const void *src) {
-        *(uint64_t *) dst = *(const uint64_t *) src;
-        return 0;
-}
-
-static bool unsigned_equal(const void *a, const void *b) {
-        return *(const unsigned *) a == *(const unsigned *) b;
-}
-
-static int unsigned_copy(void *dst, const void *src) {
-        *(unsigned *) dst = *(const unsigned *) src;
-        return 0;
-}
-
-static bool string_equal(const void *a, const void *b) {
-        return streq_ptr(*(char *const *) a, *(char *const *) b);
-}
-
-static int string_copy(void *dst, const void *src) {
-        const char *s = *(char *const *) src;
-        char *c = NULL;
-
-        if (s && !(c = strdup(s)))
-                return -ENOMEM;
-        free(*(char **) dst);
-        *(char **) dst = c;
-        return 0;
-}
-
-static void string_done(void *field) {
-        free(*(char **) field);
-        *(char **) field = NULL;
-}
-
-static void set_string(struct parser *p, const char *value, char **dst) {
-        char *s = strdup(value);
-
-        if (!s) {
-                p->failed_oom = true;
-                return;
-        }
-        free(*dst);
-        *dst = s;
-}
-
-static void duration_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        char lo[32], hi[32];
-        uint64_t v = 0;
-        int r;
-
-        r = parse_duration(value, &v);
-        if (r == -EINVAL)
-                return add_error(p, "%s: invalid duration '%s' (use a number with ms, s, m or h)", k->name, value);
-        if (r < 0 || v < k->min || v > k->max) {
-                (void) format_duration(k->min, DURATION_CONFIG, lo, sizeof lo);
-                (void) format_duration(k->max, DURATION_CONFIG, hi, sizeof hi);
-                return add_error(p, "%s: %s is out of range (%s..%s)", k->name, value, lo, hi);
-        }
-        *(uint64_t *) field_of(k, base) = v;
-}
-
-static int duration_range(const struct key *k, char *buf, size_t size) {
-        char lo[32], hi[32];
-
-        (void) format_duration(k->min, DURATION_CONFIG, lo, sizeof lo);
-        (void) format_duration(k->max, DURATION_CONFIG, hi, sizeof hi);
-        return snprintf(buf, size, "%s to %s", lo, hi) < (int) size ? 0 : -ENOBUFS;
-}
-
-static const struct value_type type_duration = {
-        .what = "duration",
-        .parse = duration_parse,
-        .equal = u64_equal,
-        .copy = u64_copy,
-        .format_range = duration_range,
-};
-
-static void number_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        unsigned v = 0;
-        int r;
-
-        r = parse_unsigned(value, &v);
-        if (r == -EINVAL)
-                return add_error(p, "%s: invalid number '%s'", k->name, value);
-        if (r < 0 || v < k->min || v > k->max)
-                return add_error(p, "%s: %s is out of range (%" PRIu64 "..%" PRIu64 ")", k->name, value, k->min, k->max);
-        *(unsigned *) field_of(k, base) = v;
-}
-
-static int number_range(const struct key *k, char *buf, size_t size) {
-        return snprintf(buf, size, "%" PRIu64 " to %" PRIu64, k->min, k->max) < (int) size ? 0 : -ENOBUFS;
-}
-
-static const struct value_type type_number = {
-        .what = "number",
-        .parse = number_parse,
-        .equal = unsigned_equal,
-        .copy = unsigned_copy,
-        .format_range = number_range,
-};
-
-static void text_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        set_string(p, value, field_of(k, base));
-}
-
-static const struct value_type type_text = {
-        .what = "text",
-        .parse = text_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
-/* A factor, where no is 1 (N requests and no more) and yes is the key's default. */
-static void factor_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        int b = parse_bool_word(value);
-
-        if (b == 0)
-                *(unsigned *) field_of(k, base) = 1;
-        else if (b > 0)
-                number_parse(p, k, k->def, base);
-        else
-                number_parse(p, k, value, base);
-}
-
-static const struct value_type type_factor = {
-        .what = "yes, no or a factor",
-        .parse = factor_parse,
-        .equal = unsigned_equal,
-        .copy = unsigned_copy,
-        .format_range = number_range,
-};
-
-/* The directory must exist when the file is written, not now: under systemd it is made at start. */
-static void path_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        if (value[0] != '/')
-                return add_error(p, "%s: '%s' is not an absolute path", k->name, value);
-        if (value[strlen(value) - 1] == '/')
-                return add_error(p, "%s: '%s' names a directory, not a file", k->name, value);
-        set_string(p, value, field_of(k, base));
-}
-
-static const struct value_type type_path = {
-        .what = "absolute path",
-        .parse = path_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
-static void method_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        for (const char *c = value; *c; c++)
-                if (!isupper((unsigned char) *c))
-                        return add_error(p, "%s: invalid method '%s' (use an upper-case HTTP method such as GET or POST)",
-                                         k->name, value);
-        set_string(p, value, field_of(k, base));
-}
-
-static const struct value_type type_method = {
-        .what = "HTTP method",
-        .parse = method_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
-static void header_name_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        for (const char *c = value; *c; c++)
-                if (!is_token_char(*c))
-                        return add_error(p, "%s: invalid header name '%s'", k->name, value);
-        set_string(p, value, field_of(k, base));
-}
-
-static const struct value_type type_header_name = {
-        .what = "header name",
-        .parse = header_name_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
-static void json_path_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        size_t n = strlen(value);
-
-        if (value[0] == '.' || value[n - 1] == '.' || strstr(value, ".."))
-                return add_error(p, "%s: invalid JSON path '%s' (use a field name or a dotted path such as a.b)",
-                                 k->name, value);
-        set_string(p, value, field_of(k, base));
-}
-
-static const struct value_type type_json_path = {
-        .what = "JSON path",
-        .parse = json_path_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
-/* Fills the URL's derived fields too, so it only suits struct endpoint_config's url. */
-static void url_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        struct endpoint_config *ep = base;
-        CURLU *u = curl_url();
-        char *scheme = NULL, *shown = NULL;
-        CURLUcode uc;
-
-        if (!u) {
-                p->failed_oom = true;
-                return;
-        }
-        /* libcurl's own parser, so warmd accepts exactly what it will send.  An invalid URL cannot be redacted. */
-        uc = curl_url_set(u, CURLUPART_URL, value, 0);
-        if (uc != CURLUE_OK)
-                add_error(p, "%s: invalid URL: %s (the URL is not shown: it may hold a secret)", k->name,
-                          curl_url_strerror(uc));
-        else if (url_display(u, &shown) < 0)
-                p->failed_oom = true;
-        else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-                 !(streq(scheme, "http") || streq(scheme, "https")))
-                add_error(p, "%s: only http and https URLs are supported: '%s'", k->name, shown);
-        else {
-                set_string(p, value, &ep->url);
-                free(ep->url_display);
-                ep->url_display = shown;
-                shown = NULL;
-                ep->host_is_address = host_is_address(u);
-        }
-        free(shown);
-        curl_free(scheme);
-        curl_url_cleanup(u);
-}
-
-static const struct value_type type_url = {
-        .what = "URL",
-        .parse = url_parse,
-        .equal = string_equal,
-        .done = string_done,
-};
+/* ---------------------------------------------------- Lambda's value types */
 
 static void lambda_key_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         struct lambda_target t;
@@ -487,7 +128,7 @@ static void lambda_key_parse(struct parser *p, const struct key *k, const char *
         set_string(p, value, field_of(k, base));
 }
 
-static const struct value_type type_lambda = {
+const struct value_type type_lambda = {
         .what = "function",
         .parse = lambda_key_parse,
         .equal = string_equal,
@@ -509,367 +150,13 @@ static void region_parse(struct parser *p, const struct key *k, const char *valu
         set_string(p, value, field_of(k, base));
 }
 
-static const struct value_type type_region = {
+const struct value_type type_region = {
         .what = "AWS region",
         .parse = region_parse,
         .equal = string_equal,
         .copy = string_copy,
         .done = string_done,
 };
-
-/* The field is the NULL-terminated headers; n_headers, has_credentials and header_list go with it. */
-static void headers_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        struct endpoint_config *ep = base;
-        const char *colon = strchr(value, ':');
-        char *expanded = NULL, **h, error[CREDENTIAL_ERROR_MAX];
-        int r;
-
-        if (ep->n_headers >= k->max)
-                return add_error(p, "%s: too many headers (the limit is %" PRIu64 " per endpoint)", k->name, k->max);
-        if (!colon || colon == value)
-                return add_error(p, "%s: expected 'Name: value' (the value is not shown: it may be a secret)", k->name);
-        for (const char *c = value; c < colon; c++)
-                if (!is_token_char(*c))
-                        return add_error(p, "%s: invalid header name '%.*s'", k->name, (int) (colon - value), value);
-
-        r = credentials_expand(&p->credentials, value, &expanded, error, sizeof error);
-        if (r == -ENOMEM)
-                p->failed_oom = true;
-        else if (r < 0)
-                add_error(p, "%s: %s", k->name, error);
-        if (r < 0)
-                return;
-        if (r > 0) {
-                size_t n = strlen(expanded);
-
-                ep->has_credentials = true;
-                /* What credentials add counts as read, so they cannot make a small file large. */
-                ini_count(p->ini, n - strlen(value));
-                if (n > HEADER_MAX) {
-                        add_error(p, "%s: longer than %d bytes with its credentials (the value is not shown: it may be a secret)",
-                                  k->name, HEADER_MAX);
-                        explicit_bzero(expanded, n);
-                        free(expanded);
-                        return;
-                }
-        }
-
-        /* n_headers + 1 for the terminating NULL. */
-        h = array_grow(ep->headers, ep->n_headers + 1, &p->cur->headers_cap, sizeof(char *));
-        if (!h) {
-                explicit_bzero(expanded, strlen(expanded));
-                free(expanded);
-                p->failed_oom = true;
-                return;
-        }
-        ep->headers = h;
-        h[ep->n_headers++] = expanded;
-        h[ep->n_headers] = NULL;
-}
-
-/* As a list: the same headers in the same order. */
-static bool headers_equal(const void *a, const void *b) {
-        char *const *x = *(char **const *) a, *const *y = *(char **const *) b;
-
-        if (!x || !y)
-                return !x == !y;
-        for (; *x && *y; x++, y++)
-                if (!streq(*x, *y))
-                        return false;
-        return !*x && !*y;
-}
-
-static void headers_done(void *field) {
-        char **h = *(char ***) field;
-
-        for (size_t i = 0; h && h[i]; i++) {
-                explicit_bzero(h[i], strlen(h[i]));
-                free(h[i]);
-        }
-        free(h);
-        *(char ***) field = NULL;
-}
-
-static int headers_range(const struct key *k, char *buf, size_t size) {
-        return snprintf(buf, size, "at most %" PRIu64 " per endpoint", k->max) < (int) size ? 0 : -ENOBUFS;
-}
-
-static const struct value_type type_headers = {
-        .what = "Name: value",
-        .format_range = headers_range,
-        .parse = headers_parse,
-        .equal = headers_equal,
-        .done = headers_done,
-};
-
-/*
- * A file read at connection time (by OpenSSL, through libcurl): absolute, so
- * it does not depend on the working directory, and readable now, so a typo
- * fails the load with its line rather than every request of a round.
- */
-static int check_file(struct parser *p, const struct key *k, const char *path, const char *shown) {
-        struct stat st;
-        int fd;
-
-        if (path[0] != '/') {
-                add_error(p, "%s: '%s' is not an absolute path", k->name, shown);
-                return -EINVAL;
-        }
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                int e = errno;
-
-                add_error(p, "%s: cannot read '%s': %s", k->name, shown, strerror(e));
-                return -e;
-        }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                close(fd);
-                add_error(p, "%s: '%s' is not a regular file", k->name, shown);
-                return -EINVAL;
-        }
-        close(fd);
-        return 0;
-}
-
-static void file_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        if (check_file(p, k, value, value) >= 0)
-                set_string(p, value, field_of(k, base));
-}
-
-/* "system" is libcurl's built-in store (a NULL field), so an endpoint can undo [global]'s file. */
-static void ca_file_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        if (streq(value, "system"))
-                string_done(field_of(k, base));
-        else
-                file_parse(p, k, value, base);
-}
-
-static const struct value_type type_ca_file = {
-        .what = "absolute path or system",
-        .parse = ca_file_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
-/*
- * A client certificate or its private key: a file, or ${credential:NAME},
- * the file systemd's LoadCredential= puts in $CREDENTIALS_DIRECTORY (the way
- * to hand a key to a DynamicUser service).  The field is the path; the key
- * itself is only ever read by OpenSSL, and only the credential's name
- * appears in an error.
- */
-static void key_file_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        _cleanup_(freep) char *path = NULL;
-        char error[CREDENTIAL_ERROR_MAX];
-        int r;
-
-        if (!credential_is_reference(value))
-                return file_parse(p, k, value, base);
-        r = credentials_path(&p->credentials, value, &path, error, sizeof error);
-        if (r == -ENOMEM)
-                p->failed_oom = true;
-        else if (r < 0)
-                add_error(p, "%s: %s", k->name, error);
-        else if (r > 0 && check_file(p, k, path, value) >= 0)
-                set_string(p, path, field_of(k, base));
-}
-
-static const struct value_type type_key_file = {
-        .what = "absolute path or ${credential:NAME}",
-        .parse = key_file_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
-static void http_version_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        static const struct {
-                const char *name;
-                enum http_version v;
-        } versions[] = {
-                { "auto", HTTP_VERSION_AUTO },
-                { "1.1",  HTTP_VERSION_1_1 },
-                { "2",    HTTP_VERSION_2 },
-        };
-
-        for (size_t i = 0; i < ELEMENTSOF(versions); i++)
-                if (streq(value, versions[i].name)) {
-                        *(enum http_version *) field_of(k, base) = versions[i].v;
-                        return;
-                }
-        add_error(p, "%s: invalid HTTP version '%s' (use auto, 1.1 or 2)", k->name, value);
-}
-
-static bool http_version_equal(const void *a, const void *b) {
-        return *(const enum http_version *) a == *(const enum http_version *) b;
-}
-
-static int http_version_copy(void *dst, const void *src) {
-        *(enum http_version *) dst = *(const enum http_version *) src;
-        return 0;
-}
-
-static const struct value_type type_http_version = {
-        .what = "auto, 1.1 or 2",
-        .parse = http_version_parse,
-        .equal = http_version_equal,
-        .copy = http_version_copy,
-};
-
-/* ------------------------------------------------------------------- keys */
-
-#define GLOBAL   CONFIG_SCOPE_GLOBAL
-#define ENDPOINT CONFIG_SCOPE_ENDPOINT
-#define EP(f) offsetof(struct endpoint_config, f)
-#define GL(f) offsetof(struct config, f)
-
-/*
- * Every key warmd knows.  A key in both scopes is set in [global] for every
- * endpoint, and an endpoint may set its own.  A new key is one line here and
- * its field; tests/test-config.c then wants sample values for it, and
- * warmd.conf(5) its line in the key list and its description.
- */
-static const struct key keys[] = {
-        { .name = "interval",        .scope = GLOBAL | ENDPOINT, .type = &type_duration,
-          .offset = EP(interval_usec), .min = USEC_PER_SEC, .max = 24 * USEC_PER_HOUR, .def = "15m" },
-        { .name = "jitter",          .scope = GLOBAL | ENDPOINT, .type = &type_duration,
-          .offset = EP(jitter_usec), .max = 24 * USEC_PER_HOUR, .def = "0", .doc = "at most interval" },
-        { .name = "timeout",         .scope = GLOBAL | ENDPOINT, .type = &type_duration,
-          .offset = EP(timeout_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def = "10s" },
-        { .name = "connect_timeout", .scope = GLOBAL | ENDPOINT, .type = &type_duration,
-          .offset = EP(connect_timeout_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def = "5s" },
-        { .name = "max_parallel",    .scope = GLOBAL,            .type = &type_number,
-          .offset = GL(max_parallel), .min = 1, .max = MAX_PARALLEL_MAX, .def = "1000" },
-        { .name = "user_agent",      .scope = GLOBAL,            .type = &type_text,
-          .offset = GL(user_agent), .def = PACKAGE_NAME "/" PACKAGE_VERSION, .def_doc = PACKAGE_NAME "/VERSION" },
-        { .name = "metrics_file",    .scope = GLOBAL,            .type = &type_path,
-          .offset = GL(metrics_file), .def_doc = "none" },
-        { .name = "topup",           .scope = GLOBAL | ENDPOINT, .type = &type_factor,
-          .offset = EP(topup_factor), .min = 1, .max = TOPUP_FACTOR_MAX, .def = "8",
-          .doc = "times containers: the most requests of a round; no is 1" },
-        { .name = "url",             .scope = ENDPOINT,          .type = &type_url,
-          .offset = EP(url), .flags = KEY_REQUIRED, .instead = "lambda", .doc = "http or https only" },
-        { .name = "lambda",          .scope = ENDPOINT,          .type = &type_lambda,
-          .offset = EP(lambda), .doc = "NAME, NAME:QUALIFIER or an ARN; instead of url" },
-        { .name = "region",          .scope = GLOBAL | ENDPOINT, .type = &type_region,
-          .offset = EP(region), .def_doc = "$AWS_REGION, else $AWS_DEFAULT_REGION" },
-        { .name = "containers",      .scope = ENDPOINT,          .type = &type_number,
-          .offset = EP(containers), .min = 1, .max = CONTAINERS_MAX, .flags = KEY_REQUIRED },
-        { .name = "method",          .scope = ENDPOINT,          .type = &type_method,
-          .offset = EP(method), .doc = "upper case", .def_doc = "GET" },
-        { .name = "header",          .scope = ENDPOINT,          .type = &type_headers,
-          .offset = EP(headers), .max = HEADERS_MAX, .flags = KEY_REPEATABLE },
-        { .name = "body",            .scope = ENDPOINT,          .type = &type_text,
-          .offset = EP(body), .flags = KEY_CONTROL_CHARS, .doc = "sent as is" },
-        { .name = "expect_status",   .scope = ENDPOINT,          .type = &type_number,
-          .offset = EP(expect_status), .min = 100, .max = 599, .def_doc = "any 2xx" },
-        { .name = "reuse_header",    .scope = ENDPOINT,          .type = &type_header_name,
-          .offset = EP(reuse_header) },
-        { .name = "reuse_json",      .scope = ENDPOINT,          .type = &type_json_path,
-          .offset = EP(reuse_json) },
-        { .name = "instance_header", .scope = ENDPOINT,          .type = &type_header_name,
-          .offset = EP(instance_header) },
-        { .name = "instance_json",   .scope = ENDPOINT,          .type = &type_json_path,
-          .offset = EP(instance_json) },
-        { .name = "cold_threshold",  .scope = ENDPOINT,          .type = &type_duration,
-          .offset = EP(cold_threshold_usec), .min = USEC_PER_MSEC, .max = USEC_PER_HOUR, .def_doc = "none" },
-        { .name = "ca_file",         .scope = GLOBAL | ENDPOINT, .type = &type_ca_file,
-          .offset = EP(ca_file), .doc = "PEM", .def_doc = "system" },
-        { .name = "client_cert",     .scope = GLOBAL | ENDPOINT, .type = &type_key_file,
-          .offset = EP(client_cert), .doc = "PEM", .def_doc = "none" },
-        { .name = "client_key",      .scope = GLOBAL | ENDPOINT, .type = &type_key_file,
-          .offset = EP(client_key), .doc = "PEM", .def_doc = "in client_cert" },
-        { .name = "http_version",    .scope = GLOBAL | ENDPOINT, .type = &type_http_version,
-          .offset = EP(http_version), .def = "auto" },
-};
-
-_Static_assert(ELEMENTSOF(keys) <= KEYS_MAX, "struct section has no room for every key");
-
-/* A key's index, for the rules between keys; ELEMENTSOF(keys) if there is none. */
-static size_t key_id(const char *name) {
-        size_t i;
-
-        /* The first byte first: a header line, the most common, then costs one strcmp(), not ten. */
-        for (i = 0; i < ELEMENTSOF(keys); i++)
-                if (keys[i].name[0] == name[0] && streq(keys[i].name, name))
-                        break;
-        return i;
-}
-
-/* The line where a section set a key; 0: not set. */
-static unsigned set_at(const struct section *s, const char *name) {
-        size_t i = key_id(name);
-
-        return s && i < ELEMENTSOF(keys) ? s->key_line[i] : 0;
-}
-
-int config_key_info(size_t i, struct config_key_info *ret) {
-        const struct key *k;
-        char range[64] = "";
-        const char *def;
-        int n;
-
-        if (i >= ELEMENTSOF(keys))
-                return -ENOENT;
-        k = &keys[i];
-        if (k->type->format_range && k->type->format_range(k, range, sizeof range) < 0)
-                return -ENOBUFS;
-        def = k->def_doc ? k->def_doc : k->def;
-        n = snprintf(ret->summary, sizeof ret->summary, "%s%s%s%s%s%s%s%s%s%s%s", k->type->what, range[0] ? ", " : "",
-                     range, k->doc ? ", " : "", k->doc ? k->doc : "", k->flags & KEY_REQUIRED ? "; required" : "",
-                     k->instead ? " unless " : "", k->instead ? k->instead : "",
-                     def ? "; default " : "", def ? def : "", k->flags & KEY_REPEATABLE ? "; repeatable" : "");
-        if (n < 0 || (size_t) n >= sizeof ret->summary)
-                return -ENOBUFS;
-        ret->name = k->name;
-        ret->scope = k->scope;
-        ret->required = k->flags & KEY_REQUIRED;
-        ret->inheritable = k->type->copy != NULL;
-        return 0;
-}
-
-static unsigned edit_distance(const char *a, const char *b) {
-        size_t la = strlen(a), lb = strlen(b);
-        unsigned row[64];
-
-        if (lb >= ELEMENTSOF(row) || la >= 64)
-                return UINT32_MAX;
-        for (size_t j = 0; j <= lb; j++)
-                row[j] = (unsigned) j;
-        for (size_t i = 1; i <= la; i++) {
-                unsigned diag = row[0];
-
-                row[0] = (unsigned) i;
-                for (size_t j = 1; j <= lb; j++) {
-                        unsigned up = row[j], best;
-
-                        best = diag + (a[i - 1] != b[j - 1]);
-                        if (up + 1 < best)
-                                best = up + 1;
-                        if (row[j - 1] + 1 < best)
-                                best = row[j - 1] + 1;
-                        diag = up;
-                        row[j] = best;
-                }
-        }
-        return row[lb];
-}
-
-static const char *did_you_mean(const char *key) {
-        const char *best = NULL;
-        unsigned best_d = 3;    /* two edits at most: a typo, not another word */
-
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                unsigned d = edit_distance(key, keys[i].name);
-
-                if (d < best_d && d < strlen(keys[i].name)) {
-                        best_d = d;
-                        best = keys[i].name;
-                }
-        }
-        return best;
-}
 
 /* ---------------------------------------------------------------- handler */
 
@@ -881,9 +168,9 @@ static void handle_key(struct parser *p, const char *name, const char *value) {
         bool global;
         size_t id;
 
-        id = key_id(name);
+        id = config_key_id(name);
         /* Nothing of a line with a control character is shown, unless it is a key that may hold them. */
-        if (p->control && id == ELEMENTSOF(keys)) {
+        if (p->control && id == config_n_keys) {
                 add_error(p, "control character 0x%02x", p->control);
                 return;
         }
@@ -893,8 +180,8 @@ static void handle_key(struct parser *p, const char *name, const char *value) {
         }
         global = streq(s->name, "global");
 
-        if (id == ELEMENTSOF(keys)) {
-                const char *hint = did_you_mean(name);
+        if (id == config_n_keys) {
+                const char *hint = config_did_you_mean(name);
 
                 if (hint)
                         add_error(p, "unknown key '%s' in [%s]; did you mean '%s'?", name, s->name, hint);
@@ -902,7 +189,7 @@ static void handle_key(struct parser *p, const char *name, const char *value) {
                         add_error(p, "unknown key '%s' in [%s]", name, s->name);
                 return;
         }
-        k = &keys[id];
+        k = &config_keys[id];
         if (global && !(k->scope & CONFIG_SCOPE_GLOBAL)) {
                 add_error(p, "'%s' belongs in an endpoint section, not in [global]", name);
                 return;
@@ -1157,8 +444,8 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         unsigned line;
         char a[32], b[32];
 
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                const struct key *k = &keys[i];
+        for (size_t i = 0; i < config_n_keys; i++) {
+                const struct key *k = &config_keys[i];
 
                 if (!(k->scope & CONFIG_SCOPE_ENDPOINT) || s->key_line[i] > 0)
                         continue;
@@ -1212,9 +499,9 @@ static void finish_endpoint(struct parser *p, struct section *s) {
 }
 
 static void endpoint_config_done(struct endpoint_config *ep) {
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if ((keys[i].scope & CONFIG_SCOPE_ENDPOINT) && keys[i].type->done)
-                        keys[i].type->done(field_of(&keys[i], ep));
+        for (size_t i = 0; i < config_n_keys; i++)
+                if ((config_keys[i].scope & CONFIG_SCOPE_ENDPOINT) && config_keys[i].type->done)
+                        config_keys[i].type->done(field_of(&config_keys[i], ep));
         free(ep->name);
         free(ep->url_display);
         curl_slist_free_all(ep->header_list);
@@ -1233,9 +520,9 @@ struct config *config_free(struct config *c) {
         for (size_t i = 0; i < c->n_endpoints; i++)
                 endpoint_config_free(c->endpoints[i]);
         free(c->endpoints);
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (keys[i].scope == CONFIG_SCOPE_GLOBAL && keys[i].type->done)
-                        keys[i].type->done(field_of(&keys[i], c));
+        for (size_t i = 0; i < config_n_keys; i++)
+                if (config_keys[i].scope == CONFIG_SCOPE_GLOBAL && config_keys[i].type->done)
+                        config_keys[i].type->done(field_of(&config_keys[i], c));
         free(c->path);
         free(c);
         return NULL;
@@ -1277,10 +564,10 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                 r = -ENOMEM;
                 goto fail;
         }
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (keys[i].def)
-                        keys[i].type->parse(&p, &keys[i], keys[i].def,
-                                            keys[i].scope == CONFIG_SCOPE_GLOBAL ? (void *) c : (void *) &p.defaults);
+        for (size_t i = 0; i < config_n_keys; i++)
+                if (config_keys[i].def)
+                        config_keys[i].type->parse(&p, &config_keys[i], config_keys[i].def,
+                                            config_keys[i].scope == CONFIG_SCOPE_GLOBAL ? (void *) c : (void *) &p.defaults);
 
         r = ini_open(path, &(struct ini_limits) { .file_max = CONFIG_FILE_MAX, .line_max = LINE_MAX_CHARS }, &p.ini);
         if (r < 0) {
@@ -1358,18 +645,18 @@ size_t config_total_containers(const struct config *c) {
 bool endpoint_config_equal(const struct endpoint_config *a, const struct endpoint_config *b) {
         if (!streq(a->name, b->name))
                 return false;
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if ((keys[i].scope & CONFIG_SCOPE_ENDPOINT) &&
-                    !keys[i].type->equal(const_field_of(&keys[i], a), const_field_of(&keys[i], b)))
+        for (size_t i = 0; i < config_n_keys; i++)
+                if ((config_keys[i].scope & CONFIG_SCOPE_ENDPOINT) &&
+                    !config_keys[i].type->equal(const_field_of(&config_keys[i], a), const_field_of(&config_keys[i], b)))
                         return false;
         return true;
 }
 
 /* The keys only allowed in [global]: the others reach every endpoint, and endpoint_config_equal() sees them. */
 bool config_global_equal(const struct config *a, const struct config *b) {
-        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (keys[i].scope == CONFIG_SCOPE_GLOBAL &&
-                    !keys[i].type->equal(const_field_of(&keys[i], a), const_field_of(&keys[i], b)))
+        for (size_t i = 0; i < config_n_keys; i++)
+                if (config_keys[i].scope == CONFIG_SCOPE_GLOBAL &&
+                    !config_keys[i].type->equal(const_field_of(&config_keys[i], a), const_field_of(&config_keys[i], b)))
                         return false;
         return true;
 }

@@ -110,7 +110,7 @@ enum {
         CONFIG_SCOPE_ENDPOINT = 1 << 1,
 };
 
-/* One key of the table in config.c, as warmd.conf(5)'s key list shows it. */
+/* One key of the table in config-keys.c, as warmd.conf(5)'s key list shows it. */
 struct config_key_info {
         const char *name;
         unsigned scope;                 /* CONFIG_SCOPE_* */

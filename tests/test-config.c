@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-config.c: durations, every config key (from the table in config.c), every error
+ * test-config.c: durations, every config key (from the table in config-keys.c), every error
  * message with its exact FILE:LINE text, and the key list in warmd.conf(5).
  */
 #include "config.h"
@@ -745,7 +745,7 @@ static void test_man_page(void) {
                 abort();
         render_key_list(f);
         fclose(f);
-        CHECK(strstr(man, want), "%s: the key list must read, as made from the table in src/config.c:\n%s", path, want);
+        CHECK(strstr(man, want), "%s: the key list must read, as made from the table in src/config-keys.c:\n%s", path, want);
 
         for (size_t i = 0; config_key_info(i, &k) == 0; i++) {
                 if (k.scope & CONFIG_SCOPE_GLOBAL)
