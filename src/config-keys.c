@@ -61,6 +61,14 @@ static int unsigned_copy(void *dst, const void *src) {
         return 0;
 }
 
+/* A range's end: 0 as a bare "0", as warmd.conf(5) writes it. */
+static void format_duration_or_zero(uint64_t usec, char *buf, size_t size) {
+        if (usec == 0)
+                snprintf(buf, size, "0");
+        else
+                (void) format_duration(usec, DURATION_CONFIG, buf, size);
+}
+
 static void duration_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         char lo[32], hi[32];
         uint64_t v = 0;
@@ -70,8 +78,8 @@ static void duration_parse(struct parser *p, const struct key *k, const char *va
         if (r == -EINVAL)
                 return add_error(p, "%s: invalid duration '%s' (use a number with ms, s, m or h)", k->name, value);
         if (r < 0 || v < k->min || v > k->max) {
-                (void) format_duration(k->min, DURATION_CONFIG, lo, sizeof lo);
-                (void) format_duration(k->max, DURATION_CONFIG, hi, sizeof hi);
+                format_duration_or_zero(k->min, lo, sizeof lo);
+                format_duration_or_zero(k->max, hi, sizeof hi);
                 return add_error(p, "%s: %s is out of range (%s..%s)", k->name, value, lo, hi);
         }
         *(uint64_t *) field_of(k, base) = v;
@@ -80,8 +88,8 @@ static void duration_parse(struct parser *p, const struct key *k, const char *va
 static int duration_range(const struct key *k, char *buf, size_t size) {
         char lo[32], hi[32];
 
-        (void) format_duration(k->min, DURATION_CONFIG, lo, sizeof lo);
-        (void) format_duration(k->max, DURATION_CONFIG, hi, sizeof hi);
+        format_duration_or_zero(k->min, lo, sizeof lo);
+        format_duration_or_zero(k->max, hi, sizeof hi);
         return snprintf(buf, size, "%s to %s", lo, hi) < (int) size ? 0 : -ENOBUFS;
 }
 

@@ -44,7 +44,7 @@ int parse_duration(const char *s, uint64_t *ret_usec) {
         return -EINVAL;
 }
 
-/* In the largest unit that divides it, so that parse_duration() reads it back; below a millisecond, rounded. */
+/* In the largest unit that divides it, so that parse_duration() reads it back; 0 and below a millisecond, in ms. */
 static int format_config(uint64_t usec, char *buf, size_t size) {
         static const struct {
                 const char *suffix;
@@ -56,10 +56,8 @@ static int format_config(uint64_t usec, char *buf, size_t size) {
                 { "ms", USEC_PER_MSEC },
         };
 
-        if (usec == 0)
-                return snprintf(buf, size, "0");
         for (size_t i = 0; i < ELEMENTSOF(units); i++)
-                if (usec % units[i].usec == 0)
+                if (usec > 0 && usec % units[i].usec == 0)
                         return snprintf(buf, size, "%" PRIu64 "%s", usec / units[i].usec, units[i].suffix);
         return snprintf(buf, size, "%" PRIu64 "ms", usec_to_msec(usec));
 }

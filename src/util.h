@@ -73,7 +73,7 @@ static inline uint64_t usec_to_msec(uint64_t usec) {
 
 /* time-util.c: durations. */
 enum duration_style {
-        DURATION_CONFIG,        /* as a config value, which parse_duration() reads back: "0", "1500ms", "90s", "15m" */
+        DURATION_CONFIG,        /* as a config value, which parse_duration() reads back: "0ms", "1500ms", "90s", "15m" */
         DURATION_ROUNDED,       /* to the second, for a reader: "7s", "9m59s", "1h02m" */
 };
 

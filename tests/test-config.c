@@ -51,7 +51,7 @@ static void test_durations(void) {
                 { USEC_PER_HOUR,             DURATION_CONFIG,  "1h" },
                 { 90 * USEC_PER_SEC,         DURATION_CONFIG,  "90s" },
                 { 1500 * USEC_PER_MSEC,      DURATION_CONFIG,  "1500ms" },
-                { 0,                         DURATION_CONFIG,  "0" },
+                { 0,                         DURATION_CONFIG,  "0ms" },
                 { 1500,                      DURATION_CONFIG,  "2ms" },
                 { 0,                         DURATION_ROUNDED, "0s" },
                 { 1499 * USEC_PER_MSEC,      DURATION_ROUNDED, "1s" },
