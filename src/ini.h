@@ -47,7 +47,7 @@ enum ini_type {
 struct ini_item {
         enum ini_type type;
         unsigned line;                  /* from 1 */
-        const char *section;            /* INI_KEY: the name of the last section above; NULL before any */
+        const char *section;            /* the section the line is in (an INI_SECTION's own); NULL before any */
         const char *name;               /* INI_SECTION, INI_KEY */
         const char *value;              /* INI_KEY */
         const char *error;              /* INI_SYNTAX_ERROR, INI_BAD_LINE: the message, without file or line */
