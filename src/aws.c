@@ -19,11 +19,11 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "ini.h"
 #include "warmd.h"
 
 #define IMDS_DEFAULT_ENDPOINT   "http://169.254.169.254"
@@ -120,70 +120,42 @@ static int from_environment(struct aws *a) {
 struct shared_file {
         const char *profile;
         char *akid, *secret, *token;
-        bool in_profile, found_profile, oom;
-        FILE *file;
-        char *line;                     /* the physical line inih was last given */
-        size_t line_size;
-        const char *long_value;         /* that line's value, when too long for inih; points into line */
+        bool found_profile, oom;
+        unsigned error_line;            /* the first line that is not INI; 0: none */
 };
 
-/*
- * inih takes lines of at most 199 characters (Debian's build), and a session
- * token is far longer (an STS token is often 1,000 characters or more).  A
- * longer "name = value" line reaches inih as "name = -", and the handler
- * takes the value from here.
- */
-static char *shared_file_reader(char *str, int num, void *stream) {
-        struct shared_file *f = stream;
-        ssize_t n = getline(&f->line, &f->line_size, f->file);
-        char *eq, *v, *e;
-
-        f->long_value = NULL;
-        if (n < 0)
-                return NULL;
-        eq = strchr(f->line, '=');
-        if (n < num || !eq || eq - f->line > num - 4) {
-                snprintf(str, (size_t) num, "%s", f->line);
-                return str;
-        }
-        for (v = eq + 1; *v == ' ' || *v == '\t'; v++)
-                ;
-        for (e = f->line + n; e > v && strchr(" \t\r\n", e[-1]); e--)
-                ;
-        *e = '\0';
-        f->long_value = v;
-        snprintf(str, (size_t) num, "%.*s= -", (int) (eq - f->line), f->line);
-        return str;
-}
-
-static int shared_file_handler(void *user, const char *section, const char *name, const char *value) {
-        struct shared_file *f = user;
+static int shared_file_handler(struct shared_file *f, const struct ini_item *it) {
+        const char *section = it->section;
         char **dst = NULL;
 
+        if (it->type == INI_SYNTAX_ERROR || it->type == INI_BAD_LINE) {
+                if (f->error_line == 0)
+                        f->error_line = it->line;
+                return 0;
+        }
         /* The credentials file names a profile [NAME]; the config file's form [profile NAME] is accepted too. */
-        f->in_profile = streq(section, f->profile) ||
-                        (strncmp(section, "profile ", 8) == 0 && streq(section + 8, f->profile));
-        if (!f->in_profile)
-                return 1;
+        if (it->type != INI_KEY || !section ||
+            !(streq(section, f->profile) || (strncmp(section, "profile ", 8) == 0 && streq(section + 8, f->profile))))
+                return 0;
         f->found_profile = true;
-        if (streq(name, "aws_access_key_id"))
+        if (streq(it->name, "aws_access_key_id"))
                 dst = &f->akid;
-        else if (streq(name, "aws_secret_access_key"))
+        else if (streq(it->name, "aws_secret_access_key"))
                 dst = &f->secret;
-        else if (streq(name, "aws_session_token"))
+        else if (streq(it->name, "aws_session_token"))
                 dst = &f->token;
         if (!dst)
-                return 1;
-        if (f->long_value)
-                value = f->long_value;
+                return 0;
         if (*dst) {
                 explicit_bzero(*dst, strlen(*dst));
                 free(*dst);
         }
-        *dst = strdup(value);
-        if (!*dst)
+        *dst = strdup(it->value);
+        if (!*dst) {
                 f->oom = true;
-        return 1;
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 static void shared_file_done(struct shared_file *f) {
@@ -194,18 +166,18 @@ static void shared_file_done(struct shared_file *f) {
                         explicit_bzero(*v[i], strlen(*v[i]));
                         free(*v[i]);
                 }
-        if (f->line)
-                explicit_bzero(f->line, f->line_size);
-        free(f->line);
 }
 
 /* 1 if credentials were found, 0 if there is no file, -errno (reason in a->error) if the file is unusable. */
 static int from_shared_file(struct aws *a) {
+        /* Small by nature; a larger file is not a credentials file.  A session token makes long lines. */
+        static const struct ini_limits limits = { .file_max = SHARED_FILE_MAX, .line_max = SHARED_FILE_MAX };
         const char *path = getenv("AWS_SHARED_CREDENTIALS_FILE"), *dir = getenv("CREDENTIALS_DIRECTORY");
         const char *profile = getenv("AWS_PROFILE");
         _cleanup_(freep) char *buf = NULL;
         struct shared_file f = { .profile = profile && *profile ? profile : "default" };
-        FILE *file;
+        struct ini_file *ini;
+        struct ini_item it;
         int r;
 
         if (!path || !*path) {
@@ -217,27 +189,23 @@ static int from_shared_file(struct aws *a) {
                         return 0;
                 path = buf;
         }
-        file = fopen(path, "re");
-        if (!file) {
-                r = -errno;
+        r = ini_open(path, &limits, &ini);
+        if (r < 0) {
                 set_error(a, "cannot read the AWS credentials file %s: %s", path, strerror(-r));
                 return r;
         }
-        /* Small by nature; a larger file is not a credentials file. */
-        if (fseek(file, 0, SEEK_END) == 0 && ftell(file) > SHARED_FILE_MAX) {
-                fclose(file);
-                set_error(a, "the AWS credentials file %s is larger than %d bytes", path, SHARED_FILE_MAX);
-                return -EFBIG;
-        }
-        rewind(file);
-        f.file = file;
-        r = ini_parse_stream(shared_file_reader, &f, shared_file_handler, &f);
-        fclose(file);
+        while ((r = ini_next(ini, &it)) > 0 && shared_file_handler(&f, &it) >= 0)
+                ;
+        ini_close(ini);
         if (f.oom)
                 r = -ENOMEM;
-        else if (r != 0) {
+        else if (r == -EFBIG)
+                set_error(a, "the AWS credentials file %s is larger than %d bytes", path, SHARED_FILE_MAX);
+        else if (r < 0)
+                set_error(a, "cannot read the AWS credentials file %s: %s", path, strerror(-r));
+        else if (f.error_line > 0) {
                 /* The line number, never the line: it may hold a secret. */
-                set_error(a, "the AWS credentials file %s: syntax error at line %d", path, r);
+                set_error(a, "the AWS credentials file %s: syntax error at line %u", path, f.error_line);
                 r = -EINVAL;
         } else if (!f.found_profile) {
                 set_error(a, "the AWS credentials file %s has no profile [%s]", path, f.profile);

@@ -134,11 +134,11 @@ int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, cons
         char interval[32], gap[32], lo[32], hi[32], suggested[32], known[96];
         struct journal_record rec;
 
-        format_timespan(ep->interval_usec, interval, sizeof interval);
-        format_timespan(rc->gap_usec, gap, sizeof gap);
-        format_timespan(rc->lifetime_min_usec, lo, sizeof lo);
-        format_timespan(rc->lifetime_max_usec, hi, sizeof hi);
-        format_timespan(rc->suggested_interval_usec, suggested, sizeof suggested);
+        (void) format_duration(ep->interval_usec, DURATION_ROUNDED, interval, sizeof interval);
+        (void) format_duration(rc->gap_usec, DURATION_ROUNDED, gap, sizeof gap);
+        (void) format_duration(rc->lifetime_min_usec, DURATION_ROUNDED, lo, sizeof lo);
+        (void) format_duration(rc->lifetime_max_usec, DURATION_ROUNDED, hi, sizeof hi);
+        (void) format_duration(rc->suggested_interval_usec, DURATION_ROUNDED, suggested, sizeof suggested);
         if (rc->lifetime_min_usec > 0)
                 snprintf(known, sizeof known, "between %s and %s", lo, hi);
         else

@@ -11,17 +11,6 @@
 
 #include "warmd.h"
 
-void format_timespan(uint64_t usec, char *buf, size_t size) {
-        uint64_t s = (usec + USEC_PER_SEC / 2) / USEC_PER_SEC;
-
-        if (s >= 3600)
-                snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s % 3600 / 60);
-        else if (s >= 60)
-                snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
-        else
-                snprintf(buf, size, "%" PRIu64 "s", s);
-}
-
 int notify_status_format(const struct status_totals *t, uint64_t now_mono, const char *extra, char *buf,
                          size_t size) {
         char when[16] = "", next[32];
@@ -50,7 +39,7 @@ int notify_status_format(const struct status_totals *t, uint64_t now_mono, const
 
         if (t->next_usec > 0) {
                 if (t->next_usec > now_mono)
-                        format_timespan(t->next_usec - now_mono, next, sizeof next);
+                        (void) format_duration(t->next_usec - now_mono, DURATION_ROUNDED, next, sizeof next);
                 r = snprintf(buf + n, size - n, "; next %s%s", t->next_usec > now_mono ? "in " : "",
                              t->next_usec > now_mono ? next : "now");
                 if (r < 0 || (size_t) r >= size - n)
@@ -62,9 +51,9 @@ int notify_status_format(const struct status_totals *t, uint64_t now_mono, const
         if (t->reclaim_endpoints > 0 && t->reclaim_name) {
                 char lo[32], hi[32], life[80], suggest[32];
 
-                format_timespan(t->reclaim_min_usec, lo, sizeof lo);
-                format_timespan(t->reclaim_max_usec, hi, sizeof hi);
-                format_timespan(t->reclaim_suggest_usec, suggest, sizeof suggest);
+                (void) format_duration(t->reclaim_min_usec, DURATION_ROUNDED, lo, sizeof lo);
+                (void) format_duration(t->reclaim_max_usec, DURATION_ROUNDED, hi, sizeof hi);
+                (void) format_duration(t->reclaim_suggest_usec, DURATION_ROUNDED, suggest, sizeof suggest);
                 if (t->reclaim_min_usec > 0 && t->reclaim_max_usec > 0)
                         snprintf(life, sizeof life, "%s to %s", lo, hi);
                 else if (t->reclaim_max_usec > 0)

@@ -54,6 +54,11 @@ static inline bool streq_ptr(const char *a, const char *b) {
         return streq(a, b);
 }
 
+/* As HTTP field values forbid them: all but HTAB below 0x20, and DEL. */
+static inline bool is_control_char(unsigned char c) {
+        return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
 static inline uint64_t now_usec(clockid_t clock) {
         struct timespec ts;
 
@@ -65,3 +70,14 @@ static inline uint64_t now_usec(clockid_t clock) {
 static inline uint64_t usec_to_msec(uint64_t usec) {
         return (usec + USEC_PER_MSEC / 2) / USEC_PER_MSEC;
 }
+
+/* time-util.c: durations. */
+enum duration_style {
+        DURATION_CONFIG,        /* as a config value, which parse_duration() reads back: "0ms", "1500ms", "90s", "15m" */
+        DURATION_ROUNDED,       /* to the second, for a reader: "7s", "9m59s", "1h02m" */
+};
+
+/* A whole number and a unit (ms, s, m, h, or systemd's msec, sec, min, hour); a bare number is seconds. */
+int parse_duration(const char *s, uint64_t *ret_usec);
+/* -ENOBUFS if it does not fit. */
+int format_duration(uint64_t usec, enum duration_style style, char *buf, size_t size);

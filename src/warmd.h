@@ -110,7 +110,7 @@ enum {
         CONFIG_SCOPE_ENDPOINT = 1 << 1,
 };
 
-/* One key of the table in config.c, as warmd.conf(5)'s key list shows it. */
+/* One key of the table in config-keys.c, as warmd.conf(5)'s key list shows it. */
 struct config_key_info {
         const char *name;
         unsigned scope;                 /* CONFIG_SCOPE_* */
@@ -121,8 +121,6 @@ struct config_key_info {
 
 /* Exposed for the unit tests. */
 int config_key_info(size_t i, struct config_key_info *ret);       /* -ENOENT past the last key */
-int parse_duration(const char *s, uint64_t *ret_usec);
-int format_duration(uint64_t usec, char *buf, size_t size);
 
 /* ------------------------------------------------------------------ result */
 
@@ -568,8 +566,6 @@ void scheduler_fds_needed(const struct config *c, struct fd_need *ret);
 
 /* ------------------------------------------------------------------ notify */
 
-/* "7s", "9m59s", "1h02m": a span of time as a reader wants it, to the second. */
-void format_timespan(uint64_t usec, char *buf, size_t size);
 int notify_status_format(const struct status_totals *t, uint64_t now_mono, const char *extra,
                          char *buf, size_t size);
 void notify_ready(void);

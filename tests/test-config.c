@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-config.c: durations, every config key (from the table in config.c), every error
+ * test-config.c: durations, every config key (from the table in config-keys.c), every error
  * message with its exact FILE:LINE text, and the key list in warmd.conf(5).
  */
 #include "config.h"
@@ -44,12 +44,21 @@ static void test_durations(void) {
         };
         static const struct {
                 uint64_t usec;
+                enum duration_style style;
                 const char *out;
         } formats[] = {
-                { 15 * USEC_PER_MINUTE, "15m" },
-                { USEC_PER_HOUR, "1h" },
-                { 90 * USEC_PER_SEC, "90s" },
-                { 1500 * USEC_PER_MSEC, "1500ms" },
+                { 15 * USEC_PER_MINUTE,      DURATION_CONFIG,  "15m" },
+                { USEC_PER_HOUR,             DURATION_CONFIG,  "1h" },
+                { 90 * USEC_PER_SEC,         DURATION_CONFIG,  "90s" },
+                { 1500 * USEC_PER_MSEC,      DURATION_CONFIG,  "1500ms" },
+                { 0,                         DURATION_CONFIG,  "0ms" },
+                { 1500,                      DURATION_CONFIG,  "2ms" },
+                { 0,                         DURATION_ROUNDED, "0s" },
+                { 1499 * USEC_PER_MSEC,      DURATION_ROUNDED, "1s" },
+                { 59500 * USEC_PER_MSEC,     DURATION_ROUNDED, "1m00s" },
+                { 599 * USEC_PER_SEC,        DURATION_ROUNDED, "9m59s" },
+                { 3725 * USEC_PER_SEC,       DURATION_ROUNDED, "1h02m" },
+                { 30 * USEC_PER_HOUR,        DURATION_ROUNDED, "30h00m" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -64,8 +73,17 @@ static void test_durations(void) {
         for (size_t i = 0; i < ELEMENTSOF(formats); i++) {
                 char buf[32];
 
-                CHECK(format_duration(formats[i].usec, buf, sizeof buf) == 0 && streq(buf, formats[i].out),
-                      "format_duration(%llu) = %s, want %s", (unsigned long long) formats[i].usec, buf, formats[i].out);
+                CHECK(format_duration(formats[i].usec, formats[i].style, buf, sizeof buf) == 0 && streq(buf, formats[i].out),
+                      "format_duration(%llu, %d) = %s, want %s", (unsigned long long) formats[i].usec, formats[i].style, buf,
+                      formats[i].out);
+        }
+        {
+                char small[4];
+
+                CHECK(format_duration(15 * USEC_PER_MINUTE, DURATION_CONFIG, small, sizeof small) == 0 &&
+                      format_duration(150 * USEC_PER_MINUTE, DURATION_CONFIG, small, sizeof small) == -ENOBUFS &&
+                      format_duration(150 * USEC_PER_MINUTE, DURATION_ROUNDED, small, sizeof small) == -ENOBUFS,
+                      "format_duration() into a buffer too small");
         }
 }
 
@@ -263,6 +281,12 @@ static void test_unreadable(void) {
         CHECK(config_load(path, 0, &c, &e) == -ENOENT, "missing file must fail with -ENOENT");
         CHECK(e.n == 1 && strstr(e.lines[0], "missing.conf: cannot read: No such file or directory"),
               "missing file error: %s", e.n ? e.lines[0] : "(none)");
+        config_errors_clear(&e);
+
+        /* A directory opens, and the error comes from read(): the message and the return are its own. */
+        snprintf(path, sizeof path, "%s: cannot read: Is a directory", dir);
+        CHECK(config_load(dir, 0, &c, &e) == -EISDIR && e.n == 1 && streq(e.lines[0], path),
+              "a directory: %s", e.n ? e.lines[0] : "(none)");
         config_errors_clear(&e);
 }
 
@@ -721,7 +745,7 @@ static void test_man_page(void) {
                 abort();
         render_key_list(f);
         fclose(f);
-        CHECK(strstr(man, want), "%s: the key list must read, as made from the table in src/config.c:\n%s", path, want);
+        CHECK(strstr(man, want), "%s: the key list must read, as made from the table in src/config-keys.c:\n%s", path, want);
 
         for (size_t i = 0; config_key_info(i, &k) == 0; i++) {
                 if (k.scope & CONFIG_SCOPE_GLOBAL)
