@@ -489,7 +489,7 @@ notify_count() {
 
 # ------------------------------------------------------------------ rootfs for nspawn
 
-ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,procps,python3,libcurl4,libinih1,libjson-c5"
+ROOTFS_PACKAGES="systemd,systemd-sysv,dbus,procps,python3,libcurl4,libjson-c5"
 
 # apt_mirror: the Debian mirror the machine's apt uses (for bookworm).
 apt_mirror() {
