@@ -401,6 +401,7 @@ static void reload(struct daemon *d) {
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct daemon *d = userdata;
+        int r;
 
         if (si->ssi_signo == SIGHUP) {
                 if (!d->once)
@@ -415,7 +416,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         notify_stopping();
         log_event(LOG_INFO, WARMD_MESSAGE_STOP, NULL, "Stopping on %s", strsignal((int) si->ssi_signo));
         /* In-flight requests are aborted when the scheduler is freed, not awaited. */
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        r = sd_event_exit(d->event, 0);
+        if (r < 0)
+                log_error_errno(r, "Failed to stop the event loop on %s", strsignal((int) si->ssi_signo));
+        return 0;
 }
 
 /* ---------------------------------------------------------------- --once */
@@ -485,7 +489,20 @@ static int check_stdout(int rc) {
         return EXIT_RUNTIME;
 }
 
-/* The event loop, its signal sources and the status timer; freed by run() whatever happens. */
+/*
+ * The event loop, its signal sources, and the status, metrics and watchdog
+ * timers; freed by run() whatever happens.
+ *
+ * What a failure in a callback means is the callback's own decision.
+ * libsystemd's default, for a callback that returns a negative errno, is to
+ * disable its source with only a debug message and to go on without it: a
+ * warmd that would never warm again, yet looks alive.  So every callback of
+ * warmd's returns 0, and either logs and goes on, when the failure costs a
+ * request, a round or a status line; or ends the loop with
+ * sd_event_exit(event, -errno), when it stops the warming for good (a round
+ * or watchdog timer that cannot be armed, curl's sockets or timer failing):
+ * warmd then exits with status 3, which Restart=on-failure restarts.
+ */
 static int setup_loop(struct daemon *d) {
         /*
          * SIGUSR1, SIGUSR2 and SIGALRM would end warmd without a stop record

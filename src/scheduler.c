@@ -214,6 +214,12 @@ static void pump(struct scheduler *s) {
         }
 }
 
+/* An endpoint whose timer cannot be armed would never warm again: the loop ends, and systemd restarts warmd. */
+static int timer_lost(struct endpoint *ep, int r, const char *what) {
+        (void) sd_event_exit(ep->sched->event, r);
+        return log_error_errno(r, "%s: failed to %s; stopping", ep->cfg->name, what);
+}
+
 static int arm_timer(struct endpoint *ep, uint64_t when) {
         int r;
 
@@ -221,7 +227,7 @@ static int arm_timer(struct endpoint *ep, uint64_t when) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(ep->timer, SD_EVENT_ONESHOT);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to arm the round timer", ep->cfg->name);
+                return timer_lost(ep, r, "arm the round timer");
         ep->next_mono = when;
         return 0;
 }
@@ -242,7 +248,7 @@ static int arm_first(struct endpoint *ep, uint64_t now) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(ep->sched->first_rounds, SD_EVENT_ONESHOT);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to schedule the first round", ep->cfg->name);
+                return timer_lost(ep, r, "schedule the first round");
         ep->grid_mono = now;
         ep->next_mono = now;
         ep->state = ROUND_FIRST;
@@ -655,21 +661,14 @@ static int cmp_endpoint_name(const void *a, const void *b) {
         return strcmp(x->cfg->name, y->cfg->name);
 }
 
+static int cmp_name_endpoint(const void *name, const void *elem) {
+        return strcmp(name, (*(struct endpoint *const *) elem)->cfg->name);
+}
+
 static struct endpoint *find_sorted(struct endpoint **sorted, size_t n, const char *name) {
-        size_t lo = 0, hi = n;
+        struct endpoint **p = bsearch(name, sorted, n, sizeof *sorted, cmp_name_endpoint);
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(name, sorted[mid]->cfg->name);
-
-                if (c == 0)
-                        return sorted[mid];
-                if (c < 0)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return NULL;
+        return p ? *p : NULL;
 }
 
 /*
