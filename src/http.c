@@ -1285,3 +1285,10 @@ static void check_done(struct http *h) {
         if (!h->freeing && h->n_active == 0 && h->multi)
                 drop_idle(h);
 }
+
+bool http_alive(const struct http *h) {
+        int enabled = SD_EVENT_OFF;
+
+        return h->timer && h->epoll_source && sd_event_source_get_enabled(h->epoll_source, &enabled) >= 0 &&
+               enabled != SD_EVENT_OFF;
+}

@@ -25,6 +25,9 @@ enum {
 /* Status updates are coalesced: with thousands of endpoints, rounds end thousands of times a minute. */
 #define STATUS_MIN_GAP_USEC USEC_PER_SEC
 
+/* CLOCK_BOOTTIME gained this much on CLOCK_MONOTONIC since the last watchdog check: a suspend. */
+#define SUSPEND_MIN_USEC (USEC_PER_SEC / 10)
+
 struct daemon {
         const char *config_path;
         bool once;
@@ -39,6 +42,10 @@ struct daemon {
         int metrics_error;              /* the last write's error, so a failing file is logged once */
         size_t once_left;               /* --once: endpoints whose round has not ended yet */
         char reload_note[160];
+        sd_event_source *watchdog_timer;
+        uint64_t watchdog_usec;         /* WatchdogSec= of the service manager; 0: no watchdog */
+        uint64_t suspended_usec;        /* CLOCK_BOOTTIME minus CLOCK_MONOTONIC at the last check */
+        char watchdog_note[320];        /* why the keep-alives stopped; empty while they go out */
 };
 
 static void help(void) {
@@ -84,7 +91,13 @@ static void status_now(struct daemon *d) {
                 r = r < 0 || (size_t) r >= sizeof buf ? -ENOBUFS : 0;
         } else
                 r = notify_status_format(&t, now_usec(ROUND_CLOCK), extra[0] ? extra : NULL, buf, sizeof buf);
-        if (r >= 0)
+        /* Once the watchdog has given up, the status says why first, until the service manager restarts warmd. */
+        if (d->watchdog_note[0]) {
+                char full[sizeof d->watchdog_note + 2 + sizeof buf];
+
+                snprintf(full, sizeof full, "%s%s%s", d->watchdog_note, r >= 0 ? "; " : "", r >= 0 ? buf : "");
+                notify_status(full);
+        } else if (r >= 0)
                 notify_status(buf);
         d->status_last = now_usec(CLOCK_MONOTONIC);
 }
@@ -117,6 +130,56 @@ static void status_sink(struct daemon *d, const struct scheduler_event *ev) {
                 return;
         if (coalesce(d->status_timer, d->status_last, STATUS_MIN_GAP_USEC))
                 status_now(d);
+}
+
+/* ---------------------------------------------------------------- watchdog */
+
+/*
+ * Time spent suspended since boot: CLOCK_MONOTONIC stops then, CLOCK_BOOTTIME
+ * does not.  Read in this order, so that it is never negative.
+ */
+static uint64_t suspended_usec(void) {
+        uint64_t mono = now_usec(CLOCK_MONOTONIC);
+
+        return now_usec(CLOCK_BOOTTIME) - mono;
+}
+
+/*
+ * WATCHDOG=1 says that warmd does its job, not only that its loop turns: it
+ * goes out, every half of WatchdogSec= as systemd advises, only while the
+ * scheduler finds no endpoint late and curl's sockets watched.  When that
+ * fails, warmd says why once, in the journal and the status line, and sends
+ * no keep-alive again: the service manager restarts it after WatchdogSec=.
+ */
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct daemon *d = userdata;
+        uint64_t suspended = suspended_usec();
+        char why[sizeof d->watchdog_note - 32];
+        int r = 0;
+
+        /*
+         * Rounds that fell due during a suspend run at resume, and this check
+         * may come before their timers: the first one after a resume only pings.
+         */
+        if (suspended < d->suspended_usec + SUSPEND_MIN_USEC)
+                r = scheduler_check(d->sched, now_usec(ROUND_CLOCK), why, sizeof why);
+        d->suspended_usec = suspended;
+        if (r < 0) {
+                snprintf(d->watchdog_note, sizeof d->watchdog_note, "watchdog keep-alives stopped: %s", why);
+                log_error("%s; no more watchdog keep-alives: the service manager will restart warmd", why);
+                status_now(d);
+                return 0;
+        }
+        notify_watchdog();
+        r = sd_event_source_set_time(s, usec + d->watchdog_usec / 2);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        if (r < 0) {
+                /* Without its timer, warmd would be restarted after WatchdogSec= anyway: it stops now, and says why. */
+                log_error_errno(r, "Failed to arm the watchdog timer");
+                (void) sd_event_exit(d->event, r);
+        }
+        return 0;
 }
 
 /* ----------------------------------------------------------------- metrics */
@@ -190,6 +253,47 @@ static void raise_nofile(void) {
                 log_warning("Could not raise the open file limit to %llu: %m", (unsigned long long) rl.rlim_max);
 }
 
+/* The file descriptors that rounds under a configuration can take at once, and why. */
+struct fd_need {
+        unsigned long total;
+        unsigned in_flight;             /* requests and probes at once: max_parallel, or all there are */
+        unsigned lookups;               /* host name lookups at once */
+        unsigned own;                   /* warmd's own, requests and lookups aside */
+        const struct endpoint_config *largest;  /* the largest round; NULL without endpoints */
+};
+
+/*
+ * Descriptors warmd holds outside http.c's transfers: measured 8 at idle
+ * (the standard streams, sd-event's epoll set, signalfd and two timerfds,
+ * http.c's epoll set), plus the journal's socket and sd_notify's.
+ */
+#define DAEMON_FDS 10U
+
+/*
+ * The busiest moment rounds can have: every round due at once, each starting
+ * with its probe when its host is a name (a probe takes a slot too), all of
+ * it capped by max_parallel.  Each endpoint with a host name has at most one
+ * lookup going, since its requests follow their probe.
+ */
+static void fds_needed(const struct config *c, struct fd_need *ret) {
+        unsigned long requests = 0;
+        struct fd_need n = { .own = DAEMON_FDS + (unsigned) http_fds_needed(0, 0) };
+
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const struct endpoint_config *ep = c->endpoints[i];
+
+                requests += ep->containers + !ep->host_is_address;
+                n.lookups += !ep->host_is_address;
+                if (!n.largest || ep->containers > n.largest->containers)
+                        n.largest = ep;
+        }
+        n.in_flight = requests < c->max_parallel ? (unsigned) requests : c->max_parallel;
+        if (n.lookups > n.in_flight)
+                n.lookups = n.in_flight;
+        n.total = DAEMON_FDS + http_fds_needed(n.in_flight, n.lookups);
+        *ret = n;
+}
+
 /*
  * A request that finds no free descriptor fails with EMFILE and is not sent.
  * Say so when a configuration is loaded, at start and at every reload, with
@@ -203,7 +307,7 @@ static void check_fd_limit(const struct config *c) {
         raise_nofile();
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
                 return;
-        scheduler_fds_needed(c, &need);
+        fds_needed(c, &need);
         if (need.total <= rl.rlim_cur || !need.largest)
                 return;
         if (journal_build_event(LOG_WARNING, WARMD_MESSAGE_FD_LIMIT, NULL, &rec,
@@ -298,6 +402,7 @@ static void reload(struct daemon *d) {
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         struct daemon *d = userdata;
+        int r;
 
         if (si->ssi_signo == SIGHUP) {
                 if (!d->once)
@@ -312,7 +417,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         notify_stopping();
         log_event(LOG_INFO, WARMD_MESSAGE_STOP, NULL, "Stopping on %s", strsignal((int) si->ssi_signo));
         /* In-flight requests are aborted when the scheduler is freed, not awaited. */
-        return sd_event_exit(sd_event_source_get_event(s), 0);
+        r = sd_event_exit(d->event, 0);
+        if (r < 0)
+                log_error_errno(r, "Failed to stop the event loop on %s", strsignal((int) si->ssi_signo));
+        return 0;
 }
 
 /* ---------------------------------------------------------------- --once */
@@ -382,7 +490,20 @@ static int check_stdout(int rc) {
         return EXIT_RUNTIME;
 }
 
-/* The event loop, its signal sources and the status timer; freed by run() whatever happens. */
+/*
+ * The event loop, its signal sources, and the status, metrics and watchdog
+ * timers; freed by run() whatever happens.
+ *
+ * What a failure in a callback means is the callback's own decision.
+ * libsystemd's default, for a callback that returns a negative errno, is to
+ * disable its source with only a debug message and to go on without it: a
+ * warmd that would never warm again, yet looks alive.  So every callback of
+ * warmd's returns 0, and either logs and goes on, when the failure costs a
+ * request, a round or a status line; or ends the loop with
+ * sd_event_exit(event, -errno), when it stops the warming for good (a round
+ * or watchdog timer that cannot be armed, curl's sockets or timer failing):
+ * warmd then exits with status 3, which Restart=on-failure restarts.
+ */
 static int setup_loop(struct daemon *d) {
         /*
          * SIGUSR1, SIGUSR2 and SIGALRM would end warmd without a stop record
@@ -422,12 +543,18 @@ static int setup_loop(struct daemon *d) {
         (void) sd_event_source_set_description(d->metrics_timer, "metrics-timer");
         (void) sd_event_source_set_enabled(d->metrics_timer, SD_EVENT_OFF);
 
-        if (!d->once) {
-                /* sd-event pings from inside its loop, so a stuck loop stops pinging. */
-                r = sd_event_set_watchdog(d->event, true);
+        /* Not sd_event_set_watchdog(): that would ping whenever the loop turns, rounds or not. */
+        if (!d->once && sd_watchdog_enabled(false, &d->watchdog_usec) > 0) {
+                d->suspended_usec = suspended_usec();
+                r = sd_event_add_time_relative(d->event, &d->watchdog_timer, CLOCK_MONOTONIC, d->watchdog_usec / 2,
+                                               USEC_PER_MSEC, on_watchdog, d);
                 if (r < 0)
-                        log_warning("Failed to enable the watchdog: %s", strerror(-r));
-        }
+                        return log_error_errno(r, "Failed to create the watchdog timer");
+                (void) sd_event_source_set_description(d->watchdog_timer, "watchdog");
+                /* Before the round timers: thousands of rounds due at once must not hold back the keep-alive. */
+                (void) sd_event_source_set_priority(d->watchdog_timer, SD_EVENT_PRIORITY_IMPORTANT);
+        } else
+                d->watchdog_usec = 0;
         return 0;
 }
 
@@ -483,6 +610,7 @@ static int run(struct daemon *d, struct config *c) {
         config_free(c);
         d->sched = scheduler_free(d->sched);
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
+        d->watchdog_timer = sd_event_source_disable_unref(d->watchdog_timer);
         d->metrics_timer = sd_event_source_disable_unref(d->metrics_timer);
         for (size_t i = 0; i < ELEMENTSOF(d->signals); i++)
                 d->signals[i] = sd_event_source_disable_unref(d->signals[i]);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * notify.c: the service manager sink.  sd_notify() messages, and the STATUS
- * line that "systemctl status warmd" shows, built by a pure function.
+ * notify.c: the service manager sink.  sd_notify() messages, the STATUS line
+ * that "systemctl status warmd" shows, and when the watchdog calls a round
+ * late, each decided by a pure function.
  */
 #include "config.h"
 
@@ -95,4 +96,29 @@ void notify_stopping(void) {
 
 void notify_status(const char *status) {
         (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+void notify_watchdog(void) {
+        (void) sd_notify(false, "WATCHDOG=1");
+}
+
+uint64_t watchdog_late(const struct round_clock *c, uint64_t now, char *why, size_t size) {
+        const struct endpoint_config *ep = c->cfg;
+        uint64_t allowed = ep->interval_usec + ep->jitter_usec + ep->timeout_usec;
+        uint64_t timer_late = c->timer_usec > 0 && now > c->timer_usec ? now - c->timer_usec : 0;
+        uint64_t answers_late = c->answers_usec > 0 && now > c->answers_usec ? now - c->answers_usec : 0;
+        char late[32], limit[32];
+
+        if (MAX(timer_late, answers_late) <= allowed)
+                return 0;
+        /* Rounded up, so that it never reads as no more than the allowance. */
+        format_timespan(MAX(timer_late, answers_late) + USEC_PER_SEC / 2 - 1, late, sizeof late);
+        format_timespan(allowed, limit, sizeof limit);
+        if (timer_late >= answers_late)
+                snprintf(why, size, "endpoint %s: round %" PRIu64 " is %s late, more than interval + jitter + "
+                         "timeout (%s)", ep->name, c->round + 1, late, limit);
+        else
+                snprintf(why, size, "endpoint %s: round %" PRIu64 " has waited for answers %s past its timeout, "
+                         "more than interval + jitter + timeout (%s)", ep->name, c->round, late, limit);
+        return MAX(timer_late, answers_late);
 }

@@ -72,6 +72,7 @@ struct endpoint {
         struct summary last;
         uint64_t next_mono;             /* when the timer fires next; 0: not armed */
         uint64_t grid_mono;             /* when the current round was due before its jitter */
+        uint64_t attempt_mono;          /* when the running attempt had started all its requests */
 };
 
 struct scheduler {
@@ -133,6 +134,7 @@ static void dequeue_head(struct scheduler *s) {
                 s->queue_tail = NULL;
         ep->queue_next = NULL;
         ep->state = ROUND_RUNNING;
+        ep->attempt_mono = now_usec(ROUND_CLOCK);
 }
 
 /* Removes ep from anywhere in the queue; only on reload and when freeing, so the walk is fine. */
@@ -212,6 +214,12 @@ static void pump(struct scheduler *s) {
         }
 }
 
+/* An endpoint whose timer cannot be armed would never warm again: the loop ends, and systemd restarts warmd. */
+static int timer_lost(struct endpoint *ep, int r, const char *what) {
+        (void) sd_event_exit(ep->sched->event, r);
+        return log_error_errno(r, "%s: failed to %s; stopping", ep->cfg->name, what);
+}
+
 static int arm_timer(struct endpoint *ep, uint64_t when) {
         int r;
 
@@ -219,7 +227,7 @@ static int arm_timer(struct endpoint *ep, uint64_t when) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(ep->timer, SD_EVENT_ONESHOT);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to arm the round timer", ep->cfg->name);
+                return timer_lost(ep, r, "arm the round timer");
         ep->next_mono = when;
         return 0;
 }
@@ -240,7 +248,7 @@ static int arm_first(struct endpoint *ep, uint64_t now) {
         if (r >= 0)
                 r = sd_event_source_set_enabled(ep->sched->first_rounds, SD_EVENT_ONESHOT);
         if (r < 0)
-                return log_error_errno(r, "%s: failed to schedule the first round", ep->cfg->name);
+                return timer_lost(ep, r, "schedule the first round");
         ep->grid_mono = now;
         ep->next_mono = now;
         ep->state = ROUND_FIRST;
@@ -653,21 +661,14 @@ static int cmp_endpoint_name(const void *a, const void *b) {
         return strcmp(x->cfg->name, y->cfg->name);
 }
 
+static int cmp_name_endpoint(const void *name, const void *elem) {
+        return strcmp(name, (*(struct endpoint *const *) elem)->cfg->name);
+}
+
 static struct endpoint *find_sorted(struct endpoint **sorted, size_t n, const char *name) {
-        size_t lo = 0, hi = n;
+        struct endpoint **p = bsearch(name, sorted, n, sizeof *sorted, cmp_name_endpoint);
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                int c = strcmp(name, sorted[mid]->cfg->name);
-
-                if (c == 0)
-                        return sorted[mid];
-                if (c < 0)
-                        hi = mid;
-                else
-                        lo = mid + 1;
-        }
-        return NULL;
+        return p ? *p : NULL;
 }
 
 /*
@@ -797,35 +798,35 @@ fail:
 /* --------------------------------------------------------------- reporting */
 
 /*
- * Descriptors warmd holds outside http.c's transfers: measured 8 at idle
- * (the standard streams, sd-event's epoll set, signalfd and two timerfds,
- * http.c's epoll set), plus the journal's socket and sd_notify's.
+ * For the watchdog: 0 while the loop does its job; not when curl's sockets are
+ * no longer watched, nor when an endpoint waits far longer than it should for
+ * its timer or for the answers of a running attempt (see watchdog_late()).
  */
-#define DAEMON_FDS 10U
+int scheduler_check(const struct scheduler *s, uint64_t now, char *why, size_t size) {
+        uint64_t worst = 0;
 
-/*
- * The busiest moment rounds can have: every round due at once, each starting
- * with its probe when its host is a name (a probe takes a slot too), all of
- * it capped by max_parallel.  Each endpoint with a host name has at most one
- * lookup going, since its requests follow their probe.
- */
-void scheduler_fds_needed(const struct config *c, struct fd_need *ret) {
-        unsigned long requests = 0;
-        struct fd_need n = { .own = DAEMON_FDS + (unsigned) http_fds_needed(0, 0) };
-
-        for (size_t i = 0; i < c->n_endpoints; i++) {
-                const struct endpoint_config *ep = c->endpoints[i];
-
-                requests += ep->containers + !ep->host_is_address;
-                n.lookups += !ep->host_is_address;
-                if (!n.largest || ep->containers > n.largest->containers)
-                        n.largest = ep;
+        if (!http_alive(s->http)) {
+                snprintf(why, size, "the event source of the curl sockets is gone: no request can be answered");
+                return -ENOTCONN;
         }
-        n.in_flight = requests < c->max_parallel ? (unsigned) requests : c->max_parallel;
-        if (n.lookups > n.in_flight)
-                n.lookups = n.in_flight;
-        n.total = DAEMON_FDS + http_fds_needed(n.in_flight, n.lookups);
-        *ret = n;
+        for (size_t i = 0; i < s->n_endpoints && !(s->flags & SCHEDULER_ONE_ROUND); i++) {
+                const struct endpoint *ep = s->endpoints[i];
+                const struct round_clock c = {
+                        .cfg = ep->cfg,
+                        .round = ep->round,
+                        /* A timer not armed (that failed) should have fired when its round fell due. */
+                        .timer_usec = ep->next_mono ? ep->next_mono : ep->grid_mono,
+                        .answers_usec = ep->state == ROUND_RUNNING ? ep->attempt_mono + ep->cfg->timeout_usec : 0,
+                };
+                char buf[256];
+                uint64_t late = watchdog_late(&c, now, buf, sizeof buf);
+
+                if (late > worst) {
+                        worst = late;
+                        snprintf(why, size, "%s", buf);
+                }
+        }
+        return worst > 0 ? -ETIME : 0;
 }
 
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {

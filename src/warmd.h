@@ -454,6 +454,8 @@ unsigned http_abort(struct http *h, void *userdata);
 void http_set_user_agent(struct http *h, const char *user_agent);
 /* Descriptors that many requests in flight take at their busiest, lookups of them resolving a name. */
 unsigned long http_fds_needed(unsigned long requests, unsigned long lookups);
+/* Whether curl's sockets are still watched by the event loop, and its timer exists. */
+bool http_alive(const struct http *h);
 
 /* --------------------------------------------------------------- scheduler */
 
@@ -544,6 +546,12 @@ void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
 int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret);
 void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret);
 size_t scheduler_endpoints(const struct scheduler *s);
+/*
+ * For the watchdog, at now (ROUND_CLOCK usec): 0 while rounds are on time;
+ * -ETIME when some endpoint is late, -ENOTCONN when curl's sockets are no
+ * longer watched; why then says which endpoint is how late, or what is gone.
+ */
+int scheduler_check(const struct scheduler *s, uint64_t now, char *why, size_t size);
 
 /* ----------------------------------------------------------------- metrics */
 
@@ -553,17 +561,6 @@ int metrics_format(FILE *f, const struct endpoint_stats *st, size_t n);
 /* Replaces path atomically: a temporary file in the same directory, then rename(). */
 int metrics_write(const char *path, const struct endpoint_stats *st, size_t n);
 
-/* The file descriptors that rounds under a configuration can take at once, and why. */
-struct fd_need {
-        unsigned long total;
-        unsigned in_flight;             /* requests and probes at once: max_parallel, or all there are */
-        unsigned lookups;               /* host name lookups at once */
-        unsigned own;                   /* warmd's own, requests and lookups aside */
-        const struct endpoint_config *largest;  /* the largest round; NULL without endpoints */
-};
-
-void scheduler_fds_needed(const struct config *c, struct fd_need *ret);
-
 /* ------------------------------------------------------------------ notify */
 
 int notify_status_format(const struct status_totals *t, uint64_t now_mono, const char *extra,
@@ -572,6 +569,28 @@ void notify_ready(void);
 void notify_reloading(void);
 void notify_stopping(void);
 void notify_status(const char *status);
+void notify_watchdog(void);
+
+/*
+ * An endpoint as the watchdog sees it: the deadlines (ROUND_CLOCK usec) of
+ * what its rounds wait for.  Its timer fires every interval, also while a
+ * round is in flight (the round that falls due then is skipped, not late);
+ * a running attempt has every request answered or timed out after timeout.
+ */
+struct round_clock {
+        const struct endpoint_config *cfg;
+        uint64_t round;                 /* the latest round started */
+        uint64_t timer_usec;            /* when its timer fires; 0: no deadline */
+        uint64_t answers_usec;          /* when the running attempt is over at the latest; 0: none running */
+};
+
+/*
+ * How late the endpoint is: now minus its deadline that passed first, but
+ * only once that is over interval + jitter + timeout (a loop busy with other
+ * rounds, or a queue under max_parallel, may delay a round by less); 0 while
+ * on time.  When late, why says which endpoint waits for what, for how long.
+ */
+uint64_t watchdog_late(const struct round_clock *c, uint64_t now, char *why, size_t size);
 
 /* --------------------------------------------------------------------- aws */
 

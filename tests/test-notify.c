@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* test-notify.c: the STATUS line systemctl shows. */
+/* test-notify.c: the STATUS line systemctl shows, and when the watchdog calls an endpoint late. */
 #include "config.h"
+
+#include <inttypes.h>
 
 #include "tests.h"
 #include "warmd.h"
 
-int main(void) {
+static void test_status_format(void) {
         static const struct {
                 struct status_totals t;
                 uint64_t now;
@@ -63,5 +65,73 @@ int main(void) {
 
                 CHECK(notify_status_format(&t, 0, NULL, small, sizeof small) == -ENOBUFS, "too small a buffer");
         }
+}
+
+#define S USEC_PER_SEC
+
+static void test_watchdog_late(void) {
+        /* interval 10s, jitter 2s, timeout 3s: late once a deadline is more than 15s past. */
+        static const struct endpoint_config ep = {
+                .name = "api", .interval_usec = 10 * S, .jitter_usec = 2 * S, .timeout_usec = 3 * S,
+        };
+        static const struct {
+                uint64_t timer, answers, now;
+                uint64_t want;
+                const char *why;
+        } cases[] = {
+                /* The timer is due later: nothing waits yet. */
+                { 1000 * S, 0, 990 * S, 0, NULL },
+                /* A timer that fires a little late, in a busy loop: not late. */
+                { 1000 * S, 0, 1001 * S, 0, NULL },
+                /* Exactly the allowance: still on time. */
+                { 1000 * S, 0, 1015 * S, 0, NULL },
+                /* A microsecond more, and the timer is lost. */
+                { 1000 * S, 0, 1015 * S + 1, 15 * S + 1, "endpoint api: round 8 is 16s late, more than "
+                  "interval + jitter + timeout (15s)" },
+                { 1000 * S, 0, 1130 * S, 130 * S, "endpoint api: round 8 is 2m10s late, more than "
+                  "interval + jitter + timeout (15s)" },
+                /* A timer with no deadline (none was ever armed) is never late. */
+                { 0, 0, 5000 * S, 0, NULL },
+                /* A round in flight whose requests have not timed out yet, the timer on time: not late. */
+                { 1008 * S, 1003 * S, 1006 * S, 0, NULL },
+                /* Requests neither answered nor timed out, long after their timeout: late, the timer on time. */
+                { 1990 * S, 1003 * S, 1985 * S, 982 * S, "endpoint api: round 7 has waited for answers 16m22s "
+                  "past its timeout, more than interval + jitter + timeout (15s)" },
+                /* Both late: the one that passed first is reported. */
+                { 1000 * S, 1010 * S, 1100 * S, 100 * S, "endpoint api: round 8 is 1m40s late, more than "
+                  "interval + jitter + timeout (15s)" },
+                { 1050 * S, 1010 * S, 1100 * S, 90 * S, "endpoint api: round 7 has waited for answers 1m30s "
+                  "past its timeout, more than interval + jitter + timeout (15s)" },
+                /* A clock read before the deadline it is compared to (the loop's time is cached): not late. */
+                { UINT64_MAX, UINT64_MAX, 5, 0, NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct round_clock c = {
+                        .cfg = &ep, .round = 7, .timer_usec = cases[i].timer, .answers_usec = cases[i].answers,
+                };
+                char why[256] = "untouched";
+                uint64_t got = watchdog_late(&c, cases[i].now, why, sizeof why);
+
+                CHECK(got == cases[i].want, "watchdog case %zu: late %" PRIu64 ", want %" PRIu64, i, got,
+                      cases[i].want);
+                CHECK(streq(why, cases[i].why ? cases[i].why : "untouched"),
+                      "watchdog case %zu:\n  got:  %s\n  want: %s", i, why, cases[i].why ? cases[i].why : "untouched");
+        }
+
+        {
+                /* No jitter, the smallest timeout: the allowance is the interval and the timeout. */
+                const struct endpoint_config fast = { .name = "f", .interval_usec = S, .timeout_usec = S / 1000 };
+                struct round_clock c = { .cfg = &fast, .timer_usec = 10 * S };
+                char why[256];
+
+                CHECK(watchdog_late(&c, 11 * S + S / 1000, why, sizeof why) == 0, "fast: at the allowance");
+                CHECK(watchdog_late(&c, 11 * S + S / 1000 + 1, why, sizeof why) > 0, "fast: past the allowance");
+        }
+}
+
+int main(void) {
+        test_status_format();
+        test_watchdog_late();
         return tests_result("test-notify");
 }
