@@ -112,8 +112,8 @@ uint64_t watchdog_late(const struct round_clock *c, uint64_t now, char *why, siz
         if (MAX(timer_late, answers_late) <= allowed)
                 return 0;
         /* Rounded up, so that it never reads as no more than the allowance. */
-        format_timespan(MAX(timer_late, answers_late) + USEC_PER_SEC / 2 - 1, late, sizeof late);
-        format_timespan(allowed, limit, sizeof limit);
+        (void) format_duration(MAX(timer_late, answers_late) + USEC_PER_SEC / 2 - 1, DURATION_ROUNDED, late, sizeof late);
+        (void) format_duration(allowed, DURATION_ROUNDED, limit, sizeof limit);
         if (timer_late >= answers_late)
                 snprintf(why, size, "endpoint %s: round %" PRIu64 " is %s late, more than interval + jitter + "
                          "timeout (%s)", ep->name, c->round + 1, late, limit);
