@@ -166,7 +166,8 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
         d->suspended_usec = suspended;
         if (r < 0) {
                 snprintf(d->watchdog_note, sizeof d->watchdog_note, "watchdog keep-alives stopped: %s", why);
-                log_error("%s; no more watchdog keep-alives: the service manager will restart warmd", why);
+                log_event(LOG_ERR, WARMD_MESSAGE_WATCHDOG, NULL,
+                          "%s; no more watchdog keep-alives: the service manager will restart warmd", why);
                 status_now(d);
                 return 0;
         }

@@ -325,6 +325,7 @@ int lifetime_round_end(struct lifetime *l, const struct summary *s, uint64_t jit
 #define WARMD_MESSAGE_IDLE           "1d785760f4a5486db4020d7d41f834a3"
 #define WARMD_MESSAGE_FD_LIMIT       "bda9a326ca4d482ebd134d69ecd11966"
 #define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
+#define WARMD_MESSAGE_WATCHDOG       "61773b8630af47419e90e47ae4ac158b"
 
 /*
  * A record as "FIELD=value" strings; built by pure functions, sent by

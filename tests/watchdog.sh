@@ -124,6 +124,8 @@ say "round-timer: restarted after $(ms_since "$t_start") ms; NRestarts=$(prop ro
 check "round-timer: systemd's journal says \"Watchdog timeout\"" journal_has round-timer 'Watchdog timeout'
 check "round-timer: warmd's journal says which endpoint is how late" \
 	journal_has round-timer 'endpoint wd-round-timer: round [0-9]+ is [0-9]+s late.*no more watchdog keep-alives'
+check "round-timer: that record carries its MESSAGE_ID, which the catalog explains" \
+	eval "cx journalctl --no-pager -q -u '$(unit round-timer)' MESSAGE_ID=$WARMD_MESSAGE_WATCHDOG | grep 'wd-round-timer' >/dev/null"
 check "round-timer: never an exit of its own: the loop kept turning" \
 	eval '! journal_has round-timer "Main process exited, code=exited"'
 check "round-timer: the restarted warmd warms again" \
