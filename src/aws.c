@@ -35,6 +35,7 @@
 /* Refresh this long before expiry, or at half the lifetime if that is shorter. */
 #define REFRESH_AHEAD           (15 * USEC_PER_MINUTE)
 #define SHARED_FILE_MAX         (64 * 1024)
+#define IMDS_ANSWER_MAX         4096    /* bytes of an answer kept: a token, a role name, a credentials document */
 
 enum imds_step {
         IMDS_IDLE,
@@ -54,7 +55,8 @@ struct aws {
 
         /* IMDSv2 */
         struct http *http;
-        struct endpoint_config req;     /* the request in flight; its strings are ours */
+        char *url;                      /* of the request in flight */
+        struct curl_slist *headers;     /* likewise: the session token, after the first request */
         enum imds_step step;
         char *base;                     /* e.g. http://169.254.169.254 */
         char *token;
@@ -356,7 +358,6 @@ static void imds_schedule_refresh(struct aws *a) {
 static int imds_request(struct aws *a, const char *method, const char *path, const char *header) {
         struct curl_slist *l = NULL;
         char *url = NULL;
-        int r;
 
         if (asprintf(&url, "%s%s", a->base, path) < 0)
                 return -ENOMEM;
@@ -364,16 +365,21 @@ static int imds_request(struct aws *a, const char *method, const char *path, con
                 free(url);
                 return -ENOMEM;
         }
-        free(a->req.url);
-        free(a->req.method);
-        lambda_headers_free(a->req.header_list);      /* the session token: wiped, then freed */
-        a->req.url = url;
-        a->req.method = strdup(method);
-        a->req.header_list = l;
-        if (!a->req.method)
-                return -ENOMEM;
-        r = http_start(a->http, &a->req, NULL, 0, a);
-        return r;
+        free(a->url);
+        lambda_headers_free(a->headers);        /* the session token: wiped, then freed */
+        a->url = url;
+        a->headers = l;
+        return http_start(a->http, &(struct http_request) {
+                                  .name = "instance-metadata",
+                                  .url = a->url,
+                                  .method = method,
+                                  .headers = a->headers,
+                                  .timeout_usec = IMDS_TIMEOUT,
+                                  .connect_timeout_usec = IMDS_CONNECT_TIMEOUT,
+                                  .host_is_address = true,
+                                  .keep_body = IMDS_ANSWER_MAX,
+                          },
+                          0, a);
 }
 
 static void imds_next(struct aws *a) {
@@ -409,7 +415,7 @@ static void imds_next(struct aws *a) {
                 imds_failed(a, "cannot start a request: %s", strerror(-r));
 }
 
-static void on_imds_done(void *userdata, const struct endpoint_config *ep, const struct response *r) {
+static void on_imds_done(void *userdata, const struct http_response *r) {
         struct aws *a = userdata;
         enum imds_step step = a->step;
         _cleanup_(freep) char *text = NULL;
@@ -418,10 +424,7 @@ static void on_imds_done(void *userdata, const struct endpoint_config *ep, const
         if (r->http_status != 200)
                 return imds_failed(a, "HTTP %ld at step %d (is an instance role attached, and IMDSv2 reachable?)",
                                    r->http_status, (int) step);
-        if (r->scan && r->scan->raw)
-                text = strndup(r->scan->raw, r->scan->raw_len);
-        else
-                text = strndup(r->body ? r->body : "", r->body ? r->body_len : 0);
+        text = strndup(r->body ? r->body : "", r->body_len);
         if (!text)
                 return imds_failed(a, "out of memory");
 
@@ -482,14 +485,6 @@ static int imds_setup(struct aws *a) {
         n = strlen(a->base);
         while (n > 0 && a->base[n - 1] == '/')
                 a->base[--n] = '\0';
-        a->req = (struct endpoint_config) {
-                .name = (char *) "instance-metadata",
-                .containers = 1,
-                .timeout_usec = IMDS_TIMEOUT,
-                .connect_timeout_usec = IMDS_CONNECT_TIMEOUT,
-                .host_is_address = true,
-                .keep_body = true,
-        };
         r = http_new(a->event, PACKAGE_NAME "/" PACKAGE_VERSION, on_imds_done, &a->http);
         if (r < 0)
                 return r;
@@ -542,9 +537,8 @@ struct aws *aws_free(struct aws *a) {
                 return NULL;
         http_free(a->http);
         sd_event_source_disable_unref(a->timer);
-        free(a->req.url);
-        free(a->req.method);
-        lambda_headers_free(a->req.header_list);      /* the session token: wiped, then freed */
+        free(a->url);
+        lambda_headers_free(a->headers);        /* the session token: wiped, then freed */
         if (a->token)
                 explicit_bzero(a->token, strlen(a->token));
         free(a->token);

@@ -65,14 +65,16 @@ struct transfer {
         uint64_t started_usec;          /* CLOCK_MONOTONIC, when a follower was taken; see follower_timeout() */
         uint64_t waited_usec;           /* kept back for its group's connections */
         bool asked;                     /* libcurl has asked for its body */
-        size_t body_sent;               /* of ep->body, when it goes through on_read() */
-        const struct endpoint_config *ep;
-        const struct curl_slist *headers;       /* the round's own (a signed invoke), or the endpoint's */
+        size_t body_sent;               /* of req.body, when it goes through on_read() */
+        struct http_request req;        /* the caller's, copied */
         void *userdata;
         bool probe;
         bool stopped;                   /* reading stopped on purpose: everything to know was known */
         struct transfer *prev, *next;   /* in the active list, or next in the free list */
-        struct body_scan scan;
+        void *body_state;               /* req.on_body's, for req.body_free */
+        bool body_enough;               /* req.on_body has read enough */
+        char *kept;                     /* req.keep_body: the body's start, NUL-terminated */
+        size_t kept_len;
         uint64_t body_bytes;            /* body bytes received */
         int socket_errno;               /* why socket() failed for it; 0: it did not */
         char error[CURL_ERROR_SIZE];
@@ -118,7 +120,7 @@ void transfer_finish(struct http *h, struct transfer *t, CURLcode code);
 void after_curl(struct http *h);
 
 /* http-round.c */
-bool round_wants_streams(const struct endpoint_config *ep);
+bool round_wants_streams(const struct http_request *req);
 int group_join(struct http *h, struct transfer *t, bool body, bool follow);
 void group_leave(struct transfer *t);
 void group_unref(struct group *g);

@@ -16,8 +16,8 @@
  * HTTP/1.1, and with "2" each request has a connection of its own (see
  * transfer_setup()).
  */
-bool round_wants_streams(const struct endpoint_config *ep) {
-        return ep->http_version != HTTP_VERSION_1_1 && is_https(ep->url);
+bool round_wants_streams(const struct http_request *req) {
+        return req->http_version != HTTP_VERSION_1_1 && is_https(req->url);
 }
 
 /*
@@ -48,10 +48,10 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
                 }
                 return CURL_READFUNC_PAUSE;
         }
-        n = strlen(t->ep->body) - t->body_sent;
+        n = strlen(t->req.body) - t->body_sent;
         if (n > size * nitems)
                 n = size * nitems;
-        memcpy(buf, t->ep->body + t->body_sent, n);
+        memcpy(buf, t->req.body + t->body_sent, n);
         t->body_sent += n;
         return n;
 }
@@ -65,7 +65,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata) {
 static int on_seek(void *userdata, curl_off_t offset, int origin) {
         struct transfer *t = userdata;
 
-        if (origin != SEEK_SET || offset < 0 || (size_t) offset > strlen(t->ep->body))
+        if (origin != SEEK_SET || offset < 0 || (size_t) offset > strlen(t->req.body))
                 return CURL_SEEKFUNC_CANTSEEK;
         t->body_sent = (size_t) offset;
         return CURL_SEEKFUNC_OK;
@@ -158,13 +158,13 @@ static size_t origin_length(const char *url) {
         return p ? (size_t) (p + 3 - url) + strcspn(p + 3, "/?#") : strlen(url);
 }
 
-static bool group_fits(const struct group *g, const struct endpoint_config *ep) {
-        size_t n = origin_length(ep->url);
+static bool group_fits(const struct group *g, const struct http_request *req) {
+        size_t n = origin_length(req->url);
 
-        return strlen(g->origin) == n && strncasecmp(g->origin, ep->url, n) == 0 &&
-               g->http_version == (int) ep->http_version && streq_ptr(g->ca_file, ep->ca_file) &&
-               streq_ptr(g->client_cert, ep->client_cert) && g->timeout_usec == ep->timeout_usec &&
-               g->connect_timeout_usec == ep->connect_timeout_usec;
+        return strlen(g->origin) == n && strncasecmp(g->origin, req->url, n) == 0 &&
+               g->http_version == (int) req->http_version && streq_ptr(g->ca_file, req->ca_file) &&
+               streq_ptr(g->client_cert, req->client_cert) && g->timeout_usec == req->timeout_usec &&
+               g->connect_timeout_usec == req->connect_timeout_usec;
 }
 
 static void group_free(struct group *g) {
@@ -174,18 +174,18 @@ static void group_free(struct group *g) {
         free(g);
 }
 
-static int group_new(const struct endpoint_config *ep, struct group **ret) {
+static int group_new(const struct http_request *req, struct group **ret) {
         struct group *g = calloc(1, sizeof *g);
 
         if (!g)
                 return -ENOMEM;
-        g->origin = strndup(ep->url, origin_length(ep->url));
-        g->ca_file = ep->ca_file ? strdup(ep->ca_file) : NULL;
-        g->client_cert = ep->client_cert ? strdup(ep->client_cert) : NULL;
-        g->http_version = (int) ep->http_version;
-        g->timeout_usec = ep->timeout_usec;
-        g->connect_timeout_usec = ep->connect_timeout_usec;
-        if (!g->origin || (ep->ca_file && !g->ca_file) || (ep->client_cert && !g->client_cert)) {
+        g->origin = strndup(req->url, origin_length(req->url));
+        g->ca_file = req->ca_file ? strdup(req->ca_file) : NULL;
+        g->client_cert = req->client_cert ? strdup(req->client_cert) : NULL;
+        g->http_version = (int) req->http_version;
+        g->timeout_usec = req->timeout_usec;
+        g->connect_timeout_usec = req->connect_timeout_usec;
+        if (!g->origin || (req->ca_file && !g->ca_file) || (req->client_cert && !g->client_cert)) {
                 group_free(g);
                 return -ENOMEM;
         }
@@ -200,24 +200,24 @@ static int group_new(const struct endpoint_config *ep, struct group **ret) {
  */
 #define GROUP_LOOKBACK 16
 
-static struct group *group_find(struct http *h, const struct endpoint_config *ep) {
+static struct group *group_find(struct http *h, const struct http_request *req) {
         unsigned n = 0;
 
         /* Newest first; a group leaves this list when it closes, and takes no more members then. */
         for (struct group *g = h->opening; g && n < GROUP_LOOKBACK; g = g->next, n++)
-                if (group_fits(g, ep))
+                if (group_fits(g, req))
                         return g;
         return NULL;
 }
 
 int group_join(struct http *h, struct transfer *t, bool body, bool follow) {
-        struct group *g = group_find(h, t->ep);
+        struct group *g = group_find(h, &t->req);
 
         if (!g) {
                 int r = sd_event_source_set_enabled(h->pass_end, SD_EVENT_ONESHOT);
 
                 if (r >= 0)
-                        r = group_new(t->ep, &g);
+                        r = group_new(&t->req, &g);
                 if (r < 0)
                         return r;
                 g->listed = true;
@@ -320,8 +320,8 @@ int on_pass_end(sd_event_source *s, void *userdata) {
 static void follower_timeout(struct transfer *t) {
         uint64_t left = 0;
 
-        if (t->ep->timeout_usec > t->waited_usec)
-                left = t->ep->timeout_usec - t->waited_usec;
+        if (t->req.timeout_usec > t->waited_usec)
+                left = t->req.timeout_usec - t->waited_usec;
         /* 0 would mean no limit: 1 ms is as good as spent. */
         (void) curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long) MAX(left / USEC_PER_MSEC, 1));
 }
@@ -368,7 +368,7 @@ CURLcode held_body_setup(struct transfer *t) {
 
 #define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(t->easy, opt, val); } while (0)
         SET(CURLOPT_POST, 1L);
-        SET(CURLOPT_POSTFIELDSIZE, (long) strlen(t->ep->body));
+        SET(CURLOPT_POSTFIELDSIZE, (long) strlen(t->req.body));
         SET(CURLOPT_READFUNCTION, on_read);
         SET(CURLOPT_READDATA, t);
         SET(CURLOPT_SEEKFUNCTION, on_seek);

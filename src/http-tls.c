@@ -171,8 +171,8 @@ void tls_drop_store(struct transfer *t) {
 
 /* The TLS settings of an https request: its CA file's store and session cache, its client certificate. */
 CURLcode tls_setup(struct http *h, struct transfer *t) {
-        const struct endpoint_config *ep = t->ep;
-        const char *ca = ep->ca_file ? ep->ca_file : h->system_ca;
+        const struct http_request *req = &t->req;
+        const char *ca = req->ca_file ? req->ca_file : h->system_ca;
         struct ca_store *cs = NULL;
         CURL *c = t->easy;
         CURLcode cc = CURLE_OK;
@@ -203,15 +203,15 @@ CURLcode tls_setup(struct http *h, struct transfer *t) {
                 SET(CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
                 SET(CURLOPT_SSL_CTX_DATA, t);
                 SET(CURLOPT_SHARE, cs->share);
-        } else if (ep->ca_file) {
+        } else if (req->ca_file) {
                 /* Unreadable or not PEM: libcurl tries it itself, and its error names the file. */
-                SET(CURLOPT_CAINFO, ep->ca_file);
+                SET(CURLOPT_CAINFO, req->ca_file);
                 SET(CURLOPT_CAPATH, NULL);
         }
-        if (ep->client_cert)
-                SET(CURLOPT_SSLCERT, ep->client_cert);
-        if (ep->client_key)
-                SET(CURLOPT_SSLKEY, ep->client_key);
+        if (req->client_cert)
+                SET(CURLOPT_SSLCERT, req->client_cert);
+        if (req->client_key)
+                SET(CURLOPT_SSLKEY, req->client_key);
 #undef SET
         return cc;
 }

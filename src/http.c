@@ -128,21 +128,40 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         return 0;
 }
 
+/* req.keep_body: the body's start, for requests whose answer is the body itself.  True when it has all it keeps. */
+static bool keep_piece(struct transfer *t, const char *data, size_t len) {
+        size_t max = t->req.keep_body;
+
+        if (!t->kept && !(t->kept = malloc(max + 1)))
+                return true;
+        if (len > max - t->kept_len)
+                len = max - t->kept_len;
+        memcpy(t->kept + t->kept_len, data, len);
+        t->kept_len += len;
+        t->kept[t->kept_len] = '\0';
+        return t->kept_len >= max;
+}
+
 /*
- * A body is read only as far as it tells something: until its JSON fields
- * are known when reuse_json or instance_json is set (BODY_READ_MAX at most),
- * not at all otherwise.  The answer shows the request reached its container,
- * so stopping is a success, not a failure; a 100 MB body is not downloaded
- * every round.  A body that ends in this very piece is taken whole, which
- * leaves the connection fit for reuse.
+ * A body is read only as far as it tells something: as long as the
+ * request's on_body wants more (its JSON fields still unknown, say), and
+ * not at all without one.  The answer shows the request reached its
+ * server, so stopping is a success, not a failure; a 100 MB body is not
+ * downloaded every round.  A body that ends in this very piece is taken
+ * whole, which leaves the connection fit for reuse.
  */
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         struct transfer *t = userdata;
         size_t n = size * nmemb;
         curl_off_t length = -1;
+        bool enough = true;
 
         t->body_bytes += n;
-        if (!body_scan_feed(&t->scan, data, n))
+        if (t->req.keep_body > 0)
+                enough = keep_piece(t, data, n);
+        if (t->req.on_body && !t->body_enough)
+                t->body_enough = t->req.on_body(t->req.body_userdata, &t->body_state, data, n);
+        if (!enough || !t->body_enough)
                 return n;
         if (curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length) == CURLE_OK && length >= 0 &&
             t->body_bytes >= (uint64_t) length)
@@ -278,12 +297,22 @@ void http_set_user_agent(struct http *h, const char *user_agent) {
         h->user_agent = s;
 }
 
+/* What the request's answer left in the transfer: on_body's state and the body kept. */
+static void transfer_answer_free(struct transfer *t) {
+        if (t->body_state && t->req.body_free)
+                t->req.body_free(t->body_state);
+        t->body_state = NULL;
+        free(t->kept);
+        t->kept = NULL;
+        t->kept_len = 0;
+}
+
 static void transfer_free(struct transfer *t) {
         if (!t)
                 return;
+        transfer_answer_free(t);
         curl_easy_cleanup(t->easy);
         X509_STORE_free(t->store);
-        body_scan_done(&t->scan);
         free(t);
 }
 
@@ -313,7 +342,8 @@ static void transfer_put_back(struct http *h, struct transfer *t, bool reuse) {
                 transfer_free(t);
                 return;
         }
-        t->ep = NULL;
+        transfer_answer_free(t);
+        t->req = (struct http_request) {};
         t->userdata = NULL;
         t->prev = NULL;
         t->next = h->free_list;
@@ -362,20 +392,20 @@ struct http *http_free(struct http *h) {
 }
 
 static int transfer_setup(struct http *h, struct transfer *t) {
-        const struct endpoint_config *ep = t->ep;
+        const struct http_request *req = &t->req;
         CURL *c = t->easy;
         CURLcode cc = CURLE_OK;
 
         curl_easy_reset(c);
         tls_drop_store(t);
-        body_scan_init(&t->scan, ep);
+        t->body_enough = !req->on_body;       /* without one, no more of the body is wanted */
         t->body_bytes = 0;
         t->stopped = false;
         t->socket_errno = 0;
         t->error[0] = '\0';
 
 #define SET(opt, val) do { if (cc == CURLE_OK) cc = curl_easy_setopt(c, opt, val); } while (0)
-        SET(CURLOPT_URL, ep->url);
+        SET(CURLOPT_URL, req->url);
         SET(CURLOPT_PRIVATE, t);
         SET(CURLOPT_NOSIGNAL, 1L);
         /* Do not wait for a slow name lookup when a transfer is aborted (stop, reload). */
@@ -383,10 +413,10 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         /* Warm the HTTP path users hit, and nothing else, even through a redirect. */
         SET(CURLOPT_PROTOCOLS_STR, "http,https");
         SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-        SET(CURLOPT_TIMEOUT_MS, (long) (ep->timeout_usec / USEC_PER_MSEC));
-        SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (ep->connect_timeout_usec / USEC_PER_MSEC));
+        SET(CURLOPT_TIMEOUT_MS, (long) (req->timeout_usec / USEC_PER_MSEC));
+        SET(CURLOPT_CONNECTTIMEOUT_MS, (long) (req->connect_timeout_usec / USEC_PER_MSEC));
         SET(CURLOPT_USERAGENT, h->user_agent);
-        SET(CURLOPT_HTTPHEADER, t->headers);
+        SET(CURLOPT_HTTPHEADER, req->headers);
         SET(CURLOPT_WRITEFUNCTION, on_write);
         SET(CURLOPT_WRITEDATA, t);
         SET(CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
@@ -398,22 +428,22 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         if (t->held) {
                 if (cc == CURLE_OK)
                         cc = held_body_setup(t);
-        } else if (ep->body) {
-                SET(CURLOPT_POSTFIELDS, ep->body);
-                SET(CURLOPT_POSTFIELDSIZE, (long) strlen(ep->body));
-        } else if (ep->method && (streq(ep->method, "POST") || streq(ep->method, "PUT") || streq(ep->method, "PATCH"))) {
+        } else if (req->body) {
+                SET(CURLOPT_POSTFIELDS, req->body);
+                SET(CURLOPT_POSTFIELDSIZE, (long) strlen(req->body));
+        } else if (req->method && (streq(req->method, "POST") || streq(req->method, "PUT") || streq(req->method, "PATCH"))) {
                 /* An empty body, so the request says "Content-Length: 0": some gateways answer 411 without. */
                 SET(CURLOPT_POSTFIELDS, "");
                 SET(CURLOPT_POSTFIELDSIZE, 0L);
         }
-        if (ep->method && streq(ep->method, "HEAD"))
+        if (req->method && streq(req->method, "HEAD"))
                 SET(CURLOPT_NOBODY, 1L);
-        else if (ep->method && !streq(ep->method, "POST") && !streq(ep->method, "GET"))
-                SET(CURLOPT_CUSTOMREQUEST, ep->method);
+        else if (req->method && !streq(req->method, "POST") && !streq(req->method, "GET"))
+                SET(CURLOPT_CUSTOMREQUEST, req->method);
         if (t->probe)
                 SET(CURLOPT_CONNECT_ONLY, 1L);
         SET(CURLOPT_SHARE, NULL);
-        if (is_https(ep->url) && cc == CURLE_OK)
+        if (is_https(req->url) && cc == CURLE_OK)
                 cc = tls_setup(h, t);
         /*
          * With HTTP/2, a round's requests leave together as streams on a few
@@ -421,7 +451,7 @@ static int transfer_setup(struct http *h, struct transfer *t) {
          * instead of one each (see group_close()).  Each stream is a request
          * of its own to the platform: the bench saw N containers for N streams.
          */
-        switch (ep->http_version) {
+        switch (req->http_version) {
         case HTTP_VERSION_AUTO:
                 SET(CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_2TLS);
                 break;
@@ -431,13 +461,13 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         case HTTP_VERSION_2:
                 /* Over TLS, ALPN offers h2; over plain http, h2 from the first byte (no upgrade). */
                 SET(CURLOPT_HTTP_VERSION,
-                    (long) (is_https(ep->url) ? CURL_HTTP_VERSION_2_0 : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
+                    (long) (is_https(req->url) ? CURL_HTTP_VERSION_2_0 : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
                 /*
                  * libcurl 7.88 breaks a prior-knowledge connection that a
                  * second request reuses ("Error in the HTTP2 framing layer",
                  * curl issue 10634, fixed in 8.0.0): 297 of 300 failed.
                  */
-                if (!is_https(ep->url)) {
+                if (!is_https(req->url)) {
                         SET(CURLOPT_FRESH_CONNECT, 1L);
                         SET(CURLOPT_FORBID_REUSE, 1L);
                 }
@@ -447,16 +477,17 @@ static int transfer_setup(struct http *h, struct transfer *t) {
                 cc = follower_setup(t);
 #undef SET
         if (cc != CURLE_OK)
-                return log_full(LOG_ERR, EINVAL, "Failed to set up a request for %s: %s", ep->name,
+                return log_full(LOG_ERR, EINVAL, "Failed to set up a request for %s: %s", req->name,
                                 curl_easy_strerror(cc));
         return 0;
 }
 
-int http_start(struct http *h, const struct endpoint_config *ep, const struct curl_slist *headers, unsigned flags,
-               void *userdata) {
+int http_start(struct http *h, const struct http_request *req, unsigned flags, void *userdata) {
         struct transfer *t = h->free_list;
         int r;
 
+        if ((flags & HTTP_PROBE) && req->host_is_address)
+                return -EINVAL;
         if (t)
                 h->free_list = t->next;
         else {
@@ -470,17 +501,16 @@ int http_start(struct http *h, const struct endpoint_config *ep, const struct cu
                 }
         }
         t->http = h;
-        t->ep = ep;
+        t->req = *req;
         t->userdata = userdata;
-        t->headers = headers ? headers : ep->header_list;
         t->probe = flags & HTTP_PROBE;
         t->next = NULL;
         t->waited_usec = 0;
 
         r = h->multi ? 0 : multi_new(h);
         if (r >= 0 && !t->probe) {
-                bool body = ep->body && ep->body[0] && !streq_ptr(ep->method, "HEAD");
-                bool streams = round_wants_streams(ep);
+                bool body = req->body && req->body[0] && !streq_ptr(req->method, "HEAD");
+                bool streams = round_wants_streams(req);
 
                 if (body || streams)
                         r = group_join(h, t, body, streams);
@@ -540,16 +570,16 @@ static const char *socket_error(int e) {
 }
 
 void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
-        char reuse[64], instance[INSTANCE_MAX], fn_error[64], error_type[128], log_tail[LAMBDA_LOG_TAIL_MAX + 1];
+        char captured[HTTP_CAPTURE_BYTES];
+        size_t used = 0;
         curl_off_t total = 0, connect = 0, ttfb = 0;
         long request_bytes = 0, http_version = CURL_HTTP_VERSION_NONE;
-        const struct endpoint_config *ep = t->ep;
         void *userdata = t->userdata;
-        struct response r;
+        struct http_response r;
 
         if (t->stopped && code == CURLE_WRITE_ERROR)
                 code = CURLE_OK;        /* on_write() stopped reading: all there was to know is known */
-        r = (struct response) {
+        r = (struct http_response) {
                 .curl_code = code,
                 .curl_error = t->error,
                 .probe = t->probe,
@@ -572,23 +602,20 @@ void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
         if (t->group)
                 leader_failed(t, code);         /* with the reason as told */
         if (code == CURLE_OK && !t->probe) {
-                r.reuse_header = header_value(t->easy, ep->reuse_header, reuse, sizeof reuse);
-                r.instance_header = header_value(t->easy, ep->instance_header, instance, sizeof instance);
-                body_scan_end(&t->scan);
-                r.scan = &t->scan;
-        }
-        if (code == CURLE_OK && !t->probe && ep->lambda) {
-                r.aws_function_error = header_value(t->easy, "X-Amz-Function-Error", fn_error, sizeof fn_error);
-                r.aws_error_type = header_value(t->easy, "x-amzn-ErrorType", error_type, sizeof error_type);
-                r.aws_log_result = header_value(t->easy, "X-Amz-Log-Result", log_tail, sizeof log_tail);
+                for (size_t i = 0; i < HTTP_CAPTURE_MAX && used < sizeof captured; i++)
+                        if ((r.headers[i] = header_value(t->easy, t->req.capture[i], captured + used,
+                                                         sizeof captured - used)))
+                                used += strlen(r.headers[i]) + 1;
+                r.body = t->kept;
+                r.body_len = t->kept_len;
+                r.body_state = t->body_state;
         }
 
         /* Off the multi handle before the callback, which may start new requests; back into the
-         * pool only after it, because the response still points into this transfer's scan. */
+         * pool only after it, because the response still points into this transfer's answer. */
         (void) curl_multi_remove_handle(h->multi, t->easy);
         unlink_active(h, t);
-        h->done(userdata, ep, &r);
-        body_scan_done(&t->scan);
+        h->done(userdata, &r);
         transfer_put_back(h, t, code == CURLE_OK && http_version < CURL_HTTP_VERSION_2_0);
 }
 

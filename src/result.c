@@ -103,9 +103,6 @@ static void tokener_free(struct body_scan *s) {
 
 void body_scan_done(struct body_scan *s) {
         tokener_free(s);
-        free(s->raw);
-        s->raw = NULL;
-        s->raw_len = 0;
 }
 
 /*
@@ -160,25 +157,10 @@ static void scan_settle(struct body_scan *s, enum body_json state) {
         tokener_free(s);
 }
 
-/* keep_body: the body's start, for requests whose answer is the body itself. */
-static void keep_raw(struct body_scan *s, const char *data, size_t len) {
-        if (!s->raw && !(s->raw = malloc(BODY_RAW_MAX + 1)))
-                return;
-        if (len > BODY_RAW_MAX - s->raw_len)
-                len = BODY_RAW_MAX - s->raw_len;
-        memcpy(s->raw + s->raw_len, data, len);
-        s->raw_len += len;
-        s->raw[s->raw_len] = '\0';
-}
-
 bool body_scan_feed(struct body_scan *s, const char *data, size_t len) {
         enum json_tokener_error e;
         json_object *root;
 
-        if (s->ep->keep_body) {
-                keep_raw(s, data, len);
-                return !s->raw || s->raw_len >= BODY_RAW_MAX;
-        }
         if (s->state != BODY_JSON_READING)
                 return true;
         if (len > BODY_READ_MAX - s->bytes)
@@ -347,6 +329,94 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
                 lambda_apply(ep, r, scan, ret);
         if (scan == &whole)
                 body_scan_done(&whole);
+}
+
+/* ------------------------------------------------------------ from http */
+
+/* Where result_request_setup() puts each header in the request's capture[]. */
+enum {
+        CAPTURE_REUSE,
+        CAPTURE_INSTANCE,
+        CAPTURE_FUNCTION_ERROR,         /* Lambda's X-Amz-Function-Error */
+        CAPTURE_ERROR_TYPE,             /* Lambda's x-amzn-ErrorType */
+        CAPTURE_LOG_RESULT,             /* Lambda's X-Amz-Log-Result: the base64 log tail */
+        _CAPTURE_MAX,
+};
+
+_Static_assert(_CAPTURE_MAX <= HTTP_CAPTURE_MAX, "http captures too few headers");
+
+/* A scan that could not be allocated: the result says so, as for a tokener that could not be. */
+static struct body_scan scan_no_memory = {
+        .state = BODY_JSON_NO_MEMORY,
+        .reuse = -ENOENT,
+        .instance = -ENOENT,
+};
+
+/* http's on_body: the body scanned as it streams in, in a scan of the request's own. */
+static bool scan_piece(void *userdata, void **state, const char *data, size_t len) {
+        struct body_scan *s = *state;
+
+        if (!s) {
+                s = malloc(sizeof *s);
+                if (!s) {
+                        *state = &scan_no_memory;
+                        return true;
+                }
+                body_scan_init(s, userdata);
+                *state = s;
+        }
+        return body_scan_feed(s, data, len);
+}
+
+static void scan_free(void *state) {
+        struct body_scan *s = state;
+
+        if (s == &scan_no_memory)
+                return;
+        body_scan_done(s);
+        free(s);
+}
+
+void result_request_setup(const struct endpoint_config *ep, struct http_request *req) {
+        req->capture[CAPTURE_REUSE] = ep->reuse_header;
+        req->capture[CAPTURE_INSTANCE] = ep->instance_header;
+        if (ep->lambda) {
+                req->capture[CAPTURE_FUNCTION_ERROR] = "X-Amz-Function-Error";
+                req->capture[CAPTURE_ERROR_TYPE] = "x-amzn-ErrorType";
+                req->capture[CAPTURE_LOG_RESULT] = "X-Amz-Log-Result";
+        }
+        /* A body is read only for what it tells: its JSON fields, when the endpoint has some to find. */
+        if (ep->reuse_json || ep->instance_json || ep->lambda) {
+                req->on_body = scan_piece;
+                req->body_userdata = (void *) ep;
+                req->body_free = scan_free;
+        }
+}
+
+void result_from_http(const struct endpoint_config *ep, const struct http_response *hr, struct result *ret) {
+        struct body_scan *scan = hr->body_state;
+        struct response r = {
+                .curl_code = hr->curl_code,
+                .curl_error = hr->curl_error,
+                .http_status = hr->http_status,
+                .total_usec = hr->total_usec,
+                .connect_usec = hr->connect_usec,
+                .ttfb_usec = hr->ttfb_usec,
+                .sent = hr->sent,
+                .probe = hr->probe,
+                .reuse_header = hr->headers[CAPTURE_REUSE],
+                .instance_header = hr->headers[CAPTURE_INSTANCE],
+                .aws_function_error = hr->headers[CAPTURE_FUNCTION_ERROR],
+                .aws_error_type = hr->headers[CAPTURE_ERROR_TYPE],
+                .aws_log_result = hr->headers[CAPTURE_LOG_RESULT],
+        };
+
+        /* No scan: no piece of a body came, which result_from_response() takes as an empty body. */
+        if (scan) {
+                body_scan_end(scan);
+                r.scan = scan;
+        }
+        result_from_response(ep, &r, ret);
 }
 
 /* ---------------------------------------------------------------- summary */

@@ -90,7 +90,7 @@ struct scheduler {
         void *event_userdata;
 };
 
-static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r);
+static void on_done(void *userdata, const struct http_response *r);
 
 static void emit(struct scheduler *s, const struct scheduler_event *ev) {
         if (s->event_fn)
@@ -178,6 +178,27 @@ static void count_unstarted(struct endpoint *ep, int err) {
         request_done(ep, &res);
 }
 
+/* The endpoint as http takes it: its configuration, and a Lambda round's signed headers. */
+static void request_of(const struct endpoint *ep, struct http_request *ret) {
+        const struct endpoint_config *c = ep->cfg;
+
+        *ret = (struct http_request) {
+                .name = c->name,
+                .url = c->url,
+                .method = c->method,
+                .headers = ep->headers ? ep->headers : c->header_list,
+                .body = c->body,
+                .timeout_usec = c->timeout_usec,
+                .connect_timeout_usec = c->connect_timeout_usec,
+                .ca_file = c->ca_file,
+                .client_cert = c->client_cert,
+                .client_key = c->client_key,
+                .http_version = c->http_version,
+                .host_is_address = c->host_is_address,
+        };
+        result_request_setup(c, ret);
+}
+
 /*
  * Starts queued requests while there is room under max_parallel.  A round
  * starts whole or waits: N requests split across the cap would not overlap,
@@ -189,12 +210,14 @@ static void pump(struct scheduler *s) {
         while (s->queue_head && s->in_flight < s->config->max_parallel) {
                 struct endpoint *ep = s->queue_head;
                 unsigned room = s->config->max_parallel - s->in_flight, n;
+                struct http_request req;
 
                 if (ep->to_start > room && ep->batch <= s->config->max_parallel)
                         break;
                 n = ep->to_start < room ? ep->to_start : room;
+                request_of(ep, &req);
                 for (unsigned i = 0; i < n; i++) {
-                        int r = http_start(s->http, ep->cfg, ep->headers, 0, ep);
+                        int r = http_start(s->http, &req, 0, ep);
 
                         ep->to_start--;
                         if (r < 0)
@@ -250,6 +273,7 @@ static int arm_first(struct endpoint *ep, uint64_t now) {
 /* IDLE or CREDENTIALS -> PROBING or QUEUED: the requests are ready to go. */
 static void send_round(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
+        struct http_request req;
 
         /*
          * With an empty DNS cache, each of N requests to a host name would
@@ -259,8 +283,9 @@ static void send_round(struct endpoint *ep) {
          * whatever its outcome.  It sends nothing, so it warms no container.
          * It takes a slot under max_parallel, and is skipped when there is none.
          */
-        if (!ep->cfg->host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
-            http_start(s->http, ep->cfg, NULL, HTTP_PROBE, ep) >= 0) {
+        request_of(ep, &req);
+        if (!req.host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
+            http_start(s->http, &req, HTTP_PROBE, ep) >= 0) {
                 log_debug("%s round %" PRIu64 ": resolving the host first", ep->cfg->name, ep->round);
                 ep->state = ROUND_PROBING;
                 ep->in_flight++;
@@ -487,9 +512,10 @@ static void attempt_done(struct endpoint *ep) {
         enqueue(ep->sched, ep);
 }
 
-static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r) {
+static void on_done(void *userdata, const struct http_response *r) {
         struct endpoint *ep = userdata;
         struct scheduler *s = ep->sched;
+        const struct endpoint_config *cfg = ep->cfg;
         struct result res;
 
         ep->in_flight--;
@@ -504,7 +530,7 @@ static void on_done(void *userdata, const struct endpoint_config *cfg, const str
                 return;
         }
 
-        result_from_response(cfg, r, &res);
+        result_from_http(cfg, r, &res);
         request_done(ep, &res);
         if (ep->state == ROUND_RUNNING && ep->in_flight == 0)
                 attempt_done(ep);

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <systemd/sd-event.h>
 
+#include "http.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ config */
@@ -26,14 +27,7 @@
 #define MAX_PARALLEL_MAX        100000U
 #define BODY_READ_MAX           (64U * 1024U)   /* response body bytes read at most, to find the JSON fields */
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
-#define BODY_RAW_MAX            4096U           /* body bytes kept for keep_body (the instance metadata service) */
 #define TOPUP_FACTOR_MAX        100U            /* requests per round at most, times containers */
-
-enum http_version {
-        HTTP_VERSION_AUTO,              /* HTTP/2 where TLS negotiates it, else HTTP/1.1 */
-        HTTP_VERSION_1_1,
-        HTTP_VERSION_2,                 /* HTTP/2, requests of a round multiplexed */
-};
 
 struct endpoint_config {
         char *name;                     /* the [section] name */
@@ -66,7 +60,6 @@ struct endpoint_config {
         char *client_key;               /* NULL: the key is in client_cert's file */
         enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
-        bool keep_body;                 /* not a key: keep the body's start (BODY_RAW_MAX), for aws.c's own requests */
         unsigned topup_factor;          /* a round sends at most topup_factor x containers requests; 1: no top-up */
 };
 
@@ -164,9 +157,6 @@ struct body_scan {
         /* A Lambda endpoint's error answer: "errorType" from the function, "message" from the service. */
         char aws_error_type[64];
         char aws_message[160];
-        /* The body itself, its first BODY_RAW_MAX bytes, NUL-terminated, for an endpoint with keep_body. */
-        char *raw;
-        size_t raw_len;
 };
 
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep);
@@ -186,7 +176,7 @@ struct response {
         uint64_t ttfb_usec;
         const char *reuse_header;       /* value of the configured header, or NULL */
         const char *instance_header;
-        const struct body_scan *scan;   /* the body, as scanned while it streamed in (http.c) */
+        const struct body_scan *scan;   /* the body, as scanned while it streamed in */
         const char *body;               /* or a whole body at hand (tests, fuzzing), scanned in one piece */
         size_t body_len;
         bool sent;                      /* the request was written to a connection */
@@ -212,6 +202,10 @@ struct result {
 };
 
 void result_from_response(const struct endpoint_config *ep, const struct response *r, struct result *ret);
+/* What an endpoint's results need of its answers: the headers to capture, and the body scanned as it streams in. */
+void result_request_setup(const struct endpoint_config *ep, struct http_request *req);
+/* One answer to a request set up by result_request_setup(). */
+void result_from_http(const struct endpoint_config *ep, const struct http_response *hr, struct result *ret);
 const char *reuse_to_string(enum reuse r);
 int parse_bool_word(const char *s);
 
@@ -411,30 +405,7 @@ void log_event(int priority, const char *message_id, const char *endpoint, const
 
 /* -------------------------------------------------------------------- http */
 
-struct http;
-struct transfer;
-
-typedef void (*http_done_fn)(void *userdata, const struct endpoint_config *ep, const struct response *r);
-
-int http_new(sd_event *e, const char *user_agent, http_done_fn done, struct http **ret);
-struct http *http_free(struct http *h);
-enum {
-        /* Resolve and connect only, send nothing: warms curl's DNS cache before a round. */
-        HTTP_PROBE = 1 << 0,
-};
-
-/*
- * Starts one request (or probe) now, with headers instead of the endpoint's
- * own when not NULL (they must outlive the request).  The caller enforces
- * max_parallel.
- */
-int http_start(struct http *h, const struct endpoint_config *ep, const struct curl_slist *headers, unsigned flags,
-               void *userdata);
-/* Aborts every transfer started with this userdata; no callback is made for them. */
-unsigned http_abort(struct http *h, void *userdata);
-void http_set_user_agent(struct http *h, const char *user_agent);
-/* Descriptors that many requests in flight take at their busiest, lookups of them resolving a name. */
-unsigned long http_fds_needed(unsigned long requests, unsigned long lookups);
+/* http's request API is in http.h. */
 
 /* --------------------------------------------------------------- scheduler */
 
