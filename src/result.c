@@ -54,6 +54,24 @@ static json_object *json_lookup(json_object *root, const char *path) {
         return o;
 }
 
+/* "a|b": the first of the paths a and b that the root has. */
+static json_object *json_lookup_either(json_object *root, const char *paths) {
+        char path[256];
+        json_object *o;
+
+        for (const char *p = paths; *p; p += strcspn(p, "|"), p += *p == '|') {
+                size_t n = strcspn(p, "|");
+
+                if (n >= sizeof path)
+                        continue;
+                memcpy(path, p, n);
+                path[n] = '\0';
+                if ((o = json_lookup(root, path)))
+                        return o;
+        }
+        return NULL;
+}
+
 static int json_to_reuse(json_object *o) {
         switch (json_object_get_type(o)) {
         case json_type_boolean:
@@ -89,10 +107,11 @@ static bool status_ok(const struct endpoint_config *ep, long status) {
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep) {
         *s = (struct body_scan) {
                 .ep = ep,
-                .state = ep->reuse_json || ep->instance_json || ep->lambda ? BODY_JSON_READING : BODY_JSON_UNUSED,
                 .reuse = -ENOENT,
                 .instance = -ENOENT,
+                .fields = ep->lambda ? lambda_answer_fields : NULL,
         };
+        s->state = ep->reuse_json || ep->instance_json || s->fields ? BODY_JSON_READING : BODY_JSON_UNUSED;
 }
 
 static void tokener_free(struct body_scan *s) {
@@ -125,14 +144,11 @@ static bool take_fields(struct body_scan *s, json_object *root) {
                 } else
                         s->instance = -EINVAL;
         }
-        if (ep->lambda) {
-                /* An error answer is small; a good one is read to its end (BODY_READ_MAX at most) for these. */
-                if (!s->aws_error_type[0] && (o = json_lookup(root, "errorType")) &&
-                    json_object_is_type(o, json_type_string))
-                        snprintf(s->aws_error_type, sizeof s->aws_error_type, "%s", json_object_get_string(o));
-                if (!s->aws_message[0] && ((o = json_lookup(root, "message")) || (o = json_lookup(root, "Message"))) &&
-                    json_object_is_type(o, json_type_string))
-                        snprintf(s->aws_message, sizeof s->aws_message, "%s", json_object_get_string(o));
+        if (s->fields) {
+                for (size_t i = 0; i < BODY_FIELDS_MAX && s->fields[i]; i++)
+                        if (!s->field[i][0] && (o = json_lookup_either(root, s->fields[i])) &&
+                            json_object_is_type(o, json_type_string))
+                                snprintf(s->field[i], sizeof s->field[i], "%s", json_object_get_string(o));
                 return false;
         }
         return (!ep->reuse_json || s->reuse != -ENOENT) && (!ep->instance_json || s->instance != -ENOENT);
@@ -337,13 +353,10 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
 enum {
         CAPTURE_REUSE,
         CAPTURE_INSTANCE,
-        CAPTURE_FUNCTION_ERROR,         /* Lambda's X-Amz-Function-Error */
-        CAPTURE_ERROR_TYPE,             /* Lambda's x-amzn-ErrorType */
-        CAPTURE_LOG_RESULT,             /* Lambda's X-Amz-Log-Result: the base64 log tail */
-        _CAPTURE_MAX,
+        CAPTURE_PLATFORM,               /* the platform's (lambda_answer_headers), in its order */
 };
 
-_Static_assert(_CAPTURE_MAX <= HTTP_CAPTURE_MAX, "http captures too few headers");
+_Static_assert(CAPTURE_PLATFORM + LAMBDA_ANSWER_HEADERS <= HTTP_CAPTURE_MAX, "http captures too few headers");
 
 /* A scan that could not be allocated: the result says so, as for a tokener that could not be. */
 static struct body_scan scan_no_memory = {
@@ -380,11 +393,8 @@ static void scan_free(void *state) {
 void result_request_setup(const struct endpoint_config *ep, struct http_request *req) {
         req->capture[CAPTURE_REUSE] = ep->reuse_header;
         req->capture[CAPTURE_INSTANCE] = ep->instance_header;
-        if (ep->lambda) {
-                req->capture[CAPTURE_FUNCTION_ERROR] = "X-Amz-Function-Error";
-                req->capture[CAPTURE_ERROR_TYPE] = "x-amzn-ErrorType";
-                req->capture[CAPTURE_LOG_RESULT] = "X-Amz-Log-Result";
-        }
+        if (ep->lambda)
+                memcpy(req->capture + CAPTURE_PLATFORM, lambda_answer_headers, sizeof lambda_answer_headers);
         /* A body is read only for what it tells: its JSON fields, when the endpoint has some to find. */
         if (ep->reuse_json || ep->instance_json || ep->lambda) {
                 req->on_body = scan_piece;
@@ -406,9 +416,7 @@ void result_from_http(const struct endpoint_config *ep, const struct http_respon
                 .probe = hr->probe,
                 .reuse_header = hr->headers[CAPTURE_REUSE],
                 .instance_header = hr->headers[CAPTURE_INSTANCE],
-                .aws_function_error = hr->headers[CAPTURE_FUNCTION_ERROR],
-                .aws_error_type = hr->headers[CAPTURE_ERROR_TYPE],
-                .aws_log_result = hr->headers[CAPTURE_LOG_RESULT],
+                .platform_headers = ep->lambda ? hr->headers + CAPTURE_PLATFORM : NULL,
         };
 
         /* No scan: no piece of a body came, which result_from_response() takes as an empty body. */

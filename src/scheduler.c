@@ -315,30 +315,19 @@ static void headers_drop(struct endpoint *ep) {
 }
 
 /*
- * A Lambda round is signed once, as it starts: its N invokes leave within
- * milliseconds of each other, well inside SigV4's five minutes.  Returns 0
- * when signed, -EAGAIN while credentials are being fetched (the round waits
- * in CREDENTIALS), or another -errno when the round has failed.
+ * A Lambda round's headers (lambda.c).  Returns 0 when signed, -EAGAIN
+ * while credentials are being fetched (the round waits in CREDENTIALS), or
+ * another -errno when the round has failed.
  */
 static int sign_round(struct endpoint *ep) {
-        const struct aws_credentials *cred;
-        const char *why = NULL;
-        char msg[CURL_ERROR_SIZE];
+        char why[CURL_ERROR_SIZE];
         int r;
 
         headers_drop(ep);
-        r = aws_get(ep->sched->aws, &cred, &why);
-        if (r == -EAGAIN)
+        r = lambda_round_headers(ep->sched->aws, ep->cfg, time(NULL), &ep->headers, why, sizeof why);
+        if (r >= 0 || r == -EAGAIN)
                 return r;
-        if (r >= 0)
-                r = lambda_sign(ep->cfg, cred, time(NULL), &ep->headers);
-        if (r >= 0)
-                return 0;
-        if (why)
-                snprintf(msg, sizeof msg, "no AWS credentials: %s", why);
-        else
-                snprintf(msg, sizeof msg, "cannot sign the invoke: %s", strerror(-r));
-        fail_round(ep, msg);
+        fail_round(ep, why);
         return r;
 }
 

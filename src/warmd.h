@@ -139,6 +139,8 @@ enum body_json {
         BODY_JSON_NO_MEMORY,
 };
 
+#define BODY_FIELDS_MAX 2
+
 /*
  * The configured JSON fields of one response body, found while the body
  * streams in, so that reading can stop as soon as they are known.  Holds a
@@ -154,9 +156,12 @@ struct body_scan {
         int reuse;                      /* 1 warm, 0 cold; -ENOENT absent, -EINVAL not a reuse value */
         int instance;                   /* 0 found; -ENOENT absent, -EINVAL not a string or an integer */
         char instance_id[INSTANCE_MAX];
-        /* A Lambda endpoint's error answer: "errorType" from the function, "message" from the service. */
-        char aws_error_type[64];
-        char aws_message[160];
+        /*
+         * A platform's own string fields (lambda.c's lambda_answer_fields): paths, "a|b" for the first of
+         * either, NULL-terminated; NULL: none.  With any, the body is read to its end (BODY_READ_MAX at most).
+         */
+        const char *const *fields;
+        char field[BODY_FIELDS_MAX][160];       /* their values, in that order; empty: not found */
 };
 
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep);
@@ -181,10 +186,8 @@ struct response {
         size_t body_len;
         bool sent;                      /* the request was written to a connection */
         bool probe;                     /* a connect-only probe (HTTP_PROBE), not a request */
-        /* Lambda's answer headers, for Lambda endpoints only. */
-        const char *aws_function_error; /* X-Amz-Function-Error */
-        const char *aws_log_result;     /* X-Amz-Log-Result: the base64 log tail */
-        const char *aws_error_type;     /* x-amzn-ErrorType */
+        /* The values of the headers the endpoint's platform asked for (lambda.c's), in its order; or NULL. */
+        const char *const *platform_headers;
 };
 
 struct result {
@@ -596,6 +599,53 @@ struct lambda_target {
         char region[32];                /* from an ARN; empty otherwise */
 };
 
+/* Setup, for config.c: the "lambda" and "region" keys, then the endpoint they make. */
+bool lambda_region_valid(const char *s, size_t n);
+/* 0, or -EINVAL with the error (to follow "KEY: ") in *ret_error, for the caller to free. */
+int lambda_key_check(const char *key, const char *value, char **ret_error);
+
+enum {
+        LAMBDA_SET_URL = 1 << 0,        /* keys the endpoint sets that a Lambda endpoint may not */
+        LAMBDA_SET_METHOD = 1 << 1,
+        LAMBDA_SET_HEADER = 1 << 2,
+};
+
+struct lambda_setup {
+        unsigned set;                   /* LAMBDA_SET_* */
+        /* A problem with the endpoint, "[NAME]: ...", to be reported at the line of key. */
+        void (*problem)(void *userdata, const char *key, const char *message);
+        void *userdata;
+};
+
+/*
+ * The invoke's method, payload, region, URL and fixed headers, into ep.  Returns 1 when ep->url is the
+ * invoke's, 0 when a problem was reported, -ENOMEM.
+ */
+int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup *setup);
+
+/* A round, for the scheduler: 0 with its signed headers; -EAGAIN while credentials are fetched; or why it fails. */
+int lambda_round_headers(struct aws *aws, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
+                         char *why, size_t size);
+
+/* The answer, for result.c: what to keep of it, and what it means. */
+enum lambda_answer_header {
+        LAMBDA_FUNCTION_ERROR,          /* X-Amz-Function-Error */
+        LAMBDA_ERROR_TYPE,              /* x-amzn-ErrorType */
+        LAMBDA_LOG_RESULT,              /* X-Amz-Log-Result: the base64 log tail */
+        LAMBDA_ANSWER_HEADERS,
+};
+
+enum lambda_answer_field {
+        LAMBDA_FIELD_ERROR_TYPE,        /* "errorType", from the function */
+        LAMBDA_FIELD_MESSAGE,           /* "message" or "Message", from the service */
+};
+
+extern const char *const lambda_answer_headers[LAMBDA_ANSWER_HEADERS];
+extern const char *const lambda_answer_fields[];
+void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
+                  struct result *res);
+
+/* Exposed for the unit tests. */
 int lambda_parse(const char *spec, struct lambda_target *ret, const char **ret_error);
 int lambda_url(const struct lambda_target *t, const char *region, char **ret);
 int lambda_payload_check(const char *body);
@@ -604,5 +654,3 @@ int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *
                 struct curl_slist **ret);
 void lambda_headers_free(struct curl_slist *l);
 enum reuse lambda_log_reuse(const char *log_result_b64);
-void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
-                  struct result *res);
