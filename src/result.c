@@ -390,7 +390,8 @@ static void scan_free(void *state) {
         free(s);
 }
 
-void result_request_setup(const struct endpoint_config *ep, struct http_request *req) {
+/* What the results need of the answers: the headers to capture, and the body scanned as it streams in. */
+static void request_answer_setup(const struct endpoint_config *ep, struct http_request *req) {
         req->capture[CAPTURE_REUSE] = ep->reuse_header;
         req->capture[CAPTURE_INSTANCE] = ep->instance_header;
         if (ep->lambda)
@@ -401,6 +402,24 @@ void result_request_setup(const struct endpoint_config *ep, struct http_request 
                 req->body_userdata = (void *) ep;
                 req->body_free = scan_free;
         }
+}
+
+void endpoint_request(const struct endpoint_config *ep, const struct curl_slist *headers, struct http_request *ret) {
+        *ret = (struct http_request) {
+                .name = ep->name,
+                .url = ep->url,
+                .method = ep->method,
+                .headers = headers ? headers : ep->header_list,
+                .body = ep->body,
+                .timeout_usec = ep->timeout_usec,
+                .connect_timeout_usec = ep->connect_timeout_usec,
+                .ca_file = ep->ca_file,
+                .client_cert = ep->client_cert,
+                .client_key = ep->client_key,
+                .http_version = ep->http_version,
+                .host_is_address = ep->host_is_address,
+        };
+        request_answer_setup(ep, ret);
 }
 
 void result_from_http(const struct endpoint_config *ep, const struct http_response *hr, struct result *ret) {

@@ -178,27 +178,6 @@ static void count_unstarted(struct endpoint *ep, int err) {
         request_done(ep, &res);
 }
 
-/* The endpoint as http takes it: its configuration, and a Lambda round's signed headers. */
-static void request_of(const struct endpoint *ep, struct http_request *ret) {
-        const struct endpoint_config *c = ep->cfg;
-
-        *ret = (struct http_request) {
-                .name = c->name,
-                .url = c->url,
-                .method = c->method,
-                .headers = ep->headers ? ep->headers : c->header_list,
-                .body = c->body,
-                .timeout_usec = c->timeout_usec,
-                .connect_timeout_usec = c->connect_timeout_usec,
-                .ca_file = c->ca_file,
-                .client_cert = c->client_cert,
-                .client_key = c->client_key,
-                .http_version = c->http_version,
-                .host_is_address = c->host_is_address,
-        };
-        result_request_setup(c, ret);
-}
-
 /*
  * Starts queued requests while there is room under max_parallel.  A round
  * starts whole or waits: N requests split across the cap would not overlap,
@@ -215,7 +194,7 @@ static void pump(struct scheduler *s) {
                 if (ep->to_start > room && ep->batch <= s->config->max_parallel)
                         break;
                 n = ep->to_start < room ? ep->to_start : room;
-                request_of(ep, &req);
+                endpoint_request(ep->cfg, ep->headers, &req);
                 for (unsigned i = 0; i < n; i++) {
                         int r = http_start(s->http, &req, 0, ep);
 
@@ -283,7 +262,7 @@ static void send_round(struct endpoint *ep) {
          * whatever its outcome.  It sends nothing, so it warms no container.
          * It takes a slot under max_parallel, and is skipped when there is none.
          */
-        request_of(ep, &req);
+        endpoint_request(ep->cfg, ep->headers, &req);
         if (!req.host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
             http_start(s->http, &req, HTTP_PROBE, ep) >= 0) {
                 log_debug("%s round %" PRIu64 ": resolving the host first", ep->cfg->name, ep->round);

@@ -205,9 +205,12 @@ struct result {
 };
 
 void result_from_response(const struct endpoint_config *ep, const struct response *r, struct result *ret);
-/* What an endpoint's results need of its answers: the headers to capture, and the body scanned as it streams in. */
-void result_request_setup(const struct endpoint_config *ep, struct http_request *req);
-/* One answer to a request set up by result_request_setup(). */
+/*
+ * The request of an endpoint's round (headers: a Lambda round's signed ones; NULL: the endpoint's), with
+ * what its results need of the answer: the headers to capture, and the body scanned as it streams in.
+ */
+void endpoint_request(const struct endpoint_config *ep, const struct curl_slist *headers, struct http_request *ret);
+/* One answer to a request from endpoint_request(). */
 void result_from_http(const struct endpoint_config *ep, const struct http_response *hr, struct result *ret);
 const char *reuse_to_string(enum reuse r);
 int parse_bool_word(const char *s);
