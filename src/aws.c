@@ -65,14 +65,31 @@ struct aws {
         uint64_t retry_usec;
 };
 
+/* What a step of IMDSv2 fetches, as a user reads it. */
+static const char *imds_step_to_string(enum imds_step step) {
+        switch (step) {
+        case IMDS_TOKEN:
+                return "the session token";
+        case IMDS_ROLE:
+                return "the role name";
+        case IMDS_CREDENTIALS:
+                return "the role's credentials";
+        default:
+                return "nothing";
+        }
+}
+
+/* A secret string, wiped before it is freed. */
+static void secret_free(char *s) {
+        if (s)
+                explicit_bzero(s, strlen(s));
+        free(s);
+}
+
 static void credentials_done(struct aws_credentials *c) {
-        if (c->secret_access_key)
-                explicit_bzero(c->secret_access_key, strlen(c->secret_access_key));
-        if (c->session_token)
-                explicit_bzero(c->session_token, strlen(c->session_token));
         free(c->access_key_id);
-        free(c->secret_access_key);
-        free(c->session_token);
+        secret_free(c->secret_access_key);
+        secret_free(c->session_token);
         *c = (struct aws_credentials) {};
 }
 
@@ -264,7 +281,7 @@ static int from_shared_file(struct aws *a) {
 
 static void imds_next(struct aws *a);
 
-static int arm(struct aws *a, uint64_t when_mono) {
+static int imds_timer_arm(struct aws *a, uint64_t when_mono) {
         int r = sd_event_source_set_time(a->timer, when_mono);
 
         if (r >= 0)
@@ -278,7 +295,7 @@ static void imds_retry(struct aws *a) {
         if (a->retry_usec > IMDS_RETRY_MAX)
                 a->retry_usec = IMDS_RETRY_MAX;
         /* Credentials still valid keep being used until they expire; the caller checks expiry. */
-        if (arm(a, now_usec(CLOCK_MONOTONIC) + a->retry_usec) < 0)
+        if (imds_timer_arm(a, now_usec(CLOCK_MONOTONIC) + a->retry_usec) < 0)
                 log_error("Failed to arm the AWS credentials retry timer");
 }
 
@@ -351,7 +368,7 @@ static void imds_schedule_refresh(struct aws *a) {
         uint64_t left = a->cred.expiration > now_rt ? a->cred.expiration - now_rt : 0;
         uint64_t ahead = left / 2 < REFRESH_AHEAD ? left / 2 : REFRESH_AHEAD;
 
-        if (arm(a, now_mono + (left - ahead)) < 0)
+        if (imds_timer_arm(a, now_mono + (left - ahead)) < 0)
                 log_error("Failed to arm the AWS credentials refresh timer");
 }
 
@@ -366,7 +383,7 @@ static int imds_request(struct aws *a, const char *method, const char *path, con
                 return -ENOMEM;
         }
         free(a->url);
-        lambda_headers_free(a->headers);        /* the session token: wiped, then freed */
+        http_secret_headers_free(a->headers);   /* the session token */
         a->url = url;
         a->headers = l;
         return http_start(a->http, &(struct http_request) {
@@ -420,17 +437,17 @@ static void on_imds_done(void *userdata, const struct http_response *r) {
         enum imds_step step = a->step;
         _cleanup_(freep) char *text = NULL;
         if (r->curl_code != CURLE_OK)
-                return imds_failed(a, "%s", curl_easy_strerror(r->curl_code));
+                return imds_failed(a, "fetching %s: %s", imds_step_to_string(step), curl_easy_strerror(r->curl_code));
         if (r->http_status != 200)
-                return imds_failed(a, "HTTP %ld at step %d (is an instance role attached, and IMDSv2 reachable?)",
-                                   r->http_status, (int) step);
+                return imds_failed(a, "HTTP %ld fetching %s (is an instance role attached, and IMDSv2 reachable?)",
+                                   r->http_status, imds_step_to_string(step));
         text = strndup(r->body ? r->body : "", r->body_len);
         if (!text)
                 return imds_failed(a, "out of memory");
 
         switch (step) {
         case IMDS_TOKEN:
-                free(a->token);
+                secret_free(a->token);
                 a->token = text;
                 text = NULL;
                 break;
@@ -538,10 +555,8 @@ struct aws *aws_free(struct aws *a) {
         http_free(a->http);
         sd_event_source_disable_unref(a->timer);
         free(a->url);
-        lambda_headers_free(a->headers);        /* the session token: wiped, then freed */
-        if (a->token)
-                explicit_bzero(a->token, strlen(a->token));
-        free(a->token);
+        http_secret_headers_free(a->headers);   /* the session token */
+        secret_free(a->token);
         free(a->role);
         free(a->base);
         credentials_done(&a->cred);

@@ -84,6 +84,8 @@ struct http {
         sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
+        bool timer_wanted;              /* curl has asked for a timeout: the timer must be armed */
+        bool failed;                    /* http_fail(): the loop is ending */
         int epoll_fd;
         sd_event_source *epoll_source;
         struct epoll_event events[1024];        /* a batch the size of a big round: no pause every 256 */

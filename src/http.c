@@ -13,6 +13,16 @@
  *
  * Making a round's requests leave together is http-round.c's; the CA stores
  * and TLS session caches are http-tls.c's.
+ *
+ * Failures in the event loop's callbacks: none returns an error to
+ * sd-event, which would turn its source off without a word and leave warmd
+ * looking alive while no request is ever answered again.  A transfer's own
+ * trouble fails that transfer, and the loop goes on.  What means http can no
+ * longer work (epoll_wait() on curl's set failing with other than EINTR,
+ * curl_multi_socket_action() failing, the curl timer that cannot be armed)
+ * is logged once and ends the loop with its -errno (see http_fail()), which
+ * main.c turns into exit status 3 for systemd to restart warmd.
+ * http_alive() tells the watchdog whether the sources are as they should be.
  */
 #include "config.h"
 
@@ -23,6 +33,16 @@
 #include "http-internal.h"
 
 static void transfer_free(struct transfer *t);
+
+/* http cannot work any more: says why, once, and ends the loop.  Returns 0, for sd-event. */
+static int http_fail(struct http *h, int err, const char *what) {
+        if (!h->failed) {
+                h->failed = true;
+                log_error_errno(err, "%s; stopping, as no request could be sent or answered any more", what);
+        }
+        (void) sd_event_exit(h->event, -abs(err));
+        return 0;
+}
 
 /*
  * All curl sockets sit in one epoll set of our own, which sd-event watches as
@@ -43,11 +63,12 @@ static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata
                 if (n < 0) {
                         if (errno == EINTR)
                                 break;  /* level-triggered: sd-event calls again for what is left */
-                        return log_error_errno(errno, "epoll_wait() on the curl sockets failed");
+                        return http_fail(h, errno, "epoll_wait() on the curl sockets failed");
                 }
                 for (int i = 0; i < n; i++) {
                         uint32_t ev = h->events[i].events;
                         int action = 0;
+                        CURLMcode mc;
 
                         if (ev & (EPOLLIN | EPOLLPRI | EPOLLHUP))
                                 action |= CURL_CSELECT_IN;
@@ -56,8 +77,12 @@ static int on_epoll(sd_event_source *s, int fd, uint32_t revents, void *userdata
                         if (ev & EPOLLERR)
                                 action |= CURL_CSELECT_ERR;
                         /* A socket closed earlier in this batch is unknown to curl by now, which ignores it. */
-                        if (curl_multi_socket_action(h->multi, h->events[i].data.fd, action, &running) != CURLM_OK)
-                                log_error("curl_multi_socket_action() failed on fd %d", h->events[i].data.fd);
+                        mc = curl_multi_socket_action(h->multi, h->events[i].data.fd, action, &running);
+                        if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET) {
+                                log_error("curl_multi_socket_action() failed on fd %d: %s", h->events[i].data.fd,
+                                          curl_multi_strerror(mc));
+                                return http_fail(h, EIO, "curl cannot go on with the transfers in flight");
+                        }
                 }
         } while (n == (int) ELEMENTSOF(h->events));
 
@@ -97,12 +122,17 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct http *h = userdata;
+        CURLMcode mc;
         int running;
 
+        h->timer_wanted = false;        /* a one-shot: curl arms it again if it has more to time */
         if (!h->multi)
                 return 0;
-        if (curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK)
-                return log_full(LOG_ERR, EIO, "curl_multi_socket_action() failed on timeout");
+        mc = curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        if (mc != CURLM_OK) {
+                log_error("curl_multi_socket_action() failed on timeout: %s", curl_multi_strerror(mc));
+                return http_fail(h, EIO, "curl cannot go on with the transfers in flight");
+        }
         after_curl(h);
         return 0;
 }
@@ -115,16 +145,19 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         if (sd_event_get_state(h->event) == SD_EVENT_FINISHED)
                 return 0;
         if (timeout_ms < 0)
-                return sd_event_source_set_enabled(h->timer, SD_EVENT_OFF) < 0 ? -1 : 0;
-
-        /* curl's timeouts are exact: no coalescing slack (sd-event's default accuracy is 250 ms). */
-        r = sd_event_source_set_time_relative(h->timer, (uint64_t) timeout_ms * USEC_PER_MSEC);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+                r = sd_event_source_set_enabled(h->timer, SD_EVENT_OFF);
+        else {
+                /* curl's timeouts are exact: no coalescing slack (sd-event's default accuracy is 250 ms). */
+                r = sd_event_source_set_time_relative(h->timer, (uint64_t) timeout_ms * USEC_PER_MSEC);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(h->timer, SD_EVENT_ONESHOT);
+        }
         if (r < 0) {
-                log_error_errno(r, "Failed to arm the curl timer");
+                /* Without its timer, curl would never time out, retry or even start a transfer. */
+                (void) http_fail(h, r, "Failed to arm the curl timer");
                 return -1;
         }
+        h->timer_wanted = timeout_ms >= 0;
         return 0;
 }
 
@@ -286,6 +319,24 @@ int http_new(sd_event *e, const char *user_agent, http_done_fn done, struct http
 fail:
         http_free(h);
         return r;
+}
+
+bool http_alive(const struct http *h) {
+        int enabled = SD_EVENT_OFF;
+
+        if (h->failed)
+                return false;
+        if (sd_event_source_get_enabled(h->epoll_source, &enabled) < 0 || enabled != SD_EVENT_ON)
+                return false;
+        if (h->timer_wanted && (sd_event_source_get_enabled(h->timer, &enabled) < 0 || enabled == SD_EVENT_OFF))
+                return false;
+        return true;
+}
+
+void http_secret_headers_free(struct curl_slist *l) {
+        for (struct curl_slist *i = l; i; i = i->next)
+                explicit_bzero(i->data, strlen(i->data));
+        curl_slist_free_all(l);
 }
 
 void http_set_user_agent(struct http *h, const char *user_agent) {

@@ -95,5 +95,13 @@ int http_start(struct http *h, const struct http_request *req, unsigned flags, v
 /* Aborts every request started with this userdata; no callback is made for them. */
 unsigned http_abort(struct http *h, void *userdata);
 void http_set_user_agent(struct http *h, const char *user_agent);
+/*
+ * Whether http still works: its sources are on (the curl sockets' always,
+ * the curl timer whenever curl has asked for a timeout) and nothing fatal
+ * has happened.  For the watchdog.
+ */
+bool http_alive(const struct http *h);
+/* Frees a header list that holds a secret (a signature, a session token): each header is wiped first. */
+void http_secret_headers_free(struct curl_slist *l);
 /* Descriptors that many requests in flight take at their busiest, lookups of them resolving a name. */
 unsigned long http_fds_needed(unsigned long requests, unsigned long lookups);

@@ -46,6 +46,15 @@ bool lambda_region_valid(const char *s, size_t n) {
         return true;
 }
 
+/* curl_slist_append() returns NULL when out of memory, and the list is then still the caller's to free. */
+static bool append(struct curl_slist **l, const char *header) {
+        struct curl_slist *n = curl_slist_append(*l, header);
+
+        if (n)
+                *l = n;
+        return n;
+}
+
 static bool field_is(const char *s, size_t n, const char *word) {
         return n == strlen(word) && strncmp(s, word, n) == 0;
 }
@@ -294,7 +303,6 @@ int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup 
                 "X-Amz-Log-Type: Tail",         /* Lambda's REPORT line tells cold from warm */
         };
         _cleanup_(freep) char *ctx = NULL;
-        struct curl_slist *l = NULL;
         struct lambda_target t;
         const char *why = NULL;
         int r = 0;
@@ -353,9 +361,8 @@ int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup 
         for (size_t i = 0; i < ELEMENTSOF(fixed) + 1; i++) {
                 const char *h = i < ELEMENTSOF(fixed) ? fixed[i] : ctx;
 
-                if (h && !(l = curl_slist_append(l, h)))
+                if (h && !append(&ep->header_list, h))
                         return -ENOMEM;
-                ep->header_list = l;
         }
         return 1;
 }
@@ -376,8 +383,7 @@ int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *
         const char *to_sign[16];
         size_t n = 0;
         CURLU *u = NULL;
-        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL;
-        _cleanup_(freep) char *hostport = NULL;
+        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL, *hostport = NULL;
         struct sigv4_signature sig = {};
         struct curl_slist *l = NULL;
         int r = -ENOMEM;
@@ -428,17 +434,18 @@ int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *
 
         r = -ENOMEM;
         for (const struct curl_slist *h = ep->header_list; h; h = h->next)
-                if (!(l = curl_slist_append(l, h->data)))
+                if (!append(&l, h->data))
                         goto out;
-        if (!(l = curl_slist_append(l, sig.date_header)) || !(l = curl_slist_append(l, sig.authorization)) ||
-            (sig.token_header && !(l = curl_slist_append(l, sig.token_header))))
+        if (!append(&l, sig.date_header) || !append(&l, sig.authorization) ||
+            (sig.token_header && !append(&l, sig.token_header)))
                 goto out;
         *ret = l;
         l = NULL;
         r = 0;
 out:
-        lambda_headers_free(l);
+        http_secret_headers_free(l);
         sigv4_signature_done(&sig);
+        free(hostport);
         curl_free(scheme);
         curl_free(host);
         curl_free(port);
@@ -446,13 +453,6 @@ out:
         curl_free(query);
         curl_url_cleanup(u);
         return r;
-}
-
-/* The list holds a session token: wiped before it is freed. */
-void lambda_headers_free(struct curl_slist *l) {
-        for (struct curl_slist *h = l; h; h = h->next)
-                explicit_bzero(h->data, strlen(h->data));
-        curl_slist_free_all(l);
 }
 
 /*

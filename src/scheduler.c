@@ -289,7 +289,7 @@ static void fail_round(struct endpoint *ep, const char *why) {
 }
 
 static void headers_drop(struct endpoint *ep) {
-        lambda_headers_free(ep->headers);
+        http_secret_headers_free(ep->headers);
         ep->headers = NULL;
 }
 

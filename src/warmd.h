@@ -655,5 +655,4 @@ int lambda_payload_check(const char *body);
 int lambda_client_context(const char *body, char **ret);
 int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
                 struct curl_slist **ret);
-void lambda_headers_free(struct curl_slist *l);
 enum reuse lambda_log_reuse(const char *log_result_b64);
