@@ -35,6 +35,7 @@
 /* Refresh this long before expiry, or at half the lifetime if that is shorter. */
 #define REFRESH_AHEAD           (15 * USEC_PER_MINUTE)
 #define SHARED_FILE_MAX         (64 * 1024)
+#define IMDS_ANSWER_MAX         4096    /* bytes of an answer kept: a token, a role name, a credentials document */
 
 enum imds_step {
         IMDS_IDLE,
@@ -54,7 +55,8 @@ struct aws {
 
         /* IMDSv2 */
         struct http *http;
-        struct endpoint_config req;     /* the request in flight; its strings are ours */
+        char *url;                      /* of the request in flight */
+        struct curl_slist *headers;     /* likewise: the session token, after the first request */
         enum imds_step step;
         char *base;                     /* e.g. http://169.254.169.254 */
         char *token;
@@ -63,14 +65,31 @@ struct aws {
         uint64_t retry_usec;
 };
 
+/* What a step of IMDSv2 fetches, as a user reads it. */
+static const char *imds_step_to_string(enum imds_step step) {
+        switch (step) {
+        case IMDS_TOKEN:
+                return "the session token";
+        case IMDS_ROLE:
+                return "the role name";
+        case IMDS_CREDENTIALS:
+                return "the role's credentials";
+        default:
+                return "nothing";
+        }
+}
+
+/* A secret string, wiped before it is freed. */
+static void secret_free(char *s) {
+        if (s)
+                explicit_bzero(s, strlen(s));
+        free(s);
+}
+
 static void credentials_done(struct aws_credentials *c) {
-        if (c->secret_access_key)
-                explicit_bzero(c->secret_access_key, strlen(c->secret_access_key));
-        if (c->session_token)
-                explicit_bzero(c->session_token, strlen(c->session_token));
         free(c->access_key_id);
-        free(c->secret_access_key);
-        free(c->session_token);
+        secret_free(c->secret_access_key);
+        secret_free(c->session_token);
         *c = (struct aws_credentials) {};
 }
 
@@ -230,7 +249,7 @@ static int from_shared_file(struct aws *a) {
 
 static void imds_next(struct aws *a);
 
-static int arm(struct aws *a, uint64_t when_mono) {
+static int imds_timer_arm(struct aws *a, uint64_t when_mono) {
         int r = sd_event_source_set_time(a->timer, when_mono);
 
         if (r >= 0)
@@ -244,7 +263,7 @@ static void imds_retry(struct aws *a) {
         if (a->retry_usec > IMDS_RETRY_MAX)
                 a->retry_usec = IMDS_RETRY_MAX;
         /* Credentials still valid keep being used until they expire; the caller checks expiry. */
-        if (arm(a, now_usec(CLOCK_MONOTONIC) + a->retry_usec) < 0)
+        if (imds_timer_arm(a, now_usec(CLOCK_MONOTONIC) + a->retry_usec) < 0)
                 log_error("Failed to arm the AWS credentials retry timer");
 }
 
@@ -317,14 +336,13 @@ static void imds_schedule_refresh(struct aws *a) {
         uint64_t left = a->cred.expiration > now_rt ? a->cred.expiration - now_rt : 0;
         uint64_t ahead = left / 2 < REFRESH_AHEAD ? left / 2 : REFRESH_AHEAD;
 
-        if (arm(a, now_mono + (left - ahead)) < 0)
+        if (imds_timer_arm(a, now_mono + (left - ahead)) < 0)
                 log_error("Failed to arm the AWS credentials refresh timer");
 }
 
 static int imds_request(struct aws *a, const char *method, const char *path, const char *header) {
         struct curl_slist *l = NULL;
         char *url = NULL;
-        int r;
 
         if (asprintf(&url, "%s%s", a->base, path) < 0)
                 return -ENOMEM;
@@ -332,16 +350,21 @@ static int imds_request(struct aws *a, const char *method, const char *path, con
                 free(url);
                 return -ENOMEM;
         }
-        free(a->req.url);
-        free(a->req.method);
-        lambda_headers_free(a->req.header_list);      /* the session token: wiped, then freed */
-        a->req.url = url;
-        a->req.method = strdup(method);
-        a->req.header_list = l;
-        if (!a->req.method)
-                return -ENOMEM;
-        r = http_start(a->http, &a->req, NULL, 0, a);
-        return r;
+        free(a->url);
+        http_secret_headers_free(a->headers);   /* the session token */
+        a->url = url;
+        a->headers = l;
+        return http_start(a->http, &(struct http_request) {
+                                  .name = "instance-metadata",
+                                  .url = a->url,
+                                  .method = method,
+                                  .headers = a->headers,
+                                  .timeout_usec = IMDS_TIMEOUT,
+                                  .connect_timeout_usec = IMDS_CONNECT_TIMEOUT,
+                                  .host_is_address = true,
+                                  .keep_body = IMDS_ANSWER_MAX,
+                          },
+                          0, a);
 }
 
 static void imds_next(struct aws *a) {
@@ -377,25 +400,22 @@ static void imds_next(struct aws *a) {
                 imds_failed(a, "cannot start a request: %s", strerror(-r));
 }
 
-static void on_imds_done(void *userdata, const struct endpoint_config *ep, const struct response *r) {
+static void on_imds_done(void *userdata, const struct http_response *r) {
         struct aws *a = userdata;
         enum imds_step step = a->step;
         _cleanup_(freep) char *text = NULL;
         if (r->curl_code != CURLE_OK)
-                return imds_failed(a, "%s", curl_easy_strerror(r->curl_code));
+                return imds_failed(a, "fetching %s: %s", imds_step_to_string(step), curl_easy_strerror(r->curl_code));
         if (r->http_status != 200)
-                return imds_failed(a, "HTTP %ld at step %d (is an instance role attached, and IMDSv2 reachable?)",
-                                   r->http_status, (int) step);
-        if (r->scan && r->scan->raw)
-                text = strndup(r->scan->raw, r->scan->raw_len);
-        else
-                text = strndup(r->body ? r->body : "", r->body ? r->body_len : 0);
+                return imds_failed(a, "HTTP %ld fetching %s (is an instance role attached, and IMDSv2 reachable?)",
+                                   r->http_status, imds_step_to_string(step));
+        text = strndup(r->body ? r->body : "", r->body_len);
         if (!text)
                 return imds_failed(a, "out of memory");
 
         switch (step) {
         case IMDS_TOKEN:
-                free(a->token);
+                secret_free(a->token);
                 a->token = text;
                 text = NULL;
                 break;
@@ -450,14 +470,6 @@ static int imds_setup(struct aws *a) {
         n = strlen(a->base);
         while (n > 0 && a->base[n - 1] == '/')
                 a->base[--n] = '\0';
-        a->req = (struct endpoint_config) {
-                .name = (char *) "instance-metadata",
-                .containers = 1,
-                .timeout_usec = IMDS_TIMEOUT,
-                .connect_timeout_usec = IMDS_CONNECT_TIMEOUT,
-                .host_is_address = true,
-                .keep_body = true,
-        };
         r = http_new(a->event, PACKAGE_NAME "/" PACKAGE_VERSION, on_imds_done, &a->http);
         if (r < 0)
                 return r;
@@ -510,12 +522,9 @@ struct aws *aws_free(struct aws *a) {
                 return NULL;
         http_free(a->http);
         sd_event_source_disable_unref(a->timer);
-        free(a->req.url);
-        free(a->req.method);
-        lambda_headers_free(a->req.header_list);      /* the session token: wiped, then freed */
-        if (a->token)
-                explicit_bzero(a->token, strlen(a->token));
-        free(a->token);
+        free(a->url);
+        http_secret_headers_free(a->headers);   /* the session token */
+        secret_free(a->token);
         free(a->role);
         free(a->base);
         credentials_done(&a->cred);

@@ -93,9 +93,6 @@ struct parser {
 void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) _printf_(3, 4);
 #define add_error(p, ...) add_error_at((p), (p)->line, __VA_ARGS__)
 
-/* The value types of lambda and region, beside finish_lambda(), which checks the endpoint they make. */
-extern const struct value_type type_lambda, type_region;
-
 /* ----------------------------------------------------------- config-keys.c */
 
 extern const struct key config_keys[];

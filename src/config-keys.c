@@ -262,6 +262,35 @@ static const struct value_type type_url = {
         .done = string_done,
 };
 
+/* "lambda" and "region": lambda.c checks them. */
+static void lambda_key_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        _cleanup_(freep) char *why = NULL;
+        int r;
+
+        r = lambda_key_check(k->name, value, &why);
+        if (r == -ENOMEM)
+                p->failed_oom = true;
+        else if (r < 0)
+                add_error(p, "%s: %s", k->name, why);
+        else
+                set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_lambda = {
+        .what = "function",
+        .parse = lambda_key_parse,
+        .equal = string_equal,
+        .done = string_done,
+};
+
+static const struct value_type type_region = {
+        .what = "AWS region",
+        .parse = lambda_key_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 /* The field is the NULL-terminated headers; n_headers, has_credentials and header_list go with it. */
 static void headers_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         struct endpoint_config *ep = base;

@@ -117,47 +117,6 @@ void config_errors_clear(struct config_errors *e) {
         *e = (struct config_errors) {};
 }
 
-/* ---------------------------------------------------- Lambda's value types */
-
-static void lambda_key_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        struct lambda_target t;
-        const char *why = NULL;
-
-        if (lambda_parse(value, &t, &why) < 0)
-                return add_error(p, "%s: %s: '%s'", k->name, why, value);
-        set_string(p, value, field_of(k, base));
-}
-
-const struct value_type type_lambda = {
-        .what = "function",
-        .parse = lambda_key_parse,
-        .equal = string_equal,
-        .done = string_done,
-};
-
-static bool valid_region(const char *s) {
-        if (!*s || strlen(s) >= sizeof((struct lambda_target) {}).region)
-                return false;
-        for (; *s; s++)
-                if (!islower((unsigned char) *s) && !isdigit((unsigned char) *s) && *s != '-')
-                        return false;
-        return true;
-}
-
-static void region_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        if (!valid_region(value))
-                return add_error(p, "%s: invalid region '%s' (such as eu-west-1)", k->name, value);
-        set_string(p, value, field_of(k, base));
-}
-
-const struct value_type type_region = {
-        .what = "AWS region",
-        .parse = region_parse,
-        .equal = string_equal,
-        .copy = string_copy,
-        .done = string_done,
-};
-
 /* ---------------------------------------------------------------- handler */
 
 static void endpoint_config_done(struct endpoint_config *ep);
@@ -324,116 +283,48 @@ static void handle_section(struct parser *p, const char *header) {
 
 /* ------------------------------------------------------------- validation */
 
-/*
- * A Lambda endpoint: exactly one of url and lambda; the invoke is a POST of
- * the payload (serverless-plugin-warmup's by default), to a URL and with
- * headers derived here, so reload equality and the journal see them as for
- * any endpoint.  Returns false if the endpoint is not a Lambda one.
- */
+struct lambda_problems {
+        struct parser *p;
+        const struct section *s;
+};
+
+static void lambda_problem(void *userdata, const char *key, const char *message) {
+        struct lambda_problems *lp = userdata;
+
+        add_error_at(lp->p, set_at(lp->s, key), "%s", message);
+}
+
+/* A Lambda endpoint, set up by lambda.c; the URL it makes is shown as any.  Returns false if it is not one. */
 static bool finish_lambda(struct parser *p, struct section *s) {
-        static const char *const fixed[] = {
-                "Content-Type: application/json",
-                "X-Amz-Invocation-Type: RequestResponse",
-                "X-Amz-Log-Type: Tail",         /* Lambda's REPORT line tells cold from warm */
-        };
         struct endpoint_config *ep = s->ep;
-        unsigned line = set_at(s, "lambda");
-        _cleanup_(freep) char *ctx = NULL;
-        const char *region, *why = NULL;
-        struct curl_slist *l = NULL;
-        struct lambda_target t;
+        struct lambda_problems lp = { p, s };
         CURLU *u;
         int r;
 
         if (!ep->lambda)
                 return false;
-        if (set_at(s, "url"))
-                add_error_at(p, set_at(s, "url"), "[%s]: 'url' and 'lambda' cannot both be set", s->name);
-        if (set_at(s, "method"))
-                add_error_at(p, set_at(s, "method"), "[%s]: 'method' cannot be set for 'lambda': an invoke is a POST",
-                             s->name);
-        if (set_at(s, "header"))
-                add_error_at(p, set_at(s, "header"), "[%s]: 'header' cannot be set for 'lambda': an invoke is signed, "
-                             "and its headers are warmd's", s->name);
-        if (lambda_parse(ep->lambda, &t, &why) < 0)
-                return true;            /* reported at its line */
-
-        free(ep->method);       /* one set next to lambda is an error, reported above; POST replaces it */
-        if (!(ep->method = strdup("POST"))) {
-                p->failed_oom = true;
-                return true;
-        }
-        if (!ep->body && !(ep->body = strdup(LAMBDA_DEFAULT_PAYLOAD))) {
-                p->failed_oom = true;
-                return true;
-        }
-        r = lambda_payload_check(ep->body);
-        if (r == -ENOMEM) {
-                p->failed_oom = true;
-                return true;
-        }
-        if (r < 0) {
-                add_error_at(p, set_at(s, "body"), "[%s]: 'body' must be JSON for 'lambda': it is the event payload",
-                             s->name);
-                return true;
-        }
-
-        region = t.region[0] ? t.region : ep->region ? ep->region : getenv("AWS_REGION");
-        if (!region || !*region)
-                region = getenv("AWS_DEFAULT_REGION");
-        if (!region || !*region || !valid_region(region)) {
-                add_error_at(p, line, "[%s]: no region for '%s' (set region = in [global] or here, or AWS_REGION)",
-                             s->name, ep->lambda);
-                return true;
-        }
-        if (region != ep->region) {
-                char *c = strdup(region);
-
-                if (!c) {
-                        p->failed_oom = true;
-                        return true;
-                }
-                free(ep->region);
-                ep->region = c;
-        }
-
-        free(ep->url);          /* likewise a url, and the form of it that is shown */
-        ep->url = NULL;
-        free(ep->url_display);
-        ep->url_display = NULL;
-        r = lambda_url(&t, ep->region, &ep->url);
-        if (r >= 0 && (u = curl_url())) {
-                if (curl_url_set(u, CURLUPART_URL, ep->url, 0) == CURLUE_OK) {
+        r = lambda_endpoint_setup(ep, &(struct lambda_setup) {
+                                          .set = (set_at(s, "url") ? LAMBDA_SET_URL : 0) |
+                                                 (set_at(s, "method") ? LAMBDA_SET_METHOD : 0) |
+                                                 (set_at(s, "header") ? LAMBDA_SET_HEADER : 0),
+                                          .problem = lambda_problem,
+                                          .userdata = &lp,
+                                  });
+        if (r > 0) {
+                free(ep->url_display);
+                ep->url_display = NULL;
+                u = curl_url();
+                /* lambda.c has parsed the URL: only memory can fail. */
+                if (!u || curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK)
+                        r = -ENOMEM;
+                else {
                         ep->host_is_address = host_is_address(u);
                         r = url_display(u, &ep->url_display);
-                } else
-                        r = -EINVAL;
+                }
                 curl_url_cleanup(u);
-        } else if (r >= 0)
-                r = -ENOMEM;
+        }
         if (r == -ENOMEM)
                 p->failed_oom = true;
-        else if (r < 0)
-                add_error_at(p, line, "[%s]: cannot make an invoke URL for '%s' (check AWS_ENDPOINT_URL_LAMBDA and "
-                             "AWS_ENDPOINT_URL)", s->name, ep->lambda);
-        if (r < 0)
-                return true;
-
-        r = lambda_client_context(ep->body, &ctx);
-        if (r == -E2BIG)
-                add_error_at(p, set_at(s, "body"), "[%s]: 'body' is too long to be sent as the client context too",
-                             s->name);
-        else if (r == -ENOMEM)
-                p->failed_oom = true;
-        for (size_t i = 0; i < ELEMENTSOF(fixed) + 1; i++) {
-                const char *h = i < ELEMENTSOF(fixed) ? fixed[i] : ctx;
-
-                if (h && !(l = curl_slist_append(l, h))) {
-                        p->failed_oom = true;
-                        break;
-                }
-                ep->header_list = l;
-        }
         return true;
 }
 

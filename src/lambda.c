@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lambda.c: warming a Lambda function through the Invoke API, in three
- * pure steps: the endpoint's URL and fixed headers from "lambda = ..." (at
- * load), the round's signed headers (at each round), and an invoke's
- * response turned into a result (function errors, throttling, cold starts
- * from the log tail).
+ * lambda.c: a Lambda endpoint from setup to answer, warmed through the
+ * Invoke API: its keys checked and its URL, method, payload and fixed
+ * headers derived from "lambda = ..." (at load, for config.c), the round's
+ * signed headers (at each round, for the scheduler), and what of an invoke's
+ * answer to keep and how it turns into a result (function errors,
+ * throttling, cold starts from the log tail).
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "warmd.h"
@@ -31,8 +33,26 @@ static bool valid_chars(const char *s, size_t n, const char *extra) {
         return true;
 }
 
-static bool valid_region(const char *s) {
-        return valid_chars(s, strlen(s), "-");
+/*
+ * An AWS region as AWS names them ("eu-west-1", "us-gov-west-1"): lower-case
+ * letters, digits and '-', and short, as it goes into a host name.
+ */
+bool lambda_region_valid(const char *s, size_t n) {
+        if (n == 0 || n >= sizeof((struct lambda_target) {}).region)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!islower((unsigned char) s[i]) && !isdigit((unsigned char) s[i]) && s[i] != '-')
+                        return false;
+        return true;
+}
+
+/* curl_slist_append() returns NULL when out of memory, and the list is then still the caller's to free. */
+static bool append(struct curl_slist **l, const char *header) {
+        struct curl_slist *n = curl_slist_append(*l, header);
+
+        if (n)
+                *l = n;
+        return n;
 }
 
 static bool field_is(const char *s, size_t n, const char *word) {
@@ -64,7 +84,7 @@ int lambda_parse(const char *spec, struct lambda_target *ret, const char **ret_e
                         *ret_error = "invalid function ARN (use arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER])";
                         return -EINVAL;
                 }
-                if (len[3] >= sizeof t.region || !valid_chars(f[3], len[3], "-")) {
+                if (!lambda_region_valid(f[3], len[3])) {
                         *ret_error = "invalid region in the function ARN";
                         return -EINVAL;
                 }
@@ -109,7 +129,7 @@ int lambda_url(const struct lambda_target *t, const char *region, char **ret) {
         if (!base || !*base)
                 base = getenv("AWS_ENDPOINT_URL");
         if (!base || !*base) {
-                if (!valid_region(region))
+                if (!lambda_region_valid(region, strlen(region)))
                         return -EINVAL;
                 if (asprintf(&public, "https://lambda.%s.amazonaws.com", region) < 0)
                         return -ENOMEM;
@@ -206,6 +226,147 @@ int lambda_client_context(const char *body, char **ret) {
         return 1;
 }
 
+/* ------------------------------------------------------------------- setup */
+
+int lambda_key_check(const char *key, const char *value, char **ret_error) {
+        struct lambda_target t;
+        const char *why = NULL;
+        int r = 0;
+
+        if (streq(key, "lambda")) {
+                if (lambda_parse(value, &t, &why) < 0)
+                        r = asprintf(ret_error, "%s: '%s'", why, value);
+        } else if (streq(key, "region")) {
+                if (!lambda_region_valid(value, strlen(value)))
+                        r = asprintf(ret_error, "invalid region '%s' (such as eu-west-1)", value);
+        }
+        if (r < 0)
+                return -ENOMEM;
+        return r > 0 ? -EINVAL : 0;
+}
+
+static int problem(const struct lambda_setup *setup, const char *key, const char *fmt, ...) _printf_(3, 4);
+static int problem(const struct lambda_setup *setup, const char *key, const char *fmt, ...) {
+        _cleanup_(freep) char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        setup->problem(setup->userdata, key, msg);
+        return 0;
+}
+
+/* The region: the ARN's, else the endpoint's (or [global]'s), else the environment's, as the SDKs look. */
+static int region_take(struct endpoint_config *ep, const struct lambda_target *t) {
+        const char *region = t->region[0] ? t->region : ep->region ? ep->region : getenv("AWS_REGION");
+        char *c;
+
+        if (!region || !*region)
+                region = getenv("AWS_DEFAULT_REGION");
+        if (!region || !*region || !lambda_region_valid(region, strlen(region)))
+                return -ENOENT;
+        if (region == ep->region)
+                return 0;
+        c = strdup(region);
+        if (!c)
+                return -ENOMEM;
+        free(ep->region);
+        ep->region = c;
+        return 0;
+}
+
+/* A URL made from the environment's endpoint override must still be one. */
+static int url_check(const char *url) {
+        CURLU *u = curl_url();
+        CURLUcode c;
+
+        if (!u)
+                return -ENOMEM;
+        c = curl_url_set(u, CURLUPART_URL, url, 0);
+        curl_url_cleanup(u);
+        return c == CURLUE_OK ? 0 : c == CURLUE_OUT_OF_MEMORY ? -ENOMEM : -EINVAL;
+}
+
+/*
+ * The invoke is a POST of the payload (serverless-plugin-warmup's by
+ * default), to a URL and with headers derived here, so reload equality and
+ * the journal see them as for any endpoint.
+ */
+int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup *setup) {
+        static const char *const fixed[] = {
+                "Content-Type: application/json",
+                "X-Amz-Invocation-Type: RequestResponse",
+                "X-Amz-Log-Type: Tail",         /* Lambda's REPORT line tells cold from warm */
+        };
+        _cleanup_(freep) char *ctx = NULL;
+        struct lambda_target t;
+        const char *why = NULL;
+        int r = 0;
+
+        if ((setup->set & LAMBDA_SET_URL) && r >= 0)
+                r = problem(setup, "url", "[%s]: 'url' and 'lambda' cannot both be set", ep->name);
+        if ((setup->set & LAMBDA_SET_METHOD) && r >= 0)
+                r = problem(setup, "method", "[%s]: 'method' cannot be set for 'lambda': an invoke is a POST",
+                            ep->name);
+        if ((setup->set & LAMBDA_SET_HEADER) && r >= 0)
+                r = problem(setup, "header", "[%s]: 'header' cannot be set for 'lambda': an invoke is signed, "
+                            "and its headers are warmd's", ep->name);
+        if (r < 0)
+                return r;
+        if (lambda_parse(ep->lambda, &t, &why) < 0)
+                return 0;               /* reported at its line, by lambda_key_check() */
+
+        free(ep->method);       /* one set next to lambda is an error, reported above; POST replaces it */
+        if (!(ep->method = strdup("POST")))
+                return -ENOMEM;
+        if (!ep->body && !(ep->body = strdup(LAMBDA_DEFAULT_PAYLOAD)))
+                return -ENOMEM;
+        r = lambda_payload_check(ep->body);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return problem(setup, "body", "[%s]: 'body' must be JSON for 'lambda': it is the event payload",
+                               ep->name);
+
+        r = region_take(ep, &t);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return problem(setup, "lambda",
+                               "[%s]: no region for '%s' (set region = in [global] or here, or AWS_REGION)",
+                               ep->name, ep->lambda);
+
+        free(ep->url);          /* likewise a url; config.c derives the form of it that is shown */
+        ep->url = NULL;
+        r = lambda_url(&t, ep->region, &ep->url);
+        if (r >= 0)
+                r = url_check(ep->url);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return problem(setup, "lambda",
+                               "[%s]: cannot make an invoke URL for '%s' (check AWS_ENDPOINT_URL_LAMBDA and "
+                               "AWS_ENDPOINT_URL)", ep->name, ep->lambda);
+
+        r = lambda_client_context(ep->body, &ctx);
+        if (r == -E2BIG)
+                r = problem(setup, "body", "[%s]: 'body' is too long to be sent as the client context too",
+                            ep->name);
+        if (r == -ENOMEM)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(fixed) + 1; i++) {
+                const char *h = i < ELEMENTSOF(fixed) ? fixed[i] : ctx;
+
+                if (h && !append(&ep->header_list, h))
+                        return -ENOMEM;
+        }
+        return 1;
+}
+
 /* ------------------------------------------------------------------- round */
 
 static bool signed_header(const char *h) {
@@ -222,8 +383,7 @@ int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *
         const char *to_sign[16];
         size_t n = 0;
         CURLU *u = NULL;
-        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL;
-        _cleanup_(freep) char *hostport = NULL;
+        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL, *hostport = NULL;
         struct sigv4_signature sig = {};
         struct curl_slist *l = NULL;
         int r = -ENOMEM;
@@ -274,17 +434,18 @@ int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *
 
         r = -ENOMEM;
         for (const struct curl_slist *h = ep->header_list; h; h = h->next)
-                if (!(l = curl_slist_append(l, h->data)))
+                if (!append(&l, h->data))
                         goto out;
-        if (!(l = curl_slist_append(l, sig.date_header)) || !(l = curl_slist_append(l, sig.authorization)) ||
-            (sig.token_header && !(l = curl_slist_append(l, sig.token_header))))
+        if (!append(&l, sig.date_header) || !append(&l, sig.authorization) ||
+            (sig.token_header && !append(&l, sig.token_header)))
                 goto out;
         *ret = l;
         l = NULL;
         r = 0;
 out:
-        lambda_headers_free(l);
+        http_secret_headers_free(l);
         sigv4_signature_done(&sig);
+        free(hostport);
         curl_free(scheme);
         curl_free(host);
         curl_free(port);
@@ -294,14 +455,58 @@ out:
         return r;
 }
 
-/* The list holds a session token: wiped before it is freed. */
-void lambda_headers_free(struct curl_slist *l) {
-        for (struct curl_slist *h = l; h; h = h->next)
-                explicit_bzero(h->data, strlen(h->data));
-        curl_slist_free_all(l);
+/*
+ * A Lambda round is signed once, as it starts: its N invokes leave within
+ * milliseconds of each other, well inside SigV4's five minutes.  Returns 0
+ * with the round's headers, -EAGAIN while credentials are being fetched
+ * (the round waits for aws's changed callback), or another -errno with why
+ * the round fails in why.
+ */
+int lambda_round_headers(struct aws *aws, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
+                         char *why, size_t size) {
+        const struct aws_credentials *cred;
+        const char *no_cred = NULL;
+        int r;
+
+        r = aws_get(aws, &cred, &no_cred);
+        if (r == -EAGAIN)
+                return r;
+        if (r >= 0)
+                r = lambda_sign(ep, cred, now, ret);
+        if (r >= 0)
+                return 0;
+        if (no_cred)
+                snprintf(why, size, "no AWS credentials: %s", no_cred);
+        else
+                snprintf(why, size, "cannot sign the invoke: %s", strerror(-r));
+        return r;
 }
 
 /* ---------------------------------------------------------------- response */
+
+/* The headers Lambda answers with, to capture; in the order of enum lambda_answer_header. */
+const char *const lambda_answer_headers[LAMBDA_ANSWER_HEADERS] = {
+        [LAMBDA_FUNCTION_ERROR] = "X-Amz-Function-Error",
+        [LAMBDA_ERROR_TYPE] = "x-amzn-ErrorType",
+        [LAMBDA_LOG_RESULT] = "X-Amz-Log-Result",
+};
+
+/*
+ * The JSON fields an error answer explains itself with: "errorType" from
+ * the function, "message" (or "Message") from the service; in the order of
+ * enum lambda_answer_field.  An error answer is small; a good one is read to
+ * its end (BODY_READ_MAX at most) for these.
+ */
+const char *const lambda_answer_fields[] = {
+        [LAMBDA_FIELD_ERROR_TYPE] = "errorType",
+        [LAMBDA_FIELD_MESSAGE] = "message|Message",
+        NULL,
+};
+
+static const char *answer_header(const struct response *r, enum lambda_answer_header h) {
+        return r->platform_headers ? r->platform_headers[h] : NULL;
+}
+
 
 /* "TooManyRequestsException:http://internal..." -> "TooManyRequestsException". */
 static void error_type(const char *h, char *buf, size_t size) {
@@ -337,18 +542,19 @@ enum reuse lambda_log_reuse(const char *log_result_b64) {
 
 void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
                   struct result *res) {
-        const char *msg = scan->aws_message[0] ? scan->aws_message : NULL;
+        const char *msg = scan->field[LAMBDA_FIELD_MESSAGE][0] ? scan->field[LAMBDA_FIELD_MESSAGE] : NULL;
+        const char *function_error = answer_header(r, LAMBDA_FUNCTION_ERROR);
         char type[64];
 
         if (r->curl_code != CURLE_OK)
                 return;
-        error_type(r->aws_error_type, type, sizeof type);
+        error_type(answer_header(r, LAMBDA_ERROR_TYPE), type, sizeof type);
 
-        if (r->http_status >= 200 && r->http_status <= 299 && r->aws_function_error) {
-                const char *et = scan->aws_error_type[0] ? scan->aws_error_type : NULL;
+        if (r->http_status >= 200 && r->http_status <= 299 && function_error) {
+                const char *et = scan->field[LAMBDA_FIELD_ERROR_TYPE][0] ? scan->field[LAMBDA_FIELD_ERROR_TYPE] : NULL;
 
                 res->ok = false;
-                snprintf(res->error, sizeof res->error, "function error: %s%s%s", r->aws_function_error,
+                snprintf(res->error, sizeof res->error, "function error: %.63s%s%.63s", function_error,
                          et ? ": " : "", et ? et : "");
         } else if (r->http_status == 429)
                 snprintf(res->error, sizeof res->error,
@@ -368,7 +574,7 @@ void lambda_apply(const struct endpoint_config *ep, const struct response *r, co
 
         /* The log tail is the platform's own word on the container; a payload field only fills a gap. */
         if (res->ok) {
-                enum reuse lr = lambda_log_reuse(r->aws_log_result);
+                enum reuse lr = lambda_log_reuse(answer_header(r, LAMBDA_LOG_RESULT));
 
                 if (lr != REUSE_UNKNOWN) {
                         res->reuse = lr;

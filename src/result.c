@@ -54,6 +54,24 @@ static json_object *json_lookup(json_object *root, const char *path) {
         return o;
 }
 
+/* "a|b": the first of the paths a and b that the root has. */
+static json_object *json_lookup_either(json_object *root, const char *paths) {
+        char path[256];
+        json_object *o;
+
+        for (const char *p = paths; *p; p += strcspn(p, "|"), p += *p == '|') {
+                size_t n = strcspn(p, "|");
+
+                if (n >= sizeof path)
+                        continue;
+                memcpy(path, p, n);
+                path[n] = '\0';
+                if ((o = json_lookup(root, path)))
+                        return o;
+        }
+        return NULL;
+}
+
 static int json_to_reuse(json_object *o) {
         switch (json_object_get_type(o)) {
         case json_type_boolean:
@@ -89,10 +107,11 @@ static bool status_ok(const struct endpoint_config *ep, long status) {
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep) {
         *s = (struct body_scan) {
                 .ep = ep,
-                .state = ep->reuse_json || ep->instance_json || ep->lambda ? BODY_JSON_READING : BODY_JSON_UNUSED,
                 .reuse = -ENOENT,
                 .instance = -ENOENT,
+                .fields = ep->lambda ? lambda_answer_fields : NULL,
         };
+        s->state = ep->reuse_json || ep->instance_json || s->fields ? BODY_JSON_READING : BODY_JSON_UNUSED;
 }
 
 static void tokener_free(struct body_scan *s) {
@@ -103,9 +122,6 @@ static void tokener_free(struct body_scan *s) {
 
 void body_scan_done(struct body_scan *s) {
         tokener_free(s);
-        free(s->raw);
-        s->raw = NULL;
-        s->raw_len = 0;
 }
 
 /*
@@ -128,14 +144,11 @@ static bool take_fields(struct body_scan *s, json_object *root) {
                 } else
                         s->instance = -EINVAL;
         }
-        if (ep->lambda) {
-                /* An error answer is small; a good one is read to its end (BODY_READ_MAX at most) for these. */
-                if (!s->aws_error_type[0] && (o = json_lookup(root, "errorType")) &&
-                    json_object_is_type(o, json_type_string))
-                        snprintf(s->aws_error_type, sizeof s->aws_error_type, "%s", json_object_get_string(o));
-                if (!s->aws_message[0] && ((o = json_lookup(root, "message")) || (o = json_lookup(root, "Message"))) &&
-                    json_object_is_type(o, json_type_string))
-                        snprintf(s->aws_message, sizeof s->aws_message, "%s", json_object_get_string(o));
+        if (s->fields) {
+                for (size_t i = 0; i < BODY_FIELDS_MAX && s->fields[i]; i++)
+                        if (!s->field[i][0] && (o = json_lookup_either(root, s->fields[i])) &&
+                            json_object_is_type(o, json_type_string))
+                                snprintf(s->field[i], sizeof s->field[i], "%s", json_object_get_string(o));
                 return false;
         }
         return (!ep->reuse_json || s->reuse != -ENOENT) && (!ep->instance_json || s->instance != -ENOENT);
@@ -160,25 +173,10 @@ static void scan_settle(struct body_scan *s, enum body_json state) {
         tokener_free(s);
 }
 
-/* keep_body: the body's start, for requests whose answer is the body itself. */
-static void keep_raw(struct body_scan *s, const char *data, size_t len) {
-        if (!s->raw && !(s->raw = malloc(BODY_RAW_MAX + 1)))
-                return;
-        if (len > BODY_RAW_MAX - s->raw_len)
-                len = BODY_RAW_MAX - s->raw_len;
-        memcpy(s->raw + s->raw_len, data, len);
-        s->raw_len += len;
-        s->raw[s->raw_len] = '\0';
-}
-
 bool body_scan_feed(struct body_scan *s, const char *data, size_t len) {
         enum json_tokener_error e;
         json_object *root;
 
-        if (s->ep->keep_body) {
-                keep_raw(s, data, len);
-                return !s->raw || s->raw_len >= BODY_RAW_MAX;
-        }
         if (s->state != BODY_JSON_READING)
                 return true;
         if (len > BODY_READ_MAX - s->bytes)
@@ -347,6 +345,105 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
                 lambda_apply(ep, r, scan, ret);
         if (scan == &whole)
                 body_scan_done(&whole);
+}
+
+/* ------------------------------------------------------------ from http */
+
+/* Where result_request_setup() puts each header in the request's capture[]. */
+enum {
+        CAPTURE_REUSE,
+        CAPTURE_INSTANCE,
+        CAPTURE_PLATFORM,               /* the platform's (lambda_answer_headers), in its order */
+};
+
+_Static_assert(CAPTURE_PLATFORM + LAMBDA_ANSWER_HEADERS <= HTTP_CAPTURE_MAX, "http captures too few headers");
+
+/* A scan that could not be allocated: the result says so, as for a tokener that could not be. */
+static struct body_scan scan_no_memory = {
+        .state = BODY_JSON_NO_MEMORY,
+        .reuse = -ENOENT,
+        .instance = -ENOENT,
+};
+
+/* http's on_body: the body scanned as it streams in, in a scan of the request's own. */
+static bool scan_piece(void *userdata, void **state, const char *data, size_t len) {
+        struct body_scan *s = *state;
+
+        if (!s) {
+                s = malloc(sizeof *s);
+                if (!s) {
+                        *state = &scan_no_memory;
+                        return true;
+                }
+                body_scan_init(s, userdata);
+                *state = s;
+        }
+        return body_scan_feed(s, data, len);
+}
+
+static void scan_free(void *state) {
+        struct body_scan *s = state;
+
+        if (s == &scan_no_memory)
+                return;
+        body_scan_done(s);
+        free(s);
+}
+
+/* What the results need of the answers: the headers to capture, and the body scanned as it streams in. */
+static void request_answer_setup(const struct endpoint_config *ep, struct http_request *req) {
+        req->capture[CAPTURE_REUSE] = ep->reuse_header;
+        req->capture[CAPTURE_INSTANCE] = ep->instance_header;
+        if (ep->lambda)
+                memcpy(req->capture + CAPTURE_PLATFORM, lambda_answer_headers, sizeof lambda_answer_headers);
+        /* A body is read only for what it tells: its JSON fields, when the endpoint has some to find. */
+        if (ep->reuse_json || ep->instance_json || ep->lambda) {
+                req->on_body = scan_piece;
+                req->body_userdata = (void *) ep;
+                req->body_free = scan_free;
+        }
+}
+
+void endpoint_request(const struct endpoint_config *ep, const struct curl_slist *headers, struct http_request *ret) {
+        *ret = (struct http_request) {
+                .name = ep->name,
+                .url = ep->url,
+                .method = ep->method,
+                .headers = headers ? headers : ep->header_list,
+                .body = ep->body,
+                .timeout_usec = ep->timeout_usec,
+                .connect_timeout_usec = ep->connect_timeout_usec,
+                .ca_file = ep->ca_file,
+                .client_cert = ep->client_cert,
+                .client_key = ep->client_key,
+                .http_version = ep->http_version,
+                .host_is_address = ep->host_is_address,
+        };
+        request_answer_setup(ep, ret);
+}
+
+void result_from_http(const struct endpoint_config *ep, const struct http_response *hr, struct result *ret) {
+        struct body_scan *scan = hr->body_state;
+        struct response r = {
+                .curl_code = hr->curl_code,
+                .curl_error = hr->curl_error,
+                .http_status = hr->http_status,
+                .total_usec = hr->total_usec,
+                .connect_usec = hr->connect_usec,
+                .ttfb_usec = hr->ttfb_usec,
+                .sent = hr->sent,
+                .probe = hr->probe,
+                .reuse_header = hr->headers[CAPTURE_REUSE],
+                .instance_header = hr->headers[CAPTURE_INSTANCE],
+                .platform_headers = ep->lambda ? hr->headers + CAPTURE_PLATFORM : NULL,
+        };
+
+        /* No scan: no piece of a body came, which result_from_response() takes as an empty body. */
+        if (scan) {
+                body_scan_end(scan);
+                r.scan = scan;
+        }
+        result_from_response(ep, &r, ret);
 }
 
 /* ---------------------------------------------------------------- summary */

@@ -91,7 +91,7 @@ struct scheduler {
         void *event_userdata;
 };
 
-static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r);
+static void on_done(void *userdata, const struct http_response *r);
 
 static void emit(struct scheduler *s, const struct scheduler_event *ev) {
         if (s->event_fn)
@@ -191,12 +191,14 @@ static void pump(struct scheduler *s) {
         while (s->queue_head && s->in_flight < s->config->max_parallel) {
                 struct endpoint *ep = s->queue_head;
                 unsigned room = s->config->max_parallel - s->in_flight, n;
+                struct http_request req;
 
                 if (ep->to_start > room && ep->batch <= s->config->max_parallel)
                         break;
                 n = ep->to_start < room ? ep->to_start : room;
+                endpoint_request(ep->cfg, ep->headers, &req);
                 for (unsigned i = 0; i < n; i++) {
-                        int r = http_start(s->http, ep->cfg, ep->headers, 0, ep);
+                        int r = http_start(s->http, &req, 0, ep);
 
                         ep->to_start--;
                         if (r < 0)
@@ -258,6 +260,7 @@ static int arm_first(struct endpoint *ep, uint64_t now) {
 /* IDLE or CREDENTIALS -> PROBING or QUEUED: the requests are ready to go. */
 static void send_round(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
+        struct http_request req;
 
         /*
          * With an empty DNS cache, each of N requests to a host name would
@@ -267,8 +270,9 @@ static void send_round(struct endpoint *ep) {
          * whatever its outcome.  It sends nothing, so it warms no container.
          * It takes a slot under max_parallel, and is skipped when there is none.
          */
-        if (!ep->cfg->host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
-            http_start(s->http, ep->cfg, NULL, HTTP_PROBE, ep) >= 0) {
+        endpoint_request(ep->cfg, ep->headers, &req);
+        if (!req.host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
+            http_start(s->http, &req, HTTP_PROBE, ep) >= 0) {
                 log_debug("%s round %" PRIu64 ": resolving the host first", ep->cfg->name, ep->round);
                 ep->state = ROUND_PROBING;
                 ep->in_flight++;
@@ -293,35 +297,24 @@ static void fail_round(struct endpoint *ep, const char *why) {
 }
 
 static void headers_drop(struct endpoint *ep) {
-        lambda_headers_free(ep->headers);
+        http_secret_headers_free(ep->headers);
         ep->headers = NULL;
 }
 
 /*
- * A Lambda round is signed once, as it starts: its N invokes leave within
- * milliseconds of each other, well inside SigV4's five minutes.  Returns 0
- * when signed, -EAGAIN while credentials are being fetched (the round waits
- * in CREDENTIALS), or another -errno when the round has failed.
+ * A Lambda round's headers (lambda.c).  Returns 0 when signed, -EAGAIN
+ * while credentials are being fetched (the round waits in CREDENTIALS), or
+ * another -errno when the round has failed.
  */
 static int sign_round(struct endpoint *ep) {
-        const struct aws_credentials *cred;
-        const char *why = NULL;
-        char msg[CURL_ERROR_SIZE];
+        char why[CURL_ERROR_SIZE];
         int r;
 
         headers_drop(ep);
-        r = aws_get(ep->sched->aws, &cred, &why);
-        if (r == -EAGAIN)
+        r = lambda_round_headers(ep->sched->aws, ep->cfg, time(NULL), &ep->headers, why, sizeof why);
+        if (r >= 0 || r == -EAGAIN)
                 return r;
-        if (r >= 0)
-                r = lambda_sign(ep->cfg, cred, time(NULL), &ep->headers);
-        if (r >= 0)
-                return 0;
-        if (why)
-                snprintf(msg, sizeof msg, "no AWS credentials: %s", why);
-        else
-                snprintf(msg, sizeof msg, "cannot sign the invoke: %s", strerror(-r));
-        fail_round(ep, msg);
+        fail_round(ep, why);
         return r;
 }
 
@@ -495,9 +488,10 @@ static void attempt_done(struct endpoint *ep) {
         enqueue(ep->sched, ep);
 }
 
-static void on_done(void *userdata, const struct endpoint_config *cfg, const struct response *r) {
+static void on_done(void *userdata, const struct http_response *r) {
         struct endpoint *ep = userdata;
         struct scheduler *s = ep->sched;
+        const struct endpoint_config *cfg = ep->cfg;
         struct result res;
 
         ep->in_flight--;
@@ -512,7 +506,7 @@ static void on_done(void *userdata, const struct endpoint_config *cfg, const str
                 return;
         }
 
-        result_from_response(cfg, r, &res);
+        result_from_http(cfg, r, &res);
         request_done(ep, &res);
         if (ep->state == ROUND_RUNNING && ep->in_flight == 0)
                 attempt_done(ep);

@@ -18,6 +18,7 @@
 #include <curl/curl.h>
 #include <systemd/sd-event.h>
 
+#include "http.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ config */
@@ -26,14 +27,7 @@
 #define MAX_PARALLEL_MAX        100000U
 #define BODY_READ_MAX           (64U * 1024U)   /* response body bytes read at most, to find the JSON fields */
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
-#define BODY_RAW_MAX            4096U           /* body bytes kept for keep_body (the instance metadata service) */
 #define TOPUP_FACTOR_MAX        100U            /* requests per round at most, times containers */
-
-enum http_version {
-        HTTP_VERSION_AUTO,              /* HTTP/2 where TLS negotiates it, else HTTP/1.1 */
-        HTTP_VERSION_1_1,
-        HTTP_VERSION_2,                 /* HTTP/2, requests of a round multiplexed */
-};
 
 struct endpoint_config {
         char *name;                     /* the [section] name */
@@ -66,7 +60,6 @@ struct endpoint_config {
         char *client_key;               /* NULL: the key is in client_cert's file */
         enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
-        bool keep_body;                 /* not a key: keep the body's start (BODY_RAW_MAX), for aws.c's own requests */
         unsigned topup_factor;          /* a round sends at most topup_factor x containers requests; 1: no top-up */
 };
 
@@ -144,6 +137,8 @@ enum body_json {
         BODY_JSON_NO_MEMORY,
 };
 
+#define BODY_FIELDS_MAX 2
+
 /*
  * The configured JSON fields of one response body, found while the body
  * streams in, so that reading can stop as soon as they are known.  Holds a
@@ -159,12 +154,12 @@ struct body_scan {
         int reuse;                      /* 1 warm, 0 cold; -ENOENT absent, -EINVAL not a reuse value */
         int instance;                   /* 0 found; -ENOENT absent, -EINVAL not a string or an integer */
         char instance_id[INSTANCE_MAX];
-        /* A Lambda endpoint's error answer: "errorType" from the function, "message" from the service. */
-        char aws_error_type[64];
-        char aws_message[160];
-        /* The body itself, its first BODY_RAW_MAX bytes, NUL-terminated, for an endpoint with keep_body. */
-        char *raw;
-        size_t raw_len;
+        /*
+         * A platform's own string fields (lambda.c's lambda_answer_fields): paths, "a|b" for the first of
+         * either, NULL-terminated; NULL: none.  With any, the body is read to its end (BODY_READ_MAX at most).
+         */
+        const char *const *fields;
+        char field[BODY_FIELDS_MAX][160];       /* their values, in that order; empty: not found */
 };
 
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep);
@@ -184,15 +179,13 @@ struct response {
         uint64_t ttfb_usec;
         const char *reuse_header;       /* value of the configured header, or NULL */
         const char *instance_header;
-        const struct body_scan *scan;   /* the body, as scanned while it streamed in (http.c) */
+        const struct body_scan *scan;   /* the body, as scanned while it streamed in */
         const char *body;               /* or a whole body at hand (tests, fuzzing), scanned in one piece */
         size_t body_len;
         bool sent;                      /* the request was written to a connection */
         bool probe;                     /* a connect-only probe (HTTP_PROBE), not a request */
-        /* Lambda's answer headers, for Lambda endpoints only. */
-        const char *aws_function_error; /* X-Amz-Function-Error */
-        const char *aws_log_result;     /* X-Amz-Log-Result: the base64 log tail */
-        const char *aws_error_type;     /* x-amzn-ErrorType */
+        /* The values of the headers the endpoint's platform asked for (lambda.c's), in its order; or NULL. */
+        const char *const *platform_headers;
 };
 
 struct result {
@@ -210,6 +203,13 @@ struct result {
 };
 
 void result_from_response(const struct endpoint_config *ep, const struct response *r, struct result *ret);
+/*
+ * The request of an endpoint's round (headers: a Lambda round's signed ones; NULL: the endpoint's), with
+ * what its results need of the answer: the headers to capture, and the body scanned as it streams in.
+ */
+void endpoint_request(const struct endpoint_config *ep, const struct curl_slist *headers, struct http_request *ret);
+/* One answer to a request from endpoint_request(). */
+void result_from_http(const struct endpoint_config *ep, const struct http_response *hr, struct result *ret);
 const char *reuse_to_string(enum reuse r);
 int parse_bool_word(const char *s);
 
@@ -431,32 +431,7 @@ void log_event(int priority, const char *message_id, const char *endpoint, const
 
 /* -------------------------------------------------------------------- http */
 
-struct http;
-struct transfer;
-
-typedef void (*http_done_fn)(void *userdata, const struct endpoint_config *ep, const struct response *r);
-
-int http_new(sd_event *e, const char *user_agent, http_done_fn done, struct http **ret);
-struct http *http_free(struct http *h);
-enum {
-        /* Resolve and connect only, send nothing: warms curl's DNS cache before a round. */
-        HTTP_PROBE = 1 << 0,
-};
-
-/*
- * Starts one request (or probe) now, with headers instead of the endpoint's
- * own when not NULL (they must outlive the request).  The caller enforces
- * max_parallel.
- */
-int http_start(struct http *h, const struct endpoint_config *ep, const struct curl_slist *headers, unsigned flags,
-               void *userdata);
-/* Aborts every transfer started with this userdata; no callback is made for them. */
-unsigned http_abort(struct http *h, void *userdata);
-void http_set_user_agent(struct http *h, const char *user_agent);
-/* Descriptors that many requests in flight take at their busiest, lookups of them resolving a name. */
-unsigned long http_fds_needed(unsigned long requests, unsigned long lookups);
-/* Whether curl's sockets are still watched by the event loop, and its timer exists. */
-bool http_alive(const struct http *h);
+/* http's request API is in http.h. */
 
 /* --------------------------------------------------------------- scheduler */
 
@@ -662,13 +637,57 @@ struct lambda_target {
         char region[32];                /* from an ARN; empty otherwise */
 };
 
+/* Setup, for config.c: the "lambda" and "region" keys, then the endpoint they make. */
+bool lambda_region_valid(const char *s, size_t n);
+/* 0, or -EINVAL with the error (to follow "KEY: ") in *ret_error, for the caller to free. */
+int lambda_key_check(const char *key, const char *value, char **ret_error);
+
+enum {
+        LAMBDA_SET_URL = 1 << 0,        /* keys the endpoint sets that a Lambda endpoint may not */
+        LAMBDA_SET_METHOD = 1 << 1,
+        LAMBDA_SET_HEADER = 1 << 2,
+};
+
+struct lambda_setup {
+        unsigned set;                   /* LAMBDA_SET_* */
+        /* A problem with the endpoint, "[NAME]: ...", to be reported at the line of key. */
+        void (*problem)(void *userdata, const char *key, const char *message);
+        void *userdata;
+};
+
+/*
+ * The invoke's method, payload, region, URL and fixed headers, into ep.  Returns 1 when ep->url is the
+ * invoke's, 0 when a problem was reported, -ENOMEM.
+ */
+int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup *setup);
+
+/* A round, for the scheduler: 0 with its signed headers; -EAGAIN while credentials are fetched; or why it fails. */
+int lambda_round_headers(struct aws *aws, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
+                         char *why, size_t size);
+
+/* The answer, for result.c: what to keep of it, and what it means. */
+enum lambda_answer_header {
+        LAMBDA_FUNCTION_ERROR,          /* X-Amz-Function-Error */
+        LAMBDA_ERROR_TYPE,              /* x-amzn-ErrorType */
+        LAMBDA_LOG_RESULT,              /* X-Amz-Log-Result: the base64 log tail */
+        LAMBDA_ANSWER_HEADERS,
+};
+
+enum lambda_answer_field {
+        LAMBDA_FIELD_ERROR_TYPE,        /* "errorType", from the function */
+        LAMBDA_FIELD_MESSAGE,           /* "message" or "Message", from the service */
+};
+
+extern const char *const lambda_answer_headers[LAMBDA_ANSWER_HEADERS];
+extern const char *const lambda_answer_fields[];
+void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
+                  struct result *res);
+
+/* Exposed for the unit tests. */
 int lambda_parse(const char *spec, struct lambda_target *ret, const char **ret_error);
 int lambda_url(const struct lambda_target *t, const char *region, char **ret);
 int lambda_payload_check(const char *body);
 int lambda_client_context(const char *body, char **ret);
 int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
                 struct curl_slist **ret);
-void lambda_headers_free(struct curl_slist *l);
 enum reuse lambda_log_reuse(const char *log_result_b64);
-void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
-                  struct result *res);

@@ -145,25 +145,28 @@ static void test_log_tail(void) {
 
 static void test_apply(void) {
         static struct endpoint_config ep = { .name = (char *) "fn", .containers = 5, .lambda = (char *) "fn" };
-        static const struct {
+/* Lambda's answer headers: X-Amz-Function-Error, x-amzn-ErrorType, X-Amz-Log-Result. */
+#define HEADERS(fe, et, log) .platform_headers = (const char *const[LAMBDA_ANSWER_HEADERS]) { fe, et, log }
+        const struct {
                 const char *name;
                 struct response r;
                 bool ok;
                 const char *error_prefix;
         } cases[] = {
-                { "function error", { .http_status = 200, .aws_function_error = "Unhandled",
+                { "function error", { .http_status = 200, HEADERS("Unhandled", NULL, NULL),
                                       .body = "{\"errorType\": \"KeyError\", \"errorMessage\": \"x\"}" },
                   false, "function error: Unhandled: KeyError" },
-                { "throttled", { .http_status = 429, .aws_error_type = "TooManyRequestsException:http://internal",
+                { "throttled", { .http_status = 429, HEADERS(NULL, "TooManyRequestsException:http://internal", NULL),
                                  .body = "{\"message\": \"Rate Exceeded.\"}" },
                   false, "throttled (429 TooManyRequestsException): the function's reserved concurrency" },
-                { "signature", { .http_status = 403, .aws_error_type = "InvalidSignatureException",
+                { "signature", { .http_status = 403, HEADERS(NULL, "InvalidSignatureException", NULL),
                                  .body = "{\"message\": \"no match\"}" },
                   false, "403 InvalidSignatureException: the signature was refused, or the credentials are invalid or expired: no match" },
-                { "missing", { .http_status = 404, .aws_error_type = "ResourceNotFoundException",
+                { "missing", { .http_status = 404, HEADERS(NULL, "ResourceNotFoundException", NULL),
                                .body = "{\"Message\": \"Function not found: x\"}" },
                   false, "404 ResourceNotFoundException: the function or qualifier does not exist: Function not found: x" },
-                { "server", { .http_status = 500, .aws_error_type = "ServiceException" }, false, "HTTP 500 ServiceException" },
+                { "server", { .http_status = 500, HEADERS(NULL, "ServiceException", NULL) }, false, "HTTP 500 ServiceException" },
+                { "no headers", { .http_status = 502 }, false, "HTTP 502 error" },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -180,16 +183,132 @@ static void test_apply(void) {
         /* A good answer: the log tail decides, and a payload field names the container. */
         {
                 struct endpoint_config e2 = ep;
-                struct response r = { .http_status = 200, .body = "{\"container\": \"c-7\"}", .body_len = 20 };
+                char *tail = strdup(b64("REPORT RequestId: 9\tDuration: 1 ms\tInit Duration: 100.0 ms\t\n"));
+                struct response r = { .http_status = 200, .body = "{\"container\": \"c-7\"}", .body_len = 20,
+                                      HEADERS(NULL, NULL, tail) };
                 struct result res;
 
                 e2.instance_json = (char *) "container";
-                r.aws_log_result = strdup(b64("REPORT RequestId: 9\tDuration: 1 ms\tInit Duration: 100.0 ms\t\n"));
                 result_from_response(&e2, &r, &res);
                 CHECK(res.ok && res.reuse == REUSE_COLD && !res.reuse_guessed && streq(res.instance, "c-7"),
                       "cold from the tail, instance from the payload: ok=%d reuse=%d '%s'", res.ok, res.reuse, res.instance);
-                free((char *) r.aws_log_result);
+                free(tail);
         }
+#undef HEADERS
+}
+
+/* The answer's fields, found while the body streams in byte by byte, and read to its end. */
+static void test_answer_fields(void) {
+        static struct endpoint_config ep = { .name = (char *) "fn", .containers = 1, .lambda = (char *) "fn" };
+        static const char body[] = "{\"Message\": \"first\", \"errorType\": \"KeyError\", \"message\": \"second\"}";
+        struct body_scan scan;
+        size_t k;
+
+        body_scan_init(&scan, &ep);
+        for (k = 0; k < strlen(body) && !body_scan_feed(&scan, body + k, 1); k++)
+                ;
+        body_scan_end(&scan);
+        CHECK(k == strlen(body) - 1 && scan.state == BODY_JSON_COMPLETE, "read to the end: %zu of %zu bytes, state %d",
+              k + 1, strlen(body), scan.state);
+        CHECK(streq(scan.field[LAMBDA_FIELD_ERROR_TYPE], "KeyError"), "errorType: '%s'", scan.field[LAMBDA_FIELD_ERROR_TYPE]);
+        CHECK(streq(scan.field[LAMBDA_FIELD_MESSAGE], "first"), "the first of message and Message: '%s'",
+              scan.field[LAMBDA_FIELD_MESSAGE]);
+        body_scan_done(&scan);
+}
+
+/* One rule for a region, in the key, in an ARN and in the public URL: AWS's own, lower-case. */
+static void test_region(void) {
+        static const struct {
+                const char *region;
+                bool valid;
+        } cases[] = {
+                { "eu-west-1", true },
+                { "us-gov-west-1", true },
+                { "cn-north-1", true },
+                { "EU-WEST-1", false },
+                { "eu_west_1", false },
+                { "eu west", false },
+                { "", false },
+                { "a-region-name-far-longer-than-any", false },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char arn[128], *why = NULL;
+                struct lambda_target t;
+                const char *err = NULL;
+
+                CHECK(lambda_region_valid(cases[i].region, strlen(cases[i].region)) == cases[i].valid, "'%s'",
+                      cases[i].region);
+                CHECK((lambda_key_check("region", cases[i].region, &why) == 0) == cases[i].valid, "region = %s",
+                      cases[i].region);
+                free(why);
+                snprintf(arn, sizeof arn, "arn:aws:lambda:%s:210987654321:function:f", cases[i].region);
+                CHECK((lambda_parse(arn, &t, &err) == 0) == cases[i].valid, "%s", arn);
+        }
+}
+
+static void test_key_check(void) {
+        char *why = NULL;
+
+        CHECK(lambda_key_check("region", "EU", &why) == -EINVAL && why &&
+              streq(why, "invalid region 'EU' (such as eu-west-1)"), "region: '%s'", why ? why : "");
+        free(why);
+        why = NULL;
+        CHECK(lambda_key_check("lambda", "or/ders", &why) == -EINVAL && why &&
+              streq(why, "invalid function name (letters, digits, '-' and '_', at most 64): 'or/ders'"), "lambda: '%s'",
+              why ? why : "");
+        free(why);
+        why = NULL;
+        CHECK(lambda_key_check("lambda", "orders:live", &why) == 0 && !why, "a good function");
+}
+
+struct problems {
+        char text[4][256];
+        const char *key[4];
+        size_t n;
+};
+
+static void on_problem(void *userdata, const char *key, const char *message) {
+        struct problems *p = userdata;
+
+        if (p->n < ELEMENTSOF(p->text)) {
+                p->key[p->n] = key;
+                snprintf(p->text[p->n++], sizeof p->text[0], "%s", message);
+        }
+}
+
+/* The endpoint "lambda = ..." makes: a POST of the payload to the invoke URL, with the fixed headers. */
+static void test_endpoint_setup(void) {
+        struct endpoint_config ep = { .name = (char *) "e", .lambda = (char *) "orders:live",
+                                      .region = strdup("eu-west-1") };
+        struct problems p = {};
+        struct lambda_setup setup = { .problem = on_problem, .userdata = &p };
+        size_t n = 0;
+
+        unsetenv("AWS_ENDPOINT_URL_LAMBDA");
+        unsetenv("AWS_ENDPOINT_URL");
+        CHECK(lambda_endpoint_setup(&ep, &setup) == 1 && p.n == 0, "set up, %zu problems", p.n);
+        CHECK(ep.url && streq(ep.url, "https://lambda.eu-west-1.amazonaws.com/2015-03-31/functions/orders/invocations?Qualifier=live"),
+              "url %s", ep.url ? ep.url : "(none)");
+        CHECK(ep.method && streq(ep.method, "POST"), "a POST");
+        CHECK(ep.body && streq(ep.body, LAMBDA_DEFAULT_PAYLOAD), "serverless-plugin-warmup's payload");
+        for (const struct curl_slist *h = ep.header_list; h; h = h->next)
+                n++;
+        CHECK(n == 4, "three fixed headers and the client context: %zu", n);
+        free(ep.url);
+        free(ep.method);
+        free(ep.body);
+        curl_slist_free_all(ep.header_list);
+
+        ep = (struct endpoint_config) { .name = (char *) "e", .lambda = (char *) "orders", .body = strdup("{} x") };
+        setup.set = LAMBDA_SET_URL | LAMBDA_SET_HEADER;
+        CHECK(lambda_endpoint_setup(&ep, &setup) == 0 && p.n == 3, "three problems: %zu", p.n);
+        CHECK(streq(p.key[0], "url") && streq(p.text[0], "[e]: 'url' and 'lambda' cannot both be set"), "%s", p.text[0]);
+        CHECK(streq(p.key[1], "header") && strncmp(p.text[1], "[e]: 'header' cannot be set", 27) == 0, "%s", p.text[1]);
+        CHECK(streq(p.key[2], "body") && streq(p.text[2], "[e]: 'body' must be JSON for 'lambda': it is the event payload"),
+              "%s", p.text[2]);
+        free(ep.method);
+        free(ep.body);
 }
 
 int main(void) {
@@ -199,5 +318,9 @@ int main(void) {
         test_payload_check();
         test_log_tail();
         test_apply();
+        test_answer_fields();
+        test_region();
+        test_key_check();
+        test_endpoint_setup();
         return tests_result("test-lambda");
 }

@@ -17,7 +17,7 @@
  * a config may hold.  Each input is judged under every combination of
  * reuse_json, instance_json, reuse_header (with instance_header) and
  * cold_threshold, with and without expect_status, twice: with the body
- * scanned as it streams in (body_scan_feed() piece by piece, as http.c
+ * scanned as it streams in (body_scan_feed() piece by piece, as http
  * does, stopping when the scan says so) and with the whole body at hand.
  * The results go through one round's summary.
  */
