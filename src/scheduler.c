@@ -22,10 +22,10 @@
  * that make them:
  *
  *   IDLE     -> FIRST    arm_first()       a new or changed endpoint waits for the first-rounds source
- *   IDLE     -> CREDENTIALS start_round()  a Lambda round waits for AWS credentials being fetched
+ *   IDLE     -> CREDENTIALS start_round()  the round waits for credentials being fetched (auth.c)
  *   IDLE     -> PROBING  start_round()     the host is resolved before the requests go
  *   IDLE     -> QUEUED   start_round()     the requests wait in line for room under max_parallel
- *   CREDENTIALS -> PROBING or QUEUED  on_aws_changed()  credentials arrived; the round is signed
+ *   CREDENTIALS -> PROBING or QUEUED  on_auth_changed()  credentials arrived; the round is signed
  *   IDLE or CREDENTIALS -> IDLE  fail_round()  no credentials: every request fails, the round is reported
  *   FIRST    -> (as IDLE) on_first_rounds()
  *   PROBING  -> QUEUED   on_done()         the probe ended, whatever its outcome
@@ -66,7 +66,7 @@ struct endpoint {
         bool kept;                      /* scratch mark for scheduler_apply_config() */
         size_t cfg_index;               /* where cfg sits in the scheduler's config */
         struct endpoint *queue_next;
-        struct curl_slist *headers;     /* a Lambda round's signed headers; curl reads them until it ends */
+        struct curl_slist *headers;     /* the round's own headers (auth.c); curl reads them until it ends */
         struct round_acc acc;
         bool have_summary;
         struct summary last;
@@ -79,7 +79,7 @@ struct scheduler {
         sd_event *event;
         struct config *config;
         struct http *http;
-        struct aws *aws;                /* AWS credentials, once some endpoint is a Lambda function */
+        struct auth *auth;              /* the credentials rounds carry */
         struct endpoint **endpoints;    /* parallel to config->endpoints */
         size_t n_endpoints;
         struct endpoint *queue_head, *queue_tail;   /* the endpoints in ROUND_QUEUED, first in first out */
@@ -302,16 +302,17 @@ static void headers_drop(struct endpoint *ep) {
 }
 
 /*
- * A Lambda round's headers (lambda.c).  Returns 0 when signed, -EAGAIN
- * while credentials are being fetched (the round waits in CREDENTIALS), or
- * another -errno when the round has failed.
+ * The round's headers that prove who sends it (auth.c), if the endpoint
+ * needs any.  Returns 0 when they are ready, -EAGAIN while credentials are
+ * being fetched (the round waits in CREDENTIALS), or another -errno when
+ * the round has failed.
  */
 static int sign_round(struct endpoint *ep) {
         char why[CURL_ERROR_SIZE];
         int r;
 
         headers_drop(ep);
-        r = lambda_round_headers(ep->sched->aws, ep->cfg, time(NULL), &ep->headers, why, sizeof why);
+        r = auth_round_headers(ep->sched->auth, ep->cfg, time(NULL), &ep->headers, why, sizeof why);
         if (r >= 0 || r == -EAGAIN)
                 return r;
         fail_round(ep, why);
@@ -331,20 +332,18 @@ static void start_round(struct endpoint *ep) {
         round_acc_reset(&ep->acc, ep->cfg->containers);
         lifetime_round_begin(&ep->life, ep->round, now_usec(CLOCK_BOOTTIME));
 
-        if (ep->cfg->lambda) {
-                r = sign_round(ep);
-                if (r == -EAGAIN) {
-                        log_debug("%s round %" PRIu64 ": waiting for AWS credentials", ep->cfg->name, ep->round);
-                        ep->state = ROUND_CREDENTIALS;
-                }
-                if (r < 0)
-                        return;
+        r = sign_round(ep);
+        if (r == -EAGAIN) {
+                log_debug("%s round %" PRIu64 ": waiting for credentials", ep->cfg->name, ep->round);
+                ep->state = ROUND_CREDENTIALS;
         }
+        if (r < 0)
+                return;
         send_round(ep);
 }
 
 /* Credentials arrived, were refreshed, or were lost: the rounds waiting for them go on. */
-static void on_aws_changed(void *userdata) {
+static void on_auth_changed(void *userdata) {
         struct scheduler *s = userdata;
 
         for (size_t i = 0; i < s->n_endpoints; i++) {
@@ -515,16 +514,6 @@ static void on_done(void *userdata, const struct http_response *r) {
 
 /* ---------------------------------------------------------------- lifetime */
 
-/* AWS credentials are looked for once, when some endpoint first invokes a Lambda function. */
-static int ensure_aws(struct scheduler *s, const struct config *c) {
-        if (s->aws)
-                return 0;
-        for (size_t i = 0; i < c->n_endpoints; i++)
-                if (c->endpoints[i]->lambda)
-                        return aws_new(s->event, on_aws_changed, s, &s->aws);
-        return 0;
-}
-
 static struct endpoint *endpoint_free(struct endpoint *ep) {
         if (!ep)
                 return NULL;
@@ -580,7 +569,9 @@ int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event
         s->event_userdata = userdata;
         r = http_new(e, c->user_agent, on_done, &s->http);
         if (r >= 0)
-                r = ensure_aws(s, c);
+                r = auth_new(e, on_auth_changed, s, &s->auth);
+        if (r >= 0)
+                r = auth_prepare(s->auth, c);
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(e, &s->first_rounds, on_first_rounds, s);
@@ -623,7 +614,7 @@ struct scheduler *scheduler_free(struct scheduler *s) {
         free(s->endpoints);
         sd_event_source_disable_unref(s->first_rounds);
         http_free(s->http);
-        aws_free(s->aws);
+        auth_free(s->auth);
         config_free(s->config);
         sd_event_unref(s->event);
         free(s);
@@ -692,8 +683,8 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         memcpy(sorted, s->endpoints, s->n_endpoints * sizeof(struct endpoint *));
         qsort(sorted, s->n_endpoints, sizeof(struct endpoint *), cmp_endpoint_name);
 
-        /* Phase 1: allocate.  Credentials found for a rejected configuration are kept: harmless, and likely needed. */
-        r = ensure_aws(s, c);
+        /* Phase 1: allocate, and start the credential sources the new endpoints need. */
+        r = auth_prepare(s->auth, c);
         if (r < 0)
                 goto fail;
         for (size_t i = 0; i < n_new; i++) {

@@ -568,6 +568,26 @@ struct round_clock {
  */
 uint64_t watchdog_late(const struct round_clock *c, uint64_t now, char *why, size_t size);
 
+/* -------------------------------------------------------------------- auth */
+
+struct auth;
+
+/* Called when credentials arrive, are refreshed or are lost: rounds that waited for them go on. */
+typedef void (*auth_changed_fn)(void *userdata);
+
+int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth **ret);
+struct auth *auth_free(struct auth *a);
+/* Starts the credential sources that the endpoints of c need and that are not running yet. */
+int auth_prepare(struct auth *a, const struct config *c);
+/*
+ * The headers that prove who sends a round of ep, in *ret (NULL when it
+ * needs none; to be freed with http_secret_headers_free()).  Returns 0,
+ * -EAGAIN while credentials are being fetched, or another -errno with why
+ * the round cannot be sent (no secret in it).
+ */
+int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
+                       char *why, size_t size);
+
 /* --------------------------------------------------------------------- aws */
 
 #define SIGV4_SHA256_HEX 65     /* a SHA-256 in hex, with its NUL */
