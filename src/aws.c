@@ -44,6 +44,14 @@ enum imds_step {
         IMDS_CREDENTIALS,
 };
 
+/* Where the credentials in use came from. */
+enum aws_source {
+        AWS_SOURCE_NONE,
+        AWS_SOURCE_ENVIRONMENT,
+        AWS_SOURCE_SHARED_FILE,
+        AWS_SOURCE_INSTANCE_ROLE,
+};
+
 struct aws {
         sd_event *event;
         enum aws_source source;
@@ -546,21 +554,4 @@ int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_
                 *ret_error = a->error;
         /* Still being fetched: the caller waits for the changed callback. */
         return a->source == AWS_SOURCE_INSTANCE_ROLE && a->step != IMDS_IDLE ? -EAGAIN : -ENOKEY;
-}
-
-const char *aws_source_to_string(enum aws_source s) {
-        switch (s) {
-        case AWS_SOURCE_ENVIRONMENT:
-                return "environment";
-        case AWS_SOURCE_SHARED_FILE:
-                return "credentials file";
-        case AWS_SOURCE_INSTANCE_ROLE:
-                return "instance role";
-        default:
-                return "none";
-        }
-}
-
-enum aws_source aws_source(const struct aws *a) {
-        return a->source;
 }

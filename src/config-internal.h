@@ -8,7 +8,7 @@
 
 #include "credential.h"
 #include "ini.h"
-#include "warmd.h"
+#include "internal.h"
 
 #define ERRORS_SHOWN_MAX        100     /* then one line "and N more errors" */
 #define KEYS_MAX                64      /* room in struct section; a static assertion checks it */

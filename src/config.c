@@ -398,7 +398,7 @@ static void endpoint_config_done(struct endpoint_config *ep) {
         curl_slist_free_all(ep->header_list);
 }
 
-void endpoint_config_free(struct endpoint_config *ep) {
+static void endpoint_config_free(struct endpoint_config *ep) {
         if (!ep)
                 return;
         endpoint_config_done(ep);

@@ -14,7 +14,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "warmd.h"
+#include "internal.h"
 
 /* Keeps the first error, the one that explains the rest. */
 static int record_fail(struct journal_record *rec, int error) {

@@ -11,7 +11,7 @@
 #include <search.h>
 #include <stdio.h>
 
-#include "warmd.h"
+#include "internal.h"
 
 int journal_build_request(const struct endpoint_config *ep, uint64_t round, const struct result *res,
                           struct journal_record *ret) {

@@ -16,7 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "warmd.h"
+#include "internal.h"
 
 #define ARN_PREFIX              "arn:"
 /* AWS's limits: a function name is at most 64 characters, a qualifier 128. */
@@ -378,7 +378,7 @@ static bool signed_header(const char *h) {
  * covers the x-amz- headers among them.  All N invokes of a round share
  * it: they go out within milliseconds, well inside SigV4's five minutes.
  */
-int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
+static int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
                 struct curl_slist **ret) {
         const char *to_sign[16];
         size_t n = 0;

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "warmd.h"
+#include "internal.h"
 
 /* The escapes the exposition format defines for a label value. */
 static void put_label(FILE *f, const char *v) {

@@ -9,7 +9,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "warmd.h"
+#include "internal.h"
 
 const char *reuse_to_string(enum reuse r) {
         switch (r) {

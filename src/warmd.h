@@ -90,30 +90,9 @@ enum {
 
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors);
 struct config *config_free(struct config *c);
-void endpoint_config_free(struct endpoint_config *ep);
 void config_errors_clear(struct config_errors *e);
 bool endpoint_config_equal(const struct endpoint_config *a, const struct endpoint_config *b);
-bool config_global_equal(const struct config *a, const struct config *b);
-const struct endpoint_config *config_find_endpoint(const struct config *c, const char *name);
 size_t config_total_containers(const struct config *c);
-
-/* Where a key may be set: an endpoint may override a key of both scopes. */
-enum {
-        CONFIG_SCOPE_GLOBAL = 1 << 0,
-        CONFIG_SCOPE_ENDPOINT = 1 << 1,
-};
-
-/* One key of the table in config-keys.c, as warmd.conf(5)'s key list shows it. */
-struct config_key_info {
-        const char *name;
-        unsigned scope;                 /* CONFIG_SCOPE_* */
-        bool required;
-        bool inheritable;               /* an endpoint can take the value from [global] */
-        char summary[160];              /* the value, its range and default */
-};
-
-/* Exposed for the unit tests. */
-int config_key_info(size_t i, struct config_key_info *ret);       /* -ENOENT past the last key */
 
 /* ------------------------------------------------------------------ result */
 
@@ -162,13 +141,6 @@ struct body_scan {
         char field[BODY_FIELDS_MAX][160];       /* their values, in that order; empty: not found */
 };
 
-void body_scan_init(struct body_scan *s, const struct endpoint_config *ep);
-/* Returns true once the rest of the body can tell nothing more. */
-bool body_scan_feed(struct body_scan *s, const char *data, size_t len);
-/* The body has ended. */
-void body_scan_end(struct body_scan *s);
-void body_scan_done(struct body_scan *s);
-
 /* What http.c saw of one response: a plain view, no curl types needed. */
 struct response {
         CURLcode curl_code;             /* CURLE_OK when a response arrived */
@@ -202,7 +174,6 @@ struct result {
         char note[256];                 /* why a configured JSON field stayed unknown; empty when none did */
 };
 
-void result_from_response(const struct endpoint_config *ep, const struct response *r, struct result *ret);
 /*
  * The request of an endpoint's round (headers: a Lambda round's signed ones; NULL: the endpoint's), with
  * what its results need of the answer: the headers to capture, and the body scanned as it streams in.
@@ -345,49 +316,14 @@ int journal_record_begin(struct journal_record *rec, int priority, const char *m
 int journal_record_add(struct journal_record *rec, const char *format, ...) _printf_(2, 3);
 /* Moves a complete record (no failed add, a MESSAGE=) to ret; otherwise frees it and returns the error. */
 int journal_record_end(struct journal_record *rec, struct journal_record *ret);
-const char *journal_record_get(const struct journal_record *rec, const char *field);
 void journal_record_done(struct journal_record *rec);
 
-int journal_build_request(const struct endpoint_config *ep, uint64_t round, const struct result *r,
-                          struct journal_record *ret);
-/* unlogged: requests of the round whose own record was held back (see journal_budget_admit()). */
-int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s, unsigned unlogged,
-                        struct journal_record *ret);
-int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, const struct reclaim *rc,
-                          struct journal_record *ret);
 int journal_build_event(int priority, const char *message_id, const char *endpoint,
                         struct journal_record *ret, const char *format, ...)
         _printf_(5, 6);
 int journal_build_eventv(int priority, const char *message_id, const char *endpoint,
                          struct journal_record *ret, const char *format, va_list ap)
         _printf_(5, 0);
-
-/*
- * journald keeps at most RateLimitBurst= records per RateLimitIntervalSec=
- * of a unit, counted apart for each priority group, and drops the rest:
- * 10,000 per 30 s by default, with "info" and "notice" in one group.  Round
- * summaries (info) must all get through, so request records (info when
- * they succeed, notice when they fail) get only what the summaries leave:
- * the limit is the room left in 30 s, failed requests may use all of it and
- * successful ones half, so that a flood of successes never crowds out a
- * failure.
- */
-#define JOURNAL_RATE_INTERVAL_USEC      (30 * USEC_PER_SEC)
-#define JOURNAL_RATE_BURST              10000U
-#define JOURNAL_RATE_OTHER              100U    /* start, config loaded, reload messages, ... */
-#define JOURNAL_BUDGET_SLOTS            31U     /* one-second slots: any 30 s lie within 31 of them */
-
-struct journal_budget {
-        unsigned limit;                 /* request records in any 30 s */
-        uint64_t second;                /* the slot of the latest record */
-        unsigned slots[JOURNAL_BUDGET_SLOTS];
-        unsigned used;                  /* the sum of slots */
-};
-
-/* The limit for a configuration: 30 s worth of round summaries of every endpoint, and the rest, come first. */
-unsigned journal_budget_limit(const struct config *c);
-/* Whether a request record fits now (CLOCK_MONOTONIC usec); counts it if it does. */
-bool journal_budget_admit(struct journal_budget *b, uint64_t now, bool failed);
 
 /* The journal sink (journal.c): one record per event of the scheduler, request records within the budget. */
 struct journal_sink;
@@ -533,7 +469,6 @@ int scheduler_check(const struct scheduler *s, uint64_t now, char *why, size_t s
 
 #define METRICS_MIN_GAP_USEC USEC_PER_SEC       /* the file is rewritten at most this often */
 
-int metrics_format(FILE *f, const struct endpoint_stats *st, size_t n);
 /* Replaces path atomically: a temporary file in the same directory, then rename(). */
 int metrics_write(const char *path, const struct endpoint_stats *st, size_t n);
 
@@ -627,12 +562,6 @@ void sigv4_sha256_hex(const void *data, size_t n, char out[SIGV4_SHA256_HEX]);
 
 struct aws;
 
-enum aws_source {
-        AWS_SOURCE_NONE,
-        AWS_SOURCE_ENVIRONMENT,
-        AWS_SOURCE_SHARED_FILE,
-        AWS_SOURCE_INSTANCE_ROLE,
-};
 
 /* Called when credentials become available, are refreshed, or are lost. */
 typedef void (*aws_changed_fn)(void *userdata);
@@ -641,8 +570,6 @@ int aws_new(sd_event *e, aws_changed_fn changed, void *userdata, struct aws **re
 struct aws *aws_free(struct aws *a);
 /* 0 and the current credentials; -EAGAIN while they are being fetched; -ENOKEY with the reason (no secrets). */
 int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_error);
-enum aws_source aws_source(const struct aws *a);
-const char *aws_source_to_string(enum aws_source s);
 
 #define LAMBDA_DEFAULT_PAYLOAD "{\"source\":\"serverless-plugin-warmup\"}"   /* as that plugin sends */
 #define LAMBDA_LOG_TAIL_MAX 8192     /* X-Amz-Log-Result: 4 KB of log as base64, with room to spare */
@@ -658,7 +585,6 @@ struct lambda_target {
 };
 
 /* Setup, for config.c: the "lambda" and "region" keys, then the endpoint they make. */
-bool lambda_region_valid(const char *s, size_t n);
 /* 0, or -EINVAL with the error (to follow "KEY: ") in *ret_error, for the caller to free. */
 int lambda_key_check(const char *key, const char *value, char **ret_error);
 
@@ -702,12 +628,3 @@ extern const char *const lambda_answer_headers[LAMBDA_ANSWER_HEADERS];
 extern const char *const lambda_answer_fields[];
 void lambda_apply(const struct endpoint_config *ep, const struct response *r, const struct body_scan *scan,
                   struct result *res);
-
-/* Exposed for the unit tests. */
-int lambda_parse(const char *spec, struct lambda_target *ret, const char **ret_error);
-int lambda_url(const struct lambda_target *t, const char *region, char **ret);
-int lambda_payload_check(const char *body);
-int lambda_client_context(const char *body, char **ret);
-int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
-                struct curl_slist **ret);
-enum reuse lambda_log_reuse(const char *log_result_b64);

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "tests.h"
-#include "warmd.h"
+#include "internal.h"
 
 static char dir[] = "/tmp/test-config-XXXXXX";
 

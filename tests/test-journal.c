@@ -6,7 +6,7 @@
 #include <wchar.h>
 
 #include "tests.h"
-#include "warmd.h"
+#include "internal.h"
 
 static const struct endpoint_config ep = {
         .name = "orders-api",

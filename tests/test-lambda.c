@@ -5,7 +5,7 @@
 #include <openssl/evp.h>
 
 #include "tests.h"
-#include "warmd.h"
+#include "internal.h"
 
 static void test_parse_and_url(void) {
         static const struct {

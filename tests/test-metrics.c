@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "tests.h"
-#include "warmd.h"
+#include "internal.h"
 
 static char *format(const struct endpoint_stats *st, size_t n) {
         char *buf = NULL;

@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include "tests.h"
-#include "warmd.h"
+#include "internal.h"
 
 static void test_bool_words(void) {
         static const struct {

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "warmd.h"
+#include "internal.h"
 #include "fuzz.h"
 
 #define SECRET "s3cret-Fuzz-7f1c"

@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 
-#include "warmd.h"
+#include "internal.h"
 #include "fuzz.h"
 
 #define COMBINATIONS 32
