@@ -279,8 +279,13 @@ PY
 # GOAWAY_PORT (like TLS_PORT, but a connection closes after 10 requests: an
 # HTTP/2 GOAWAY) and H2C_PORT (plain http, HTTP/2 only: prior knowledge).
 start_tls_proxy() {
-	local pid
-	require_cmd nginx openssl curl
+	local pid nginx features
+	require_cmd openssl curl
+	# Debian puts nginx in /usr/sbin, which a user's PATH lacks.
+	nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx) || skip "nginx not found (tools/deps test installs nginx-light)"
+	features=$("$nginx" -V 2>&1) || true
+	[[ $features == *--with-http_ssl_module* ]] || skip "$nginx was built without TLS (http_ssl_module)"
+	[[ $features == *--with-http_v2_module* ]] || skip "$nginx was built without HTTP/2 (http_v2_module)"
 	bash "$top_srcdir/tests/tls-ca.sh" "$WORK/tls"
 	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT GOAWAY_PORT H2C_PORT <<<"$(free_ports 6)"
 	mkdir -p "$WORK/nginx/tmp"
@@ -340,7 +345,7 @@ http {
 	}
 }
 CONF
-	nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+	"$nginx" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
 	pid=$!
 	at_exit "stop_pid $pid"
 	if ! wait_for 10 curl -s -o /dev/null --cacert "$WORK/tls/ca.pem" "https://127.0.0.1:$TLS_PORT/_report"; then

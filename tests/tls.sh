@@ -5,6 +5,7 @@
 # mutual TLS work; a round of 200 over TLS reaches 200 containers; the CA file
 # is parsed once per process and TLS sessions are resumed in the next round.
 # Judged by the platform's record and nginx's log, not by warmd's output.
+# Needs nginx (with TLS and HTTP/2), openssl and curl, not root.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 start_platform --hold-ms 150 --cold-ms 100 --ttl-s 60
