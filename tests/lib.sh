@@ -6,6 +6,7 @@
 # top_builddir in the environment.  Exit status 77 means "skipped".
 #
 #   results     check, check_eq, check_ge, check_le, pass, fail, skip, finish
+#   the build   am_list (a list of Makefile.am)
 #   cleanup     WORK (a scratch directory), at_exit, stop_pid
 #   waiting     wait_for SECONDS COMMAND...
 #   ids         WARMD_MESSAGE_* as src/warmd.h defines them
@@ -93,6 +94,43 @@ count_lines() {
 
 now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
+
+# ------------------------------------------------------------------ the build
+
+# am_list VAR: the words of VAR in Makefile.am, one a line: all its "=" and
+# "+=" lines, continuation lines joined, $(OTHER) references expanded, so
+# that a test builds or runs what make does without a list of its own.
+am_list() {
+	awk -v want="$1" '
+		function expand(v, depth,   out, name, rest) {
+			out = ""
+			while (match(v, /\$\([A-Za-z_][A-Za-z0-9_]*\)/)) {
+				name = substr(v, RSTART + 2, RLENGTH - 3)
+				out = out substr(v, 1, RSTART - 1)
+				rest = substr(v, RSTART + RLENGTH)
+				if (depth < 10)
+					out = out expand(vars[name], depth + 1)
+				v = rest
+			}
+			return out v
+		}
+		sub(/\\$/, "") { line = line $0 " "; next }
+		{
+			line = line $0
+			sub(/[ \t]#.*/, "", line)
+			if (match(line, /^[A-Za-z_][A-Za-z0-9_]*[ \t]*\+?=/)) {
+				name = line
+				sub(/[ \t]*\+?=.*/, "", name)
+				value = substr(line, RLENGTH + 1)
+				vars[name] = (substr(line, RLENGTH - 1, 1) == "+" ? vars[name] " " : "") value
+			}
+			line = ""
+		}
+		END {
+			n = split(expand(vars[want], 0), words, /[ \t]+/)
+			for (i = 1; i <= n; i++) if (words[i] != "") print words[i]
+		}' "$top_srcdir/Makefile.am"
+}
 
 # ------------------------------------------------------------------ cleanup
 

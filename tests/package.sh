@@ -1,5 +1,6 @@
 #!/bin/bash
 # test-timeout: 900
+# sanitizers: skip (it builds and installs its own Debian package)
 # SPDX-License-Identifier: MIT
 #
 # The Debian package, as a user gets it: built by tools/package (which fails
