@@ -15,7 +15,7 @@ start_platform
 notify_start
 
 cfg="$WORK/warmd.conf"
-printf '[global]\ninterval = 1s\n' >"$cfg"
+conf interval=1s >"$cfg"
 idle="no endpoints configured: edit $cfg, then systemctl reload warmd"
 
 "$WARMD" -c "$cfg" >"$WORK/warmd.out" 2>&1 &

@@ -8,7 +8,8 @@
 #   results     check, check_eq, check_ge, check_le, pass, fail, skip, finish
 #   the build   am_list (a list of Makefile.am)
 #   cleanup     WORK (a scratch directory), at_exit, stop_pid
-#   waiting     wait_for SECONDS COMMAND...
+#   waiting     wait_for SECONDS COMMAND..., lines_at_least
+#   warmd       conf (writes a configuration), once (runs warmd --once), terminate
 #   ids         WARMD_MESSAGE_* as src/warmd.h defines them
 #   platform    start_platform, report, platform_true, reset_platform
 #   tls         start_tls_proxy (nginx with a fresh test CA in front of the platform)
@@ -195,6 +196,58 @@ wait_for() {
 		sleep 0.05
 	done
 	"$@"
+}
+
+# lines_at_least N REGEX FILE: FILE has N lines or more that match REGEX
+# (grep's basic syntax); for wait_for.
+lines_at_least() {
+	local n
+	n=$(grep -c -- "$2" "$3" 2>/dev/null) || true
+	[ "${n:-0}" -ge "$1" ]
+}
+
+# ------------------------------------------------------------------ warmd
+
+# conf [KEY=VALUE...] [-- NAME URL CONTAINERS [KEY=VALUE...]]...: prints a
+# configuration: the keys before the first "--" in [global] (no [global]
+# without them), then an endpoint for each "--", with the keys after it.  A
+# URL that starts with "/" is the platform's, on $PORT.
+#   conf interval=1s -- orders /orders 3 instance_header=X-Container-Id >"$WORK/warmd.conf"
+conf() {
+	local url
+	[ $# -eq 0 ] || [ "$1" = -- ] || echo "[global]"
+	while [ $# -gt 0 ]; do
+		if [ "$1" = -- ]; then
+			[ $# -ge 4 ] || { echo "conf: '--' takes NAME URL CONTAINERS" >&2; return 1; }
+			url=$3
+			[[ $url != /* ]] || url="http://127.0.0.1:$PORT$url"
+			printf '[%s]\nurl = %s\ncontainers = %s\n' "$2" "$url" "$4"
+			shift 4
+			continue
+		fi
+		[[ $1 == ?*=* ]] || { echo "conf: '$1' is not KEY=VALUE" >&2; return 1; }
+		printf '%s = %s\n' "${1%%=*}" "${1#*=}"
+		shift
+	done
+}
+
+# once CONF [ARGS...]: warmd --once -c CONF ARGS...; its exit status in RC,
+# its table in $WORK/out, its log in $WORK/err.  Variables set in front of it
+# (VAR=value once CONF) are in warmd's environment.
+once() {
+	local cfg=$1
+	shift
+	RC=0
+	"$WARMD" --once -c "$cfg" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
+}
+
+# terminate PID: SIGTERM to PID, a child of this shell, and wait for it to
+# exit; its exit status in RC.  (stop_pid, for cleanup, does not wait long,
+# and says nothing of how the process ended.)
+terminate() {
+	RC=0
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" || RC=$?
 }
 
 # ------------------------------------------------------------------ preconditions

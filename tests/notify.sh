@@ -113,10 +113,7 @@ sleep 0.1
 seq2=$(notify_seq)
 t0=$(now_ns)
 kill -TERM "$wpid"
-for ((i = 0; i < 500; i++)); do
-	proc_gone "$wpid" && break
-	sleep 0.01
-done
+wait_for 5 proc_gone "$wpid" || true
 t1=$(now_ns)
 rc=0
 if proc_gone "$wpid"; then wait "$wpid" || rc=$?; else rc=timeout; fi

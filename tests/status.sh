@@ -6,10 +6,10 @@
 start_platform --hold-ms 50 --cold-ms 0
 notify_start
 {
-	printf '[global]\ninterval = 1s\njitter = 900ms\n'
+	conf interval=1s jitter=900ms
 	# Ten endpoints with jitter: rounds end at ten moments a second, spread over it.
 	for i in $(seq 10); do
-		printf '[ep%d]\nurl = http://127.0.0.1:%s/ep%d\ncontainers = 1\n' "$i" "$PORT" "$i"
+		conf -- "ep$i" "/ep$i" 1
 	done
 } >"$WORK/warmd.conf"
 
