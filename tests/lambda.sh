@@ -197,7 +197,8 @@ check "metadata service unreachable: the round says why" \
 	grep -q "orders round 1: .*no AWS credentials: instance role credentials from http://127.0.0.1:9" "$WORK/err"
 
 # ---------------------------------------------------------- instance role, refreshed across expiry
-# Credentials live 6 s; rounds every second for 16 s cross two expiries.
+# Credentials live 6 s and are fetched again half-way through; 14 rounds a second apart (13 s)
+# cross two expiries.
 cat >"$WORK/imds.conf" <<CONF
 [global]
 region = eu-west-1
@@ -212,7 +213,7 @@ AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0
 	"$WARMD" -c "$WORK/imds.conf" >"$WORK/out" 2>"$WORK/err" &
 WPID=$!
 at_exit "stop_pid $WPID"
-sleep 16
+wait_for 30 platform_true "r['aws']['imds_credential_fetches'] >= 3 and fn('$ORDERS')['requests'] >= 42" || true
 stop_pid "$WPID"
 check_ge "instance role: credentials fetched at least 3 times" 3 "$(report 'r["aws"]["imds_credential_fetches"]')"
 check_eq "instance role: no invoke refused across the expiries" "{}" "$(report 'r["aws"]["rejected"]')"

@@ -42,7 +42,12 @@ wait_for 10 test -s "$WORK/warmd.pid"
 at_exit "stop_pid $(cat "$WORK/warmd.pid")"
 start=$(date +%s.%N)
 wait_for 20 platform_true 'fn("/orders")["requests"] > 0' || fail "no round started"
-sleep 5
+# Four writes (three gaps to measure), and rounds enough for a learned lifetime in the file.
+written() {
+	lines_at_least 4 'rename.*warmd\.prom' "$WORK/strace" &&
+		grep -q '^warmd_container_idle_lifetime_min_seconds{endpoint="orders"} ' "$PROM"
+}
+wait_for 20 written || fail "no four writes with a learned lifetime in 20 s"
 kill "$(cat "$WORK/warmd.pid")"
 wait "$spid" 2>/dev/null || true
 end=$(date +%s.%N)
