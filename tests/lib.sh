@@ -15,7 +15,7 @@
 #   tls         start_tls_proxy (nginx with a fresh test CA in front of the platform)
 #   journald    enter_mount_ns, journald_start, jctl, jfields, jcount
 #   notify      notify_start, notify_seq, notify_find, notify_wait, notify_count
-#   rootfs      rootfs_ensure (a cached Debian for systemd-nspawn)
+#   rootfs      rootfs_ensure (a cached Debian for systemd-nspawn), require_plain_warmd
 #   container   container_boot, cx, cx_jfields, container_platform, container_report,
 #               container_platform_true (systemd as PID 1 in that Debian)
 
@@ -98,39 +98,10 @@ ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
 # ------------------------------------------------------------------ the build
 
-# am_list VAR: the words of VAR in Makefile.am, one a line: all its "=" and
-# "+=" lines, continuation lines joined, $(OTHER) references expanded, so
-# that a test builds or runs what make does without a list of its own.
+# am_list VAR [FILE]: the words of VAR in Makefile.am (or FILE, such as the
+# build's Makefile), one a line; see tests/am-list.awk.
 am_list() {
-	awk -v want="$1" '
-		function expand(v, depth,   out, name, rest) {
-			out = ""
-			while (match(v, /\$\([A-Za-z_][A-Za-z0-9_]*\)/)) {
-				name = substr(v, RSTART + 2, RLENGTH - 3)
-				out = out substr(v, 1, RSTART - 1)
-				rest = substr(v, RSTART + RLENGTH)
-				if (depth < 10)
-					out = out expand(vars[name], depth + 1)
-				v = rest
-			}
-			return out v
-		}
-		sub(/\\$/, "") { line = line $0 " "; next }
-		{
-			line = line $0
-			sub(/[ \t]#.*/, "", line)
-			if (match(line, /^[A-Za-z_][A-Za-z0-9_]*[ \t]*\+?=/)) {
-				name = line
-				sub(/[ \t]*\+?=.*/, "", name)
-				value = substr(line, RLENGTH + 1)
-				vars[name] = (substr(line, RLENGTH - 1, 1) == "+" ? vars[name] " " : "") value
-			}
-			line = ""
-		}
-		END {
-			n = split(expand(vars[want], 0), words, /[ \t]+/)
-			for (i = 1; i <= n; i++) if (words[i] != "") print words[i]
-		}' "$top_srcdir/Makefile.am"
+	awk -v want="$1" -f "$top_srcdir/tests/am-list.awk" "${2:-$top_srcdir/Makefile.am}"
 }
 
 # ------------------------------------------------------------------ cleanup
@@ -614,10 +585,19 @@ apt_mirror() {
 		}' /etc/apt/sources.list | head -n1 | grep .
 }
 
+# require_plain_warmd: skips the test when $WARMD is a sanitizer build (as
+# tests/sanitizers.sh runs the tests with), whose runtime a container lacks.
+require_plain_warmd() {
+	if ldd "$WARMD" 2>/dev/null | grep -q 'lib\(a\|ub\|t\)san'; then
+		skip "$WARMD is built with a sanitizer, whose runtime the container lacks"
+	fi
+}
+
 # rootfs_ensure DIR: a cached minimal Debian bookworm with systemd, built
 # once with debootstrap; skips the test when that is impossible.
 rootfs_ensure() {
 	local dir=$1 stamp="$1/.warmd-test-rootfs" mirror tmp
+	require_plain_warmd
 	mkdir -p "$(dirname "$dir")"
 	# Parallel runs wait for one build.
 	exec {ROOTFS_LOCK_FD}>"$dir.lock"
@@ -689,6 +669,7 @@ container_cgroup_remove() {
 container_boot() {
 	local rootfs=$1 t_start
 	shift
+	require_plain_warmd
 	require_cmd systemd-nspawn nsenter
 	container_cgroup
 	mountpoint -q /run/systemd || mount -t tmpfs -o mode=0755 tmpfs /run/systemd

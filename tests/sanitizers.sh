@@ -17,13 +17,15 @@ gcc -fsanitize=address,undefined "$WORK/t.c" -o "$WORK/t" 2>/dev/null || skip "g
 
 # Compiled directly rather than through a second configure: a source tree built in place refuses VPATH builds.
 : "${top_builddir:=$top_srcdir}"
-[ -f "$top_builddir/config.h" ] || skip "no config.h in $top_builddir; configure first"
-PKGS="libcurl libsystemd inih json-c libssl libcrypto"
-# shellcheck disable=SC2207,SC2054,SC2086 # pkg-config's flags are words; a comma is part of -fsanitize=
+for f in config.h Makefile; do
+	[ -f "$top_builddir/$f" ] || skip "no $f in $top_builddir; configure first"
+done
+# The libraries' flags as configure found them, from the build's Makefile (SYSCONFDIR's quotes are make's).
+mapfile -t DEP_CPPFLAGS < <(am_list AM_CPPFLAGS "$top_builddir/Makefile" | grep -v '^-DSYSCONFDIR=')
+mapfile -t LIBS_SAN < <(am_list WARMD_LIBS "$top_builddir/Makefile")
+# shellcheck disable=SC2054 # a comma is part of -fsanitize=
 CFLAGS_SAN=(-std=gnu11 -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-	-DHAVE_CONFIG_H '-DSYSCONFDIR="/etc"' "-I$top_builddir" "-I$top_srcdir/src" $(pkg-config --cflags $PKGS))
-# shellcheck disable=SC2207,SC2086
-LIBS_SAN=($(pkg-config --libs $PKGS))
+	-DHAVE_CONFIG_H '-DSYSCONFDIR="/etc"' "-I$top_builddir" "-I$top_srcdir/src" "${DEP_CPPFLAGS[@]}")
 
 # c_sources VAR: the .c files of a Makefile.am source list.
 c_sources() { am_list "$1" | grep '\.c$' || true; }
