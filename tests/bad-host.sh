@@ -25,9 +25,9 @@ printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' >"$WORK/resolv.con
 IN_NS=("${NS[@]}" sh -c 'mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && shift 2 && exec "$@"'
 	sh "$WORK/hosts" "$WORK/resolv.conf")
 
-rc=0
-"${IN_NS[@]}" getent hosts nonexistent.invalid >/dev/null 2>&1 || rc=$?
-[ "$rc" -ne 0 ] || skip "nonexistent.invalid resolves even with the test's resolv.conf"
+RC=0
+"${IN_NS[@]}" getent hosts nonexistent.invalid >/dev/null 2>&1 || RC=$?
+[ "$RC" -ne 0 ] || skip "nonexistent.invalid resolves even with the test's resolv.conf"
 "${IN_NS[@]}" getent hosts faas.warmd-test >/dev/null || skip "the test's /etc/hosts is not used for lookups"
 
 cat >"$WORK/warmd.conf" <<CONF
@@ -62,10 +62,8 @@ at_exit "stop_pid $WARMD_PID"
 # Five rounds of the healthy endpoints, while the slow one is in flight throughout.
 wait_for 15 platform_true 'fn("/healthy")["requests"] >= 15 and fn("/named")["requests"] >= 15' ||
 	fail "the healthy endpoints did not get 5 rounds in 15 s"
-kill -TERM "$WARMD_PID"
-rc=0
-wait "$WARMD_PID" || rc=$?
-check_eq "SIGTERM: exit 0" 0 "$rc"
+terminate "$WARMD_PID"
+check_eq "SIGTERM: exit 0" 0 "$RC"
 
 # Distinct containers per round, in the platform's own record: arrivals grouped by their 1 s slot.
 per_round='(lambda a: [len({c for t, c, _ in a if round(t - a[0][0]) == k}) for k in range(5)])'

@@ -51,14 +51,13 @@ ids_platform() {
 
 for run in 1 2; do
 	[ "$run" = 1 ] || reset_platform
-	rc=0
-	"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err$run" || rc=$?
-	check_eq "run $run: --once exits 0" 0 "$rc"
+	once "$WORK/warmd.conf"
+	check_eq "run $run: --once exits 0" 0 "$RC"
 	[ "$run" = 1 ] && want=cold || want=warm
 	for ep in long huge huge-headers; do
 		check_eq "run $run: $ep: both $want, as the platform says" "2 $want, platform 2 $want" \
-			"$(grep -c "^$ep round 1: $want, instance " "$WORK/err$run") $want, platform $(report "sum(1 for _, _, cold in fn('/$ep')['arrivals'] if cold == ('$want' == 'cold'))") $want"
-		check_eq "run $run: $ep: the ids warmd reports are the platform's" "$(ids_platform "/$ep")" "$(ids_seen "$ep" "$WORK/err$run")"
+			"$(grep -c "^$ep round 1: $want, instance " "$WORK/err") $want, platform $(report "sum(1 for _, _, cold in fn('/$ep')['arrivals'] if cold == ('$want' == 'cold'))") $want"
+		check_eq "run $run: $ep: the ids warmd reports are the platform's" "$(ids_platform "/$ep")" "$(ids_seen "$ep" "$WORK/err")"
 	done
 	# The platform's own count: a 100 MB answer is cut off early by the client, after what the
 	# socket buffers hold (a few MB on loopback), not sent whole.
@@ -67,7 +66,7 @@ for run in 1 2; do
 		check_eq "run $run: $ep: under 32 MB of 200 MB sent" True "$(report "fn('/$ep')['bytes_sent'] < 32 * 2**20")"
 	done
 	check_eq "run $run: late: both requests reached the platform" 2 "$(report 'fn("/late")["requests"]')"
-	check_eq "run $run: late: noted, not silently unknown" 2 "$(grep -c "^late round 1: unknown, HTTP 200 in [0-9]* ms (reuse_json: no 'reused' in the first 64 KiB of the body; instance_json: no 'container' in the first 64 KiB of the body)$" "$WORK/err$run")"
-	check_eq "run $run: text: noted as not JSON" 2 "$(grep -c "^text round 1: unknown, HTTP 200 in [0-9]* ms (reuse_json: the body is not valid JSON (.* at byte [0-9]*))$" "$WORK/err$run")"
+	check_eq "run $run: late: noted, not silently unknown" 2 "$(grep -c "^late round 1: unknown, HTTP 200 in [0-9]* ms (reuse_json: no 'reused' in the first 64 KiB of the body; instance_json: no 'container' in the first 64 KiB of the body)$" "$WORK/err")"
+	check_eq "run $run: text: noted as not JSON" 2 "$(grep -c "^text round 1: unknown, HTTP 200 in [0-9]* ms (reuse_json: the body is not valid JSON (.* at byte [0-9]*))$" "$WORK/err")"
 done
 finish

@@ -65,10 +65,8 @@ wait_for 10 platform_true 'fn("/lagging")["requests"] >= 1' || fail "lagging: no
 check_eq "a round still in flight is not doubled: never two requests to /lagging at once" 1 \
 	"$(report 'fn("/lagging")["max_in_flight"]')"
 
-kill -TERM "$WARMD_PID"
-rc=0
-wait "$WARMD_PID" || rc=$?
-check_eq "SIGTERM: exit 0" 0 "$rc"
+terminate "$WARMD_PID"
+check_eq "SIGTERM: exit 0" 0 "$RC"
 
 check "dead endpoint: connection error per request" grep -q "^dead round 1: failed after .*: Failed to connect to 127.0.0.1 port 1" "$WORK/err"
 check "500: HTTP error per request" grep -q "^broken round 1: unknown, failed: HTTP 500 (expected 2xx)" "$WORK/err"
@@ -95,10 +93,8 @@ CONF
 STOP_PID=$!
 at_exit "stop_pid $STOP_PID"
 wait_for 10 platform_true 'fn("/stop-a")["requests"] >= 2 and fn("/stop-b")["requests"] >= 2' || fail "stop test: requests did not arrive"
-kill -TERM "$STOP_PID"
-rc=0
-wait "$STOP_PID" || rc=$?
-check_eq "stop mid-round: exit 0" 0 "$rc"
+terminate "$STOP_PID"
+check_eq "stop mid-round: exit 0" 0 "$RC"
 check_eq "stop mid-round: nothing logged at error" 0 "$(grep -ci "failed" "$WORK/stop.err" || true)"
 
 finish

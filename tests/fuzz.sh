@@ -1,4 +1,5 @@
 #!/bin/bash
+# sanitizers: skip (it builds its own harnesses, with ASan and UBSan already)
 # SPDX-License-Identifier: MIT
 # fuzz.sh: every input of the fuzzing corpus (tests/fuzz/corpus/) runs once
 # through its libFuzzer harness, under ASan and UBSan, so an input that once

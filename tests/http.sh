@@ -44,9 +44,8 @@ containers = 2
 expect_status = 301
 CONF
 
-rc=0
-"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "--once: exit 2 (the redirect fails)" 2 "$rc"
+once "$WORK/warmd.conf"
+check_eq "--once: exit 2 (the redirect fails)" 2 "$RC"
 
 # seen PATH EXPRESSION: the expression evaluated for each request the platform saw for PATH
 # (s is one request: method, headers, body, body_len); the distinct values, sorted, joined by "|".

@@ -15,7 +15,7 @@ start_platform
 notify_start
 
 cfg="$WORK/warmd.conf"
-printf '[global]\ninterval = 1s\n' >"$cfg"
+conf interval=1s >"$cfg"
 idle="no endpoints configured: edit $cfg, then systemctl reload warmd"
 
 "$WARMD" -c "$cfg" >"$WORK/warmd.out" 2>&1 &
@@ -29,6 +29,8 @@ idle_record() { [ "$(jcount _PID="$wpid" MESSAGE_ID="$WARMD_MESSAGE_IDLE")" -ge 
 check "the journal: a record that says it is idle" wait_for 5 idle_record
 check_eq "the journal: that record, at priority notice" "5	$idle" \
 	"$(jfields PRIORITY,MESSAGE _PID="$wpid" MESSAGE_ID="$WARMD_MESSAGE_IDLE")"
+# What must not happen can only be waited out: longer than the interval (1 s) that a round would
+# keep, and no longer.
 sleep 1.5
 check_eq "idle: nothing at warning or worse in the journal" 0 "$(jcount _PID="$wpid" -p warning)"
 check_eq "idle: the platform saw no request" 0 "$(report 'sum(v["requests"] for v in f.values())')"

@@ -96,9 +96,9 @@ check_le "stalled journald: A exited within 1000 ms of SIGTERM" 1000 "$ms"
 # ------------------------------------------------------------ journald is back
 
 kill -CONT "$JOURNALD_PID"
-rc=0
-wait "$pid_a" || rc=$?
-check_eq "stalled journald: SIGTERM stopped A with exit status 0" 0 "$rc"
+RC=0
+wait "$pid_a" || RC=$?
+check_eq "stalled journald: SIGTERM stopped A with exit status 0" 0 "$RC"
 dropped_b() {
 	jfields WARMD_DROPPED _PID="$pid_b" MESSAGE_ID="$WARMD_MESSAGE_JOURNAL_DROPPED" |
 		awk '$1 ~ /^[0-9]+$/ { n += $1; k++ } END { if (k) print n; else exit 1 }'
@@ -117,10 +117,8 @@ last_round() { jfields WARMD_ROUND _PID="$pid_b" MESSAGE_ID="$WARMD_MESSAGE_SHOR
 r0=$(last_round)
 check "journald back: B's round summaries reach the journal again" \
 	wait_for 10 eval '[ "$(last_round)" -gt "${r0:-0}" ]'
-kill -TERM "$pid_b"
-rc=0
-wait "$pid_b" || rc=$?
-check_eq "B stops with exit status 0" 0 "$rc"
+terminate "$pid_b"
+check_eq "B stops with exit status 0" 0 "$RC"
 
 # The account, up to the last round k whose summary is in the journal.
 # Records go to journald in the order B wrote them, so every record of

@@ -36,9 +36,8 @@ reuse_json = reused
 instance_json = container
 EOF
 
-rc=0
-"$WARMD" --once -c "$cfg" >"$WORK/once1.out" 2>"$WORK/once1.err" || rc=$?
-check_eq "warmd --once, 2 endpoints x 3 containers: exit status" 0 "$rc"
+once "$cfg"
+check_eq "warmd --once, 2 endpoints x 3 containers: exit status" 0 "$RC"
 
 req_fields=WARMD_ENDPOINT,WARMD_URL,WARMD_ROUND,WARMD_REUSED,WARMD_INSTANCE,WARMD_HTTP_STATUS,WARMD_DURATION_MS,PRIORITY
 jfields "$req_fields" MESSAGE_ID=$WARMD_MESSAGE_REQUEST WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta \
@@ -120,9 +119,8 @@ instance_header = X-Container-Id
 url = http://127.0.0.1:$dead_port/jt-dead
 containers = 3
 EOF
-rc=0
-"$WARMD" --once -c "$cfg2" >"$WORK/once2.out" 2>"$WORK/once2.err" || rc=$?
-check_eq "warmd --once with endpoints that fall short: exit status" 2 "$rc"
+once "$cfg2"
+check_eq "warmd --once with endpoints that fall short: exit status" 2 "$RC"
 
 jfields WARMD_ENDPOINT,PRIORITY,WARMD_REACHED,WARMD_CONTAINERS \
 	MESSAGE_ID=$WARMD_MESSAGE_SHORT WARMD_ENDPOINT=jt-short WARMD_ENDPOINT=jt-dead >"$WORK/short.tsv"
@@ -193,10 +191,8 @@ header = Authorization: Bearer \${credential:tok}
 header = X-Warmup: 1
 instance_header = X-Container-Id
 EOF
-rc=0
-CREDENTIALS_DIRECTORY="$WORK/creds" "$WARMD" --once -c "$cfg3" \
-	>"$WORK/once3.out" 2>"$WORK/once3.err" || rc=$?
-check_eq "warmd --once with a credential in a header: exit status" 0 "$rc"
+CREDENTIALS_DIRECTORY="$WORK/creds" once "$cfg3"
+check_eq "warmd --once with a credential in a header: exit status" 0 "$RC"
 check_eq "the endpoint received the credential (one trailing newline stripped)" \
 	"Bearer $secret" "$(head -n1 "$WORK/auth.log" 2>/dev/null || true)"
 check_ge "journal: the credential endpoint was logged" 1 \
@@ -204,7 +200,7 @@ check_ge "journal: the credential endpoint was logged" 1 \
 check_eq "journal: the secret appears nowhere in the journal (journalctl -o export)" 0 \
 	"$(jctl -o export | grep -ac -- "$secret" || true)"
 check_eq "the secret appears nowhere on warmd's stdout/stderr" 0 \
-	"$(cat "$WORK"/once3.out "$WORK"/once3.err | grep -ac -- "$secret" || true)"
+	"$(cat "$WORK/out" "$WORK/err" | grep -ac -- "$secret" || true)"
 
 # -------------------------------------------------------- the budget for request records
 
@@ -217,16 +213,15 @@ check_eq "the secret appears nowhere on warmd's stdout/stderr" 0 \
 # journald has no rate limit, so what is missing was held back by warmd.
 cfg4="$WORK/budget.conf"
 {
-	printf '[global]\ninterval = 1h\ntimeout = 10s\n'
+	conf interval=1h timeout=10s
 	for ((i = 1; i <= 1050; i++)); do
 		status=""
 		[ "$i" -gt 1000 ] && status="?status=500"
-		printf '[jb-%d]\nurl = %s/jb-%d%s\ncontainers = 10\n' "$i" "$base" "$i" "$status"
+		conf -- "jb-$i" "/jb-$i$status" 10
 	done
 } >"$cfg4"
-rc=0
-"$WARMD" --once -c "$cfg4" >"$WORK/once4.out" 2>"$WORK/once4.err" || rc=$?
-check_eq "warmd --once, 1,050 endpoints x 10, 50 of them failing: exit status" 2 "$rc"
+once "$cfg4"
+check_eq "warmd --once, 1,050 endpoints x 10, 50 of them failing: exit status" 2 "$RC"
 sent_ok=$(report 'sum(f["requests"] for p, f in r["functions"].items() if p.startswith("/jb-") and int(p[4:]) <= 1000)')
 sent_failed=$(report 'sum(f["requests"] for p, f in r["functions"].items() if p.startswith("/jb-") and int(p[4:]) > 1000)')
 check_eq "budget: the platform saw 10,000 requests to the endpoints that answer" 10000 "$sent_ok"

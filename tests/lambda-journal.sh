@@ -25,14 +25,11 @@ lambda = orders:live
 containers = 3
 CONF
 
-rc=0
-AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET \
-	"$WARMD" --once -c "$WORK/warmd.conf" >/dev/null 2>"$WORK/static.err" || rc=$?
-check_eq "static keys: --once exits 0" 0 "$rc"
-rc=0
+AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET once "$WORK/warmd.conf"
+check_eq "static keys: --once exits 0" 0 "$RC"
 AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=not-$SECRET AWS_SESSION_TOKEN=tok-$SECRET \
-	"$WARMD" --once -c "$WORK/warmd.conf" >/dev/null 2>"$WORK/wrong.err" || rc=$?
-check_eq "a wrong secret and a token: --once exits 2" 2 "$rc"
+	once "$WORK/warmd.conf"
+check_eq "a wrong secret and a token: --once exits 2" 2 "$RC"
 
 AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT "$WARMD" -v -c "$WORK/warmd.conf" >/dev/null 2>"$WORK/imds.err" &
 WPID=$!

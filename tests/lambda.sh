@@ -69,9 +69,9 @@ header = X-Amz-Date: 20200101T000000Z
 body = not json
 containers = 1
 CONF
-rc=0
-"$WARMD" -n -c "$WORK/broken.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "-n: a broken Lambda configuration exits 1" 1 "$rc"
+RC=0
+"$WARMD" -n -c "$WORK/broken.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+check_eq "-n: a broken Lambda configuration exits 1" 1 "$RC"
 cat >"$WORK/broken.expected" <<EXPECTED
 $WORK/broken.conf:2: [both]: 'url' and 'lambda' cannot both be set
 $WORK/broken.conf:8: [noregion]: no region for 'orders:live' (set region = in [global] or here, or AWS_REGION)
@@ -82,10 +82,8 @@ EXPECTED
 check "-n: every mistake with its file and line" diff -u "$WORK/broken.expected" "$WORK/err"
 
 # ---------------------------------------------------------- static keys
-rc=0
-AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET "$WARMD" --once -c "$WORK/warmd.conf" \
-	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "static keys: --once exits 0" 0 "$rc"
+AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET once "$WORK/warmd.conf"
+check_eq "static keys: --once exits 0" 0 "$RC"
 check_eq "no invoke was refused" "{}" "$(report 'r["aws"]["rejected"]')"
 check_eq "orders:live: 10 invokes, 10 containers, all cold" "10 10 10" \
 	"$(report "' '.join(str(fn('$ORDERS')[k]) for k in ('requests', 'distinct_containers', 'cold_starts'))")"
@@ -97,10 +95,8 @@ check_eq "table: orders reached 10/10, all cold by the log tail" "orders 10 10 0
 	"$(awk '$1 == "orders" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 
 reset_platform
-rc=0
-AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET "$WARMD" --once -c "$WORK/warmd.conf" \
-	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "second round: exits 0" 0 "$rc"
+AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET once "$WORK/warmd.conf"
+check_eq "second round: exits 0" 0 "$RC"
 check_eq "second round: the platform started no container" 0 "$(report "fn('$ORDERS')['cold_starts']")"
 check_eq "table: orders all warm by the log tail" "orders 10 10 10 0 0 10/10" \
 	"$(awk '$1 == "orders" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
@@ -123,18 +119,14 @@ aws_access_key_id = $AKID
 aws_secret_access_key = $SECRET
 CREDS
 reset_platform
-rc=0
-CREDENTIALS_DIRECTORY=$WORK/creds AWS_PROFILE=warmer "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "credentials file (systemd credential aws-credentials), profile warmer: --once exits 0" 0 "$rc"
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_PROFILE=warmer once "$WORK/warmd.conf"
+check_eq "credentials file (systemd credential aws-credentials), profile warmer: --once exits 0" 0 "$RC"
 check_eq "credentials file: no invoke refused" "{}" "$(report 'r["aws"]["rejected"]')"
 reset_platform
-rc=0
-CREDENTIALS_DIRECTORY=$WORK/creds "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/warmd.conf"
 check_eq "credentials file, profile default (other keys): refused by the platform" 13 \
 	"$(report 'r["aws"]["rejected"].get("UnrecognizedClientException", 0)')"
-rc=0
-AWS_SHARED_CREDENTIALS_FILE=$WORK/creds/aws-credentials AWS_PROFILE=nobody "$WARMD" --once -c "$WORK/warmd.conf" \
-	>"$WORK/out" 2>"$WORK/err" || rc=$?
+AWS_SHARED_CREDENTIALS_FILE=$WORK/creds/aws-credentials AWS_PROFILE=nobody once "$WORK/warmd.conf"
 check "AWS_SHARED_CREDENTIALS_FILE without the profile: said so" grep -q "has no profile \[nobody\]" "$WORK/err"
 cat >>"$WORK/creds/aws-credentials" <<CREDS
 
@@ -144,10 +136,8 @@ aws_secret_access_key = $TMP_SECRET
 aws_session_token = $TMP_TOKEN
 CREDS
 reset_platform
-rc=0
-CREDENTIALS_DIRECTORY=$WORK/creds AWS_PROFILE=temporary "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" \
-	|| rc=$?
-check_eq "credentials file, a session token of ${#TMP_TOKEN} characters: --once exits 0" 0 "$rc"
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_PROFILE=temporary once "$WORK/warmd.conf"
+check_eq "credentials file, a session token of ${#TMP_TOKEN} characters: --once exits 0" 0 "$RC"
 check_eq "credentials file, a long session token: no invoke refused" "{}" "$(report 'r["aws"]["rejected"]')"
 printf '%s\n' "not-the-secret" "$SECRET" "$TMP_SECRET" "$TMP_TOKEN" >"$WORK/file-keys"
 check "credentials file: no secret on stderr or stdout" none "$WORK/out" "$WORK/err" <"$WORK/file-keys"
@@ -171,10 +161,8 @@ containers = 1
 body = {"raise": "KeyError"}
 CONF
 reset_platform
-rc=0
-AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET "$WARMD" --once -c "$WORK/bad.conf" \
-	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "failures: --once exits 2 (fell short)" 2 "$rc"
+AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET once "$WORK/bad.conf"
+check_eq "failures: --once exits 2 (fell short)" 2 "$RC"
 check "404: the function or qualifier does not exist" \
 	grep -q "missing round 1: .*404 ResourceNotFoundException.*does not exist" "$WORK/err"
 check "429: throttled, with the reserved-concurrency hint" \
@@ -187,10 +175,8 @@ check_eq "table: broken is not counted as reached" "broken 1 0 0/1" \
 	"$(awk '$1 == "broken" { print $1, $2, $3, $7 }' "$WORK/out")"
 
 reset_platform
-rc=0
-AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=wrong-secret "$WARMD" --once -c "$WORK/warmd.conf" \
-	>"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "wrong secret: --once exits 2" 2 "$rc"
+AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=wrong-secret once "$WORK/warmd.conf"
+check_eq "wrong secret: --once exits 2" 2 "$RC"
 check_eq "wrong secret: every invoke refused by the platform's own check" 13 \
 	"$(report 'r["aws"]["rejected"].get("InvalidSignatureException", 0)')"
 check "wrong secret: reported as a signature error" \
@@ -199,20 +185,20 @@ check_eq "wrong secret: no container started" 0 "$(report "fn('$ORDERS')['reques
 
 # ---------------------------------------------------------- no credentials at all
 reset_platform
-rc=0
-"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "no credentials: --once exits 2" 2 "$rc"
+once "$WORK/warmd.conf"
+check_eq "no credentials: --once exits 2" 2 "$RC"
 check "no credentials: said so, with where warmd looked" grep -q "no AWS credentials" "$WORK/err"
 # A metadata service that does not answer fails the waiting round with its reason; it does not hang it.
-rc=0
+RC=0
 AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:9 \
-	timeout 20 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "metadata service unreachable: --once ends, short of N" 2 "$rc"
+	timeout 20 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+check_eq "metadata service unreachable: --once ends, short of N" 2 "$RC"
 check "metadata service unreachable: the round says why" \
 	grep -q "orders round 1: .*no AWS credentials: instance role credentials from http://127.0.0.1:9" "$WORK/err"
 
 # ---------------------------------------------------------- instance role, refreshed across expiry
-# Credentials live 6 s; rounds every second for 16 s cross two expiries.
+# Credentials live 6 s and are fetched again half-way through; 14 rounds a second apart (13 s)
+# cross two expiries.
 cat >"$WORK/imds.conf" <<CONF
 [global]
 region = eu-west-1
@@ -227,7 +213,7 @@ AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0
 	"$WARMD" -c "$WORK/imds.conf" >"$WORK/out" 2>"$WORK/err" &
 WPID=$!
 at_exit "stop_pid $WPID"
-sleep 16
+wait_for 30 platform_true "r['aws']['imds_credential_fetches'] >= 3 and fn('$ORDERS')['requests'] >= 42" || true
 stop_pid "$WPID"
 check_ge "instance role: credentials fetched at least 3 times" 3 "$(report 'r["aws"]["imds_credential_fetches"]')"
 check_eq "instance role: no invoke refused across the expiries" "{}" "$(report 'r["aws"]["rejected"]')"

@@ -6,14 +6,16 @@
 # top_builddir in the environment.  Exit status 77 means "skipped".
 #
 #   results     check, check_eq, check_ge, check_le, pass, fail, skip, finish
+#   the build   am_list (a list of Makefile.am)
 #   cleanup     WORK (a scratch directory), at_exit, stop_pid
-#   waiting     wait_for SECONDS COMMAND...
+#   waiting     wait_for SECONDS COMMAND..., lines_at_least
+#   warmd       conf (writes a configuration), once (runs warmd --once), terminate
 #   ids         WARMD_MESSAGE_* as src/warmd.h defines them
 #   platform    start_platform, report, platform_true, reset_platform
 #   tls         start_tls_proxy (nginx with a fresh test CA in front of the platform)
 #   journald    enter_mount_ns, journald_start, jctl, jfields, jcount
 #   notify      notify_start, notify_seq, notify_find, notify_wait, notify_count
-#   rootfs      rootfs_ensure (a cached Debian for systemd-nspawn)
+#   rootfs      rootfs_ensure (a cached Debian for systemd-nspawn), require_plain_warmd
 #   container   container_boot, cx, cx_jfields, container_platform, container_report,
 #               container_platform_true (systemd as PID 1 in that Debian)
 
@@ -94,6 +96,14 @@ count_lines() {
 now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 
+# ------------------------------------------------------------------ the build
+
+# am_list VAR [FILE]: the words of VAR in Makefile.am (or FILE, such as the
+# build's Makefile), one a line; see tests/am-list.awk.
+am_list() {
+	awk -v want="$1" -f "$top_srcdir/tests/am-list.awk" "${2:-$top_srcdir/Makefile.am}"
+}
+
 # ------------------------------------------------------------------ cleanup
 
 # Every resource a test creates registers how to undo it; the EXIT trap
@@ -157,6 +167,58 @@ wait_for() {
 		sleep 0.05
 	done
 	"$@"
+}
+
+# lines_at_least N REGEX FILE: FILE has N lines or more that match REGEX
+# (grep's basic syntax); for wait_for.
+lines_at_least() {
+	local n
+	n=$(grep -c -- "$2" "$3" 2>/dev/null) || true
+	[ "${n:-0}" -ge "$1" ]
+}
+
+# ------------------------------------------------------------------ warmd
+
+# conf [KEY=VALUE...] [-- NAME URL CONTAINERS [KEY=VALUE...]]...: prints a
+# configuration: the keys before the first "--" in [global] (no [global]
+# without them), then an endpoint for each "--", with the keys after it.  A
+# URL that starts with "/" is the platform's, on $PORT.
+#   conf interval=1s -- orders /orders 3 instance_header=X-Container-Id >"$WORK/warmd.conf"
+conf() {
+	local url
+	[ $# -eq 0 ] || [ "$1" = -- ] || echo "[global]"
+	while [ $# -gt 0 ]; do
+		if [ "$1" = -- ]; then
+			[ $# -ge 4 ] || { echo "conf: '--' takes NAME URL CONTAINERS" >&2; return 1; }
+			url=$3
+			[[ $url != /* ]] || url="http://127.0.0.1:$PORT$url"
+			printf '[%s]\nurl = %s\ncontainers = %s\n' "$2" "$url" "$4"
+			shift 4
+			continue
+		fi
+		[[ $1 == ?*=* ]] || { echo "conf: '$1' is not KEY=VALUE" >&2; return 1; }
+		printf '%s = %s\n' "${1%%=*}" "${1#*=}"
+		shift
+	done
+}
+
+# once CONF [ARGS...]: warmd --once -c CONF ARGS...; its exit status in RC,
+# its table in $WORK/out, its log in $WORK/err.  Variables set in front of it
+# (VAR=value once CONF) are in warmd's environment.
+once() {
+	local cfg=$1
+	shift
+	RC=0
+	"$WARMD" --once -c "$cfg" "$@" >"$WORK/out" 2>"$WORK/err" || RC=$?
+}
+
+# terminate PID: SIGTERM to PID, a child of this shell, and wait for it to
+# exit; its exit status in RC.  (stop_pid, for cleanup, does not wait long,
+# and says nothing of how the process ended.)
+terminate() {
+	RC=0
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" || RC=$?
 }
 
 # ------------------------------------------------------------------ preconditions
@@ -279,8 +341,13 @@ PY
 # GOAWAY_PORT (like TLS_PORT, but a connection closes after 10 requests: an
 # HTTP/2 GOAWAY) and H2C_PORT (plain http, HTTP/2 only: prior knowledge).
 start_tls_proxy() {
-	local pid
-	require_cmd nginx openssl curl
+	local pid nginx features
+	require_cmd openssl curl
+	# Debian puts nginx in /usr/sbin, which a user's PATH lacks.
+	nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx) || skip "nginx not found (tools/deps test installs nginx-light)"
+	features=$("$nginx" -V 2>&1) || true
+	[[ $features == *--with-http_ssl_module* ]] || skip "$nginx was built without TLS (http_ssl_module)"
+	[[ $features == *--with-http_v2_module* ]] || skip "$nginx was built without HTTP/2 (http_v2_module)"
 	bash "$top_srcdir/tests/tls-ca.sh" "$WORK/tls"
 	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT GOAWAY_PORT H2C_PORT <<<"$(free_ports 6)"
 	mkdir -p "$WORK/nginx/tmp"
@@ -340,7 +407,7 @@ http {
 	}
 }
 CONF
-	nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
+	"$nginx" -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK/nginx/nginx.conf" &
 	pid=$!
 	at_exit "stop_pid $pid"
 	if ! wait_for 10 curl -s -o /dev/null --cacert "$WORK/tls/ca.pem" "https://127.0.0.1:$TLS_PORT/_report"; then
@@ -518,10 +585,19 @@ apt_mirror() {
 		}' /etc/apt/sources.list | head -n1 | grep .
 }
 
+# require_plain_warmd: skips the test when $WARMD is a sanitizer build (as
+# tests/sanitizers.sh runs the tests with), whose runtime a container lacks.
+require_plain_warmd() {
+	if ldd "$WARMD" 2>/dev/null | grep -q 'lib\(a\|ub\|t\)san'; then
+		skip "$WARMD is built with a sanitizer, whose runtime the container lacks"
+	fi
+}
+
 # rootfs_ensure DIR: a cached minimal Debian bookworm with systemd, built
 # once with debootstrap; skips the test when that is impossible.
 rootfs_ensure() {
 	local dir=$1 stamp="$1/.warmd-test-rootfs" mirror tmp
+	require_plain_warmd
 	mkdir -p "$(dirname "$dir")"
 	# Parallel runs wait for one build.
 	exec {ROOTFS_LOCK_FD}>"$dir.lock"
@@ -593,6 +669,7 @@ container_cgroup_remove() {
 container_boot() {
 	local rootfs=$1 t_start
 	shift
+	require_plain_warmd
 	require_cmd systemd-nspawn nsenter
 	container_cgroup
 	mountpoint -q /run/systemd || mount -t tmpfs -o mode=0755 tmpfs /run/systemd

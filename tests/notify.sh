@@ -88,7 +88,7 @@ check "broken config: warmd still runs" kill -0 "$wpid"
 
 a0=$(report 'fn("/nt-a")["requests"]')
 b0=$(report 'fn("/nt-b")["requests"]')
-sleep 2.5
+wait_for 5 platform_true "fn('/nt-a')['requests'] >= $a0 + 2 and fn('/nt-b')['requests'] >= $b0 + 2" || true
 a1=$(report 'fn("/nt-a")["requests"]')
 b1=$(report 'fn("/nt-b")["requests"]')
 check "broken config: the platform keeps receiving requests for nt-a ($a0 -> $a1)" \
@@ -113,10 +113,7 @@ sleep 0.1
 seq2=$(notify_seq)
 t0=$(now_ns)
 kill -TERM "$wpid"
-for ((i = 0; i < 500; i++)); do
-	proc_gone "$wpid" && break
-	sleep 0.01
-done
+wait_for 5 proc_gone "$wpid" || true
 t1=$(now_ns)
 rc=0
 if proc_gone "$wpid"; then wait "$wpid" || rc=$?; else rc=timeout; fi

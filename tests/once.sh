@@ -27,9 +27,8 @@ method = POST
 body = {"warmup": true}
 CONF
 
-rc=0
-"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "first --once exits 0" 0 "$rc"
+once "$WORK/warmd.conf"
+check_eq "first --once exits 0" 0 "$RC"
 check_eq "platform saw 15 requests" 15 "$(report 'r["requests"]')"
 check_eq "platform saw 15 cold starts" 15 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
 for p in alpha beta gamma; do
@@ -42,9 +41,8 @@ check_eq "table: gamma, no reuse reporting, counts ok" "gamma 5 5 0 0 5 5/5" \
 	"$(awk '$1 == "gamma" { print $1, $2, $3, $4, $5, $6, $7 }' "$WORK/out")"
 
 reset_platform
-rc=0
-"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "second --once exits 0" 0 "$rc"
+once "$WORK/warmd.conf"
+check_eq "second --once exits 0" 0 "$RC"
 check_eq "second round: no cold starts on the platform" 0 "$(report 'sum(fn(p)["cold_starts"] for p in ("/alpha", "/beta", "/gamma"))')"
 check_eq "second round: still 15 distinct containers" 15 "$(report 'sum(fn(p)["distinct_containers"] for p in ("/alpha", "/beta", "/gamma"))')"
 check_eq "table: beta all warm" "beta 5 5 5 0 0 5/5" \
@@ -54,13 +52,12 @@ check_eq "table: beta all warm" "beta 5 5 5 0 0 5/5" \
 reset_platform
 : >"$WORK/stream"
 stream_id=$(stat -c '%d:%i' "$WORK/stream")
-rc=0
-JOURNAL_STREAM=$stream_id "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>>"$WORK/stream" || rc=$?
-check_eq "with stderr as the journal stream: exit 0" 0 "$rc"
+RC=0
+JOURNAL_STREAM=$stream_id "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>>"$WORK/stream" || RC=$?
+check_eq "with stderr as the journal stream: exit 0" 0 "$RC"
 check_eq "with stderr as the journal stream: nothing on stderr" 0 "$(wc -c <"$WORK/stream")"
 check_eq "with stderr as the journal stream: the round still ran" 15 "$(report 'r["requests"]')"
-rc=0
-JOURNAL_STREAM=1:1 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+JOURNAL_STREAM=1:1 once "$WORK/warmd.conf"
 check "with another journal stream: round summaries on stderr" grep -q "^alpha round 1: 5 of 5 reached" "$WORK/err"
 
 # One endpoint falls short: exit 2.
@@ -72,9 +69,8 @@ containers = 2
 url = http://127.0.0.1:$PORT/broken?status=503
 containers = 2
 CONF
-rc=0
-"$WARMD" --once -c "$WORK/short.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "--once with an endpoint short of N exits 2" 2 "$rc"
+once "$WORK/short.conf"
+check_eq "--once with an endpoint short of N exits 2" 2 "$RC"
 check_eq "table: broken reached 0/2" "0/2" "$(awk '$1 == "broken" { print $7 }' "$WORK/out")"
 
 finish

@@ -1,4 +1,5 @@
 #!/bin/bash
+# sanitizers: skip (its LD_PRELOAD malloc cannot come before the ASan runtime)
 # Exit status 3: out of memory while the configuration is read is a runtime
 # failure, not a configuration error, and never "configuration OK" for a file
 # read in part.  Memory runs out through tests/oom-preload.c, which makes

@@ -10,9 +10,8 @@ url = http://127.0.0.1:$PORT/wide
 containers = 200
 CONF
 
-rc=0
-"$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "--once exits 0" 0 "$rc"
+once "$WORK/warmd.conf"
+check_eq "--once exits 0" 0 "$RC"
 check_eq "platform: 200 requests" 200 "$(report 'fn("/wide")["requests"]')"
 check_eq "platform: 200 distinct containers served the round" 200 "$(report 'fn("/wide")["distinct_containers"]')"
 check_eq "platform: 200 requests in flight at once" 200 "$(report 'r["max_in_flight"]')"
@@ -31,11 +30,10 @@ url = http://127.0.0.1:$PORT/b
 containers = 40
 instance_header = X-Container-Id
 CONF
-rc=0
-"$WARMD" --once -c "$WORK/capped.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
+once "$WORK/capped.conf"
 check_eq "capped: all 80 requests were served" 80 "$(report 'r["requests"]')"
 check_eq "capped: never more than 30 in flight" 30 "$(report 'r["max_in_flight"]')"
-check_eq "capped: exit 2, since 30 at a time cannot reach 40 containers" 2 "$rc"
+check_eq "capped: exit 2, since 30 at a time cannot reach 40 containers" 2 "$RC"
 check_eq "capped: the table agrees with the platform on a's containers" \
 	"$(report 'fn("/a")["distinct_containers"]')/40" "$(awk '$1 == "a" { print $7 }' "$WORK/out")"
 
@@ -54,9 +52,8 @@ url = http://127.0.0.1:$PORT/d
 containers = 6
 instance_header = X-Container-Id
 CONF
-rc=0
-"$WARMD" --once -c "$WORK/whole.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "whole rounds: exit 0, both endpoints reached 6" 0 "$rc"
+once "$WORK/whole.conf"
+check_eq "whole rounds: exit 0, both endpoints reached 6" 0 "$RC"
 check_eq "whole rounds: the platform saw 6 containers for c" 6 "$(report 'fn("/c")["distinct_containers"]')"
 check_eq "whole rounds: the platform saw 6 containers for d" 6 "$(report 'fn("/d")["distinct_containers"]')"
 check_eq "whole rounds: d's 6 requests were all in flight together" 6 "$(report 'fn("/d")["max_in_flight"]')"

@@ -14,30 +14,14 @@ enter_mount_ns "$@"
 journald_start
 start_platform
 
-stop() {        # stop PID: SIGTERM, and reap it
-	kill -TERM "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-
-conf() {        # conf NAME INTERVAL: one endpoint of 2 containers
-	cat >"$WORK/$1.conf" <<EOF
-[global]
-interval = $2
-
-[$1]
-url = http://127.0.0.1:$PORT/$1
-containers = 2
-EOF
-}
-
 # ------------------------------------------------------------ stdout that cannot be written
 
-conf pr-full 1h
+conf interval=1h -- pr-full /pr-full 2 >"$WORK/pr-full.conf"
 for args in "-n" "--once" "--version"; do
-	rc=0
+	RC=0
 	# shellcheck disable=SC2086
-	"$WARMD" $args -c "$WORK/pr-full.conf" >/dev/full 2>"$WORK/full.err" || rc=$?
-	check_eq "warmd $args >/dev/full: exit status 3" 3 "$rc"
+	"$WARMD" $args -c "$WORK/pr-full.conf" >/dev/full 2>"$WORK/full.err" || RC=$?
+	check_eq "warmd $args >/dev/full: exit status 3" 3 "$RC"
 	check "warmd $args >/dev/full: says why on stderr" \
 		grep -qx "warmd: failed to write to standard output: No space left on device" "$WORK/full.err"
 done
@@ -46,7 +30,7 @@ check_eq "warmd --once >/dev/full: the round itself was sent (the platform saw 2
 
 # ------------------------------------------------------------ fds 0-2 closed
 
-conf pr-fds 1s
+conf interval=1s -- pr-fds /pr-fds 2 >"$WORK/pr-fds.conf"
 "$WARMD" -c "$WORK/pr-fds.conf" 0<&- 1>&- 2>&- &
 pid=$!
 at_exit "stop_pid $pid"
@@ -55,11 +39,11 @@ check "fds 0-2 closed: warmd keeps warming (the platform saw 2 rounds)" \
 for fd in 0 1 2; do
 	check_eq "fds 0-2 closed: fd $fd is /dev/null" /dev/null "$(readlink "/proc/$pid/fd/$fd" || echo closed)"
 done
-stop "$pid"
+stop_pid "$pid"
 
 # ------------------------------------------------------------ signals it has no use for
 
-conf pr-sig 1s
+conf interval=1s -- pr-sig /pr-sig 2 >"$WORK/pr-sig.conf"
 "$WARMD" -c "$WORK/pr-sig.conf" >"$WORK/sig.out" 2>"$WORK/sig.err" &
 pid=$!
 at_exit "stop_pid $pid"
@@ -77,10 +61,8 @@ for sig in USR1 USR2 ALRM; do
 		"$(count_lines "$WORK/sig.tsv" 'index($2, "Ignoring SIG" s " from pid ") == 1' -v s="$sig")"
 done
 check_eq "signals: no stop record before SIGTERM" 0 "$(jcount _PID="$pid" MESSAGE_ID="$WARMD_MESSAGE_STOP")"
-kill -TERM "$pid" || true
-rc=0
-wait "$pid" || rc=$?
-check_eq "signals: SIGTERM still stops warmd, exit status 0" 0 "$rc"
+terminate "$pid"
+check_eq "signals: SIGTERM still stops warmd, exit status 0" 0 "$RC"
 check_eq "signals: one stop record after SIGTERM" 1 "$(jcount _PID="$pid" MESSAGE_ID="$WARMD_MESSAGE_STOP")"
 
 # ------------------------------------------------------------ the clock of the round timers
@@ -89,7 +71,7 @@ check_eq "signals: one stop record after SIGTERM" 1 "$(jcount _PID="$pid" MESSAG
 # timerfd that sd-event arms for the round timers (clockid 7 is
 # CLOCK_BOOTTIME, 1 CLOCK_MONOTONIC), and that it holds the next round, an
 # hour away.
-conf pr-clock 1h
+conf interval=1h -- pr-clock /pr-clock 2 >"$WORK/pr-clock.conf"
 "$WARMD" -c "$WORK/pr-clock.conf" >"$WORK/clock.out" 2>"$WORK/clock.err" &
 pid=$!
 at_exit "stop_pid $pid"
@@ -108,6 +90,6 @@ check_eq "clock: a CLOCK_BOOTTIME timer holds the next round, 3500-3600 s away" 
 	"$(awk '$1 == 7 && $2 > 3500 && $2 <= 3600 { n++ } END { print n + 0 }' "$WORK/timers.txt")"
 check_eq "clock: no CLOCK_MONOTONIC timer is that far away" 0 \
 	"$(awk '$1 == 1 && $2 > 3000 { n++ } END { print n + 0 }' "$WORK/timers.txt")"
-stop "$pid"
+stop_pid "$pid"
 
 finish

@@ -79,8 +79,6 @@ check "broken reload: rejected, previous configuration kept" \
 	grep -q "rejected; still running the previous configuration" "$WORK/err"
 check_eq "daemon still running after the rejected reload" 0 "$(kill -0 "$WARMD_PID" && echo 0 || echo 1)"
 
-kill -TERM "$WARMD_PID"
-rc=0
-wait "$WARMD_PID" || rc=$?
-check_eq "SIGTERM: exit 0" 0 "$rc"
+terminate "$WARMD_PID"
+check_eq "SIGTERM: exit 0" 0 "$RC"
 finish

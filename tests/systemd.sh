@@ -1,5 +1,6 @@
 #!/bin/bash
 # test-timeout: 900
+# sanitizers: skip (it installs its own build of warmd in a container)
 # SPDX-License-Identifier: MIT
 #
 # warmd under a real systemd as PID 1: a minimal Debian booted with

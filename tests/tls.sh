@@ -5,6 +5,7 @@
 # mutual TLS work; a round of 200 over TLS reaches 200 containers; the CA file
 # is parsed once per process and TLS sessions are resumed in the next round.
 # Judged by the platform's record and nginx's log, not by warmd's output.
+# Needs nginx (with TLS and HTTP/2), openssl and curl, not root.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 start_platform --hold-ms 150 --cold-ms 100 --ttl-s 60
@@ -14,20 +15,10 @@ CA=$WORK/tls/ca.pem
 # requests_to PATH: what the platform saw for PATH
 requests_to() { report "fn('$1')['requests']"; }
 
-# once CONF: warmd --once -c CONF, its exit status in rc, its output in $WORK/out and $WORK/err
-once() {
-	rc=0
-	"$WARMD" --once -c "$1" >"$WORK/out" 2>"$WORK/err" || rc=$?
-}
-
-# logged N PATH: waits (up to 5 s) until nginx has logged N requests for PATH; nginx writes its
-# log line after the response, so it may come after warmd has exited
+# logged N PATH: waits (up to 5 s) until nginx has logged N requests for PATH (a regex); nginx
+# writes its log line after the response, so it may come after warmd has exited
 logged() {
-	local i
-	for i in $(seq 50); do
-		[ "$(grep -c " $2\$" "$WORK/nginx/access.log")" -ge "$1" ] && return 0
-		sleep 0.1
-	done
+	wait_for 5 lines_at_least "$1" " $2\$" "$WORK/nginx/access.log" || true
 }
 
 cat >"$WORK/bad.conf" <<CONF
@@ -49,7 +40,7 @@ containers = 2
 ca_file = $CA
 CONF
 once "$WORK/bad.conf"
-check_eq "untrusted, wrong host, expired: exit 2, short of N" 2 "$rc"
+check_eq "untrusted, wrong host, expired: exit 2, short of N" 2 "$RC"
 check_eq "untrusted: each request fails with the reason" 2 \
 	"$(grep -c '^untrusted round 1: failed .*SSL certificate problem: unable to get local issuer certificate' "$WORK/err")"
 check_eq "wrong host name: each request fails with the reason" 2 \
@@ -67,7 +58,7 @@ ca_file = $CA
 instance_header = X-Container-Id
 CONF
 once "$WORK/good.conf"
-check_eq "ca_file: exit 0" 0 "$rc"
+check_eq "ca_file: exit 0" 0 "$RC"
 check_eq "ca_file: the platform served 3 containers" 3 "$(report "fn('/trusted')['distinct_containers']")"
 
 # Mutual TLS: the key from a file, and from a credential; refused without a certificate or with one
@@ -101,9 +92,8 @@ containers = 2
 client_cert = $WORK/tls/stranger.pem
 client_key = $WORK/tls/stranger.key
 CONF
-rc=0
-CREDENTIALS_DIRECTORY=$WORK/creds "$WARMD" --once -c "$WORK/mtls.conf" >"$WORK/out" 2>"$WORK/err" || rc=$?
-check_eq "mTLS: exit 2 (two endpoints are refused)" 2 "$rc"
+CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/mtls.conf"
+check_eq "mTLS: exit 2 (two endpoints are refused)" 2 "$RC"
 check_eq "mTLS: the client certificate is accepted" 2 "$(requests_to /with-cert)"
 check_eq "mTLS: the key from a credential is accepted" 2 "$(requests_to /key-credential)"
 check_eq "mTLS: without a client certificate, nothing reaches the platform" 0 "$(requests_to /without-cert)"
@@ -137,8 +127,8 @@ CONF
 }
 wide_conf 1.1 >"$WORK/wide.conf"
 once "$WORK/wide.conf"
-check_eq "N=200 over HTTPS/1.1: exit 0" 0 "$rc"
-[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "N=200 over HTTPS/1.1: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=200 over HTTPS/1.1: 200 distinct containers by the platform's record" 200 \
 	"$(report "fn('/wide')['distinct_containers']")"
 check_eq "N=200 over HTTPS/1.1: 200 requests in flight at once" 200 "$(report 'r["max_in_flight"]')"
@@ -148,8 +138,8 @@ reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 wide_conf auto >"$WORK/wide.conf"
 once "$WORK/wide.conf"
-check_eq "N=200 over HTTP/2: exit 0" 0 "$rc"
-[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "N=200 over HTTP/2: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=200 over HTTP/2: 200 distinct containers by the platform's record" 200 \
 	"$(report "fn('/wide')['distinct_containers']")"
 logged 200 /wide
@@ -179,7 +169,7 @@ CONF
 "$WARMD" -c "$WORK/mixed.conf" >"$WORK/out" 2>"$WORK/err" &
 mixed_pid=$!
 at_exit "stop_pid $mixed_pid"
-wait_for 10 bash -c '[ "$(grep -c "^distrusting round [0-9]*: 0 of 5 reached" "$1")" -ge 3 ]' _ "$WORK/err" || true
+wait_for 10 lines_at_least 3 "^distrusting round [0-9]*: 0 of 5 reached" "$WORK/err" || true
 stop_pid "$mixed_pid" || true
 check_eq "ca_file kept apart: the trusting endpoint reached 5 containers" 5 "$(requests_to /trusting)"
 check_ge "ca_file kept apart: the other endpoint's rounds 1 to 3 failed while those connections were open" 3 \
@@ -202,7 +192,7 @@ CONF
 reset_platform "?kill=1"
 once "$WORK/colon.conf"
 check_eq "ca_file named DIR:x.pem: only its own CA counts, and verification fails" "2 1 0" \
-	"$rc $(grep -c '^colon round 1: failed .*unable to get local issuer certificate' "$WORK/err") $(requests_to /colon)"
+	"$RC $(grep -c '^colon round 1: failed .*unable to get local issuer certificate' "$WORK/err") $(requests_to /colon)"
 
 # GET has no body to hold.  Over HTTP/2 the round makes its connections
 # first, one per 100 requests, and sends the rest as streams once they are
@@ -212,8 +202,8 @@ reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 wide_conf auto | sed -e 's/^containers = 200$/containers = 300/' -e '/^method = /d' -e '/^body = /d' >"$WORK/get.conf"
 once "$WORK/get.conf"
-check_eq "N=300 GET over HTTP/2: exit 0" 0 "$rc"
-[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "N=300 GET over HTTP/2: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=300 GET over HTTP/2: 300 distinct containers by the platform's record" 300 \
 	"$(report "fn('/wide')['distinct_containers']")"
 logged 300 /wide
@@ -226,28 +216,27 @@ check_eq "N=300 GET over HTTP/2: 3 connections, 100 streams each" "3 100 100 100
 # streams of the same connections are still in flight: each request starts
 # (a pooled handle that had served such a stream could not), and each
 # endpoint reaches its 10 containers.
-many_conf() { # [GLOBAL-LINE]
-	printf '[global]\nca_file = %s\ntimeout = 30s\nconnect_timeout = 20s\ntopup = no\n%s\n' "$CA" "${1:-}"
+many_conf() { # [KEY=VALUE...]: more of [global]
+	conf ca_file="$CA" timeout=30s connect_timeout=20s topup=no "$@"
 	for i in $(seq 20); do
-		printf '[e%s]\nurl = https://127.0.0.1:%s/many%s?hold_ms=100&cold_ms=100\ncontainers = 10\n' \
-			"$i" "$TLS_PORT" "$i"
+		conf -- "e$i" "https://127.0.0.1:$TLS_PORT/many$i?hold_ms=100&cold_ms=100" 10
 	done
 }
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 many_conf >"$WORK/many.conf"
 once "$WORK/many.conf"
-check_eq "20 endpoints x 10 over HTTP/2: exit 0" 0 "$rc"
+check_eq "20 endpoints x 10 over HTTP/2: exit 0" 0 "$RC"
 check_eq "20 endpoints x 10 over HTTP/2: 10 containers each" "$(printf '10 %.0s' $(seq 20))" \
 	"$(for i in $(seq 20); do printf '%s ' "$(report "fn('/many$i')['distinct_containers']")"; done)"
-wait_for 5 bash -c '[ "$(grep -c " /many[0-9]*$" "$1")" -ge 200 ]' _ "$WORK/nginx/access.log" || true
+logged 200 '/many[0-9]*'
 check_eq "20 endpoints x 10 over HTTP/2: 200 requests over 2 connections" "200 2" \
 	"$(grep -c ' /many[0-9]*$' "$WORK/nginx/access.log") $(awk '$5 ~ /^\/many/ { print $4 }' "$WORK/nginx/access.log" | sort -u | wc -l)"
 reset_platform "?kill=1"
-many_conf "max_parallel = 30" >"$WORK/queued.conf"
+many_conf max_parallel=30 >"$WORK/queued.conf"
 once "$WORK/queued.conf"
-check_eq "the same at max_parallel = 30: exit 0" 0 "$rc"
-[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "the same at max_parallel = 30: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "the same at max_parallel = 30: 200 requests, none failed to start" "200 0" \
 	"$(report 'r["requests"]') $(grep -c 'cannot start request' "$WORK/err" || true)"
 
@@ -277,8 +266,8 @@ instance_header = X-Container-Id
 topup = no
 CONF
 once "$WORK/goaway.conf"
-check_eq "GOAWAY after 10 requests: exit 0" 0 "$rc"
-[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
+check_eq "GOAWAY after 10 requests: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
 check_eq "GOAWAY after 10 requests: 50 requests with their body, 50 containers" "50 50" \
 	"$(report "sum(s['body'] == '{\"warmup\": true}' for s in fn('/goaway')['requests_seen'])") $(report "fn('/goaway')['distinct_containers']")"
 
@@ -289,17 +278,17 @@ check_eq "GOAWAY after 10 requests: 50 requests with their body, 50 containers" 
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 {
-	printf '[global]\nhttp_version = 2\nmax_parallel = 5\ntopup = no\n'
+	conf http_version=2 max_parallel=5 topup=no
 	for i in 1 2 3 4; do
-		printf '[h2c%s]\nurl = http://127.0.0.1:%s/h2c%s?hold_ms=100&cold_ms=100\ncontainers = 5\n' "$i" "$H2C_PORT" "$i"
+		conf -- "h2c$i" "http://127.0.0.1:$H2C_PORT/h2c$i?hold_ms=100&cold_ms=100" 5
 	done
 } >"$WORK/h2c.conf"
 once "$WORK/h2c.conf"
-check_eq "http_version = 2 over plain http: exit 0" 0 "$rc"
-[ "$rc" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
+check_eq "http_version = 2 over plain http: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -3
 check_eq "http_version = 2 over plain http: 4 x 5 containers by the platform's record" "5 5 5 5" \
 	"$(for i in 1 2 3 4; do printf '%s ' "$(report "fn('/h2c$i')['distinct_containers']")"; done | xargs)"
-wait_for 5 bash -c '[ "$(grep -c " /h2c[0-9]$" "$1")" -ge 20 ]' _ "$WORK/nginx/access.log" || true
+logged 20 '/h2c[0-9]'
 check_eq "http_version = 2 over plain http: 20 requests, all HTTP/2" "20 20" \
 	"$(grep -c ' /h2c[0-9]$' "$WORK/nginx/access.log") $(grep -c ' HTTP/2.0 .* /h2c[0-9]$' "$WORK/nginx/access.log")"
 
@@ -363,7 +352,7 @@ CONF
 start=$(now_ns)
 once "$WORK/hole.conf"
 elapsed=$(ms_since "$start")
-check_eq "no TLS answer: exit 2" 2 "$rc"
+check_eq "no TLS answer: exit 2" 2 "$RC"
 check_eq "no TLS answer: each of the 300 requests failed with a timeout" 300 \
 	"$(grep -c '^hole round 1: failed .*[Tt]ime\?d\? \?out' "$WORK/err")"
 check_le "no TLS answer: the round ended in connect_timeout (2 s) and a margin, not twice that (ms)" 3500 "$elapsed"
@@ -532,8 +521,7 @@ wait_for 10 platform_true 'fn("/fast")["requests"] >= 2' || true
 cp "$WORK/tls/otherca.pem" "$WORK/trust-new.pem"
 mv -f "$WORK/trust-new.pem" "$WORK/trust.pem"
 before=$(requests_to /fast)
-wait_for 10 bash -c '[ "$(grep -c "^fast round [0-9]*: failed .*unable to get local issuer certificate" "$1")" -ge 3 ]' \
-	_ "$WORK/err" || true
+wait_for 10 lines_at_least 3 "^fast round [0-9]*: failed .*unable to get local issuer certificate" "$WORK/err" || true
 stop_pid "$trust_pid" || true
 check_ge "CA file replaced by another CA: the next rounds failed verification" 3 \
 	"$(grep -c '^fast round [0-9]*: failed .*unable to get local issuer certificate' "$WORK/err")"

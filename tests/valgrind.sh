@@ -1,5 +1,6 @@
 #!/bin/bash
 # test-timeout: 300
+# sanitizers: skip (valgrind cannot run a binary built with ASan)
 # Memory errors and leaks: warmd under valgrind through its main paths:
 # -n on a bad file, --once with failing endpoints, and a daemon that reloads
 # (good file, then a broken one) and stops in the middle of a slow round.
