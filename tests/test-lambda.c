@@ -298,6 +298,7 @@ static void test_endpoint_setup(void) {
         free(ep.url);
         free(ep.method);
         free(ep.body);
+        free(ep.region);
         curl_slist_free_all(ep.header_list);
 
         ep = (struct endpoint_config) { .name = (char *) "e", .lambda = (char *) "orders", .body = strdup("{} x") };
