@@ -623,7 +623,7 @@ static const char *socket_error(int e) {
 void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
         char captured[HTTP_CAPTURE_BYTES];
         size_t used = 0;
-        curl_off_t total = 0, connect = 0, ttfb = 0;
+        curl_off_t total = 0, connect = 0, ttfb = 0, pretransfer = 0;
         long request_bytes = 0, http_version = CURL_HTTP_VERSION_NONE;
         void *userdata = t->userdata;
         struct http_response r;
@@ -640,10 +640,12 @@ void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
         (void) curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total);
         (void) curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect);
         (void) curl_easy_getinfo(t->easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+        (void) curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
         /* Times count from the start of the request, a wait for its group's connections included. */
         r.total_usec = t->waited_usec + (uint64_t) total;
         r.connect_usec = t->waited_usec + (uint64_t) connect;
         r.ttfb_usec = t->waited_usec + (uint64_t) ttfb;
+        r.pretransfer_usec = t->waited_usec + (uint64_t) pretransfer;
         /* Sent means the request itself was written, whatever came of it. */
         (void) curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
         (void) curl_easy_getinfo(t->easy, CURLINFO_HTTP_VERSION, &http_version);

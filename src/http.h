@@ -65,6 +65,7 @@ struct http_response {
         uint64_t total_usec;            /* times from the start of the request */
         uint64_t connect_usec;
         uint64_t ttfb_usec;
+        uint64_t pretransfer_usec;      /* until the request was about to be written */
         bool sent;                      /* the request was written to a connection */
         bool probe;                     /* a connect-only probe (HTTP_PROBE), not a request */
         const char *headers[HTTP_CAPTURE_MAX];  /* values of the request's capture[]; NULL: absent */

@@ -71,16 +71,45 @@ static const char *shortfall_reason(const struct endpoint_config *ep, const stru
                 return buf;
         case SHORTFALL_MAX_PARALLEL:
                 return "; not topped up, reaching N needs more requests at once than max_parallel allows";
+        case SHORTFALL_NO_PROGRESS:
+                return "; not topped up further, the last attempt woke no new container";
         case SHORTFALL_NONE:
                 break;
         }
         return "";
 }
 
+/* Why the first attempt fell short, and what top-up woke past N: what the round cost is plain. */
+static const char *overlap_text(const struct summary *s, char *buf, size_t size) {
+        const struct overlap_report *o = &s->first;
+        char past[32] = "";
+
+        if (s->overshoot > 0)
+                snprintf(past, sizeof past, ", %u past N", s->overshoot);
+        switch (o->cause) {
+        case OVERLAP_PACKING:
+                snprintf(buf, size, ", first attempt short: containers took several requests at once%s", past);
+                break;
+        case OVERLAP_SPREAD:
+                snprintf(buf, size, ", first attempt short: not overlapped, sent over %" PRIu64
+                         " ms, a container answered in %" PRIu64 " ms and took another%s",
+                         usec_to_msec(o->spread_usec), usec_to_msec(o->service_usec), past);
+                break;
+        case OVERLAP_SERIAL:
+                snprintf(buf, size, ", first attempt short: the platform served requests sent together one after "
+                         "another, %" PRIu64 " ms apart%s", usec_to_msec(o->service_usec), past);
+                break;
+        case OVERLAP_NONE:
+                snprintf(buf, size, "%s", past);
+                break;
+        }
+        return buf;
+}
+
 int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s, unsigned unlogged,
                         struct journal_record *ret) {
         bool short_of_n = s->reached < s->containers;
-        char attempts[64] = "", reason[80];
+        char attempts[64] = "", reason[80], overlap[192];
         struct journal_record rec;
         char held[64] = "";
 
@@ -109,16 +138,25 @@ int journal_build_round(const struct endpoint_config *ep, uint64_t round, const 
                 journal_record_add(&rec, "WARMD_ATTEMPTS=%u", s->attempts);
         if (short_of_n && s->shortfall != SHORTFALL_NONE)
                 journal_record_add(&rec, "WARMD_SHORTFALL=%s", shortfall_to_string(s->shortfall));
+        if (s->first.cause != OVERLAP_NONE) {
+                journal_record_add(&rec, "WARMD_SHORT_CAUSE=%s", overlap_to_string(s->first.cause));
+                journal_record_add(&rec, "WARMD_SPREAD_MS=%" PRIu64, usec_to_msec(s->first.spread_usec));
+                if (s->first.cause != OVERLAP_PACKING)
+                        journal_record_add(&rec, "WARMD_SERVICE_MS=%" PRIu64, usec_to_msec(s->first.service_usec));
+        }
+        if (s->instances_known)
+                journal_record_add(&rec, "WARMD_OVERSHOOT=%u", s->overshoot);
         /* Topped up, or started from what earlier rounds learned: the cost shows. */
         if (s->attempts > 1 || s->sent != s->containers)
                 snprintf(attempts, sizeof attempts, ", %u attempt%s, %u requests", s->attempts,
                          s->attempts == 1 ? "" : "s", s->sent);
         journal_record_add(&rec,
                            "MESSAGE=%s round %" PRIu64 ": %u of %u reached (%u warm, %u cold, %u unknown, %u failed), "
-                           "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s%s%s%s",
+                           "p50 %" PRIu64 " ms, max %" PRIu64 " ms%s%s%s%s%s",
                            ep->name, round, s->reached, s->containers, s->warm, s->cold, s->unknown, s->failed,
                            usec_to_msec(s->p50_usec), usec_to_msec(s->max_usec),
-                           s->guessed > 0 ? " (reuse guessed from timing)" : "", attempts,
+                           s->guessed > 0 ? " (reuse guessed from timing)" : "", overlap_text(s, overlap, sizeof overlap),
+                           attempts,
                            short_of_n ? shortfall_reason(ep, s, reason, sizeof reason) : "", held);
 
         return journal_record_end(&rec, ret);

@@ -28,6 +28,22 @@ const char *shortfall_to_string(enum shortfall s) {
                 return "limit";
         case SHORTFALL_MAX_PARALLEL:
                 return "max-parallel";
+        case SHORTFALL_NO_PROGRESS:
+                return "no-progress";
+        }
+        return "unknown";
+}
+
+const char *overlap_to_string(enum overlap o) {
+        switch (o) {
+        case OVERLAP_NONE:
+                return "none";
+        case OVERLAP_PACKING:
+                return "packing";
+        case OVERLAP_SPREAD:
+                return "spread";
+        case OVERLAP_SERIAL:
+                return "serial";
         }
         return "unknown";
 }
@@ -44,12 +60,22 @@ static uint64_t scale(unsigned n, unsigned batch, unsigned reached) {
 }
 
 /*
- * The size of the round's next attempt.  The last attempt sent batch
- * requests, which reached batch_reached distinct containers; so one container
- * took about batch / batch_reached of them, and N containers need
- * N * batch / batch_reached requests at once.  The containers already
- * reached are not avoided (a platform places requests as it likes); they
- * take their share of the next attempt, and are counted by it.
+ * The size of the round's next attempt.  On a packing platform, the last
+ * attempt sent batch requests, which reached batch_reached distinct
+ * containers; so one container took about batch / batch_reached of them at
+ * once, and N containers need N * batch / batch_reached requests at once.
+ * The containers already reached are not avoided (a platform places
+ * requests as it likes); they take their share of the next attempt, and are
+ * counted by it.  No more than N are filled so: a container takes at least
+ * as many as the estimate says, which only errs low.
+ *
+ * When containers served requests one after another instead, more requests
+ * only make them serve more in turn, and wake containers past N once they do
+ * overlap (an attempt of 1.3 x N woke 59 for 50).  Every container reached
+ * is idle when the next attempt starts, and a platform gives a request an
+ * idle container before it starts a new one: an attempt of N, one request
+ * for each container reached and one for each missing, wakes at most the
+ * missing ones.  One that wakes none says that more will not either.
  */
 unsigned topup_next(const struct topup_state *t, enum shortfall *ret_why) {
         uint64_t want;
@@ -80,9 +106,16 @@ unsigned topup_next(const struct topup_state *t, enum shortfall *ret_why) {
                 *ret_why = SHORTFALL_MAX_PARALLEL;
                 return 0;
         }
-        want = scale(t->containers, t->batch, MAX(t->batch_reached, 1U));
-        if (want <= t->batch)
-                want = t->batch + 1;
+        if (t->cause != OVERLAP_PACKING && t->gained == 0) {
+                *ret_why = SHORTFALL_NO_PROGRESS;
+                return 0;
+        }
+        if (t->cause == OVERLAP_PACKING) {
+                want = scale(t->containers, t->batch, MAX(t->batch_reached, 1U));
+                if (want <= t->batch)
+                        want = t->batch + 1;
+        } else
+                want = t->containers;
         if (t->max_parallel > 0 && want > t->max_parallel)
                 want = t->max_parallel;
         if (want > t->limit - t->sent)
@@ -107,6 +140,71 @@ unsigned topup_learn(unsigned containers, unsigned limit, unsigned batch, unsign
                 want = batch - (batch - want + 1) / 2;
         want = MAX(want, (uint64_t) containers);
         return (unsigned) MIN(want, (uint64_t) limit);
+}
+
+/* ----------------------------------------------------------------- overlap */
+
+/* Answers of one container this close together, beyond how far apart they were sent, were served at once. */
+#define TOGETHER_USEC (2 * USEC_PER_MSEC)
+
+static int cmp_window(const void *a, const void *b) {
+        const struct service_window *x = a, *y = b;
+
+        if (x->hash != y->hash)
+                return x->hash < y->hash ? -1 : 1;
+        return x->first_byte_usec < y->first_byte_usec ? -1 : x->first_byte_usec > y->first_byte_usec;
+}
+
+static uint64_t distance(uint64_t a, uint64_t b) {
+        return a > b ? a - b : b - a;
+}
+
+/*
+ * A container served each request somewhere between when it was sent and
+ * its first byte.  Two requests of one container:
+ *  - the later sent after the earlier was answered: the container was free
+ *    again, the requests did not overlap because warmd sent them apart;
+ *  - answered together (no further apart than they were sent, give or take
+ *    TOGETHER_USEC): the container served both at once, it packs;
+ *  - otherwise answered one after another though they were sent together:
+ *    the platform served them in turn (a slow start of its own, a queue).
+ * The attempt's cause is what most pairs show; packing wins only outright,
+ * as it alone makes top-up send more than N.
+ */
+void overlap_classify(struct service_window *w, size_t n, struct overlap_report *ret) {
+        struct overlap_report r = { .cause = OVERLAP_NONE };
+        uint64_t first_sent = UINT64_MAX, last_sent = 0, spread_min = UINT64_MAX, serial_min = UINT64_MAX;
+
+        qsort(w, n, sizeof *w, cmp_window);
+        for (size_t i = 0; i < n; i++) {
+                const struct service_window *a = &w[i - (i > 0)], *b = &w[i];
+
+                first_sent = MIN(first_sent, b->sent_usec);
+                last_sent = MAX(last_sent, b->sent_usec);
+                if (i == 0 || a->hash != b->hash)
+                        continue;
+                if (MAX(a->sent_usec, b->sent_usec) >= a->first_byte_usec) {
+                        r.spread++;
+                        spread_min = MIN(spread_min, a->first_byte_usec - MIN(a->sent_usec, a->first_byte_usec));
+                } else if (b->first_byte_usec - a->first_byte_usec <=
+                           distance(a->sent_usec, b->sent_usec) + TOGETHER_USEC)
+                        r.packed++;
+                else {
+                        r.serial++;
+                        serial_min = MIN(serial_min, b->first_byte_usec - a->first_byte_usec);
+                }
+        }
+        r.spread_usec = n > 0 ? last_sent - first_sent : 0;
+        if (r.packed > r.spread + r.serial)
+                r.cause = OVERLAP_PACKING;
+        else if (r.spread > 0 && r.spread >= r.serial) {
+                r.cause = OVERLAP_SPREAD;
+                r.service_usec = spread_min;
+        } else if (r.serial > 0) {
+                r.cause = OVERLAP_SERIAL;
+                r.service_usec = serial_min;
+        }
+        *ret = r;
 }
 
 /* ---------------------------------------------------------------- lifetime */

@@ -67,6 +67,7 @@ enum metric {
         M_ROUNDS_TOTAL,
         M_SHORT_TOTAL,
         M_TOPUPS_TOTAL,
+        M_OVERSHOOT_TOTAL,
         M_RECLAIMS_TOTAL,
         M_LIFETIME_MIN,
         M_LIFETIME_MAX,
@@ -102,6 +103,9 @@ static const struct metric_def {
                                false },
         [M_TOPUPS_TOTAL]   = { "warmd_topups_total", "counter", "Top-up attempts sent after a short first attempt.",
                                false },
+        [M_OVERSHOOT_TOTAL] = { "warmd_containers_overshoot_total", "counter",
+                                "Distinct containers rounds reached past N: containers woken, and billed, beyond the "
+                                "target.", false },
         [M_RECLAIMS_TOTAL] = { "warmd_reclaims_total", "counter",
                                "Rounds that found containers reclaimed since the round before.", false },
         [M_LIFETIME_MIN]   = { "warmd_container_idle_lifetime_min_seconds", "gauge",
@@ -148,6 +152,8 @@ static void samples(FILE *f, enum metric m, const struct endpoint_stats *st) {
                 return sample(f, name, st, NULL, (double) st->short_rounds);
         case M_TOPUPS_TOTAL:
                 return sample(f, name, st, NULL, (double) st->topups);
+        case M_OVERSHOOT_TOTAL:
+                return sample(f, name, st, NULL, (double) st->overshoot);
         case M_RECLAIMS_TOTAL:
                 return sample(f, name, st, NULL, (double) st->reclaims);
         case M_LIFETIME_MIN:

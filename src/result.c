@@ -291,6 +291,7 @@ void result_from_response(const struct endpoint_config *ep, const struct respons
                 .total_usec = r->total_usec,
                 .connect_usec = r->connect_usec,
                 .ttfb_usec = r->ttfb_usec,
+                .pretransfer_usec = r->pretransfer_usec,
                 .reuse = REUSE_UNKNOWN,
         };
 
@@ -431,6 +432,7 @@ void result_from_http(const struct endpoint_config *ep, const struct http_respon
                 .total_usec = hr->total_usec,
                 .connect_usec = hr->connect_usec,
                 .ttfb_usec = hr->ttfb_usec,
+                .pretransfer_usec = hr->pretransfer_usec,
                 .sent = hr->sent,
                 .probe = hr->probe,
                 .reuse_header = hr->headers[CAPTURE_REUSE],
@@ -444,6 +446,8 @@ void result_from_http(const struct endpoint_config *ep, const struct http_respon
                 r.scan = scan;
         }
         result_from_response(ep, &r, ret);
+        /* The answer is complete now: this dates the request's times, so rounds can compare them. */
+        ret->answered_usec = now_usec(CLOCK_MONOTONIC);
 }
 
 /* ---------------------------------------------------------------- summary */
@@ -452,7 +456,8 @@ int round_acc_init(struct round_acc *a, unsigned containers, unsigned limit) {
         *a = (struct round_acc) { .limit = MAX(limit, containers) };
         a->durations = calloc(containers, sizeof(uint64_t));
         a->instance_hashes = calloc(containers, sizeof(uint64_t));
-        if (!a->durations || !a->instance_hashes) {
+        a->windows = calloc(containers, sizeof(struct service_window));
+        if (!a->durations || !a->instance_hashes || !a->windows) {
                 round_acc_done(a);
                 return -ENOMEM;
         }
@@ -464,6 +469,7 @@ int round_acc_init(struct round_acc *a, unsigned containers, unsigned limit) {
 void round_acc_done(struct round_acc *a) {
         free(a->durations);
         free(a->instance_hashes);
+        free(a->windows);
         *a = (struct round_acc) {};
 }
 
@@ -489,6 +495,7 @@ uint64_t instance_hash(const char *s) {
  */
 static void grow(struct round_acc *a) {
         unsigned c = MIN(2 * a->capacity, a->limit);
+        struct service_window *w;
         uint64_t *v;
 
         if (c <= a->capacity)
@@ -501,6 +508,10 @@ static void grow(struct round_acc *a) {
         if (!v)
                 return;
         a->instance_hashes = v;
+        w = reallocarray(a->windows, c, sizeof(struct service_window));
+        if (!w)
+                return;
+        a->windows = w;
         a->capacity = c;
 }
 
@@ -531,8 +542,17 @@ void round_acc_add(struct round_acc *a, const struct result *r) {
         if (r->sent && a->n < a->capacity)
                 a->durations[a->n++] = r->total_usec;
         /* Only a request that did its job counts a container as reached. */
-        if (r->ok && r->instance[0] && a->n_hashes < a->capacity)
-                a->instance_hashes[a->n_hashes++] = instance_hash(r->instance);
+        if (r->ok && r->instance[0] && a->n_hashes < a->capacity) {
+                uint64_t start = r->answered_usec > r->total_usec ? r->answered_usec - r->total_usec : 0;
+
+                a->windows[a->n_hashes] = (struct service_window) {
+                        .hash = instance_hash(r->instance),
+                        .sent_usec = start + r->pretransfer_usec,
+                        .first_byte_usec = start + MAX(r->ttfb_usec, r->pretransfer_usec),
+                };
+                a->instance_hashes[a->n_hashes] = a->windows[a->n_hashes].hash;
+                a->n_hashes++;
+        }
 }
 
 static int cmp_u64(const void *x, const void *y) {
@@ -556,6 +576,22 @@ unsigned round_acc_instances(struct round_acc *a, unsigned from) {
         return count_distinct(a->instance_hashes + from, a->n_hashes - from);
 }
 
+void round_acc_attempt(struct round_acc *a, unsigned from, bool first, struct topup_state *t) {
+        struct overlap_report ov;
+        unsigned before;
+
+        from = MIN(from, a->n_hashes);
+        /* Counted before the whole array is sorted, which mixes this attempt's ids with earlier ones. */
+        before = from > 0 ? count_distinct(a->instance_hashes, from) : 0;
+        t->batch_reached = round_acc_instances(a, from);
+        t->reached = t->instances_known ? round_acc_instances(a, 0) : a->s.ok;
+        t->gained = t->reached > before ? t->reached - before : 0;
+        overlap_classify(a->windows + from, a->n_hashes - from, &ov);
+        t->cause = ov.cause;
+        if (first && t->reached < t->containers)
+                a->s.first = ov;
+}
+
 void round_acc_finish(struct round_acc *a, struct summary *ret) {
         struct summary *s = &a->s;
 
@@ -569,5 +605,6 @@ void round_acc_finish(struct round_acc *a, struct summary *ret) {
                 s->instances_known = true;
         }
         s->reached = s->instances_known ? s->instances : s->ok;
+        s->overshoot = s->instances_known && s->instances > s->containers ? s->instances - s->containers : 0;
         *ret = *s;
 }

@@ -59,7 +59,7 @@ struct endpoint {
         unsigned learned;               /* requests the next round starts with; 0: N */
         struct lifetime life;
         uint64_t requests[_OUTCOME_MAX];
-        uint64_t rounds, short_rounds, topups;
+        uint64_t rounds, short_rounds, topups, overshoot;
         uint64_t last_round_realtime;
         uint64_t reclaim_realtime;      /* when it last saw a reclaim; 0: never */
         struct reclaim last_reclaim;
@@ -426,6 +426,7 @@ static void finish_round(struct endpoint *ep, enum shortfall why) {
         ep->rounds++;
         ep->short_rounds += ep->last.reached < ep->last.containers;
         ep->topups += ep->attempts - 1;
+        ep->overshoot += ep->last.overshoot;
         s->last_round_realtime = ep->last_round_realtime = now_usec(CLOCK_REALTIME);
         r = lifetime_round_end(&ep->life, &ep->last, ep->cfg->jitter_usec, now_usec(CLOCK_BOOTTIME), &rc);
         if (r > 0) {
@@ -451,7 +452,7 @@ static void finish_round(struct endpoint *ep, enum shortfall why) {
 
 /*
  * Every request of an attempt has been answered.  A round short of N
- * distinct containers is topped up with a larger attempt while topup_next()
+ * distinct containers is topped up with another attempt while topup_next()
  * allows (RUNNING -> QUEUED); otherwise the round ends.  The next round
  * starts from what this one learned.
  */
@@ -468,12 +469,13 @@ static void attempt_done(struct endpoint *ep) {
         enum shortfall why;
         unsigned next;
 
-        t.batch_reached = round_acc_instances(&ep->acc, ep->batch_from);
-        t.reached = t.instances_known ? round_acc_instances(&ep->acc, 0) : ep->acc.s.ok;
+        round_acc_attempt(&ep->acc, ep->batch_from, ep->attempts == 1, &t);
         next = topup_next(&t, &why);
+        /* Only packing says how many requests a container takes at once; serial reuse says nothing of it. */
         if (t.instances_known && t.failed == 0)
-                ep->learned = topup_learn(t.containers, MIN(t.limit, MAX(t.max_parallel, t.containers)), t.batch,
-                                          t.batch_reached);
+                ep->learned = t.cause != OVERLAP_PACKING ? t.containers :
+                        topup_learn(t.containers, MIN(t.limit, MAX(t.max_parallel, t.containers)), t.batch,
+                                    t.batch_reached);
         if (next == 0) {
                 finish_round(ep, why);
                 return;
@@ -866,6 +868,7 @@ void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoi
                 .rounds = ep->rounds,
                 .short_rounds = ep->short_rounds,
                 .topups = ep->topups,
+                .overshoot = ep->overshoot,
                 .next_requests = MIN(MAX(ep->learned, ep->cfg->containers), endpoint_request_limit(ep->cfg)),
                 .reclaims = ep->life.reclaims,
                 .lifetime_min_usec = ep->life.longest_survived,

@@ -149,6 +149,7 @@ struct response {
         uint64_t total_usec;
         uint64_t connect_usec;
         uint64_t ttfb_usec;
+        uint64_t pretransfer_usec;      /* until the request was about to be written */
         const char *reuse_header;       /* value of the configured header, or NULL */
         const char *instance_header;
         const struct body_scan *scan;   /* the body, as scanned while it streamed in */
@@ -168,6 +169,8 @@ struct result {
         uint64_t total_usec;
         uint64_t connect_usec;
         uint64_t ttfb_usec;
+        uint64_t pretransfer_usec;
+        uint64_t answered_usec;         /* CLOCK_MONOTONIC usec when the answer was complete; 0: not timed */
         enum reuse reuse;
         bool reuse_guessed;             /* decided by cold_threshold */
         char instance[INSTANCE_MAX];    /* empty when unknown */
@@ -191,6 +194,30 @@ enum shortfall {
         SHORTFALL_TOPUP_OFF,            /* topup = no */
         SHORTFALL_LIMIT,                /* the round's request limit is spent */
         SHORTFALL_MAX_PARALLEL,         /* more requests at once than max_parallel would be needed */
+        SHORTFALL_NO_PROGRESS,          /* an attempt of N woke no new container: more would not either */
+};
+
+/* Why an attempt reached fewer containers than requests, from when each container served each request. */
+enum overlap {
+        OVERLAP_NONE,                   /* no container answered twice */
+        OVERLAP_PACKING,                /* containers served several requests at once */
+        OVERLAP_SPREAD,                 /* warmd sent them apart: a container was free again for the next */
+        OVERLAP_SERIAL,                 /* sent together, but the platform served them one after another */
+};
+
+/* When one request was served, as warmd saw it: sent and first byte bound the container's work. */
+struct service_window {
+        uint64_t hash;                  /* the container's instance id */
+        uint64_t sent_usec, first_byte_usec;    /* CLOCK_MONOTONIC */
+};
+
+/* What an attempt's windows say. */
+struct overlap_report {
+        enum overlap cause;
+        uint64_t spread_usec;           /* from the first request sent to the last */
+        uint64_t service_usec;          /* the shortest service that cause shows: SPREAD, a container's window
+                                         * the spread exceeded; SERIAL, between a container's answers */
+        unsigned packed, spread, serial; /* pairs of one container's requests, by what they show */
 };
 
 /* Per round, per endpoint. */
@@ -205,6 +232,8 @@ struct summary {
         uint64_t p50_usec, max_usec;
         unsigned attempts;              /* 1, plus one per top-up */
         enum shortfall shortfall;       /* why a round short of N was not topped up (further) */
+        struct overlap_report first;    /* why the first attempt fell short; cause NONE when it did not */
+        unsigned overshoot;             /* distinct containers past N */
 };
 
 /* Accumulates a round without allocating per request: the arrays are sized for N, and grow only for top-ups. */
@@ -214,6 +243,7 @@ struct round_acc {
         unsigned n;
         uint64_t *durations;
         uint64_t *instance_hashes;
+        struct service_window *windows; /* parallel to instance_hashes as added (those get sorted) */
         unsigned n_hashes;
         struct summary s;
 };
@@ -225,6 +255,9 @@ void round_acc_add(struct round_acc *a, const struct result *r);
 void round_acc_finish(struct round_acc *a, struct summary *ret);
 /* Distinct instance ids among the successful requests from index from on. */
 unsigned round_acc_instances(struct round_acc *a, unsigned from);
+struct topup_state;
+/* Fills t's counts of the attempt whose requests start at from, and keeps the first attempt's overlap. */
+void round_acc_attempt(struct round_acc *a, unsigned from, bool first, struct topup_state *t);
 uint64_t instance_hash(const char *instance);
 
 /* ------------------------------------------------------------------- learn */
@@ -244,12 +277,17 @@ struct topup_state {
         bool instances_known;
         unsigned batch;                 /* requests of the last attempt */
         unsigned batch_reached;         /* distinct containers of the last attempt */
+        unsigned gained;                /* containers the last attempt reached that none before it had */
+        enum overlap cause;             /* what the last attempt's windows say */
 };
 
 /* Requests of the round's next attempt; 0 when the round is over, and *ret_why says why it is short, if it is. */
 unsigned topup_next(const struct topup_state *t, enum shortfall *ret_why);
 /* Requests of the next round's first attempt, learned from the last attempt of this one. */
 unsigned topup_learn(unsigned containers, unsigned limit, unsigned batch, unsigned batch_reached);
+const char *overlap_to_string(enum overlap o);
+/* What n windows of one attempt show; sorts w.  Pure, for the unit tests. */
+void overlap_classify(struct service_window *w, size_t n, struct overlap_report *ret);
 
 /* What a round found about idle containers being reclaimed between rounds. */
 struct reclaim {
@@ -434,6 +472,7 @@ struct endpoint_stats {
         uint64_t last_round_realtime;   /* usec */
         uint64_t requests[_OUTCOME_MAX];
         uint64_t rounds, short_rounds, topups;
+        uint64_t overshoot;             /* containers woken past N, over all rounds */
         unsigned next_requests;         /* what the next round starts with (learned top-up) */
         uint64_t reclaims;
         uint64_t lifetime_min_usec, lifetime_max_usec;  /* 0: unknown */

@@ -8,6 +8,10 @@
 #include "warmd.h"
 
 #define S USEC_PER_SEC
+#define MS USEC_PER_MSEC
+#define P OVERLAP_PACKING
+#define SE OVERLAP_SERIAL
+#define SP OVERLAP_SPREAD
 
 static void test_limit(void) {
         struct endpoint_config ep = { .containers = 5, .topup_factor = 8 };
@@ -26,20 +30,33 @@ static void test_next(void) {
                 unsigned want;
                 enum shortfall why;
         } cases[] = {
-                { "reached N", { 5, 40, 0, 5, 5, 0, true, 5, 5 }, 0, SHORTFALL_NONE },
+                { "reached N", { 5, 40, 0, 5, 5, 0, true, 5, 5, 1, P }, 0, SHORTFALL_NONE },
                 /* 4 requests per container: 5 reached 2, so 5 containers need ceil(5 * 5 / 2) = 13. */
-                { "4 per container, first top-up", { 5, 40, 0, 5, 2, 0, true, 5, 2 }, 13, SHORTFALL_NONE },
-                { "second top-up", { 5, 40, 0, 18, 4, 0, true, 13, 4 }, 17, SHORTFALL_NONE },
-                { "the limit cuts the attempt", { 5, 40, 0, 35, 4, 0, true, 13, 4 }, 5, SHORTFALL_NONE },
-                { "limit spent", { 5, 40, 0, 40, 4, 0, true, 5, 4 }, 0, SHORTFALL_LIMIT },
-                { "a failure: no top-up", { 5, 40, 0, 5, 3, 2, true, 5, 3 }, 0, SHORTFALL_FAILED },
-                { "no instance ids", { 5, 40, 0, 5, 5, 0, false, 5, 0 }, 0, SHORTFALL_NONE },
-                { "no instance ids, short", { 5, 40, 0, 5, 4, 0, false, 5, 0 }, 0, SHORTFALL_NO_INSTANCES },
-                { "topup = no", { 5, 5, 0, 5, 2, 0, true, 5, 2 }, 0, SHORTFALL_TOPUP_OFF },
-                { "barely overlapping: at least one more", { 5, 40, 0, 5, 4, 0, true, 5, 4 }, 7, SHORTFALL_NONE },
-                { "max_parallel caps the attempt", { 5, 40, 10, 5, 2, 0, true, 5, 2 }, 10, SHORTFALL_NONE },
-                { "max_parallel reached", { 5, 40, 10, 15, 3, 0, true, 10, 3 }, 0, SHORTFALL_MAX_PARALLEL },
-                { "N over max_parallel", { 40, 320, 30, 40, 30, 0, true, 40, 30 }, 0, SHORTFALL_MAX_PARALLEL },
+                { "4 per container, first top-up", { 5, 40, 0, 5, 2, 0, true, 5, 2, 1, P }, 13, SHORTFALL_NONE },
+                { "second top-up", { 5, 40, 0, 18, 4, 0, true, 13, 4, 1, P }, 17, SHORTFALL_NONE },
+                { "the limit cuts the attempt", { 5, 40, 0, 35, 4, 0, true, 13, 4, 1, P }, 5, SHORTFALL_NONE },
+                { "limit spent", { 5, 40, 0, 40, 4, 0, true, 5, 4, 1, P }, 0, SHORTFALL_LIMIT },
+                { "a failure: no top-up", { 5, 40, 0, 5, 3, 2, true, 5, 3, 1, P }, 0, SHORTFALL_FAILED },
+                { "no instance ids", { 5, 40, 0, 5, 5, 0, false, 5, 0, 1, P }, 0, SHORTFALL_NONE },
+                { "no instance ids, short", { 5, 40, 0, 5, 4, 0, false, 5, 0, 1, P }, 0, SHORTFALL_NO_INSTANCES },
+                { "topup = no", { 5, 5, 0, 5, 2, 0, true, 5, 2, 1, P }, 0, SHORTFALL_TOPUP_OFF },
+                { "barely overlapping: at least one more", { 5, 40, 0, 5, 4, 0, true, 5, 4, 1, P }, 7, SHORTFALL_NONE },
+                { "max_parallel caps the attempt", { 5, 40, 10, 5, 2, 0, true, 5, 2, 1, P }, 10, SHORTFALL_NONE },
+                { "max_parallel reached", { 5, 40, 10, 15, 3, 0, true, 10, 3, 1, P }, 0, SHORTFALL_MAX_PARALLEL },
+                { "N over max_parallel", { 40, 320, 30, 40, 30, 0, true, 40, 30, 1, P }, 0, SHORTFALL_MAX_PARALLEL },
+                /* Served one after another: N again, one for each container reached and one per missing. */
+                { "serial: 39 of 50, N again", { 50, 400, 0, 50, 39, 0, true, 50, 39, 39, SE }, 50, SHORTFALL_NONE },
+                { "serial: 7 more, N again", { 50, 400, 0, 100, 46, 0, true, 50, 44, 7, SE }, 50, SHORTFALL_NONE },
+                { "serial: none more, stop", { 50, 400, 0, 150, 46, 0, true, 50, 40, 0, SE }, 0,
+                  SHORTFALL_NO_PROGRESS },
+                { "spread: 980 of 1000, N again", { 1000, 8000, 0, 1000, 980, 0, true, 1000, 980, 980, SP }, 1000,
+                  SHORTFALL_NONE },
+                { "spread: the limit cuts N", { 50, 120, 0, 100, 48, 0, true, 50, 47, 2, SP }, 20, SHORTFALL_NONE },
+                { "no pairs at all: N again", { 5, 40, 0, 5, 4, 0, true, 5, 4, 4, OVERLAP_NONE }, 5, SHORTFALL_NONE },
+                { "packing with nothing gained goes on", { 5, 80, 0, 18, 2, 0, true, 13, 2, 0, P }, 33,
+                  SHORTFALL_NONE },
+                { "serial over max_parallel", { 50, 400, 30, 30, 20, 0, true, 30, 20, 20, SE }, 0,
+                  SHORTFALL_MAX_PARALLEL },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
@@ -70,6 +87,48 @@ static void test_learn(void) {
                 unsigned n = topup_learn(cases[i].containers, cases[i].limit, cases[i].batch, cases[i].batch_reached);
 
                 CHECK(n == cases[i].want, "%s: %u, want %u", cases[i].what, n, cases[i].want);
+        }
+}
+
+/* Windows in ms: a container, when the request was sent, its first byte. */
+static void test_classify(void) {
+        static const struct {
+                const char *what;
+                struct { uint64_t hash, sent, first; } w[6];
+                size_t n;
+                enum overlap cause;
+                uint64_t spread_ms, service_ms;
+        } cases[] = {
+                { "one request per container", { { 1, 0, 300 }, { 2, 1, 301 }, { 3, 2, 302 } }, 3, OVERLAP_NONE, 2, 0 },
+                /* Cloud Run: a container answers the requests it took together, at the same time. */
+                { "packed: answered together", { { 1, 0, 300 }, { 1, 1, 300 }, { 1, 2, 301 }, { 2, 3, 300 } }, 4,
+                  P, 3, 0 },
+                { "packed: a late joiner answers as late as it came", { { 1, 0, 300 }, { 1, 50, 350 } }, 2, P, 50, 0 },
+                /* Sent 933 ms apart by warmd's handshakes: the container was free again. */
+                { "spread: sent after the first answer", { { 1, 0, 300 }, { 1, 933, 1233 }, { 2, 10, 310 } }, 3,
+                  SP, 933, 300 },
+                /* serverless-offline: all sent at once, one instance answers them 169 ms and more apart. */
+                { "serial: sent together, answered in turn",
+                  { { 1, 0, 3796 }, { 1, 3, 4427 }, { 1, 5, 4596 }, { 2, 1, 3800 } }, 4, SE, 5, 169 },
+                { "mixed, packing not the most: not packing",
+                  { { 1, 0, 300 }, { 1, 1, 300 }, { 2, 0, 300 }, { 2, 2, 700 } }, 4, SE, 2, 400 },
+                { "nothing", { { 0 } }, 0, OVERLAP_NONE, 0, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct service_window w[6];
+                struct overlap_report r;
+
+                for (size_t j = 0; j < cases[i].n; j++)
+                        w[j] = (struct service_window) { cases[i].w[j].hash, 1000 * S + cases[i].w[j].sent * MS,
+                                                         1000 * S + cases[i].w[j].first * MS };
+                overlap_classify(w, cases[i].n, &r);
+                CHECK(r.cause == cases[i].cause, "%s: %s, want %s", cases[i].what, overlap_to_string(r.cause),
+                      overlap_to_string(cases[i].cause));
+                CHECK(r.spread_usec == cases[i].spread_ms * MS, "%s: spread %" PRIu64 " us", cases[i].what,
+                      r.spread_usec);
+                CHECK(r.service_usec == cases[i].service_ms * MS, "%s: service %" PRIu64 " us", cases[i].what,
+                      r.service_usec);
         }
 }
 
@@ -166,6 +225,7 @@ int main(void) {
         test_limit();
         test_next();
         test_learn();
+        test_classify();
         test_lifetime();
         return tests_result("test-learn");
 }
