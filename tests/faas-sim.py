@@ -23,6 +23,14 @@ answers 503, like throttling).  Per function, the report counts the response
 bytes written to the socket (bytes_sent) and the answers whose client went
 away before all of it was sent (answers_cut).
 
+Serial starts.  With --serial-starts (per request: serial=1) the platform takes a function's
+requests one at a time, in the order they arrived, and takes none while it
+starts a container (cold_ms).  Requests sent together then reach the
+containers one after another: those started first are free again and take
+the requests still waiting, as serverless-offline does (it builds each
+instance in its one main thread): from cold, 50 requests reach fewer than 50
+containers.
+
 Requests per container.  Like Cloud Run's concurrency setting, a container
 may serve several requests at once: with per_container=C, a request joins a
 busy container that serves fewer than C requests before it takes an idle one
@@ -41,6 +49,8 @@ is reserved for them):
                             closed the connection before the answer)
     POST /_reset            clear the record (containers stay alive)
     POST /_reset?kill=1     clear the record and drop every container
+    POST /_reset?per_container=C  ... and from now on, containers take C
+                            requests at once (as --requests-per-container)
 
 Arrival times.  A request "arrives" when its head has been fully received.
 By default the time is the kernel's receive timestamp of the data that
@@ -345,6 +355,7 @@ class Server:
 
     arrival_clock = "read"   # "kernel" once the listener has SO_TIMESTAMPNS
     per_container = 1        # --requests-per-container
+    serial_starts = False    # --serial-starts
 
     def __init__(self, loop, platform, host, port, backlog, want_kernel_clock):
         self.loop = loop
@@ -679,6 +690,7 @@ class Connection:
         hold_ms, cold_ms, status = p.hold_ms, p.cold_ms, 200
         shape = (0, False, False)    # pad bytes, pad first, text body
         per_container = Server.per_container
+        serial = Server.serial_starts
         fail_every = 0
         if query:
             try:
@@ -695,6 +707,8 @@ class Connection:
                     per_container = int(q["per_container"][-1])
                 if "fail_every" in q:
                     fail_every = int(q["fail_every"][-1])
+                if "serial" in q:
+                    serial = q["serial"][-1] == "1"
             except ValueError:
                 self.send_error(400, "bad query parameter")
                 return
@@ -709,10 +723,44 @@ class Connection:
                 "body": body[:4096].decode("latin-1"), "body_len": len(body),
                 "location": parse_qs(query).get("location", [None])[-1] if query else None,
                 "aborted": None}
+        self.busy = True
+        if serial:
+            Connection.take_in_turn(self.loop, p, path, (self, t, seen, per_container, hold_ms, cold_ms, status,
+                                                     shape, fail_every))
+            return
+        self.serve(path, t, start, seen, per_container, hold_ms, cold_ms, status, shape, fail_every)
+
+    queues = {}              # --serial-starts: per function, the requests not taken yet
+    blocked = set()          # functions whose taker is starting a container
+
+    @staticmethod
+    def take_in_turn(loop, p, path, req=None):
+        """--serial-starts: the platform takes a function's requests one at a
+        time, in arrival order; starting a container stops it from taking any
+        other for the cold start, so containers start one after another and
+        the first ones, free again, take the requests that wait (like
+        serverless-offline, which builds each instance in its main thread)."""
+        q = Connection.queues.setdefault(path, deque())
+        if req is not None:
+            q.append(req)
+            if path in Connection.blocked:
+                return
+        Connection.blocked.discard(path)
+        while q:
+            conn, t, seen, per_container, hold_ms, cold_ms, status, shape, fail_every = q.popleft()
+            if conn.closed:
+                continue
+            if conn.serve(path, t, now(), seen, per_container, hold_ms, cold_ms, status, shape, fail_every):
+                Connection.blocked.add(path)
+                loop.call_at(now() + cold_ms / 1000.0, Connection.take_in_turn, loop, p, path)
+                return
+
+    def serve(self, path, t, start, seen, per_container, hold_ms, cold_ms, status, shape, fail_every):
+        """Serves a request from start on; returns whether it was a cold start."""
+        p = self.platform
         f, c, cold, rec = p.acquire(path, t, start, seen, per_container)
         if fail_every and f.requests % fail_every == 0:
             status = 503
-        self.busy = True
         if cold:
             c.ready_at = start + cold_ms / 1000.0
             paid = cold_ms
@@ -724,6 +772,7 @@ class Connection:
         # The container is held from the start of service on.
         self.loop.call_at(start + (hold_ms + paid) / 1000.0, self.finish,
                           f, c, cold, paid, status, rec, shape)
+        return cold
 
     def invoke(self, t, method, path, query, headers, body):
         """A Lambda Invoke: signature checked, function resolved, then a container as for any request."""
@@ -809,6 +858,8 @@ class Connection:
             kill = q.get("kill", ["0"])[-1] not in ("0", "", "false")
             if kill:
                 p.kill_all()
+            if "per_container" in q:
+                Server.per_container = max(1, min(1000, int(q["per_container"][-1])))
             p.reset_record()
             self.respond(200, json.dumps({"reset": True, "kill": kill}).encode(), "")
         else:
@@ -884,6 +935,8 @@ def parse_args(argv):
     ap.add_argument("--requests-per-container", type=int, default=1,
                     help="requests one container serves at once, like Cloud Run's "
                          "concurrency (default 1; per request: per_container=)")
+    ap.add_argument("--serial-starts", action="store_true",
+                    help="take each function's requests one at a time, and none while a container starts")
     ap.add_argument("--max-seconds", type=float, default=3600.0,
                     help="exit by itself after this many seconds (default 3600)")
     ap.add_argument("--backlog", type=int, default=8192,
@@ -937,6 +990,7 @@ def main(argv=None):
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
     Server.per_container = args.requests_per_container
+    Server.serial_starts = args.serial_starts
     server = Server(loop, platform, args.host, args.port, args.backlog,
                     args.arrival_clock == "kernel")
     if args.port_file:
