@@ -228,6 +228,54 @@ static void test_topup(void) {
         CHECK(strstr(rec.message, ", 4 attempts, 80 requests; top-up limit of 80 requests reached"),
               "limit MESSAGE '%s'", rec.message);
         journal_record_done(&rec);
+
+        /* Why the first attempt fell short, field by field and in words; what the round woke past N. */
+        static const struct {
+                const char *what;
+                struct summary s;
+                const char *cause, *spread, *service, *overshoot, *words;
+        } causes[] = {
+                { "packing", { .containers = 5, .sent = 18, .ok = 18, .instances = 5, .instances_known = true,
+                               .reached = 5, .attempts = 2, .first = { OVERLAP_PACKING, 2000, 0, 3, 0, 0 } },
+                  "packing", "2", NULL, "0",
+                  "orders-api round 3: 5 of 5 reached (0 warm, 0 cold, 0 unknown, 0 failed), p50 0 ms, max 0 ms, "
+                  "first attempt short: containers took several requests at once, 2 attempts, 18 requests" },
+                { "spread", { .containers = 1000, .sent = 1000, .ok = 1000, .instances = 980, .instances_known = true,
+                              .reached = 980, .attempts = 1, .shortfall = SHORTFALL_MAX_PARALLEL,
+                              .first = { OVERLAP_SPREAD, 933000, 300000, 0, 20, 0 } },
+                  "spread", "933", "300", "0",
+                  "orders-api round 3: 980 of 1000 reached (0 warm, 0 cold, 0 unknown, 0 failed), p50 0 ms, max 0 ms, "
+                  "first attempt short: not overlapped, sent over 933 ms, a container answered in 300 ms and took "
+                  "another; not topped up, reaching N needs more requests at once than max_parallel allows" },
+                { "serial, past N", { .containers = 50, .sent = 150, .ok = 150, .instances = 52,
+                                      .instances_known = true, .reached = 52, .attempts = 3, .overshoot = 2,
+                                      .first = { OVERLAP_SERIAL, 5000, 143000, 0, 0, 12 } },
+                  "serial", "5", "143", "2",
+                  "orders-api round 3: 52 of 50 reached (0 warm, 0 cold, 0 unknown, 0 failed), p50 0 ms, max 0 ms, "
+                  "first attempt short: the platform served requests sent together one after another, 143 ms apart, "
+                  "2 past N, 3 attempts, 150 requests" },
+                { "reached at once", { .containers = 5, .sent = 5, .ok = 5, .instances = 5, .instances_known = true,
+                                       .reached = 5, .attempts = 1 },
+                  NULL, NULL, NULL, "0",
+                  "orders-api round 3: 5 of 5 reached (0 warm, 0 cold, 0 unknown, 0 failed), p50 0 ms, max 0 ms" },
+                { "no ids", { .containers = 5, .sent = 5, .ok = 5, .reached = 5, .attempts = 1 },
+                  NULL, NULL, NULL, NULL,
+                  "orders-api round 3: 5 of 5 reached (0 warm, 0 cold, 0 unknown, 0 failed), p50 0 ms, max 0 ms" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(causes); i++) {
+                const char *want[] = { causes[i].cause, causes[i].spread, causes[i].service, causes[i].overshoot };
+                const char *names[] = { "WARMD_SHORT_CAUSE", "WARMD_SPREAD_MS", "WARMD_SERVICE_MS", "WARMD_OVERSHOOT" };
+
+                CHECK(journal_build_round(&ep8, 3, &causes[i].s, 0, &rec) == 0, "%s: build", causes[i].what);
+                for (size_t j = 0; j < ELEMENTSOF(names); j++) {
+                        const char *got = journal_record_get(&rec, names[j]);
+
+                        CHECK(want[j] ? got && streq(got, want[j]) : !got, "%s: %s=%s, want %s", causes[i].what,
+                              names[j], got ? got : "(absent)", want[j] ? want[j] : "(absent)");
+                }
+                CHECK(streq(rec.message, causes[i].words), "%s: MESSAGE '%s'", causes[i].what, rec.message);
+                journal_record_done(&rec);
+        }
 }
 
 static void test_reclaim(void) {

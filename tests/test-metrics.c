@@ -37,7 +37,7 @@ static void test_format(void) {
                   .last = { .containers = 5, .reached = 4, .sent = 22, .attempts = 3, .p50_usec = 120000,
                             .max_usec = 2500000 },
                   .last_round_realtime = UINT64_C(1700000000500000), .requests = { 30, 5, 0, 2 }, .rounds = 7,
-                  .short_rounds = 1, .topups = 4, .next_requests = 17, .reclaims = 2,
+                  .short_rounds = 1, .topups = 4, .overshoot = 12, .next_requests = 17, .reclaims = 2,
                   .lifetime_min_usec = 240 * USEC_PER_SEC, .lifetime_max_usec = 600 * USEC_PER_SEC },
                 { .name = "we\"ird\\name", .containers = 2, .interval_usec = USEC_PER_SEC },
         };
@@ -62,6 +62,9 @@ static void test_format(void) {
                 "warmd_rounds_total{endpoint=\"orders\"} 7",
                 "warmd_rounds_short_total{endpoint=\"orders\"} 1",
                 "warmd_topups_total{endpoint=\"orders\"} 4",
+                "# TYPE warmd_containers_overshoot_total counter",
+                "warmd_containers_overshoot_total{endpoint=\"orders\"} 12",
+                "warmd_containers_overshoot_total{endpoint=\"we\\\"ird\\\\name\"} 0",
                 "warmd_reclaims_total{endpoint=\"orders\"} 2",
                 "warmd_container_idle_lifetime_min_seconds{endpoint=\"orders\"} 240",
                 "warmd_container_idle_lifetime_max_seconds{endpoint=\"orders\"} 600",
