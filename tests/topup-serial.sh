@@ -76,7 +76,7 @@ woken2=$(report 'fn("/over")["distinct_containers"]')
 check "round 2 sends what round 1 learned ($sent2 > 5)" test "$sent2" -gt 5
 check_eq "round 2 wakes one container per request" "$sent2" "$woken2"
 check "round 2's record counts them past N" grep -qE "^over round 2: $woken2 of 5 reached .*, $((woken2 - 5)) past N, 1 attempt, $sent2 requests$" "$WORK/over.err"
-wait_for 10 grep -q "^warmd_containers_overshoot_total{endpoint=\"over\"} $((woken2 - 5))\$" "$WORK/metrics/warmd.prom"
+wait_for 10 grep -q "^warmd_containers_overshoot_total{endpoint=\"over\"} $((woken2 - 5))\$" "$WORK/metrics/warmd.prom" || true
 check_eq "the metric counts them" "warmd_containers_overshoot_total{endpoint=\"over\"} $((woken2 - 5))" \
 	"$(grep '^warmd_containers_overshoot_total{' "$WORK/metrics/warmd.prom")"
 reset_platform
