@@ -161,37 +161,50 @@ static uint64_t distance(uint64_t a, uint64_t b) {
 
 /*
  * A container served each request somewhere between when it was sent and
- * its first byte.  Two requests of one container:
- *  - the later sent after the earlier was answered: the container was free
- *    again, the requests did not overlap because warmd sent them apart;
- *  - answered together (no further apart than they were sent, give or take
- *    TOGETHER_USEC): the container served both at once, it packs;
- *  - otherwise answered one after another though they were sent together:
- *    the platform served them in turn (a slow start of its own, a queue).
+ * its first byte.  Two requests of one container, a answered before b:
+ *  - b sent after a was answered: the container was free again; the
+ *    requests did not overlap because warmd sent them apart (spread);
+ *  - answered no further apart than they were sent (give or take
+ *    TOGETHER_USEC), and both sent and answered less than half the attempt's
+ *    quickest answer apart: served in turn, b would have waited a whole
+ *    service for a, so the container served both at once (packing);
+ *  - answered no further apart than they were sent, but sent or answered
+ *    further apart than that: the send gap explains the answers, warmd sent
+ *    them apart (spread).  Both sent and answered: a first byte is seen when
+ *    warmd reads it, and a client busy with a thousand handshakes reads the
+ *    answers of requests sent 1.5 s apart within 30 ms of each other;
+ *  - answered further apart than they were sent: sent together, served one
+ *    after another by the platform (serial: slow starts of its own, a queue).
  * The attempt's cause is what most pairs show; packing wins only outright,
  * as it alone makes top-up send more than N.
  */
 void overlap_classify(struct service_window *w, size_t n, struct overlap_report *ret) {
         struct overlap_report r = { .cause = OVERLAP_NONE };
-        uint64_t first_sent = UINT64_MAX, last_sent = 0, spread_min = UINT64_MAX, serial_min = UINT64_MAX;
+        uint64_t first_sent = UINT64_MAX, last_sent = 0, quickest = UINT64_MAX;
+        uint64_t serial_min = UINT64_MAX;
 
         qsort(w, n, sizeof *w, cmp_window);
         for (size_t i = 0; i < n; i++) {
-                const struct service_window *a = &w[i - (i > 0)], *b = &w[i];
+                first_sent = MIN(first_sent, w[i].sent_usec);
+                last_sent = MAX(last_sent, w[i].sent_usec);
+                quickest = MIN(quickest, w[i].first_byte_usec - MIN(w[i].sent_usec, w[i].first_byte_usec));
+        }
+        for (size_t i = 1; i < n; i++) {
+                const struct service_window *a = &w[i - 1], *b = &w[i];
+                uint64_t apart = b->first_byte_usec - a->first_byte_usec;
 
-                first_sent = MIN(first_sent, b->sent_usec);
-                last_sent = MAX(last_sent, b->sent_usec);
-                if (i == 0 || a->hash != b->hash)
+                if (a->hash != b->hash)
                         continue;
-                if (MAX(a->sent_usec, b->sent_usec) >= a->first_byte_usec) {
+                if (MAX(a->sent_usec, b->sent_usec) >= a->first_byte_usec)
                         r.spread++;
-                        spread_min = MIN(spread_min, a->first_byte_usec - MIN(a->sent_usec, a->first_byte_usec));
-                } else if (b->first_byte_usec - a->first_byte_usec <=
-                           distance(a->sent_usec, b->sent_usec) + TOGETHER_USEC)
-                        r.packed++;
-                else {
+                else if (apart <= distance(a->sent_usec, b->sent_usec) + TOGETHER_USEC) {
+                        if (apart < quickest / 2 && distance(a->sent_usec, b->sent_usec) < quickest / 2)
+                                r.packed++;
+                        else
+                                r.spread++;
+                } else {
                         r.serial++;
-                        serial_min = MIN(serial_min, b->first_byte_usec - a->first_byte_usec);
+                        serial_min = MIN(serial_min, apart);
                 }
         }
         r.spread_usec = n > 0 ? last_sent - first_sent : 0;
@@ -199,7 +212,7 @@ void overlap_classify(struct service_window *w, size_t n, struct overlap_report 
                 r.cause = OVERLAP_PACKING;
         else if (r.spread > 0 && r.spread >= r.serial) {
                 r.cause = OVERLAP_SPREAD;
-                r.service_usec = spread_min;
+                r.service_usec = quickest;
         } else if (r.serial > 0) {
                 r.cause = OVERLAP_SERIAL;
                 r.service_usec = serial_min;

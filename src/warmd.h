@@ -215,8 +215,8 @@ struct service_window {
 struct overlap_report {
         enum overlap cause;
         uint64_t spread_usec;           /* from the first request sent to the last */
-        uint64_t service_usec;          /* the shortest service that cause shows: SPREAD, a container's window
-                                         * the spread exceeded; SERIAL, between a container's answers */
+        uint64_t service_usec;          /* SPREAD: the quickest answer (sent to first byte), about what a
+                                         * container takes to serve one; SERIAL: the closest answers of one */
         unsigned packed, spread, serial; /* pairs of one container's requests, by what they show */
 };
 

@@ -107,6 +107,9 @@ static void test_classify(void) {
                 /* Sent 933 ms apart by warmd's handshakes: the container was free again. */
                 { "spread: sent after the first answer", { { 1, 0, 300 }, { 1, 933, 1233 }, { 2, 10, 310 } }, 3,
                   SP, 933, 300 },
+                /* HTTP/1.1 TLS: each request after its own handshake; one container took two in turn. */
+                { "spread: sent 250 ms apart, answered 100 ms apart",
+                  { { 1, 0, 300 }, { 1, 250, 400 }, { 2, 5, 105 } }, 3, SP, 250, 100 },
                 /* serverless-offline: all sent at once, one instance answers them 169 ms and more apart. */
                 { "serial: sent together, answered in turn",
                   { { 1, 0, 3796 }, { 1, 3, 4427 }, { 1, 5, 4596 }, { 2, 1, 3800 } }, 4, SE, 5, 169 },
