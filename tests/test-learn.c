@@ -135,6 +135,42 @@ static void test_classify(void) {
         }
 }
 
+/* An answer of container id, sent at sent_ms and answered (first byte) at first_ms. */
+static struct result served(const char *id, uint64_t sent_ms, uint64_t first_ms) {
+        struct result r = { .ok = true, .sent = true, .answered_usec = (first_ms + 1) * MS, .pretransfer_usec = 0,
+                            .total_usec = (first_ms + 1 - sent_ms) * MS, .ttfb_usec = (first_ms - sent_ms) * MS };
+
+        snprintf(r.instance, sizeof r.instance, "%s", id);
+        return r;
+}
+
+/* What the round's accumulator tells top-up at the end of each attempt. */
+static void test_attempt(void) {
+        const struct result first[] = { served("c1", 1000, 1300), served("c1", 1001, 1300), served("c2", 1000, 1300),
+                                        served("c2", 1002, 1301), served("c3", 1001, 1300) };
+        const struct result second[] = { served("c1", 2000, 2100), served("c4", 2000, 2300), served("c4", 2001, 2500) };
+        struct round_acc a;
+        struct topup_state t = { .containers = 5, .instances_known = true };
+
+        CHECK(round_acc_init(&a, 5, 40) == 0, "init");
+        for (size_t i = 0; i < ELEMENTSOF(first); i++)
+                round_acc_add(&a, &first[i]);
+        round_acc_attempt(&a, 0, true, &t);
+        CHECK(t.batch_reached == 3 && t.reached == 3 && t.gained == 3, "attempt 1: %u of the attempt, %u, %u new",
+              t.batch_reached, t.reached, t.gained);
+        CHECK(t.cause == OVERLAP_PACKING && a.s.first.cause == OVERLAP_PACKING && a.s.first.spread_usec == 2 * MS,
+              "attempt 1: packing, kept as the first's: %s", overlap_to_string(t.cause));
+
+        for (size_t i = 0; i < ELEMENTSOF(second); i++)
+                round_acc_add(&a, &second[i]);
+        round_acc_attempt(&a, ELEMENTSOF(first), false, &t);
+        CHECK(t.batch_reached == 2 && t.reached == 4 && t.gained == 1, "attempt 2: %u of the attempt, %u, %u new",
+              t.batch_reached, t.reached, t.gained);
+        CHECK(t.cause == OVERLAP_SERIAL && a.s.first.cause == OVERLAP_PACKING, "attempt 2: serial (%s), the first's kept",
+              overlap_to_string(t.cause));
+        round_acc_done(&a);
+}
+
 /* One round: begins at start, the ids answer 100 ms later, ends then. */
 static int round_with(struct lifetime *l, uint64_t round, uint64_t start, const char *const *ids, size_t n,
                       unsigned failed, struct reclaim *ret) {
@@ -229,6 +265,7 @@ int main(void) {
         test_next();
         test_learn();
         test_classify();
+        test_attempt();
         test_lifetime();
         return tests_result("test-learn");
 }
