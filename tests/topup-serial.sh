@@ -46,7 +46,9 @@ check "sent apart: the record names it, with the spread and the container's serv
 	grep -qE "^spread round 1: 5 of 10 reached .*, first attempt short: not overlapped, sent over [0-9]+ ms, a container answered in [0-9]+ ms and took another; not topped up" "$WORK/err"
 spread=$(sed -n 's/.*sent over \([0-9]*\) ms, a container answered in \([0-9]*\) ms.*/\1 \2/p' "$WORK/err")
 check "sent apart: the spread exceeded the service time ($spread)" test "${spread% *}" -ge "${spread#* }"
-check "sent apart: a service time near the platform's 100 ms hold ($spread)" test "${spread#* }" -ge 100 -a "${spread#* }" -lt 1000
+# The platform holds from the request's arrival; libcurl stamps its pretransfer time when it enters
+# PERFORMING, after it has written the request: the service time warmd sees can read a little short.
+check "sent apart: a service time near the platform's 100 ms hold ($spread)" test "${spread#* }" -ge 90 -a "${spread#* }" -lt 1000
 
 # Overshoot: a daemon learns from a packing platform that 5 containers need 17 requests; the platform
 # then stops packing, and the next round wakes 17.  The record and the metric say 12 past N, and the
