@@ -53,6 +53,12 @@ struct group {
         uint64_t timeout_usec, connect_timeout_usec;
         bool scouted;                   /* its origin's ALPN was asked for (scout_start()) */
         bool serial;                    /* the origin speaks HTTP/1.1: every member goes at once */
+        struct group_conn {             /* the leaders' connections, by local port (note_stream()) */
+                int port;
+                unsigned streams;
+        } *conns;
+        unsigned n_conns, max_conns;
+        unsigned per_connection;        /* streams a leader's connection was to carry */
 };
 
 struct transfer {
@@ -140,6 +146,8 @@ void after_curl(struct http *h);
 /* http-origin.c */
 enum alpn origin_alpn(struct http *h, const struct http_request *req);
 void origin_learn(struct http *h, const struct http_request *req, enum alpn alpn);
+unsigned origin_streams(struct http *h, const struct http_request *req);
+void origin_learn_streams(struct http *h, const struct http_request *req, unsigned streams);
 enum alpn alpn_of_connection(CURL *easy);
 void origins_free(struct http *h);
 

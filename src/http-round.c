@@ -150,20 +150,55 @@ void leader_failed(struct transfer *t, CURLcode code) {
                  t->error[0] ? t->error : curl_easy_strerror(code));
 }
 
+static void scout_ended(struct http *h, struct group *g);
+
+/*
+ * A server may allow fewer streams on a connection than libcurl's 100
+ * (nginx's http2_max_concurrent_streams), and libcurl 7.88.1 does not say
+ * what the server's SETTINGS allowed.  A follower that finds every leader's
+ * connection full opens one of its own (N = 200 against a server allowing
+ * 50: 102 connections, one per request past the first 100).  Which
+ * connection each request went on shows in its local port, which libcurl
+ * sets for a reused connection too (CF_CTRL_DATA_SETUP): once a follower is
+ * on a connection of its own, the busiest leader's connection carried what
+ * the server allows, and the origin's next rounds open one connection per
+ * that many requests.  One that carried more than was planned for raises
+ * it again.
+ */
+static void note_stream(struct transfer *t, int port, bool leader) {
+        struct group *g = t->group;
+        unsigned most = 0;
+        bool own = true;
+
+        if (leader && g->n_conns < g->max_conns)
+                g->conns[g->n_conns++] = (struct group_conn) { .port = port };
+        for (unsigned i = 0; i < g->n_conns; i++) {
+                if (g->conns[i].port == port) {
+                        g->conns[i].streams++;
+                        own = false;
+                }
+                most = MAX(most, g->conns[i].streams);
+        }
+        if ((own && most < g->per_connection) || most > g->per_connection)
+                origin_learn_streams(t->http, &t->req, most);
+}
+
 /*
  * A leader's connection that ALPN gave HTTP/1.1 (an origin that dropped
  * HTTP/2 since it was learnt) carries none of the followers: they go at
  * once, each on a connection of its own, instead of after every leader.
  */
-static void scout_ended(struct http *h, struct group *g);
-
 static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int primary_port, int local_port) {
         struct transfer *t = userdata;
         struct group *g = t->group;
         enum alpn alpn;
 
-        if (!g || (!t->leader && !t->scout))
+        if (!g || g->serial)
                 return CURL_PREREQFUNC_OK;
+        if (!t->leader && !t->scout) {
+                note_stream(t, local_port, false);
+                return CURL_PREREQFUNC_OK;
+        }
         alpn = alpn_of_connection(t->easy);
         if (g->http_version == HTTP_VERSION_AUTO)
                 origin_learn(t->http, &t->req, alpn);
@@ -175,7 +210,8 @@ static int on_prereq(void *userdata, char *primary_ip, char *local_ip, int prima
         if (alpn == ALPN_H1 && g->http_version == HTTP_VERSION_AUTO) {
                 g->serial = true;
                 group_list_ready(t->http, g);
-        }
+        } else
+                note_stream(t, local_port, true);
         return CURL_PREREQFUNC_OK;
 }
 
@@ -196,6 +232,7 @@ static bool group_fits(const struct group *g, const struct http_request *req) {
 }
 
 static void group_free(struct group *g) {
+        free(g->conns);
         free(g->origin);
         free(g->ca_file);
         free(g->client_cert);
@@ -382,17 +419,23 @@ static void scout_ended(struct http *h, struct group *g) {
 /* The round has all its members: its leaders go, on connections of their own if it needs more than one. */
 static void group_close(struct http *h, struct group *g) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
-        unsigned members = 0, leaders;
+        unsigned members = 0, leaders, per;
         struct transfer *t;
 
-        if (g->serial)
+        if (g->serial || !g->waiting)
                 return;         /* on_pass_end() lets every member go at once */
         for (t = g->waiting; t; t = t->wait_next)
                 members++;
         if (members > 1 && !g->scouted && g->http_version == HTTP_VERSION_AUTO &&
             origin_alpn(h, &g->waiting->req) == ALPN_UNKNOWN && scout_start(h, g))
                 return;
-        leaders = (members + STREAMS_PER_CONNECTION - 1) / STREAMS_PER_CONNECTION;
+        per = g->per_connection = origin_streams(h, &g->waiting->req);
+        leaders = (members + per - 1) / per;
+        /* Without room to note the leaders' connections, only nothing is learnt. */
+        free(g->conns);
+        g->n_conns = 0;
+        g->conns = calloc(leaders, sizeof *g->conns);
+        g->max_conns = g->conns ? leaders : 0;
         g->connecting += leaders;
         /* finish() of a leader that could not be added may abort the round: g->waiting can empty. */
         while (leaders-- > 0 && (t = g->waiting)) {
@@ -402,7 +445,7 @@ static void group_close(struct http *h, struct group *g) {
                 follower_timeout(t);
                 /* Its own connection, or one that is ready: libcurl enforces no timeout while it waits. */
                 (void) curl_easy_setopt(t->easy, CURLOPT_PIPEWAIT, 0L);
-                if (members > STREAMS_PER_CONNECTION)
+                if (members > per)
                         (void) curl_easy_setopt(t->easy, CURLOPT_FRESH_CONNECT, 1L);
                 (void) transfer_add(h, t);
         }
