@@ -118,14 +118,19 @@ static void wait_unlink(struct group *g, struct transfer *t) {
         t->waiting = false;
 }
 
-/* The group's followers may go, as soon as curl's callbacks are over (after_curl()). */
-static void group_list_ready(struct http *h, struct group *g) {
+/* Onto http's opening or ready list, for on_pass_end() or after_curl() to take on. */
+static void group_list(struct http *h, struct group *g, struct group **list) {
         if (g->listed || !g->waiting)
                 return;
         g->listed = true;
-        g->next = h->ready;
-        h->ready = g;
+        g->next = *list;
+        *list = g;
         (void) sd_event_source_set_enabled(h->pass_end, SD_EVENT_ONESHOT);
+}
+
+/* The group's followers may go, as soon as curl's callbacks are over (after_curl()). */
+static void group_list_ready(struct http *h, struct group *g) {
+        group_list(h, g, &h->ready);
 }
 
 static void leader_settle(struct transfer *t, bool connected) {
@@ -407,13 +412,8 @@ static void scout_ended(struct http *h, struct group *g) {
                 group_list_ready(h, g);
                 return;
         }
-        if (g->listed || !g->waiting)
-                return;
         /* Open again, for on_pass_end() to close it with its leaders. */
-        g->listed = true;
-        g->next = h->opening;
-        h->opening = g;
-        (void) sd_event_source_set_enabled(h->pass_end, SD_EVENT_ONESHOT);
+        group_list(h, g, &h->opening);
 }
 
 /* The round has all its members: its leaders go, on connections of their own if it needs more than one. */

@@ -18,7 +18,7 @@ arrivals() { report "[round((t - min(a[0] for a in fn('$1')['arrivals'])) * 1000
 
 cat >"$WORK/get.conf" <<CONF
 [h1get]
-url = https://127.0.0.1:$H1_PORT/h1get?hold_ms=1500&cold_ms=200
+url = https://127.0.0.1:$H1_PORT/h1get?hold_ms=3000&cold_ms=200
 containers = $N
 ca_file = $CA
 timeout = 30s
@@ -53,7 +53,7 @@ check_eq "N=$N POST over HTTPS/1.1 under auto: $N requests, $N containers" "$N $
 reset_platform "?kill=1"
 : >"$WORK/nginx/access.log"
 : >"$WORK/nginx/error.log"
-sed -e 's/h1get/h1daemon/g' -e '1i [global]\ninterval = 4s\n' "$WORK/get.conf" >"$WORK/daemon.conf"
+sed -e 's/h1get/h1daemon/g' -e '1i [global]\ninterval = 5s\n' "$WORK/get.conf" >"$WORK/daemon.conf"
 "$WARMD" -c "$WORK/daemon.conf" >"$WORK/out" 2>"$WORK/err" &
 warmd_pid=$!
 at_exit "stop_pid $warmd_pid"
