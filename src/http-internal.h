@@ -51,6 +51,14 @@ struct group {
         int http_version;
         /* A follower waits no longer than its leader may take to connect (start_followers()). */
         uint64_t timeout_usec, connect_timeout_usec;
+        bool scouted;                   /* its origin's ALPN was asked for (scout_start()) */
+        bool serial;                    /* the origin speaks HTTP/1.1: every member goes at once */
+        struct group_conn {             /* the leaders' connections, by local port (note_stream()) */
+                int port;
+                unsigned streams;
+        } *conns;
+        unsigned n_conns, max_conns;
+        unsigned per_connection;        /* streams a leader's connection was to carry */
 };
 
 struct transfer {
@@ -61,6 +69,7 @@ struct transfer {
         bool held;                      /* its body waits for the rest of the group */
         bool waiting;                   /* a follower not yet on the multi handle (in group->waiting) */
         bool leader;                    /* opens a connection for the group's followers, not ready yet */
+        bool scout;                     /* connect-only, asks the group's origin for its ALPN (scout_start()) */
         struct transfer *wait_prev, *wait_next;
         uint64_t started_usec;          /* CLOCK_MONOTONIC, when a follower was taken; see follower_timeout() */
         uint64_t waited_usec;           /* kept back for its group's connections */
@@ -105,6 +114,15 @@ struct http {
         unsigned ca_parses;             /* of any CA file: each parse's connections are its own */
         CURLSH **retired;               /* session caches of CA files since changed, until no handle uses them */
         size_t n_retired, cap_retired;
+        struct origin *origins;         /* what ALPN gave, most recently used first (http-origin.c) */
+        size_t n_origins;
+};
+
+/* What TLS negotiated with an origin (ALPN), as far as http knows. */
+enum alpn {
+        ALPN_UNKNOWN,
+        ALPN_H1,                        /* http/1.1, or no ALPN at all: one request per connection at a time */
+        ALPN_H2,
 };
 
 /*
@@ -118,17 +136,31 @@ static inline bool is_https(const char *url) {
 }
 
 /* http.c */
+int transfer_get(struct http *h, struct transfer **ret);
+int transfer_setup(struct http *h, struct transfer *t);
+void transfer_activate(struct http *h, struct transfer *t);
+void transfer_put_back(struct http *h, struct transfer *t, bool reuse);
 void transfer_finish(struct http *h, struct transfer *t, CURLcode code);
 void after_curl(struct http *h);
 
+/* http-origin.c */
+enum alpn origin_alpn(struct http *h, const struct http_request *req);
+void origin_learn(struct http *h, const struct http_request *req, enum alpn alpn);
+unsigned origin_streams(struct http *h, const struct http_request *req);
+void origin_learn_streams(struct http *h, const struct http_request *req, unsigned streams);
+enum alpn alpn_of_connection(CURL *easy);
+void origins_free(struct http *h);
+
 /* http-round.c */
-bool round_wants_streams(const struct http_request *req);
+size_t origin_length(const char *url);
+bool round_wants_streams(struct http *h, const struct http_request *req);
 int group_join(struct http *h, struct transfer *t, bool body, bool follow);
 void group_leave(struct transfer *t);
 void group_unref(struct group *g);
 void leader_failed(struct transfer *t, CURLcode code);
 CURLcode held_body_setup(struct transfer *t);
 CURLcode follower_setup(struct transfer *t);
+CURLcode scout_setup(struct transfer *t);
 void send_held_bodies(struct http *h);
 void start_followers(struct http *h);
 int on_pass_end(sd_event_source *s, void *userdata);

@@ -387,7 +387,7 @@ static void unlink_active(struct http *h, struct transfer *t) {
  * request on it fails to start.  Only a clean end over HTTP/1.x is trusted;
  * the rest costs one curl_easy_init() per request.
  */
-static void transfer_put_back(struct http *h, struct transfer *t, bool reuse) {
+void transfer_put_back(struct http *h, struct transfer *t, bool reuse) {
         group_leave(t);
         if (!reuse) {
                 transfer_free(t);
@@ -438,11 +438,12 @@ struct http *http_free(struct http *h) {
         sd_event_unref(h->event);
         free(h->user_agent);
         tls_free(h);
+        origins_free(h);
         free(h);
         return NULL;
 }
 
-static int transfer_setup(struct http *h, struct transfer *t) {
+int transfer_setup(struct http *h, struct transfer *t) {
         const struct http_request *req = &t->req;
         CURL *c = t->easy;
         CURLcode cc = CURLE_OK;
@@ -526,6 +527,8 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         }
         if (t->waiting && cc == CURLE_OK)
                 cc = follower_setup(t);
+        if (t->scout && cc == CURLE_OK)
+                cc = scout_setup(t);
 #undef SET
         if (cc != CURLE_OK)
                 return log_full(LOG_ERR, EINVAL, "Failed to set up a request for %s: %s", req->name,
@@ -533,12 +536,10 @@ static int transfer_setup(struct http *h, struct transfer *t) {
         return 0;
 }
 
-int http_start(struct http *h, const struct http_request *req, unsigned flags, void *userdata) {
+/* A transfer from the pool, or a new one. */
+int transfer_get(struct http *h, struct transfer **ret) {
         struct transfer *t = h->free_list;
-        int r;
 
-        if ((flags & HTTP_PROBE) && req->host_is_address)
-                return -EINVAL;
         if (t)
                 h->free_list = t->next;
         else {
@@ -552,16 +553,39 @@ int http_start(struct http *h, const struct http_request *req, unsigned flags, v
                 }
         }
         t->http = h;
+        t->next = NULL;
+        t->waited_usec = 0;
+        t->scout = false;
+        *ret = t;
+        return 0;
+}
+
+/* On the active list: started, and to be aborted or finished. */
+void transfer_activate(struct http *h, struct transfer *t) {
+        t->next = h->active;
+        if (h->active)
+                h->active->prev = t;
+        h->active = t;
+        h->n_active++;
+}
+
+int http_start(struct http *h, const struct http_request *req, unsigned flags, void *userdata) {
+        struct transfer *t;
+        int r;
+
+        if ((flags & HTTP_PROBE) && req->host_is_address)
+                return -EINVAL;
+        r = transfer_get(h, &t);
+        if (r < 0)
+                return r;
         t->req = *req;
         t->userdata = userdata;
         t->probe = flags & HTTP_PROBE;
-        t->next = NULL;
-        t->waited_usec = 0;
 
         r = h->multi ? 0 : multi_new(h);
         if (r >= 0 && !t->probe) {
                 bool body = req->body && req->body[0] && !streq_ptr(req->method, "HEAD");
-                bool streams = round_wants_streams(req);
+                bool streams = round_wants_streams(h, req);
 
                 if (body || streams)
                         r = group_join(h, t, body, streams);
@@ -575,12 +599,7 @@ int http_start(struct http *h, const struct http_request *req, unsigned flags, v
                 transfer_put_back(h, t, false);      /* a handle that failed setup is in no known state */
                 return r;
         }
-
-        t->next = h->active;
-        if (h->active)
-                h->active->prev = t;
-        h->active = t;
-        h->n_active++;
+        transfer_activate(h, t);
         return 0;
 }
 
@@ -654,6 +673,9 @@ void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
                 snprintf(t->error, sizeof t->error, "not sent: no socket: %s", socket_error(t->socket_errno));
         if (t->group)
                 leader_failed(t, code);         /* with the reason as told */
+        /* Under "auto", what the origin speaks now decides how its next round goes (round_wants_streams()). */
+        if (code == CURLE_OK && !t->probe && t->req.http_version == HTTP_VERSION_AUTO && is_https(t->req.url))
+                origin_learn(h, &t->req, http_version >= CURL_HTTP_VERSION_2_0 ? ALPN_H2 : ALPN_H1);
         if (code == CURLE_OK && !t->probe) {
                 for (size_t i = 0; i < HTTP_CAPTURE_MAX && used < sizeof captured; i++)
                         if ((r.headers[i] = header_value(t->easy, t->req.capture[i], captured + used,
@@ -668,7 +690,8 @@ void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
          * pool only after it, because the response still points into this transfer's answer. */
         (void) curl_multi_remove_handle(h->multi, t->easy);
         unlink_active(h, t);
-        h->done(userdata, &r);
+        if (!t->scout)          /* http's own, for its group (scout_start()) */
+                h->done(userdata, &r);
         transfer_put_back(h, t, code == CURLE_OK && http_version < CURL_HTTP_VERSION_2_0);
 }
 

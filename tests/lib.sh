@@ -349,7 +349,9 @@ start_tls_proxy() {
 	[[ $features == *--with-http_ssl_module* ]] || skip "$nginx was built without TLS (http_ssl_module)"
 	[[ $features == *--with-http_v2_module* ]] || skip "$nginx was built without HTTP/2 (http_v2_module)"
 	bash "$top_srcdir/tests/tls-ca.sh" "$WORK/tls"
-	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT GOAWAY_PORT H2C_PORT <<<"$(free_ports 6)"
+	# H1_PORT: TLS without http2, as Azure's front doors by default; STREAMS50_PORT: HTTP/2 allowing 50 streams.
+	read -r TLS_PORT WRONGHOST_PORT EXPIRED_PORT MTLS_PORT GOAWAY_PORT H2C_PORT H1_PORT STREAMS50_PORT \
+		<<<"$(free_ports 8)"
 	mkdir -p "$WORK/nginx/tmp"
 	cat >"$WORK/nginx/nginx.conf" <<CONF
 daemon off;
@@ -403,6 +405,19 @@ http {
 	}
 	server {
 		listen 127.0.0.1:$H2C_PORT http2;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$H1_PORT ssl backlog=4096;
+		ssl_certificate $WORK/tls/server.pem;
+		ssl_certificate_key $WORK/tls/server.key;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$STREAMS50_PORT ssl http2;
+		ssl_certificate $WORK/tls/server.pem;
+		ssl_certificate_key $WORK/tls/server.key;
+		http2_max_concurrent_streams 50;
 		location / { proxy_pass http://127.0.0.1:$PORT; }
 	}
 }
