@@ -2,9 +2,9 @@
 /*
  * http-origin.c: what http remembers of each origin across rounds: whether
  * TLS (ALPN) gave it HTTP/2 or HTTP/1.1, and how many streams one of its
- * HTTP/2 connections carried (see note_stream()).  An origin is what libcurl shares
- * connections by, as groups key them (see group_fits()): scheme, host and
- * port, the CA file and the client certificate.
+ * HTTP/2 connections carried (see note_stream()).  An origin is what
+ * libcurl shares connections by, as groups key them (see group_fits()):
+ * scheme, host and port, the CA file and the client certificate.
  */
 #include "config.h"
 
@@ -17,8 +17,9 @@
 /*
  * Bounded: a warmd that warms more origins than this forgets the least
  * recently used, whose next round asks again (one connect-only handshake,
- * see scout_start()).  256 entries of a few short strings each: some KiB.  The list is kept most recently used first, so a
- * round's requests, all to one origin, find it at the head.
+ * see scout_start()).  256 entries of a few short strings each: some KiB.
+ * The list is kept most recently used first, so a round's requests, all to
+ * one origin, find it at the head.
  */
 #define ORIGINS_MAX 256
 
