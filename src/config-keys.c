@@ -491,6 +491,62 @@ static const struct value_type type_http_version = {
         .copy = http_version_copy,
 };
 
+/* One window a line; the field is a struct schedule, which an endpoint takes whole from [global] or sets whole. */
+static void schedule_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        struct schedule *s = field_of(k, base);
+        struct schedule_window w;
+        char why[256];
+
+        if (s->n >= k->max)
+                return add_error(p, "%s: too many windows (the limit is %" PRIu64 " per section)", k->name, k->max);
+        if (schedule_window_parse(value, CONTAINERS_MAX, &w, why, sizeof why) < 0)
+                return add_error(p, "%s: %s", k->name, why);
+        if (schedule_add(s, &w) < 0)
+                p->failed_oom = true;
+}
+
+static bool schedule_field_equal(const void *a, const void *b) {
+        return schedule_equal(a, b);
+}
+
+static int schedule_field_copy(void *dst, const void *src) {
+        return schedule_copy(dst, src);
+}
+
+static void schedule_field_done(void *field) {
+        schedule_done(field);
+}
+
+static int schedule_range(const struct key *k, char *buf, size_t size) {
+        return snprintf(buf, size, "at most %" PRIu64 " per section", k->max) < (int) size ? 0 : -ENOBUFS;
+}
+
+static const struct value_type type_schedule = {
+        .what = "DAYS HH:MM-HH:MM [N]",
+        .parse = schedule_parse,
+        .equal = schedule_field_equal,
+        .copy = schedule_field_copy,
+        .done = schedule_field_done,
+        .format_range = schedule_range,
+};
+
+/* glibc takes a zone it cannot find as UTC, silently: a typo would shift every window. */
+static void timezone_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        char why[256];
+
+        if (timezone_check(value, why, sizeof why) < 0)
+                return add_error(p, "%s: %s", k->name, why);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_timezone = {
+        .what = "Area/City",
+        .parse = timezone_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 /* ------------------------------------------------------------------- keys */
 
 #define GLOBAL   CONFIG_SCOPE_GLOBAL
@@ -556,6 +612,11 @@ const struct key config_keys[] = {
           .offset = EP(client_key), .doc = "PEM", .def_doc = "in client_cert" },
         { .name = "http_version",    .scope = GLOBAL | ENDPOINT, .type = &type_http_version,
           .offset = EP(http_version), .def = "auto" },
+        { .name = "schedule",        .scope = GLOBAL | ENDPOINT, .type = &type_schedule,
+          .offset = EP(schedule), .max = SCHEDULE_WINDOWS_MAX, .flags = KEY_REPEATABLE,
+          .doc = "DAYS is Mon, Mon-Fri, Sat,Sun or *", .def_doc = "around the clock" },
+        { .name = "timezone",        .scope = GLOBAL,            .type = &type_timezone,
+          .offset = GL(timezone), .doc = "a zone of tzdata", .def_doc = "$TZ, else the system's" },
 };
 
 const size_t config_n_keys = ELEMENTSOF(config_keys);

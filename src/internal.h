@@ -52,6 +52,8 @@ int journal_build_request(const struct endpoint_config *ep, uint64_t round, cons
 /* unlogged: requests of the round whose own record was held back (see journal_budget_admit()). */
 int journal_build_round(const struct endpoint_config *ep, uint64_t round, const struct summary *s, unsigned unlogged,
                         struct journal_record *ret);
+/* A schedule's boundary: the endpoint woke, slept or changed N (a WINDOW event). */
+int journal_build_window(const struct scheduler_event *ev, struct journal_record *ret);
 int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, const struct reclaim *rc,
                           struct journal_record *ret);
 

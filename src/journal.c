@@ -202,6 +202,33 @@ int journal_build_reclaim(const struct endpoint_config *ep, uint64_t round, cons
         return journal_record_end(&rec, ret);
 }
 
+int journal_build_window(const struct scheduler_event *ev, struct journal_record *ret) {
+        const char *what = ev->containers == 0 ? "sleep" : ev->previous == 0 ? "wake" : "change";
+        char until[96] = "";
+        struct journal_record rec;
+
+        if (ev->next_realtime > 0 && ev->next_local)
+                snprintf(until, sizeof until, " until %s", ev->next_local);
+        journal_record_begin(&rec, LOG_INFO, WARMD_MESSAGE_SCHEDULE);
+        journal_record_add(&rec, "WARMD_ENDPOINT=%s", ev->endpoint->name);
+        journal_record_add(&rec, "WARMD_SCHEDULE=%s", what);
+        journal_record_add(&rec, "WARMD_CONTAINERS=%u", ev->containers);
+        journal_record_add(&rec, "WARMD_PREVIOUS_CONTAINERS=%u", ev->previous);
+        if (ev->next_realtime > 0)
+                journal_record_add(&rec, "WARMD_NEXT_BOUNDARY_USEC=%" PRIu64, ev->next_realtime);
+        if (ev->containers == 0)
+                journal_record_add(&rec, "MESSAGE=%s: outside its schedule's windows; sleeping%s", ev->endpoint->name,
+                                   until);
+        else if (ev->previous == 0)
+                journal_record_add(&rec, "MESSAGE=%s: a window opens; warming %u container%s%s", ev->endpoint->name,
+                                   ev->containers, ev->containers == 1 ? "" : "s", until);
+        else
+                journal_record_add(&rec, "MESSAGE=%s: the schedule changes N from %u to %u container%s%s",
+                                   ev->endpoint->name, ev->previous, ev->containers, ev->containers == 1 ? "" : "s",
+                                   until);
+        return journal_record_end(&rec, ret);
+}
+
 /* ------------------------------------------------------------------ budget */
 
 unsigned journal_budget_limit(const struct config *c) {
@@ -350,6 +377,9 @@ void journal_sink_event(struct journal_sink *sink, const struct scheduler_event 
                 break;
         case SCHEDULER_EVENT_RECLAIM:
                 r = journal_build_reclaim(ep, ev->round, ev->reclaim, &rec);
+                break;
+        case SCHEDULER_EVENT_WINDOW:
+                r = journal_build_window(ev, &rec);
                 break;
         }
         if (r < 0)

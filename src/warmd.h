@@ -19,6 +19,7 @@
 #include <systemd/sd-event.h>
 
 #include "http.h"
+#include "schedule.h"
 #include "util.h"
 
 /* ------------------------------------------------------------------ config */
@@ -61,6 +62,7 @@ struct endpoint_config {
         enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
         unsigned topup_factor;          /* a round sends at most topup_factor x containers requests; 1: no top-up */
+        struct schedule schedule;       /* no windows: around the clock */
 };
 
 struct config {
@@ -68,6 +70,7 @@ struct config {
         unsigned max_parallel;
         char *user_agent;
         char *metrics_file;             /* NULL: none */
+        char *timezone;                 /* the schedules' zone; NULL: $TZ or the system's */
         size_t n_endpoints;
         /* Pointers, so an unchanged endpoint can keep its config (which curl points into) across a reload. */
         struct endpoint_config **endpoints;
@@ -335,6 +338,7 @@ int lifetime_round_end(struct lifetime *l, const struct summary *s, uint64_t jit
 #define WARMD_MESSAGE_FD_LIMIT       "bda9a326ca4d482ebd134d69ecd11966"
 #define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
 #define WARMD_MESSAGE_WATCHDOG       "61773b8630af47419e90e47ae4ac158b"
+#define WARMD_MESSAGE_SCHEDULE       "8f8858085c464b879560af2283b0f6f3"
 
 /*
  * A record as "FIELD=value" strings; built by pure functions, sent by
@@ -429,6 +433,8 @@ struct status_totals {
         unsigned reclaim_endpoints;     /* endpoints whose containers were reclaimed between rounds */
         const char *reclaim_name;       /* the one that saw it last, with what it knows */
         uint64_t reclaim_min_usec, reclaim_max_usec, reclaim_suggest_usec;
+        unsigned sleeping;              /* endpoints outside their schedule's windows */
+        uint64_t wake_realtime;         /* CLOCK_REALTIME usec when the first of them wakes; 0: none */
 };
 
 /*
@@ -441,6 +447,7 @@ enum scheduler_event_type {
         SCHEDULER_EVENT_ROUND,          /* a round finished */
         SCHEDULER_EVENT_ROUND_SKIPPED,  /* a round fell due while the previous one was still in flight */
         SCHEDULER_EVENT_RECLAIM,        /* a round found that containers had been reclaimed since the last */
+        SCHEDULER_EVENT_WINDOW,         /* a schedule's boundary: the endpoint woke, slept or changed N */
 };
 
 struct scheduler_event {
@@ -452,6 +459,9 @@ struct scheduler_event {
         unsigned pending;               /* ROUND_SKIPPED: requests of the running attempt not answered yet */
         unsigned requests;              /* ROUND_SKIPPED: requests of the running attempt */
         const struct reclaim *reclaim;  /* RECLAIM */
+        unsigned previous, containers;  /* WINDOW: N before and from now on; 0: sleeping */
+        uint64_t next_realtime;         /* WINDOW: CLOCK_REALTIME usec of the next boundary; 0: none */
+        const char *next_local;         /* WINDOW: the same in the schedule's zone, such as "Mon 2026-12-07 07:30 CET" */
 };
 
 /* An endpoint as the metrics see it: its last round and counters since warmd started. */
@@ -476,6 +486,8 @@ struct endpoint_stats {
         unsigned next_requests;         /* what the next round starts with (learned top-up) */
         uint64_t reclaims;
         uint64_t lifetime_min_usec, lifetime_max_usec;  /* 0: unknown */
+        unsigned wanted;                /* containers its schedule wants now; 0: sleeping */
+        bool in_window;                 /* inside a window, or without a schedule */
 };
 
 typedef void (*scheduler_event_fn)(void *userdata, const struct scheduler_event *ev);

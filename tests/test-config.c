@@ -520,6 +520,8 @@ static const struct sample {
         { "client_cert",     "/etc/passwd",        "/etc/group", NULL },
         { "client_key",      "/etc/passwd",        "/etc/group", "client_cert = /etc/passwd\n" },
         { "http_version",    "1.1",                "2", NULL },
+        { "schedule",        "Mon-Fri 07:30-19:00", "Sat,Sun 10:00-16:00 2", NULL },
+        { "timezone",        "Europe/Berlin",      "America/New_York", NULL },
 };
 
 /* A key that stands in for a required one: an endpoint has "lambda" instead of "url". */

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/* test-schedule: windows parsed, and schedule_at() over daylight-saving changes, midnights and week ends. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests.h"
+#include "warmd.h"
+
+static time_t utc(const char *s) {
+        struct tm tm = {};
+
+        if (!strptime(s, "%Y-%m-%d %H:%M", &tm))
+                abort();
+        return timegm(&tm);
+}
+
+/* "a|b|c": one window each. */
+static bool windows(const char *spec, struct schedule *ret) {
+        char buf[512], *save = NULL, why[256];
+
+        snprintf(buf, sizeof buf, "%s", spec);
+        for (char *w = strtok_r(buf, "|", &save); w; w = strtok_r(NULL, "|", &save)) {
+                struct schedule_window sw;
+
+                if (schedule_window_parse(w, CONTAINERS_MAX, &sw, why, sizeof why) < 0 || schedule_add(ret, &sw) < 0) {
+                        fprintf(stderr, "'%s': %s\n", w, why);
+                        return false;
+                }
+        }
+        return true;
+}
+
+/* Times are UTC; the comment of each says what the wall clock shows. */
+static const struct at_case {
+        const char *zone, *windows;
+        unsigned containers;
+        const char *now;
+        unsigned want;
+        const char *next;               /* NULL: never */
+        unsigned next_want;
+} at_cases[] = {
+        /* Office hours: Mon 2026-12-07, CET (+1). */
+        { "Europe/Berlin", "Mon-Fri 07:30-19:00", 10, "2026-12-07 06:00", 0, "2026-12-07 06:30", 10 },
+        { "Europe/Berlin", "Mon-Fri 07:30-19:00", 10, "2026-12-07 06:30", 10, "2026-12-07 18:00", 0 },
+        { "Europe/Berlin", "Mon-Fri 07:30-19:00", 10, "2026-12-07 12:00", 10, "2026-12-07 18:00", 0 },
+        /* Friday evening to Monday morning: across the week end. */
+        { "Europe/Berlin", "Mon-Fri 07:30-19:00", 10, "2026-12-11 18:00", 0, "2026-12-14 06:30", 10 },
+        /* N changes between two windows; where windows overlap, the larger N counts. */
+        { "Europe/Berlin", "Mon-Fri 07:30-19:00|Mon-Fri 19:00-23:00 3", 10, "2026-12-07 12:00", 10, "2026-12-07 18:00", 3 },
+        { "Europe/Berlin", "Mon-Fri 07:30-19:00|Mon-Fri 19:00-23:00 3", 10, "2026-12-07 18:00", 3, "2026-12-07 22:00", 0 },
+        { "Europe/Berlin", "* 08:00-12:00 2|* 10:00-11:00 5", 10, "2026-12-07 08:00", 2, "2026-12-07 09:00", 5 },
+        { "Europe/Berlin", "* 08:00-12:00 2|* 10:00-11:00 5", 10, "2026-12-07 09:30", 5, "2026-12-07 10:00", 2 },
+        { "Europe/Berlin", "* 08:00-12:00 7|* 10:00-11:00 5", 10, "2026-12-07 08:00", 7, "2026-12-07 11:00", 0 },
+        /* Across midnight: Fri 22:30 CET, the window ends on Saturday at 02:00. */
+        { "Europe/Berlin", "Fri 22:00-02:00 2", 10, "2026-12-11 21:30", 2, "2026-12-12 01:00", 0 },
+        { "Europe/Berlin", "Fri 22:00-02:00 2", 10, "2026-12-12 00:30", 2, "2026-12-12 01:00", 0 },
+        { "Europe/Berlin", "Fri 22:00-02:00 2", 10, "2026-12-12 01:00", 0, "2026-12-18 21:00", 2 },
+        /* Across midnight and the week's end: Sunday 23:00 to Monday 01:00. */
+        { "Europe/Berlin", "Sun 23:00-01:00 1", 10, "2026-12-13 22:30", 1, "2026-12-14 00:00", 0 },
+        /* A window that ends at 24:00 and one that starts at 00:00 the next day: no boundary between them. */
+        { "Europe/Berlin", "Mon 12:00-24:00 4|Tue 00:00-06:00 4", 10, "2026-12-07 12:00", 4, "2026-12-08 05:00", 0 },
+        /* Around the clock, and no windows at all: never a boundary. */
+        { "Europe/Berlin", "* 00:00-24:00", 10, "2026-12-07 12:00", 10, NULL, 0 },
+        { "Europe/Berlin", "", 6, "2026-12-07 12:00", 6, NULL, 0 },
+
+        /* Berlin springs forward on 2026-03-29 at 01:00 UTC: 02:00 CET becomes 03:00 CEST.  02:30 is skipped,
+         * and the window starts at the first instant after it, 03:00 CEST. */
+        { "Europe/Berlin", "Sun 02:30-04:00 5", 10, "2026-03-29 00:00", 0, "2026-03-29 01:00", 5 },
+        { "Europe/Berlin", "Sun 02:30-04:00 5", 10, "2026-03-29 01:00", 5, "2026-03-29 02:00", 0 },
+        /* A window of skipped times only is empty that day: the next is a week on, in CEST. */
+        { "Europe/Berlin", "Sun 02:10-02:50 5", 10, "2026-03-29 00:00", 0, "2026-04-05 00:10", 5 },
+        /* The day before and after: 07:30 follows the clock change. */
+        { "Europe/Berlin", "* 07:30-19:00", 10, "2026-03-28 06:00", 0, "2026-03-28 06:30", 10 },
+        { "Europe/Berlin", "* 07:30-19:00", 10, "2026-03-28 18:00", 0, "2026-03-29 05:30", 10 },
+        /* Berlin falls back on 2026-10-25 at 01:00 UTC: 03:00 CEST becomes 02:00 CET.  02:15 happens twice;
+         * the window counts once, at the first. */
+        { "Europe/Berlin", "Sun 02:15-02:45 4", 10, "2026-10-25 00:00", 0, "2026-10-25 00:15", 4 },
+        { "Europe/Berlin", "Sun 02:15-02:45 4", 10, "2026-10-25 00:15", 4, "2026-10-25 00:45", 0 },
+        { "Europe/Berlin", "Sun 02:15-02:45 4", 10, "2026-10-25 00:50", 0, "2026-11-01 01:15", 4 },
+        /* A window across the repeated hour lasts an hour longer. */
+        { "Europe/Berlin", "Sun 01:00-04:00 2", 10, "2026-10-25 00:30", 2, "2026-10-25 03:00", 0 },
+
+        /* New York springs forward on 2026-03-08 at 07:00 UTC: 02:00 EST becomes 03:00 EDT. */
+        { "America/New_York", "* 02:30-03:30 2", 10, "2026-03-08 06:00", 0, "2026-03-08 07:00", 2 },
+        { "America/New_York", "* 02:30-03:30 2", 10, "2026-03-08 07:00", 2, "2026-03-08 07:30", 0 },
+        { "America/New_York", "Mon-Fri 09:00-17:00", 3, "2026-03-06 22:00", 0, "2026-03-09 13:00", 3 },
+        /* New York falls back on 2026-11-01 at 06:00 UTC: 02:00 EDT becomes 01:00 EST. */
+        { "America/New_York", "Sun 01:15-01:45 3", 10, "2026-11-01 05:00", 0, "2026-11-01 05:15", 3 },
+        { "America/New_York", "Sun 01:15-01:45 3", 10, "2026-11-01 05:50", 0, "2026-11-08 06:15", 3 },
+        { "America/New_York", "Mon-Fri 09:00-17:00", 3, "2026-10-30 22:00", 0, "2026-11-02 14:00", 3 },
+
+        /* Lord Howe shifts by 30 minutes.  On 2026-10-04 at 15:30 UTC the day before, 02:00 (+10:30) becomes
+         * 02:30 (+11): 02:10 is skipped, and the window starts at 02:30. */
+        { "Australia/Lord_Howe", "Sun 02:10-03:00 2", 10, "2026-10-03 15:00", 0, "2026-10-03 15:30", 2 },
+        { "Australia/Lord_Howe", "Sun 02:10-03:00 2", 10, "2026-10-03 15:30", 2, "2026-10-03 16:00", 0 },
+        /* On 2026-04-05 at 15:00 UTC the day before, 02:00 (+11) becomes 01:30 (+10:30): 01:40 happens twice. */
+        { "Australia/Lord_Howe", "Sun 01:40-01:50 4", 10, "2026-04-04 14:30", 0, "2026-04-04 14:40", 4 },
+        { "Australia/Lord_Howe", "Sun 01:40-01:50 4", 10, "2026-04-04 14:55", 0, "2026-04-11 15:10", 4 },
+
+        /* No daylight saving: India at +05:30, and UTC. */
+        { "Asia/Kolkata", "Mon-Fri 09:00-18:00 2", 10, "2026-12-07 03:00", 0, "2026-12-07 03:30", 2 },
+        { "Asia/Kolkata", "Mon-Fri 09:00-18:00 2", 10, "2026-12-11 12:30", 0, "2026-12-14 03:30", 2 },
+        { "UTC", "Sat,Sun 10:00-16:00 2", 10, "2026-12-11 12:00", 0, "2026-12-12 10:00", 2 },
+        { "UTC", "Fri-Mon 10:00-16:00 2", 10, "2026-12-14 16:00", 0, "2026-12-18 10:00", 2 },
+};
+
+static void test_at(void) {
+        for (size_t i = 0; i < ELEMENTSOF(at_cases); i++) {
+                const struct at_case *c = &at_cases[i];
+                struct schedule s = {};
+                struct schedule_point p = {};
+                time_t next = c->next ? utc(c->next) : 0;
+                int r = -1;
+
+                if (windows(c->windows, &s))
+                        r = schedule_at(&s, c->containers, c->zone, utc(c->now), &p);
+                CHECK(r == 0 && p.containers == c->want && p.next == next && (next == 0 || p.next_containers == c->next_want),
+                      "%s '%s' at %s UTC: %u containers, next change at %+lld s from the expected %s UTC to %u "
+                      "(expected %u, then %u)", c->zone, c->windows, c->now, p.containers,
+                      (long long) (p.next - next), c->next ? c->next : "never", p.next_containers, c->want,
+                      c->next_want);
+                schedule_done(&s);
+        }
+}
+
+static void test_parse(void) {
+        static const struct {
+                const char *s;
+                int ok;
+                uint8_t days;
+                unsigned start, end, containers;
+        } cases[] = {
+                { "Mon-Fri 07:30-19:00", 1, 0x3e, 450, 1140, 0 },
+                { "Sat,Sun 10:00-16:00 2", 1, 0x41, 600, 960, 2 },
+                { "* 00:00-24:00", 1, 0x7f, 0, 1440, 0 },
+                { "Fri 22:00-02:00", 1, 0x20, 1320, 120, 0 },
+                { "Fri-Mon  10:00-16:00\t3", 1, 0x63, 600, 960, 3 },
+                { "mon 10:00-11:00", 1, 0x02, 600, 660, 0 },
+                { "Mon,Wed-Thu 10:00-11:00", 1, 0x1a, 600, 660, 0 },
+                { "Mon 10:00-00:00", 1, 0x02, 600, 1440, 0 },
+                { "Mon", 0, 0, 0, 0, 0 },
+                { "Mon 10:00", 0, 0, 0, 0, 0 },
+                { "Mon 10:00-11:00 3 4", 0, 0, 0, 0, 0 },
+                { "Mnd 10:00-11:00", 0, 0, 0, 0, 0 },
+                { "Mon- 10:00-11:00", 0, 0, 0, 0, 0 },
+                { "Mon, 10:00-11:00", 0, 0, 0, 0, 0 },
+                { "Mon 24:00-11:00", 0, 0, 0, 0, 0 },
+                { "Mon 10:60-11:00", 0, 0, 0, 0, 0 },
+                { "Mon 10:00-24:01", 0, 0, 0, 0, 0 },
+                { "Mon 7:30-19:00", 0, 0, 0, 0, 0 },
+                { "Mon 10:00-10:00", 0, 0, 0, 0, 0 },
+                { "Mon 00:00-00:00", 0, 0, 0, 0, 0 },
+                { "Mon 10:00-11:00 0", 0, 0, 0, 0, 0 },
+                { "Mon 10:00-11:00 10001", 0, 0, 0, 0, 0 },
+                { "Mon 10:00-11:00 -1", 0, 0, 0, 0, 0 },
+                { "Mon 10:00-11:00 2x", 0, 0, 0, 0, 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct schedule_window w = {};
+                char why[256] = "";
+                int r = schedule_window_parse(cases[i].s, CONTAINERS_MAX, &w, why, sizeof why);
+
+                if (cases[i].ok)
+                        CHECK(r == 0 && w.days == cases[i].days && w.start == cases[i].start && w.end == cases[i].end &&
+                              w.containers == cases[i].containers, "'%s' parses: %d %s (days %#x %u-%u %u)",
+                              cases[i].s, r, why, w.days, w.start, w.end, w.containers);
+                else
+                        CHECK(r == -EINVAL && why[0], "'%s' is rejected with a reason", cases[i].s);
+        }
+}
+
+static void test_zone(void) {
+        char why[256];
+
+        CHECK(timezone_check("Europe/Berlin", why, sizeof why) == 0, "Europe/Berlin is a zone");
+        CHECK(timezone_check("UTC", why, sizeof why) == 0, "UTC is a zone");
+        CHECK(timezone_check("Europe/Berlinn", why, sizeof why) == -ENOENT && strstr(why, "unknown time zone"),
+              "Europe/Berlinn is not: %s", why);
+        CHECK(timezone_check("../../etc/passwd", why, sizeof why) == -EINVAL, "a path out of tzdata is not");
+        CHECK(timezone_check("/etc/localtime", why, sizeof why) == -EINVAL, "an absolute path is not");
+        CHECK(timezone_check("Europe", why, sizeof why) == -ENOENT, "a directory of tzdata is not");
+}
+
+int main(void) {
+        test_parse();
+        test_zone();
+        test_at();
+        return tests_result("test-schedule");
+}
