@@ -49,9 +49,13 @@ const char *overlap_to_string(enum overlap o) {
 }
 
 unsigned endpoint_request_limit(const struct endpoint_config *ep) {
+        return endpoint_request_limit_for(ep, ep->containers);
+}
+
+unsigned endpoint_request_limit_for(const struct endpoint_config *ep, unsigned containers) {
         if (ep->topup_factor < 1)
-                return ep->containers;
-        return ep->topup_factor * ep->containers;
+                return containers;
+        return ep->topup_factor * containers;
 }
 
 /* ceil(n * batch / reached), without overflow for any unsigned inputs. */

@@ -684,7 +684,12 @@ int main(int argc, char *argv[]) {
                 if (r < 0)
                         return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
                 printf("configuration OK%s\n", c->n_endpoints == 0 ? " (no endpoints)" : "");
+                r = schedule_print(stdout, c, time(NULL));
                 config_free(c);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to print the schedules");
+                        return EXIT_RUNTIME;
+                }
                 return check_stdout(EXIT_OK);
         }
 

@@ -71,6 +71,8 @@ enum metric {
         M_RECLAIMS_TOTAL,
         M_LIFETIME_MIN,
         M_LIFETIME_MAX,
+        M_WANTED,
+        M_IN_WINDOW,
         _M_MAX,
 };
 
@@ -112,6 +114,12 @@ static const struct metric_def {
                                "Longest idle time containers were seen to survive (a lower bound).", false },
         [M_LIFETIME_MAX]   = { "warmd_container_idle_lifetime_max_seconds", "gauge",
                                "Shortest idle time after which containers were gone (an upper bound).", false },
+        [M_WANTED]         = { "warmd_containers_wanted", "gauge",
+                               "Containers the endpoint's schedule wants now (0 while it sleeps); N without one.",
+                               false },
+        [M_IN_WINDOW]      = { "warmd_schedule_in_window", "gauge",
+                               "1 inside a window of the endpoint's schedule, or without one; 0 while it sleeps.",
+                               false },
 };
 
 static void samples(FILE *f, enum metric m, const struct endpoint_stats *st) {
@@ -165,6 +173,10 @@ static void samples(FILE *f, enum metric m, const struct endpoint_stats *st) {
                 if (st->lifetime_max_usec > 0)
                         sample(f, name, st, NULL, seconds(st->lifetime_max_usec));
                 return;
+        case M_WANTED:
+                return sample(f, name, st, NULL, st->wanted);
+        case M_IN_WINDOW:
+                return sample(f, name, st, NULL, st->in_window);
         case _M_MAX:
                 break;
         }

@@ -48,6 +48,20 @@ int notify_status_format(const struct status_totals *t, uint64_t now_mono, const
                 n += (size_t) r;
         }
 
+        /* Endpoints outside their schedule's windows, and when the first wakes, in the schedules' zone. */
+        if (t->sleeping > 0) {
+                time_t sec = (time_t) (t->wake_realtime / USEC_PER_SEC);
+                char wake[48] = "";
+                struct tm tm;
+
+                if (t->wake_realtime > 0 && localtime_r(&sec, &tm))
+                        strftime(wake, sizeof wake, ", next wakes %a %H:%M %Z", &tm);
+                r = snprintf(buf + n, size - n, "; %u sleeping%s", t->sleeping, wake);
+                if (r < 0 || (size_t) r >= size - n)
+                        return -ENOBUFS;
+                n += (size_t) r;
+        }
+
         /* What warmd has learned about idle lifetimes, once containers have been seen to die between rounds. */
         if (t->reclaim_endpoints > 0 && t->reclaim_name) {
                 char lo[32], hi[32], life[80], suggest[32];

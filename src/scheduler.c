@@ -12,90 +12,20 @@
 #include <inttypes.h>
 #include <sys/random.h>
 
-#include "warmd.h"
+#include "scheduler-internal.h"
 
 /* Round timers go before curl's timer, so rounds due together are all queued before curl starts any. */
 #define ROUND_TIMER_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 10)
-
-/*
- * Where an endpoint's round stands.  The transitions, and the only functions
- * that make them:
- *
- *   IDLE     -> FIRST    arm_first()       a new or changed endpoint waits for the first-rounds source
- *   IDLE     -> CREDENTIALS start_round()  the round waits for credentials being fetched (auth.c)
- *   IDLE     -> PROBING  start_round()     the host is resolved before the requests go
- *   IDLE     -> QUEUED   start_round()     the requests wait in line for room under max_parallel
- *   CREDENTIALS -> PROBING or QUEUED  on_auth_changed()  credentials arrived; the round is signed
- *   IDLE or CREDENTIALS -> IDLE  fail_round()  no credentials: every request fails, the round is reported
- *   FIRST    -> (as IDLE) on_first_rounds()
- *   PROBING  -> QUEUED   on_done()         the probe ended, whatever its outcome
- *   QUEUED   -> RUNNING  pump()            every request of the attempt has started
- *   RUNNING  -> QUEUED   attempt_done()    the attempt fell short of N: a top-up attempt waits in line
- *   RUNNING  -> IDLE     finish_round()    every request has been answered, and no top-up follows
- *   any      -> IDLE     abort_round()     the endpoint's configuration changed
- *
- * A round that falls due in CREDENTIALS, PROBING, QUEUED or RUNNING is skipped.
- */
-enum round_state {
-        ROUND_IDLE,
-        ROUND_FIRST,
-        ROUND_CREDENTIALS,
-        ROUND_PROBING,
-        ROUND_QUEUED,
-        ROUND_RUNNING,
-};
-
-struct endpoint {
-        struct scheduler *sched;
-        const struct endpoint_config *cfg;
-        sd_event_source *timer;
-        enum round_state state;
-        uint64_t round;
-        unsigned to_start;              /* requests of this attempt not started yet */
-        unsigned in_flight;             /* requests (or the probe) started and not answered */
-        unsigned batch;                 /* requests of this attempt */
-        unsigned batch_from;            /* where this attempt's instance ids start in acc */
-        unsigned attempts;
-        unsigned learned;               /* requests the next round starts with; 0: N */
-        struct lifetime life;
-        uint64_t requests[_OUTCOME_MAX];
-        uint64_t rounds, short_rounds, topups, overshoot;
-        uint64_t last_round_realtime;
-        uint64_t reclaim_realtime;      /* when it last saw a reclaim; 0: never */
-        struct reclaim last_reclaim;
-        bool kept;                      /* scratch mark for scheduler_apply_config() */
-        size_t cfg_index;               /* where cfg sits in the scheduler's config */
-        struct endpoint *queue_next;
-        struct curl_slist *headers;     /* the round's own headers (auth.c); curl reads them until it ends */
-        struct round_acc acc;
-        bool have_summary;
-        struct summary last;
-        uint64_t next_mono;             /* when the timer fires next; 0: not armed */
-        uint64_t grid_mono;             /* when the current round was due before its jitter */
-        uint64_t attempt_mono;          /* when the running attempt had started all its requests */
-};
-
-struct scheduler {
-        sd_event *event;
-        struct config *config;
-        struct http *http;
-        struct auth *auth;              /* the credentials rounds carry */
-        struct endpoint **endpoints;    /* parallel to config->endpoints */
-        size_t n_endpoints;
-        struct endpoint *queue_head, *queue_tail;   /* the endpoints in ROUND_QUEUED, first in first out */
-        sd_event_source *first_rounds;  /* runs every due first round in one dispatch */
-        unsigned in_flight;
-        unsigned flags;
-        uint64_t last_round_realtime;
-        scheduler_event_fn event_fn;
-        void *event_userdata;
-};
 
 static void on_done(void *userdata, const struct http_response *r);
 
 static void emit(struct scheduler *s, const struct scheduler_event *ev) {
         if (s->event_fn)
                 s->event_fn(s->event_userdata, ev);
+}
+
+void scheduler_emit(struct scheduler *s, const struct scheduler_event *ev) {
+        emit(s, ev);
 }
 
 static uint64_t random_below(uint64_t n) {
@@ -271,7 +201,7 @@ static void send_round(struct endpoint *ep) {
          * It takes a slot under max_parallel, and is skipped when there is none.
          */
         endpoint_request(ep->cfg, ep->headers, &req);
-        if (!req.host_is_address && ep->cfg->containers > 1 && s->in_flight < s->config->max_parallel &&
+        if (!req.host_is_address && endpoint_wanted(ep) > 1 && s->in_flight < s->config->max_parallel &&
             http_start(s->http, &req, HTTP_PROBE, ep) >= 0) {
                 log_debug("%s round %" PRIu64 ": resolving the host first", ep->cfg->name, ep->round);
                 ep->state = ROUND_PROBING;
@@ -325,11 +255,11 @@ static void start_round(struct endpoint *ep) {
 
         assert(ep->state == ROUND_IDLE);
         ep->round++;
-        ep->batch = MIN(MAX(ep->learned, ep->cfg->containers), endpoint_request_limit(ep->cfg));
+        ep->batch = MIN(MAX(ep->learned, endpoint_wanted(ep)), endpoint_request_limit_for(ep->cfg, endpoint_wanted(ep)));
         ep->batch_from = 0;
         ep->attempts = 1;
         ep->to_start = ep->batch;
-        round_acc_reset(&ep->acc, ep->cfg->containers);
+        round_acc_reset(&ep->acc, endpoint_wanted(ep));
         lifetime_round_begin(&ep->life, ep->round, now_usec(CLOCK_BOOTTIME));
 
         r = sign_round(ep);
@@ -370,6 +300,10 @@ static void round_due(struct endpoint *ep) {
         struct scheduler *s = ep->sched;
 
         ep->next_mono = 0;
+        /* After a suspend, a boundary may have passed unseen: a round outside its window does not start. */
+        window_catch_up(ep);
+        if (endpoint_sleeping(ep))
+                return;
         if (!(s->flags & SCHEDULER_ONE_ROUND)) {
                 /*
                  * Fixed rate on a grid: round k is due at start + k * interval, plus its own
@@ -448,6 +382,34 @@ static void finish_round(struct endpoint *ep, enum shortfall why) {
                         .round = ep->round,
                         .reclaim = &rc,
                 });
+        if (ep->win.owed && !(s->flags & SCHEDULER_ONE_ROUND)) {
+                ep->win.owed = false;
+                if (!endpoint_sleeping(ep))
+                        (void) arm_first(ep, now_usec(ROUND_CLOCK));
+        }
+}
+
+/*
+ * A boundary of ep's schedule.  Asleep, its round timer is off (a round in
+ * flight finishes).  Woken, or with another N, a round of the new N starts
+ * at once and the grid starts over from it; a round in flight finishes
+ * first.  What was learned of the top-up size was for the old N.
+ */
+void scheduler_window_changed(struct endpoint *ep, unsigned previous) {
+        if (ep->win.wanted != previous)
+                ep->learned = 0;
+        if (ep->win.wanted == 0) {
+                ep->win.owed = false;
+                (void) sd_event_source_set_enabled(ep->timer, SD_EVENT_OFF);
+                ep->next_mono = 0;
+                if (ep->state == ROUND_FIRST)
+                        ep->state = ROUND_IDLE;
+                return;
+        }
+        if (ep->state == ROUND_IDLE)
+                (void) arm_first(ep, now_usec(ROUND_CLOCK));
+        else if (ep->state != ROUND_FIRST)
+                ep->win.owed = true;
 }
 
 /*
@@ -458,8 +420,8 @@ static void finish_round(struct endpoint *ep, enum shortfall why) {
  */
 static void attempt_done(struct endpoint *ep) {
         struct topup_state t = {
-                .containers = ep->cfg->containers,
-                .limit = endpoint_request_limit(ep->cfg),
+                .containers = endpoint_wanted(ep),
+                .limit = endpoint_request_limit_for(ep->cfg, endpoint_wanted(ep)),
                 .max_parallel = ep->sched->config->max_parallel,
                 .sent = ep->acc.s.sent,
                 .failed = ep->acc.s.failed,
@@ -516,12 +478,20 @@ static void on_done(void *userdata, const struct http_response *r) {
 
 /* ---------------------------------------------------------------- lifetime */
 
+/* Sized for the largest N of the schedule's windows, so a change of N at a boundary needs no memory. */
+static int acc_init(struct round_acc *a, const struct endpoint_config *cfg) {
+        unsigned n = schedule_containers_max(&cfg->schedule, cfg->containers);
+
+        return round_acc_init(a, n, endpoint_request_limit_for(cfg, n));
+}
+
 static struct endpoint *endpoint_free(struct endpoint *ep) {
         if (!ep)
                 return NULL;
         if (ep->sched)
                 abort_round(ep);
         sd_event_source_disable_unref(ep->timer);
+        window_done(ep);
         round_acc_done(&ep->acc);
         lifetime_done(&ep->life);
         free(ep);
@@ -537,7 +507,7 @@ static int endpoint_new(struct scheduler *s, const struct endpoint_config *cfg, 
                 return -ENOMEM;
         ep->cfg = cfg;
         lifetime_init(&ep->life);
-        r = round_acc_init(&ep->acc, cfg->containers, endpoint_request_limit(cfg));
+        r = acc_init(&ep->acc, cfg);
         if (r < 0)
                 goto fail;
         r = sd_event_add_time(s->event, &ep->timer, ROUND_CLOCK, UINT64_MAX, USEC_PER_MSEC, on_round_timer, ep);
@@ -615,6 +585,7 @@ struct scheduler *scheduler_free(struct scheduler *s) {
                 endpoint_free(s->endpoints[i]);
         free(s->endpoints);
         sd_event_source_disable_unref(s->first_rounds);
+        window_watch_done(s);
         http_free(s->http);
         auth_free(s->auth);
         config_free(s->config);
@@ -629,6 +600,10 @@ int scheduler_start(struct scheduler *s) {
         int r;
 
         for (size_t i = 0; i < s->n_endpoints; i++) {
+                if (s->endpoints[i]->cfg->schedule.n > 0) {
+                        window_apply(s->endpoints[i], true);
+                        continue;
+                }
                 r = arm_first(s->endpoints[i], now);
                 if (r < 0)
                         return r;
@@ -696,7 +671,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 if (!old)
                         r = endpoint_new(s, cfg, &prepared[i]);
                 else if (!endpoint_config_equal(old->cfg, cfg))
-                        r = round_acc_init(&accs[i], cfg->containers, endpoint_request_limit(cfg));
+                        r = acc_init(&accs[i], cfg);
                 if (r < 0)
                         goto fail;
         }
@@ -714,9 +689,10 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 struct endpoint_config *cfg = c->endpoints[i];
                 struct endpoint *ep = prepared[i] ? prepared[i] : find_sorted(sorted, s->n_endpoints, cfg->name);
 
+                ep->win.fresh = false;
                 if (prepared[i]) {
-                        log_info("%s: new endpoint, first round now", cfg->name);
-                        (void) arm_first(ep, now);
+                        log_info("%s: new endpoint, first round %s", cfg->name, cfg->schedule.n ? "as its schedule says" : "now");
+                        ep->win.fresh = true;
                 } else if (endpoint_config_equal(ep->cfg, cfg)) {
                         /* Keep the config object curl already points into; the equal new one goes away instead. */
                         c->endpoints[i] = s->config->endpoints[ep->cfg_index];
@@ -730,9 +706,13 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         ep->have_summary = false;
                         ep->learned = 0;        /* learned for another N or another URL */
                         ep->life.prev_end = 0;  /* an aborted round is no evidence of a reclaim */
-                        log_info("%s: configuration changed, starting a new round now", cfg->name);
-                        (void) arm_first(ep, now);
+                        ep->win.owed = false;
+                        ep->win.fresh = true;
+                        log_info("%s: configuration changed, starting a new round %s", cfg->name,
+                                 cfg->schedule.n ? "as its schedule says" : "now");
                 }
+                if (ep->win.fresh && cfg->schedule.n == 0)
+                        (void) arm_first(ep, now);
                 ep->kept = true;
                 ep->cfg_index = i;
                 next[i] = ep;
@@ -758,6 +738,10 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         http_set_user_agent(s->http, c->user_agent);
         config_free(s->config);
         s->config = c;
+        /* With the new timezone: an unchanged schedule keeps its state unless the count it wants changed. */
+        for (size_t i = 0; i < s->n_endpoints; i++)
+                if (s->endpoints[i]->cfg->schedule.n > 0 || s->endpoints[i]->win.timer)
+                        window_apply(s->endpoints[i], s->endpoints[i]->win.fresh && s->endpoints[i]->cfg->schedule.n > 0);
         free(sorted);
         free(order);
         free(prepared);
@@ -780,108 +764,4 @@ fail:
         free(accs);
         free(next);
         return r;
-}
-
-/* --------------------------------------------------------------- reporting */
-
-/*
- * For the watchdog: 0 while the loop does its job; not when curl's sockets are
- * no longer watched, nor when an endpoint waits far longer than it should for
- * its timer or for the answers of a running attempt (see watchdog_late()).
- */
-int scheduler_check(const struct scheduler *s, uint64_t now, char *why, size_t size) {
-        uint64_t worst = 0;
-
-        if (!http_alive(s->http)) {
-                snprintf(why, size, "the event source of the curl sockets is gone: no request can be answered");
-                return -ENOTCONN;
-        }
-        for (size_t i = 0; i < s->n_endpoints && !(s->flags & SCHEDULER_ONE_ROUND); i++) {
-                const struct endpoint *ep = s->endpoints[i];
-                const struct round_clock c = {
-                        .cfg = ep->cfg,
-                        .round = ep->round,
-                        /* A timer not armed (that failed) should have fired when its round fell due. */
-                        .timer_usec = ep->next_mono ? ep->next_mono : ep->grid_mono,
-                        .answers_usec = ep->state == ROUND_RUNNING ? ep->attempt_mono + ep->cfg->timeout_usec : 0,
-                };
-                char buf[256];
-                uint64_t late = watchdog_late(&c, now, buf, sizeof buf);
-
-                if (late > worst) {
-                        worst = late;
-                        snprintf(why, size, "%s", buf);
-                }
-        }
-        return worst > 0 ? -ETIME : 0;
-}
-
-void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
-        struct status_totals t = {
-                .endpoints = (unsigned) s->n_endpoints,
-                .last_round_realtime = s->last_round_realtime,
-        };
-        uint64_t latest_reclaim = 0;
-
-        for (size_t i = 0; i < s->n_endpoints; i++) {
-                const struct endpoint *ep = s->endpoints[i];
-
-                t.containers += ep->cfg->containers;
-                if (ep->next_mono > 0 && (t.next_usec == 0 || ep->next_mono < t.next_usec))
-                        t.next_usec = ep->next_mono;
-                if (!ep->have_summary)
-                        continue;
-                t.have_round = true;
-                t.reached += ep->last.reached;
-                t.warm += ep->last.warm;
-                t.cold += ep->last.cold;
-                t.failed += ep->last.failed;
-                t.sent += ep->last.sent;
-                t.short_endpoints += ep->last.reached < ep->last.containers;
-                if (ep->reclaim_realtime == 0)
-                        continue;
-                if (!t.reclaim_name || ep->reclaim_realtime >= latest_reclaim) {
-                        latest_reclaim = ep->reclaim_realtime;
-                        t.reclaim_name = ep->cfg->name;
-                        t.reclaim_min_usec = ep->life.longest_survived;
-                        t.reclaim_max_usec = ep->life.reclaimed_within;
-                        t.reclaim_suggest_usec = ep->last_reclaim.suggested_interval_usec;
-                }
-                t.reclaim_endpoints++;
-        }
-        *ret = t;
-}
-
-size_t scheduler_endpoints(const struct scheduler *s) {
-        return s->n_endpoints;
-}
-
-void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret) {
-        const struct endpoint *ep = s->endpoints[i];
-        struct endpoint_stats st = {
-                .name = ep->cfg->name,
-                .containers = ep->cfg->containers,
-                .interval_usec = ep->cfg->interval_usec,
-                .have_round = ep->have_summary,
-                .last = ep->last,
-                .last_round_realtime = ep->last_round_realtime,
-                .rounds = ep->rounds,
-                .short_rounds = ep->short_rounds,
-                .topups = ep->topups,
-                .overshoot = ep->overshoot,
-                .next_requests = MIN(MAX(ep->learned, ep->cfg->containers), endpoint_request_limit(ep->cfg)),
-                .reclaims = ep->life.reclaims,
-                .lifetime_min_usec = ep->life.longest_survived,
-                .lifetime_max_usec = ep->life.reclaimed_within,
-        };
-
-        memcpy(st.requests, ep->requests, sizeof st.requests);
-        *ret = st;
-}
-
-int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret) {
-        if (i >= s->n_endpoints || !s->endpoints[i]->have_summary)
-                return -ENOENT;
-        *ret = s->endpoints[i]->last;
-        return 0;
 }

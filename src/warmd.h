@@ -268,6 +268,8 @@ uint64_t instance_hash(const char *instance);
 const char *shortfall_to_string(enum shortfall s);
 /* Requests per round in all, top-ups included. */
 unsigned endpoint_request_limit(const struct endpoint_config *ep);
+/* The same for a round of containers, as a schedule's window asks. */
+unsigned endpoint_request_limit_for(const struct endpoint_config *ep, unsigned containers);
 
 /* A round at the end of an attempt. */
 struct topup_state {

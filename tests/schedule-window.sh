@@ -1,0 +1,103 @@
+#!/bin/bash
+# Schedules on the wall clock, judged by the platform's record: warmd runs
+# under libfaketime with its wall clock set 4 s before Monday 07:30 in
+# Europe/Berlin, so the boundary comes to the test.  Around it:
+#   [opens]    Mon 07:30-08:00, 3 containers: nothing before 07:30, a round at 07:30;
+#   [switches] Mon 07:00-07:30 3, Mon 07:30-08:00 1: a round of 3 at start, a round of 1 at 07:30;
+#   [closes]   Mon 07:00-07:30 2, every second: rounds until 07:30, none after;
+#   [always]   no schedule, every second: the test's own clock.
+# Then a reload of the same file keeps what the schedules were doing: no new
+# round.  The platform times arrivals on its CLOCK_MONOTONIC; each is put on
+# warmd's fake wall clock through the report's own "now" and the fixed offset
+# libfaketime adds.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+require_cmd faketime
+LIBFAKETIME=
+for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 /usr/local/lib/faketime/libfaketime.so.1; do
+	[ -e "$f" ] && LIBFAKETIME=$f && break
+done
+[ -n "$LIBFAKETIME" ] || skip "libfaketime.so.1 not found"
+cc=${CC:-cc}
+command -v "$cc" >/dev/null || skip "no C compiler ($cc) to build the preload library"
+"$cc" -shared -fPIC -o "$WORK/faketime-preload.so" "$top_srcdir/tests/faketime-preload.c" -ldl \
+	2>"$WORK/cc.log" || { cat "$WORK/cc.log"; skip "cannot build tests/faketime-preload.c"; }
+
+start_platform --hold-ms 50 --cold-ms 0
+# The boundary: Monday 2026-12-07 07:30 CET, 06:30 UTC.
+B=$(date -u -d '2026-12-07 06:30:00' +%s)
+cat >"$WORK/warmd.conf" <<CONF
+[global]
+timezone = Europe/Berlin
+interval = 1h
+
+[opens]
+url = http://127.0.0.1:$PORT/opens
+containers = 3
+schedule = Mon 07:30-08:00
+
+[switches]
+url = http://127.0.0.1:$PORT/switches
+containers = 3
+schedule = Mon 07:00-07:30
+schedule = Mon 07:30-08:00 1
+
+[closes]
+url = http://127.0.0.1:$PORT/closes
+containers = 2
+interval = 1s
+schedule = Mon 07:00-07:30
+
+[always]
+url = http://127.0.0.1:$PORT/always
+containers = 1
+interval = 1s
+CONF
+
+# Fake wall clock = real wall clock + OFF, exactly; the monotonic clocks stay real.
+OFF=$((B - 4 - $(date +%s)))
+FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
+	LD_PRELOAD="$WORK/faketime-preload.so $LIBFAKETIME" \
+	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
+WARMD_PID=$!
+at_exit "stop_pid $WARMD_PID"
+
+# fake PATH: the arrivals of PATH on warmd's wall clock, as seconds after the boundary.
+fake() {
+	report "(lambda t: [round(t - (r['now'] - a) + $OFF - $B, 3) for a, _, _ in fn('$1')['arrivals']])(__import__('time').time())"
+}
+after_boundary() {      # after_boundary SECONDS: [always] has had a round that long after the boundary
+	"$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); sys.exit(not (l and max(l) >= float(sys.argv[2])))' \
+		"$(fake /always)" "$1"
+}
+
+wait_for 30 after_boundary 3 || fail "[always] did not run 3 s past the boundary (is the fake clock set?): $(fake /always)"
+
+opens=$(fake /opens)
+switches=$(fake /switches)
+closes=$(fake /closes)
+say "after the boundary, in s: opens $opens; switches $switches; closes $closes"
+
+check_eq "[opens]: one round of 3, at the window's start" 3 "$(report "fn('/opens')['requests']")"
+check "[opens]: nothing before the window (every arrival at the boundary or after)" \
+	"$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); sys.exit(not (l and min(l) >= -0.2))' "$opens"
+check_eq "[switches]: a round of 3 at start, then a round of 1 at the boundary" 4 \
+	"$(report "fn('/switches')['requests']")"
+check "[switches]: the 3 before the boundary, the 1 after" \
+	"$PYTHON" -S -c 'import sys; l = sorted(eval(sys.argv[1])); sys.exit(not (len(l) == 4 and max(l[:3]) < 0 and l[3] >= -0.2))' "$switches"
+check_ge "[closes]: rounds inside its window" 4 "$(report "fn('/closes')['requests']")"
+check "[closes]: no round after its window (a round in flight at the end arrives within 0.5 s of it)" \
+	"$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); sys.exit(not (l and max(l) < 0.5))' "$closes"
+
+# A reload of the same file: every schedule keeps its state, so no endpoint starts a new round.
+before=$(report "[fn(p)['requests'] for p in ('/opens', '/switches', '/closes')]")
+kill -HUP "$WARMD_PID"
+wait_for 10 lines_at_least 2 "Loaded " "$WORK/err" || fail "no reload seen in the log"
+always=$(report "fn('/always')['requests']")
+wait_for 10 platform_true "fn('/always')['requests'] >= $always + 2" || fail "[always] stopped after the reload"
+check_eq "reload: no new round of a scheduled endpoint" "$before" \
+	"$(report "[fn(p)['requests'] for p in ('/opens', '/switches', '/closes')]")"
+
+terminate "$WARMD_PID"
+check_eq "warmd stops cleanly" 0 "$RC"
+finish
