@@ -600,7 +600,10 @@ int scheduler_start(struct scheduler *s) {
         int r;
 
         for (size_t i = 0; i < s->n_endpoints; i++) {
-                if (s->endpoints[i]->cfg->schedule.n > 0) {
+                /* --once warms every endpoint now, at its containers, whatever its schedule says. */
+                if (s->endpoints[i]->cfg->schedule.n > 0 && (s->flags & SCHEDULER_ONE_ROUND))
+                        s->endpoints[i]->win.wanted = s->endpoints[i]->cfg->containers;
+                else if (s->endpoints[i]->cfg->schedule.n > 0) {
                         window_apply(s->endpoints[i], true);
                         continue;
                 }

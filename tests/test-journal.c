@@ -310,6 +310,50 @@ static void test_reclaim(void) {
         journal_record_done(&rec);
 }
 
+/* A schedule's boundary: wake, change of N and sleep, each with its counts and the next boundary. */
+static void test_window(void) {
+        struct endpoint_config e = { .name = "orders-api", .url = "https://secret@example.com/x", .containers = 10 };
+        static const struct {
+                unsigned previous, containers;
+                uint64_t next;
+                const char *what, *message;
+        } cases[] = {
+                { 0, 10, UINT64_C(1796661000000000), "wake",
+                  "orders-api: a window opens; warming 10 containers until Mon 2026-12-07 19:00 CET" },
+                { 10, 3, UINT64_C(1796675400000000), "change",
+                  "orders-api: the schedule changes N from 10 to 3 containers until Mon 2026-12-07 23:00 CET" },
+                { 3, 0, UINT64_C(1796711400000000), "sleep",
+                  "orders-api: outside its schedule's windows; sleeping until Tue 2026-12-08 07:30 CET" },
+                { 0, 2, 0, "wake", "orders-api: a window opens; warming 2 containers" },
+        };
+        static const char *const local[] = { "Mon 2026-12-07 19:00 CET", "Mon 2026-12-07 23:00 CET",
+                                             "Tue 2026-12-08 07:30 CET", "" };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct scheduler_event ev = {
+                        .type = SCHEDULER_EVENT_WINDOW, .endpoint = &e, .previous = cases[i].previous,
+                        .containers = cases[i].containers, .next_realtime = cases[i].next, .next_local = local[i],
+                };
+                char c[16], p[16], n[32];
+                struct journal_record rec;
+
+                snprintf(c, sizeof c, "%u", cases[i].containers);
+                snprintf(p, sizeof p, "%u", cases[i].previous);
+                snprintf(n, sizeof n, "%" PRIu64, cases[i].next);
+                const struct field fields[] = {
+                        { "MESSAGE_ID", WARMD_MESSAGE_SCHEDULE }, { "PRIORITY", "6" }, { "WARMD_ENDPOINT", "orders-api" },
+                        { "WARMD_SCHEDULE", cases[i].what }, { "WARMD_CONTAINERS", c },
+                        { "WARMD_PREVIOUS_CONTAINERS", p }, { "WARMD_NEXT_BOUNDARY_USEC", cases[i].next ? n : NULL },
+                        { "WARMD_URL", NULL },
+                };
+
+                CHECK(journal_build_window(&ev, &rec) == 0, "window %zu: build", i);
+                expect_fields(cases[i].what, &rec, fields, ELEMENTSOF(fields));
+                CHECK(streq(rec.message, cases[i].message), "window MESSAGE '%s'", rec.message);
+                journal_record_done(&rec);
+        }
+}
+
 static void test_event(void) {
         struct journal_record rec;
 
@@ -365,6 +409,7 @@ int main(void) {
         test_round();
         test_topup();
         test_reclaim();
+        test_window();
         test_event();
         test_budget_limit();
         test_budget_admit();

@@ -38,7 +38,8 @@ static void test_format(void) {
                             .max_usec = 2500000 },
                   .last_round_realtime = UINT64_C(1700000000500000), .requests = { 30, 5, 0, 2 }, .rounds = 7,
                   .short_rounds = 1, .topups = 4, .overshoot = 12, .next_requests = 17, .reclaims = 2,
-                  .lifetime_min_usec = 240 * USEC_PER_SEC, .lifetime_max_usec = 600 * USEC_PER_SEC },
+                  .lifetime_min_usec = 240 * USEC_PER_SEC, .lifetime_max_usec = 600 * USEC_PER_SEC,
+                  .wanted = 3, .in_window = true },
                 { .name = "we\"ird\\name", .containers = 2, .interval_usec = USEC_PER_SEC },
         };
         static const char *const want[] = {
@@ -68,6 +69,12 @@ static void test_format(void) {
                 "warmd_reclaims_total{endpoint=\"orders\"} 2",
                 "warmd_container_idle_lifetime_min_seconds{endpoint=\"orders\"} 240",
                 "warmd_container_idle_lifetime_max_seconds{endpoint=\"orders\"} 600",
+                "# TYPE warmd_containers_wanted gauge",
+                "warmd_containers_wanted{endpoint=\"orders\"} 3",
+                "warmd_containers_wanted{endpoint=\"we\\\"ird\\\\name\"} 0",
+                "# TYPE warmd_schedule_in_window gauge",
+                "warmd_schedule_in_window{endpoint=\"orders\"} 1",
+                "warmd_schedule_in_window{endpoint=\"we\\\"ird\\\\name\"} 0",
         };
         static const char *const absent[] = {
                 /* No round yet: no last-round samples, and an unknown bound is no sample rather than 0. */

@@ -43,6 +43,12 @@ static void test_status_format(void) {
                   "3 endpoints, 9 containers; last round HH:MM:SS: 9/9 reached (9 warm, 0 cold, 0 failed); "
                   "containers reclaimed between rounds on 2 endpoints (search: idle lifetime 4m50s to 9m55s, "
                   "suggested interval 4m50s)" },
+                /* Endpoints asleep outside their schedule's windows: how many, and the first wake (TZ is UTC here). */
+                { { .endpoints = 3, .containers = 2, .have_round = true, .reached = 2, .warm = 2, .sleeping = 2,
+                    .wake_realtime = UINT64_C(1796628600) * USEC_PER_SEC },
+                  0, NULL,
+                  "3 endpoints, 2 containers; last round HH:MM:SS: 2/2 reached (2 warm, 0 cold, 0 failed); "
+                  "2 sleeping, next wakes Mon 07:30 UTC" },
         };
 
         setenv("TZ", "UTC", 1);

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests.h"
 #include "warmd.h"
@@ -184,8 +185,99 @@ static void test_zone(void) {
         CHECK(timezone_check("Europe", why, sizeof why) == -ENOENT, "a directory of tzdata is not");
 }
 
+/* Loads text from a file of its own; the errors, one a line and without the file name, in errors. */
+static struct config *load(const char *text, char *errors, size_t size) {
+        char path[] = "/tmp/test-schedule-XXXXXX";
+        struct config_errors e = {};
+        struct config *c = NULL;
+        FILE *f;
+        int fd;
+        size_t n = 0;
+
+        fd = mkstemp(path);
+        if (fd < 0 || !(f = fdopen(fd, "w")))
+                abort();
+        fputs(text, f);
+        fclose(f);
+        errors[0] = '\0';
+        (void) config_load(path, CONFIG_CREDENTIALS_OPTIONAL, &c, &e);
+        for (size_t i = 0; i < e.n; i++)
+                n += (size_t) snprintf(errors + n, size - MIN(n, size), "%s\n", strchr(e.lines[i], ':') + 1);
+        config_errors_clear(&e);
+        unlink(path);
+        return c;
+}
+
+#define EP "[e]\nurl = http://127.0.0.1/\ncontainers = 10\n"
+
+static void test_keys(void) {
+        static const struct {
+                const char *text, *error;       /* error: the first, after "FILE:"; NULL: loads */
+        } cases[] = {
+                { "[global]\ntimezone = Europe/Berlinn\n" EP,
+                  "2: timezone: unknown time zone 'Europe/Berlinn' (not in /usr/share/zoneinfo; use a name of tzdata "
+                  "such as Europe/Berlin)\n" },
+                { "[global]\ntimezone = ../etc/passwd\n" EP,
+                  "2: timezone: invalid time zone '../etc/passwd' (use a name of tzdata such as Europe/Berlin or UTC)\n" },
+                { EP "timezone = UTC\n", "4: 'timezone' is only allowed in [global]\n" },
+                { EP "schedule = Mnd 07:30-19:00\n",
+                  "4: schedule: invalid days 'Mnd' (use Mon, Tue, Wed, Thu, Fri, Sat or Sun, a range such as Mon-Fri, "
+                  "a list such as Sat,Sun, or *)\n" },
+                { EP "schedule = Mon-Fri 7:30-19:00\n",
+                  "4: schedule: invalid hours '7:30-19:00' (use HH:MM-HH:MM from 00:00 to 24:00, such as 07:30-19:00)\n" },
+                { EP "schedule = Mon-Fri\n",
+                  "4: schedule: expected DAYS HH:MM-HH:MM [N], such as 'Mon-Fri 07:30-19:00 3', not 'Mon-Fri'\n" },
+                { EP "schedule = Mon 07:30-19:00 0\n",
+                  "4: schedule: invalid container count '0' (use a number from 1 to 10000)\n" },
+                { "[global]\ntimezone = America/New_York\nschedule = * 00:00-24:00 2\n" EP "schedule = Sat 10:00-11:00\n", NULL },
+        };
+        char errors[2048];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct config *c = load(cases[i].text, errors, sizeof errors);
+
+                if (cases[i].error)
+                        CHECK(!c && strcmp(errors, cases[i].error) == 0, "error '%s', got '%s'", cases[i].error, errors);
+                else
+                        CHECK(c && !errors[0], "loads: %s", errors);
+                config_free(c);
+        }
+
+        /* 33 windows: one past the limit, reported at its line. */
+        {
+                char text[4096];
+                size_t n = (size_t) snprintf(text, sizeof text, EP);
+                struct config *c;
+
+                for (int i = 0; i <= SCHEDULE_WINDOWS_MAX; i++)
+                        n += (size_t) snprintf(text + n, sizeof text - n, "schedule = Mon 10:00-11:00\n");
+                c = load(text, errors, sizeof errors);
+                CHECK(!c && strcmp(errors, "36: schedule: too many windows (the limit is 32 per section)\n") == 0,
+                      "the 33rd window is an error at its line: %s", errors);
+                config_free(c);
+        }
+
+        /* [global]'s windows are every endpoint's, unless it sets its own: then only its own. */
+        {
+                struct config *c = load("[global]\ntimezone = Asia/Kolkata\nschedule = Mon-Fri 09:00-18:00\n"
+                                        "schedule = Sat 10:00-12:00 2\n" EP
+                                        "[f]\nurl = http://127.0.0.1/\ncontainers = 1\nschedule = Sun 10:00-12:00\n",
+                                        errors, sizeof errors);
+
+                CHECK(c && c->n_endpoints == 2 && streq_ptr(c->timezone, "Asia/Kolkata"), "loads: %s", errors);
+                if (c && c->n_endpoints == 2) {
+                        CHECK(c->endpoints[0]->schedule.n == 2 && c->endpoints[0]->schedule.windows[1].containers == 2,
+                              "[e] inherits both windows of [global]");
+                        CHECK(c->endpoints[1]->schedule.n == 1 && c->endpoints[1]->schedule.windows[0].days == 0x01,
+                              "[f] has only its own window");
+                }
+                config_free(c);
+        }
+}
+
 int main(void) {
         test_parse();
+        test_keys();
         test_zone();
         test_at();
         return tests_result("test-schedule");
