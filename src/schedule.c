@@ -424,49 +424,93 @@ int schedule_format_time(const char *zone, time_t t, char *buf, size_t size) {
 
 /* -------------------------------------------------------------------- -n */
 
-/* Rounds of the next 30 days, per container: a round at each wake and change, then one every interval. */
-static int requests_month(const struct endpoint_config *ep, const char *zone, time_t now, uint64_t *ret) {
-        time_t t = now, end = now + (time_t) MONTH_DAYS * DAY_SEC;
-        uint64_t interval = MAX(ep->interval_usec / USEC_PER_SEC, UINT64_C(1)), total = 0;
+/* The next 30 days of a schedule: from now, each span until the next change, with its count. */
+struct month {
+        const struct schedule *schedule;        /* what it was computed for */
+        unsigned containers;
+        struct schedule_point *spans;           /* span k runs from spans[k - 1].next (or now) to spans[k].next */
+        size_t n, allocated;
+};
 
+static int month_compute(const struct endpoint_config *ep, const char *zone, time_t now, struct month *m) {
+        time_t t = now, end = now + (time_t) MONTH_DAYS * DAY_SEC;
+
+        m->schedule = &ep->schedule;
+        m->containers = ep->containers;
+        m->n = 0;
         while (t < end) {
                 struct schedule_point p;
-                time_t until;
                 int r;
 
                 r = schedule_at(&ep->schedule, ep->containers, zone, t, &p);
                 if (r < 0)
                         return r;
-                until = p.next > 0 && p.next < end ? p.next : end;
-                if (p.containers > 0)
-                        total += (uint64_t) p.containers * (((uint64_t) (until - t) + interval - 1) / interval);
-                t = until;
+                if (p.next == 0 || p.next > end)
+                        p.next = end;
+                if (m->n == m->allocated) {
+                        size_t a = m->allocated ? 2 * m->allocated : 64;
+                        struct schedule_point *v = reallocarray(m->spans, a, sizeof *v);
+
+                        if (!v)
+                                return -ENOMEM;
+                        m->spans = v;
+                        m->allocated = a;
+                }
+                m->spans[m->n++] = p;
+                t = p.next;
         }
-        *ret = total;
         return 0;
 }
 
-static void print_change(FILE *f, unsigned from, unsigned to) {
-        if (to == 0)
-                fprintf(f, "sleep\n");
-        else if (from == 0)
-                fprintf(f, "wake, %u container%s\n", to, to == 1 ? "" : "s");
+/* Requests of the 30 days: N a round, a round at each wake and change, then one every interval. */
+static uint64_t month_requests(const struct month *m, time_t now, uint64_t interval_usec) {
+        uint64_t interval = MAX(interval_usec / USEC_PER_SEC, UINT64_C(1)), total = 0;
+        time_t from = now;
+
+        for (size_t k = 0; k < m->n; k++) {
+                total += (uint64_t) m->spans[k].containers * (((uint64_t) (m->spans[k].next - from) + interval - 1) / interval);
+                from = m->spans[k].next;
+        }
+        return total;
+}
+
+static int print_endpoint(FILE *f, const struct endpoint_config *ep, const char *zone, const struct month *m,
+                          uint64_t month, uint64_t full) {
+        char when[64];
+        int r;
+
+        fprintf(f, "[%s] now ", ep->name);
+        if (m->spans[0].containers > 0)
+                fprintf(f, "warming %u container%s\n", m->spans[0].containers, m->spans[0].containers == 1 ? "" : "s");
         else
-                fprintf(f, "%u container%s\n", to, to == 1 ? "" : "s");
+                fprintf(f, "sleeping\n");
+        /* Each span but the last ends at a boundary; the last ends with the 30 days. */
+        for (size_t k = 0; k < 4 && k + 1 < m->n; k++) {
+                unsigned from = m->spans[k].containers, to = m->spans[k + 1].containers;
+
+                r = schedule_format_time(zone, m->spans[k].next, when, sizeof when);
+                if (r < 0)
+                        return r;
+                if (to == 0)
+                        fprintf(f, "  %s: sleep\n", when);
+                else
+                        fprintf(f, "  %s: %s%u container%s\n", when, from == 0 ? "wake, " : "", to, to == 1 ? "" : "s");
+        }
+        fprintf(f, "  requests: %" PRIu64 " a day, %" PRIu64 " a month (around the clock: %" PRIu64 " a month)\n",
+                (month + MONTH_DAYS / 2) / MONTH_DAYS, month, full);
+        return 0;
 }
 
 int schedule_print(FILE *f, const struct config *c, time_t now) {
+        struct month m = {};
         uint64_t all = 0, always = 0;
         bool any = false;
-        char when[64];
-        int r;
+        int r = 0;
 
         for (size_t i = 0; i < c->n_endpoints; i++) {
                 const struct endpoint_config *ep = c->endpoints[i];
                 uint64_t month, full = (uint64_t) ep->containers * MONTH_DAYS * DAY_SEC /
                                        MAX(ep->interval_usec / USEC_PER_SEC, UINT64_C(1));
-                struct schedule_point p;
-                time_t t = now;
 
                 always += full;
                 if (ep->schedule.n == 0) {
@@ -474,38 +518,24 @@ int schedule_print(FILE *f, const struct config *c, time_t now) {
                         continue;
                 }
                 any = true;
-                r = requests_month(ep, c->timezone, now, &month);
-                if (r < 0)
-                        return r;
-                all += month;
-                r = schedule_at(&ep->schedule, ep->containers, c->timezone, t, &p);
-                if (r < 0)
-                        return r;
-                fprintf(f, "[%s] now %s", ep->name, p.containers > 0 ? "warming " : "sleeping");
-                if (p.containers > 0)
-                        fprintf(f, "%u container%s", p.containers, p.containers == 1 ? "" : "s");
-                fprintf(f, "\n");
-                for (int k = 0; k < 4 && p.next > 0; k++) {
-                        unsigned from = p.containers;
-
-                        t = p.next;
-                        r = schedule_format_time(c->timezone, t, when, sizeof when);
+                /* Endpoints mostly share [global]'s windows: computed once for a run of equal ones. */
+                if (!m.schedule || m.containers != ep->containers || !schedule_equal(m.schedule, &ep->schedule)) {
+                        r = month_compute(ep, c->timezone, now, &m);
                         if (r < 0)
-                                return r;
-                        fprintf(f, "  %s: ", when);
-                        print_change(f, from, p.next_containers);
-                        r = schedule_at(&ep->schedule, ep->containers, c->timezone, t, &p);
-                        if (r < 0)
-                                return r;
+                                goto out;
                 }
-                fprintf(f, "  requests: %" PRIu64 " a day, %" PRIu64 " a month (around the clock: %" PRIu64
-                        " a month)\n", (month + MONTH_DAYS / 2) / MONTH_DAYS, month, full);
+                month = month_requests(&m, now, ep->interval_usec);
+                all += month;
+                r = print_endpoint(f, ep, c->timezone, &m, month, full);
+                if (r < 0)
+                        goto out;
         }
-        if (!any)
-                return 0;
-        fprintf(f, "all endpoints: %" PRIu64 " requests a day, %" PRIu64 " a month; around the clock %" PRIu64
-                " a month, so the schedules save %" PRIu64 " (%" PRIu64 "%%)\n",
-                (all + MONTH_DAYS / 2) / MONTH_DAYS, all, always, always - all,
-                always > 0 ? (always - all) * 100 / always : 0);
-        return 0;
+        if (any)
+                fprintf(f, "all endpoints: %" PRIu64 " requests a day, %" PRIu64 " a month; around the clock %" PRIu64
+                        " a month, so the schedules save %" PRIu64 " (%" PRIu64 "%%)\n",
+                        (all + MONTH_DAYS / 2) / MONTH_DAYS, all, always, always - all,
+                        always > 0 ? (always - all) * 100 / always : 0);
+out:
+        free(m.spans);
+        return r;
 }

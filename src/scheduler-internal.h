@@ -92,6 +92,13 @@ struct scheduler {
         scheduler_event_fn event_fn;
         void *event_userdata;
         sd_event_source *clock_set;     /* the system clock was set: boundaries are computed again */
+        /* The last schedule_at() answer: endpoints mostly share [global]'s windows, and are all started at once. */
+        struct {
+                struct schedule schedule;       /* a copy; none: nothing cached */
+                unsigned containers;
+                time_t now;
+                struct schedule_point point;
+        } window_cache;
 };
 
 /* ---------------------------------------------------------- scheduler.c */
@@ -112,6 +119,8 @@ void window_apply(struct endpoint *ep, bool fresh);
 void window_catch_up(struct endpoint *ep);
 void window_done(struct endpoint *ep);
 void window_watch_done(struct scheduler *s);
+/* Forgets the last answer: on reload, when the zone may change. */
+void window_cache_clear(struct scheduler *s);
 
 /* Containers a round of ep wants now: its schedule's N, else containers. */
 static inline unsigned endpoint_wanted(const struct endpoint *ep) {

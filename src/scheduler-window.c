@@ -80,6 +80,34 @@ static int watch_clock(struct scheduler *s) {
 
 void window_watch_done(struct scheduler *s) {
         s->clock_set = sd_event_source_disable_unref(s->clock_set);
+        window_cache_clear(s);
+}
+
+void window_cache_clear(struct scheduler *s) {
+        schedule_done(&s->window_cache.schedule);
+}
+
+/* schedule_at() for ep, or the answer just given for an equal schedule in the same second (and zone: see reload). */
+static int point_at(struct endpoint *ep, time_t now, struct schedule_point *ret) {
+        struct scheduler *s = ep->sched;
+        const struct endpoint_config *cfg = ep->cfg;
+        int r;
+
+        if (s->window_cache.schedule.n > 0 && s->window_cache.now == now && s->window_cache.containers == cfg->containers &&
+            schedule_equal(&s->window_cache.schedule, &cfg->schedule)) {
+                *ret = s->window_cache.point;
+                return 0;
+        }
+        r = schedule_at(&cfg->schedule, cfg->containers, s->config->timezone, now, ret);
+        if (r < 0)
+                return r;
+        /* Out of memory only costs the next endpoint a computation of its own. */
+        if (schedule_copy(&s->window_cache.schedule, &cfg->schedule) >= 0) {
+                s->window_cache.containers = cfg->containers;
+                s->window_cache.now = now;
+                s->window_cache.point = *ret;
+        }
+        return 0;
 }
 
 static int arm_boundary(struct endpoint *ep, uint64_t when) {
@@ -119,7 +147,7 @@ void window_apply(struct endpoint *ep, bool fresh) {
         if (r < 0)
                 log_warning("Failed to watch for clock changes (%s); schedules follow the clock as it is now",
                             strerror(-r));
-        r = schedule_at(&cfg->schedule, cfg->containers, s->config->timezone, (time_t) (now / USEC_PER_SEC), &p);
+        r = point_at(ep, (time_t) (now / USEC_PER_SEC), &p);
         if (r < 0) {
                 /* Only memory can fail here: what the endpoint does stays as it is, and it is tried again soon. */
                 log_error_errno(r, "%s: failed to compute the schedule; trying again in 10s", cfg->name);

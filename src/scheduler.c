@@ -742,6 +742,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         config_free(s->config);
         s->config = c;
         /* With the new timezone: an unchanged schedule keeps its state unless the count it wants changed. */
+        window_cache_clear(s);
         for (size_t i = 0; i < s->n_endpoints; i++)
                 if (s->endpoints[i]->cfg->schedule.n > 0 || s->endpoints[i]->win.timer)
                         window_apply(s->endpoints[i], s->endpoints[i]->win.fresh && s->endpoints[i]->cfg->schedule.n > 0);
