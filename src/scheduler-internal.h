@@ -9,6 +9,11 @@
 
 #include "warmd.h"
 
+/* Round timers go before curl's timer, so rounds due together are all queued before curl starts any. */
+#define ROUND_TIMER_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 10)
+/* A boundary goes before a round due with it (both at once after a suspend): a window's end stops that round. */
+#define BOUNDARY_TIMER_PRIORITY (ROUND_TIMER_PRIORITY - 1)
+
 /*
  * Where an endpoint's round stands.  The transitions, and the only functions
  * that make them:

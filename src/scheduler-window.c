@@ -119,6 +119,7 @@ static int arm_boundary(struct endpoint *ep, uint64_t when) {
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_description(ep->win.timer, "schedule-boundary");
+                (void) sd_event_source_set_priority(ep->win.timer, BOUNDARY_TIMER_PRIORITY);
         } else {
                 r = sd_event_source_set_time(ep->win.timer, when);
                 if (r < 0)

@@ -14,8 +14,6 @@
 
 #include "scheduler-internal.h"
 
-/* Round timers go before curl's timer, so rounds due together are all queued before curl starts any. */
-#define ROUND_TIMER_PRIORITY (SD_EVENT_PRIORITY_NORMAL - 10)
 
 static void on_done(void *userdata, const struct http_response *r);
 

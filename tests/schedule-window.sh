@@ -6,8 +6,11 @@
 #   [switches] Mon 07:00-07:30 3, Mon 07:30-08:00 1: a round of 3 at start, a round of 1 at 07:30;
 #   [closes]   Mon 07:00-07:30 2, every second: rounds until 07:30, none after;
 #   [always]   no schedule, every second: the test's own clock.
-# Then a reload of the same file keeps what the schedules were doing: no new
-# round.  The platform times arrivals on its CLOCK_MONOTONIC; each is put on
+# The status line and the metrics file say who sleeps.  Then a reload of the
+# same file keeps what the schedules were doing: no new round.  Last, a
+# second warmd sees its wall clock jump an hour past its window's end, as at
+# a resume from suspend: its next round, due on the monotonic grid, does not
+# go out.  The platform times arrivals on its CLOCK_MONOTONIC; each is put on
 # warmd's fake wall clock through the report's own "now" and the fixed offset
 # libfaketime adds.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -30,6 +33,7 @@ cat >"$WORK/warmd.conf" <<CONF
 [global]
 timezone = Europe/Berlin
 interval = 1h
+metrics_file = $WORK/warmd.prom
 
 [opens]
 url = http://127.0.0.1:$PORT/opens
@@ -55,6 +59,7 @@ interval = 1s
 CONF
 
 # Fake wall clock = real wall clock + OFF, exactly; the monotonic clocks stay real.
+notify_start
 OFF=$((B - 4 - $(date +%s)))
 FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
 	LD_PRELOAD="$WORK/faketime-preload.so $LIBFAKETIME" \
@@ -89,6 +94,20 @@ check_ge "[closes]: rounds inside its window" 4 "$(report "fn('/closes')['reques
 check "[closes]: no round after its window (a round in flight at the end arrives within 0.5 s of it)" \
 	"$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); sys.exit(not (l and max(l) < 0.5))' "$closes"
 
+# Before the boundary [opens] slept, after it [closes] does, until next Monday.
+check "status line before the boundary: 1 sleeping, waking at 07:30 CET" \
+	notify_find '^STATUS=4 endpoints, 6 containers; .*; 1 sleeping, next wakes Mon 07:30 CET' ||
+	grep STATUS "$NOTIFY_LOG" | head -5
+check "status line after the boundary: 1 sleeping, waking next Monday at 07:00 CET" \
+	notify_wait 5 '^STATUS=4 endpoints, 5 containers; .*; 1 sleeping, next wakes Mon 07:00 CET'
+metric() { grep -E "^$1\{endpoint=\"$2\"\} " "$WORK/warmd.prom" | awk '{ print $2 }'; }
+wait_for 5 grep -q 'warmd_containers_wanted{endpoint="closes"} 0' "$WORK/warmd.prom" || true
+check_eq "metrics: [opens] wants 3" 3 "$(metric warmd_containers_wanted opens)"
+check_eq "metrics: [switches] wants 1" 1 "$(metric warmd_containers_wanted switches)"
+check_eq "metrics: [closes] wants 0" 0 "$(metric warmd_containers_wanted closes)"
+check_eq "metrics: [closes] is out of its window, [opens] in, [always] has none" "0 1 1" \
+	"$(metric warmd_schedule_in_window closes) $(metric warmd_schedule_in_window opens) $(metric warmd_schedule_in_window always)"
+
 # A reload of the same file: every schedule keeps its state, so no endpoint starts a new round.
 before=$(report "[fn(p)['requests'] for p in ('/opens', '/switches', '/closes')]")
 kill -HUP "$WARMD_PID"
@@ -100,4 +119,47 @@ check_eq "reload: no new round of a scheduled endpoint" "$before" \
 
 terminate "$WARMD_PID"
 check_eq "warmd stops cleanly" 0 "$RC"
+
+# A wall clock that jumps an hour on while the monotonic grid runs on, as at a resume: the round of
+# [late] that falls due next must not go out, since its window is over, and [missed], whose window
+# lay within the hour, has nothing to make up for.
+unset NOTIFY_SOCKET
+cat >"$WORK/jump.conf" <<CONF
+[global]
+timezone = Europe/Berlin
+interval = 2s
+
+[late]
+url = http://127.0.0.1:$PORT/late
+containers = 2
+schedule = Mon 07:00-07:30
+
+# A window the jump passes over whole: slept through, not made up for.
+[missed]
+url = http://127.0.0.1:$PORT/missed
+containers = 2
+schedule = Mon 07:30-07:31
+
+[clock]
+url = http://127.0.0.1:$PORT/clock
+containers = 1
+CONF
+OFF=$((B - 30 - $(date +%s)))
+printf '%+d\n' "$OFF" >"$WORK/faketime"
+FAKETIME_TIMESTAMP_FILE="$WORK/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
+	LD_PRELOAD="$WORK/faketime-preload.so $LIBFAKETIME" \
+	"$WARMD" -c "$WORK/jump.conf" >"$WORK/out2" 2>"$WORK/err2" &
+WARMD_PID=$!
+at_exit "stop_pid $WARMD_PID"
+# Just after a round of [late], so the jump comes well before the next (2 s on; [clock] is due with it,
+# and wakes the loop no sooner).
+wait_for 10 platform_true "fn('/late')['requests'] >= 4" || fail "[late] did not warm in its window"
+late=$(report "fn('/late')['requests']")
+printf '%+d\n' "$((OFF + 3600))" >"$WORK/faketime"
+clock=$(report "fn('/clock')['requests']")
+wait_for 15 platform_true "fn('/clock')['requests'] >= $clock + 3" || fail "[clock] stopped"
+check_eq "after the jump past its window: no round of [late], while [clock] ran 3 more" "$late" \
+	"$(report "fn('/late')['requests']")"
+check_eq "a window jumped over whole: no round of [missed]" 0 "$(report "fn('/missed')['requests']")"
+terminate "$WARMD_PID"
 finish
