@@ -9,7 +9,8 @@
 #   the build   am_list (a list of Makefile.am)
 #   cleanup     WORK (a scratch directory), at_exit, stop_pid
 #   waiting     wait_for SECONDS COMMAND..., lines_at_least
-#   warmd       conf (writes a configuration), once (runs warmd --once), terminate
+#   warmd       conf (writes a configuration), once (runs warmd --once), terminate,
+#               faketime_setup (warmd on a fake wall clock)
 #   ids         WARMD_MESSAGE_* as src/warmd.h defines them
 #   platform    start_platform, report, platform_true, reset_platform
 #   tls         start_tls_proxy (nginx with a fresh test CA in front of the platform)
@@ -219,6 +220,23 @@ terminate() {
 	RC=0
 	kill -TERM "$1" 2>/dev/null || true
 	wait "$1" || RC=$?
+}
+
+# faketime_setup: FAKETIME_PRELOAD, for LD_PRELOAD, runs warmd on a fake wall
+# clock (FAKETIME=..., FAKETIME_DONT_FAKE_MONOTONIC=1) with real monotonic
+# clocks: libfaketime behind tests/faketime-preload.c, which keeps it to the
+# CLOCK_REALTIME timers.  Skips the test without them.
+faketime_setup() {
+	local f cc=${CC:-cc} lib=
+	for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 \
+		/usr/local/lib/faketime/libfaketime.so.1; do
+		[ -e "$f" ] && lib=$f && break
+	done
+	[ -n "$lib" ] || skip "libfaketime.so.1 not found (Debian's faketime package)"
+	command -v "$cc" >/dev/null || skip "no C compiler ($cc) to build the preload library"
+	"$cc" -shared -fPIC -o "$WORK/faketime-preload.so" "$top_srcdir/tests/faketime-preload.c" -ldl \
+		2>"$WORK/cc.log" || { cat "$WORK/cc.log"; skip "cannot build tests/faketime-preload.c"; }
+	FAKETIME_PRELOAD="$WORK/faketime-preload.so $lib"
 }
 
 # ------------------------------------------------------------------ preconditions

@@ -15,16 +15,7 @@
 # libfaketime adds.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-require_cmd faketime
-LIBFAKETIME=
-for f in /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 /usr/local/lib/faketime/libfaketime.so.1; do
-	[ -e "$f" ] && LIBFAKETIME=$f && break
-done
-[ -n "$LIBFAKETIME" ] || skip "libfaketime.so.1 not found"
-cc=${CC:-cc}
-command -v "$cc" >/dev/null || skip "no C compiler ($cc) to build the preload library"
-"$cc" -shared -fPIC -o "$WORK/faketime-preload.so" "$top_srcdir/tests/faketime-preload.c" -ldl \
-	2>"$WORK/cc.log" || { cat "$WORK/cc.log"; skip "cannot build tests/faketime-preload.c"; }
+faketime_setup
 
 start_platform --hold-ms 50 --cold-ms 0
 # The boundary: Monday 2026-12-07 07:30 CET, 06:30 UTC.
@@ -62,7 +53,7 @@ CONF
 notify_start
 OFF=$((B - 4 - $(date +%s)))
 FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
-	LD_PRELOAD="$WORK/faketime-preload.so $LIBFAKETIME" \
+	LD_PRELOAD="$FAKETIME_PRELOAD" \
 	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
 WARMD_PID=$!
 at_exit "stop_pid $WARMD_PID"
@@ -147,7 +138,7 @@ CONF
 OFF=$((B - 30 - $(date +%s)))
 printf '%+d\n' "$OFF" >"$WORK/faketime"
 FAKETIME_TIMESTAMP_FILE="$WORK/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
-	LD_PRELOAD="$WORK/faketime-preload.so $LIBFAKETIME" \
+	LD_PRELOAD="$FAKETIME_PRELOAD" \
 	"$WARMD" -c "$WORK/jump.conf" >"$WORK/out2" 2>"$WORK/err2" &
 WARMD_PID=$!
 at_exit "stop_pid $WARMD_PID"
