@@ -22,14 +22,13 @@ int scheduler_check(const struct scheduler *s, uint64_t now, char *why, size_t s
         }
         for (size_t i = 0; i < s->n_endpoints && !(s->flags & SCHEDULER_ONE_ROUND); i++) {
                 const struct endpoint *ep = s->endpoints[i];
-                /* Asleep, it waits for no round: its next boundary has a timer of its own. */
-                if (endpoint_sleeping(ep) && ep->state == ROUND_IDLE)
-                        continue;
+                /* Asleep, it waits for no round timer (its next boundary has a timer of its own), only for answers. */
+                const bool asleep = endpoint_sleeping(ep);
                 const struct round_clock c = {
                         .cfg = ep->cfg,
                         .round = ep->round,
                         /* A timer not armed (that failed) should have fired when its round fell due. */
-                        .timer_usec = ep->next_mono ? ep->next_mono : ep->grid_mono,
+                        .timer_usec = asleep ? 0 : ep->next_mono ? ep->next_mono : ep->grid_mono,
                         .answers_usec = ep->state == ROUND_RUNNING ? ep->attempt_mono + ep->cfg->timeout_usec : 0,
                 };
                 char buf[256];

@@ -114,11 +114,13 @@ check_eq "warmd stops cleanly" 0 "$RC"
 # A wall clock that jumps an hour on while the monotonic grid runs on, as at a resume: the round of
 # [late] that falls due next must not go out, since its window is over, and [missed], whose window
 # lay within the hour, has nothing to make up for.
-unset NOTIFY_SOCKET
+# With the watchdog on: an endpoint asleep is late for nothing.
+notify_start
 cat >"$WORK/jump.conf" <<CONF
 [global]
 timezone = Europe/Berlin
 interval = 2s
+timeout = 1s
 
 [late]
 url = http://127.0.0.1:$PORT/late
@@ -138,8 +140,8 @@ CONF
 OFF=$((B - 30 - $(date +%s)))
 printf '%+d\n' "$OFF" >"$WORK/faketime"
 FAKETIME_TIMESTAMP_FILE="$WORK/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
-	LD_PRELOAD="$FAKETIME_PRELOAD" \
-	"$WARMD" -c "$WORK/jump.conf" >"$WORK/out2" 2>"$WORK/err2" &
+	WATCHDOG_USEC=1000000 LD_PRELOAD="$FAKETIME_PRELOAD" \
+	bash -c 'export WATCHDOG_PID=$$; exec "$@"' warmd "$WARMD" -c "$WORK/jump.conf" >"$WORK/out2" 2>"$WORK/err2" &
 WARMD_PID=$!
 at_exit "stop_pid $WARMD_PID"
 # Just after a round of [late], so the jump comes well before the next (2 s on; [clock] is due with it,
@@ -152,5 +154,9 @@ wait_for 15 platform_true "fn('/clock')['requests'] >= $clock + 3" || fail "[clo
 check_eq "after the jump past its window: no round of [late], while [clock] ran 3 more" "$late" \
 	"$(report "fn('/late')['requests']")"
 check_eq "a window jumped over whole: no round of [missed]" 0 "$(report "fn('/missed')['requests']")"
+# [late] has slept for 3 rounds of [clock], past its interval and timeout: the watchdog keeps going.
+seq=$(notify_seq)
+check "the watchdog keeps its keep-alives with endpoints asleep" notify_wait 5 '^WATCHDOG=1' "$seq"
+check_eq "the watchdog found no endpoint late" 0 "$(notify_count 'keep-alives stopped')"
 terminate "$WARMD_PID"
 finish
