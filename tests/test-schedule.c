@@ -183,6 +183,9 @@ static void test_zone(void) {
         CHECK(timezone_check("../../etc/passwd", why, sizeof why) == -EINVAL, "a path out of tzdata is not");
         CHECK(timezone_check("/etc/localtime", why, sizeof why) == -EINVAL, "an absolute path is not");
         CHECK(timezone_check("Europe", why, sizeof why) == -ENOENT, "a directory of tzdata is not");
+        CHECK(timezone_check("America/Argentina/ComodRivadavia", why, sizeof why) == 0, "a long name of tzdata is a zone");
+        CHECK(timezone_check("Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", why, sizeof why) == -EINVAL,
+              "a name of 65 characters is not");
 }
 
 /* Loads text from a file of its own; the errors, one a line and without the file name, in errors. */
