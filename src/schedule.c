@@ -9,9 +9,11 @@
  * rest, from tzdata.  $TZ is process-wide, so warmd has one zone at a time
  * (the configuration's "timezone"), and every local time it shows is in it.
  * timezone_use() sets it only when it changes, from the loop's thread;
- * glibc's setenv() replaces an existing variable's pointer in place and
- * never frees the old string, so a resolver thread's getenv() still reads a
- * valid one.
+ * its first call, from scheduler_new() before any resolver thread exists,
+ * puts $TZ in the environment (":/etc/localtime" for an unset one, which
+ * glibc reads the same), and from then on glibc's setenv() replaces the
+ * variable's pointer in place and never frees the old string, so a
+ * resolver thread's getenv() still reads a valid one.
  *
  * Local time to an instant: a window's edge at local time L is the first
  * instant whose local time is L or later.  That one rule gives both
@@ -248,6 +250,9 @@ int timezone_use(const char *zone) {
 
                 if (tz && !(initial = strdup(tz)))
                         return -ENOMEM;
+                /* $TZ in the environment from the first call on, so later calls only replace it (see above). */
+                if (!tz)
+                        (void) setenv("TZ", ":/etc/localtime", 1);
                 saved = true;
         }
         if ((zone == NULL && current == NULL) || (zone && current && strcmp(zone, current) == 0))

@@ -537,7 +537,10 @@ int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event
         s->flags = flags;
         s->event_fn = fn;
         s->event_userdata = userdata;
-        r = http_new(e, c->user_agent, on_done, &s->http);
+        /* Before any resolver thread: see schedule.c on $TZ. */
+        r = timezone_use(NULL);
+        if (r >= 0)
+                r = http_new(e, c->user_agent, on_done, &s->http);
         if (r >= 0)
                 r = auth_new(e, on_auth_changed, s, &s->auth);
         if (r >= 0)
