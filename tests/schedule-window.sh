@@ -108,6 +108,19 @@ wait_for 10 platform_true "fn('/always')['requests'] >= $always + 2" || fail "[a
 check_eq "reload: no new round of a scheduled endpoint" "$before" \
 	"$(report "[fn(p)['requests'] for p in ('/opens', '/switches', '/closes')]")"
 
+# The same windows in London, an hour behind: it is 06:30 there, before every window.  Each schedule is
+# worked out again in the new zone, and all three go to sleep, with no round.
+sed -i 's|^timezone = Europe/Berlin$|timezone = Europe/London|' "$WORK/warmd.conf"
+kill -HUP "$WARMD_PID"
+wait_for 10 lines_at_least 3 "Loaded " "$WORK/err" || fail "no second reload seen in the log"
+wait_for 5 grep -q 'warmd_containers_wanted{endpoint="opens"} 0' "$WORK/warmd.prom" || true
+check_eq "reload into London: [opens], [switches] and [closes] want 0" "0 0 0" \
+	"$(metric warmd_containers_wanted opens) $(metric warmd_containers_wanted switches) $(metric warmd_containers_wanted closes)"
+check "reload into London: the status line's next wake is London's 07:00" \
+	notify_wait 5 '^STATUS=4 endpoints, 1 container; .*; 3 sleeping, next wakes Mon 07:00 GMT'
+check_eq "reload into London: no new round" "$before" \
+	"$(report "[fn(p)['requests'] for p in ('/opens', '/switches', '/closes')]")"
+
 terminate "$WARMD_PID"
 check_eq "warmd stops cleanly" 0 "$RC"
 
