@@ -133,7 +133,7 @@ int schedule_window_parse(const char *s, unsigned containers_max, struct schedul
                          tok[1]);
                 return -EINVAL;
         }
-        if (w.start == w.end || (w.end == 0 && w.start == 0)) {
+        if (w.start == w.end) {
                 snprintf(why, size, "'%s' starts where it ends (for the whole day, use 00:00-24:00)", tok[1]);
                 return -EINVAL;
         }
