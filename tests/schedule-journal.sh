@@ -15,27 +15,7 @@ journald_start
 start_platform --hold-ms 20 --cold-ms 0
 
 B=$(date -u -d '2026-12-07 06:30:00' +%s)      # Mon 07:30 CET
-cat >"$WORK/warmd.conf" <<CONF
-[global]
-timezone = Europe/Berlin
-interval = 1h
-
-[opens]
-url = http://127.0.0.1:$PORT/opens
-containers = 3
-schedule = Mon 07:30-08:00
-
-[switches]
-url = http://127.0.0.1:$PORT/switches
-containers = 3
-schedule = Mon 07:00-07:30
-schedule = Mon 07:30-08:00 1
-
-[closes]
-url = http://127.0.0.1:$PORT/closes
-containers = 2
-schedule = Mon 07:00-07:30
-CONF
+sed "s/@PORT@/$PORT/" "$top_srcdir/tests/data/schedule-boundary.conf" >"$WORK/warmd.conf"
 OFF=$((B - 3 - $(date +%s)))
 FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC LD_PRELOAD="$FAKETIME_PRELOAD" \
 	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &

@@ -20,34 +20,11 @@ faketime_setup
 start_platform --hold-ms 50 --cold-ms 0
 # The boundary: Monday 2026-12-07 07:30 CET, 06:30 UTC.
 B=$(date -u -d '2026-12-07 06:30:00' +%s)
-cat >"$WORK/warmd.conf" <<CONF
-[global]
-timezone = Europe/Berlin
-interval = 1h
-metrics_file = $WORK/warmd.prom
-
-[opens]
-url = http://127.0.0.1:$PORT/opens
-containers = 3
-schedule = Mon 07:30-08:00
-
-[switches]
-url = http://127.0.0.1:$PORT/switches
-containers = 3
-schedule = Mon 07:00-07:30
-schedule = Mon 07:30-08:00 1
-
-[closes]
-url = http://127.0.0.1:$PORT/closes
-containers = 2
-interval = 1s
-schedule = Mon 07:00-07:30
-
-[always]
-url = http://127.0.0.1:$PORT/always
-containers = 1
-interval = 1s
-CONF
+{
+	sed -e "s/@PORT@/$PORT/" -e "/^interval = 1h$/a metrics_file = $WORK/warmd.prom" \
+		"$top_srcdir/tests/data/schedule-boundary.conf"
+	printf '\n[always]\nurl = http://127.0.0.1:%s/always\ncontainers = 1\ninterval = 1s\n' "$PORT"
+} >"$WORK/warmd.conf"
 
 # Fake wall clock = real wall clock + OFF, exactly; the monotonic clocks stay real.
 notify_start
