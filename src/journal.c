@@ -241,6 +241,8 @@ unsigned journal_budget_limit(const struct config *c) {
                                                                                    : USEC_PER_SEC;
 
                 reserve += JOURNAL_RATE_INTERVAL_USEC / gap + 1;
+                /* A schedule's wake, sleep or change of N: windows are whole minutes, so one a window at most. */
+                reserve += ep->schedule.n > 0;
                 if (reserve >= JOURNAL_RATE_BURST)
                         return 0;
         }

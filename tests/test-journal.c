@@ -144,19 +144,23 @@ static void test_budget_limit(void) {
                 uint64_t interval, jitter;
                 size_t n;
                 unsigned limit;
+                bool scheduled;
         } cases[] = {
-                { 15 * USEC_PER_MINUTE, 0, 1, 10000 - 100 - 1 },
-                { USEC_PER_SEC, 0, 1, 10000 - 100 - 31 },
-                { 10 * USEC_PER_SEC, 5 * USEC_PER_SEC, 1, 10000 - 100 - 7 },       /* rounds as close as 5 s */
-                { 10 * USEC_PER_SEC, 10 * USEC_PER_SEC, 1, 10000 - 100 - 31 },     /* ... or back to back */
-                { USEC_PER_HOUR, 0, 1000, 10000 - 100 - 1000 },
-                { USEC_PER_HOUR, 0, 9899, 1 },
-                { USEC_PER_HOUR, 0, 9900, 0 },
-                { USEC_PER_HOUR, 0, 10000, 0 },                                    /* summaries take it all */
+                { 15 * USEC_PER_MINUTE, 0, 1, 10000 - 100 - 1, false },
+                { USEC_PER_SEC, 0, 1, 10000 - 100 - 31, false },
+                { 10 * USEC_PER_SEC, 5 * USEC_PER_SEC, 1, 10000 - 100 - 7, false },       /* rounds as close as 5 s */
+                { 10 * USEC_PER_SEC, 10 * USEC_PER_SEC, 1, 10000 - 100 - 31, false },     /* ... or back to back */
+                { USEC_PER_HOUR, 0, 1000, 10000 - 100 - 1000, false },
+                { USEC_PER_HOUR, 0, 9899, 1, false },
+                { USEC_PER_HOUR, 0, 9900, 0, false },
+                { USEC_PER_HOUR, 0, 10000, 0, false },                                    /* summaries take it all */
+                { USEC_PER_HOUR, 0, 1000, 10000 - 100 - 2000, true },                     /* and a schedule's record each */
         };
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                struct endpoint_config one = { .interval_usec = cases[i].interval, .jitter_usec = cases[i].jitter };
+                struct schedule_window w = { .days = 0x7f, .start = 0, .end = 60 };
+                struct endpoint_config one = { .interval_usec = cases[i].interval, .jitter_usec = cases[i].jitter,
+                                               .schedule = { cases[i].scheduled ? &w : NULL, cases[i].scheduled } };
                 struct endpoint_config **eps = calloc(cases[i].n, sizeof *eps);
                 struct config c = { .n_endpoints = cases[i].n, .endpoints = eps };
                 unsigned got;
