@@ -537,8 +537,8 @@ int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event
         s->flags = flags;
         s->event_fn = fn;
         s->event_userdata = userdata;
-        /* Before any resolver thread: see schedule.c on $TZ. */
-        r = timezone_use(NULL);
+        /* Before any resolver thread (see schedule.c on $TZ); the status line's times are in it too. */
+        r = timezone_use(c->timezone);
         if (r >= 0)
                 r = http_new(e, c->user_agent, on_done, &s->http);
         if (r >= 0)
@@ -679,6 +679,10 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 if (r < 0)
                         goto fail;
         }
+        /* Last of phase 1, since the zone is the process's: it fails (out of memory) before it changes. */
+        r = timezone_use(c->timezone);
+        if (r < 0)
+                goto fail;
 
         /* Phase 2: commit; nothing below can fail.  The queue is rebuilt at the end, in its old order. */
         for (struct endpoint *q = s->queue_head; q; q = q->queue_next)

@@ -2,7 +2,8 @@
 # warmd -n with schedules: each scheduled endpoint's next boundaries in the
 # local time of "timezone", with the zone, through a daylight-saving change,
 # and its requests a day and a month against warming around the clock; an
-# unknown zone is a FILE:LINE error.  warmd runs under libfaketime at chosen
+# unknown zone is a FILE:LINE error.  And the status line's times are in
+# "timezone" even without a schedule.  warmd runs under libfaketime at chosen
 # instants, so the figures are fixed.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -67,4 +68,18 @@ check_eq "unknown timezone: FILE:LINE and what was expected" \
 	"$WORK/bad.conf:2: timezone: unknown time zone 'Europe/Berlinn' (not in /usr/share/zoneinfo; use a name of tzdata such as Europe/Berlin)" \
 	"$(cat "$WORK/err")"
 check_eq "unknown timezone: nothing on stdout" "" "$(cat "$WORK/out")"
+
+# The zone is the process's: without any schedule, the status line's times are in it too.
+faketime_setup
+start_platform --hold-ms 20 --cold-ms 0
+notify_start
+printf '[global]\ntimezone = Asia/Kolkata\ninterval = 1h\n[e]\nurl = http://127.0.0.1:%s/e\ncontainers = 1\n' "$PORT" \
+	>"$WORK/kolkata.conf"
+FAKETIME='@2026-12-07 06:30:00' FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC LD_PRELOAD="$FAKETIME_PRELOAD" \
+	"$WARMD" -c "$WORK/kolkata.conf" >"$WORK/out" 2>"$WORK/err" &
+pid=$!
+at_exit "stop_pid $pid"
+check "timezone without a schedule: the status line's last round is at 12:00 in Kolkata, 06:30 UTC" \
+	notify_wait 10 '^STATUS=1 endpoint, 1 container; last round 12:00:'
+terminate "$pid"
 finish
