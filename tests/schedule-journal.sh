@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 #
 # The schedule's journal records, read back from a real (private)
-# systemd-journald: warmd on a fake wall clock 3 s before Monday 07:30 in
+# systemd-journald: warmd on a fake wall clock 5 s before Monday 07:30 in
 # Europe/Berlin says, with MESSAGE_ID and fields, that [opens] sleeps at
 # start and wakes at 07:30, that [switches] changes N from 3 to 1, and that
 # [closes] goes to sleep until next Monday.
@@ -16,7 +16,7 @@ start_platform --hold-ms 20 --cold-ms 0
 
 B=$(date -u -d '2026-12-07 06:30:00' +%s)      # Mon 07:30 CET
 sed "s/@PORT@/$PORT/" "$top_srcdir/tests/data/schedule-boundary.conf" >"$WORK/warmd.conf"
-OFF=$((B - 3 - $(date +%s)))
+OFF=$((B - 5 - $(date +%s)))
 FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC LD_PRELOAD="$FAKETIME_PRELOAD" \
 	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
 WARMD_PID=$!

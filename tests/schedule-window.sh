@@ -1,6 +1,6 @@
 #!/bin/bash
 # Schedules on the wall clock, judged by the platform's record: warmd runs
-# under libfaketime with its wall clock set 4 s before Monday 07:30 in
+# under libfaketime with its wall clock set 6 s before Monday 07:30 in
 # Europe/Berlin, so the boundary comes to the test.  Around it:
 #   [opens]    Mon 07:30-08:00, 3 containers: nothing before 07:30, a round at 07:30;
 #   [switches] Mon 07:00-07:30 3, Mon 07:30-08:00 1: a round of 3 at start, a round of 1 at 07:30;
@@ -28,7 +28,7 @@ B=$(date -u -d '2026-12-07 06:30:00' +%s)
 
 # Fake wall clock = real wall clock + OFF, exactly; the monotonic clocks stay real.
 notify_start
-OFF=$((B - 4 - $(date +%s)))
+OFF=$((B - 6 - $(date +%s)))
 FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
 	LD_PRELOAD="$FAKETIME_PRELOAD" \
 	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
