@@ -28,9 +28,13 @@ static int on_boundary(sd_event_source *src _unused_, uint64_t usec _unused_, vo
         return 0;
 }
 
-/* Far in the future: the timer never expires; it is only there to be cancelled when the clock is set. */
+/*
+ * The largest time_t, which the kernel takes as "never": the timer only
+ * waits to be cancelled when the clock is set.  (INT32_MAX would expire in
+ * 2038, and then again at every arming.)
+ */
 static int arm_clock_watch(int fd) {
-        struct itimerspec its = { .it_value.tv_sec = INT32_MAX };
+        struct itimerspec its = { .it_value.tv_sec = (time_t) ((UINTMAX_C(1) << (sizeof(time_t) * 8 - 1)) - 1) };
 
         if (timerfd_settime(fd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL) < 0)
                 return -errno;
