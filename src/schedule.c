@@ -242,8 +242,8 @@ int timezone_check(const char *zone, char *why, size_t size) {
 int timezone_use(const char *zone) {
         static bool saved;
         static char *initial;           /* $TZ as warmd found it; NULL: unset */
-        static char *current;           /* what warmd set last; NULL: the initial zone */
-        char *v;
+        static char *current;           /* what warmd set last, ":NAME"; NULL: the initial zone */
+        char *v = NULL;
 
         if (!saved) {
                 const char *tz = getenv("TZ");
@@ -255,14 +255,14 @@ int timezone_use(const char *zone) {
                         (void) setenv("TZ", ":/etc/localtime", 1);
                 saved = true;
         }
-        if ((zone == NULL && current == NULL) || (zone && current && strcmp(zone, current) == 0))
+        if ((zone == NULL && current == NULL) || (zone && current && strcmp(zone, current + 1) == 0))
                 return 0;
-        v = zone ? strdup(zone) : NULL;
-        if (zone && !v)
+        /* ":NAME": always the file of tzdata, even for a name such as EST5EDT that reads as a POSIX rule too. */
+        if (zone && asprintf(&v, ":%s", zone) < 0)
                 return -ENOMEM;
         /* Back to the start's zone: ":/etc/localtime" is what an unset $TZ means, without unsetenv() under threads. */
         if (zone)
-                (void) setenv("TZ", zone, 1);
+                (void) setenv("TZ", v, 1);
         else
                 (void) setenv("TZ", initial ? initial : ":/etc/localtime", 1);
         tzset();
