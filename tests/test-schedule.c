@@ -278,8 +278,56 @@ static void test_keys(void) {
         }
 }
 
+/*
+ * What -n prints, to any FILE: the office hours of the README from Monday 2026-12-07 06:00 CET; [same]
+ * shares them (computed once) at another interval: 22 week days of 12 rounds of 10 and 4 of 3, 8 week-end
+ * days of 6 rounds of 2; [none] has a schedule around the clock, which has no boundary.
+ */
+static void test_print(void) {
+        static const char want[] =
+                "[orders-api] now sleeping\n"
+                "  Mon 2026-12-07 07:30 CET: wake, 10 containers\n"
+                "  Mon 2026-12-07 19:00 CET: 3 containers\n"
+                "  Mon 2026-12-07 23:00 CET: sleep\n"
+                "  Tue 2026-12-08 07:30 CET: wake, 10 containers\n"
+                "  requests: 1156 a day, 34680 a month (around the clock: 86400 a month)\n"
+                "[same] now sleeping\n"
+                "  Mon 2026-12-07 07:30 CET: wake, 10 containers\n"
+                "  Mon 2026-12-07 19:00 CET: 3 containers\n"
+                "  Mon 2026-12-07 23:00 CET: sleep\n"
+                "  Tue 2026-12-08 07:30 CET: wake, 10 containers\n"
+                "  requests: 100 a day, 3000 a month (around the clock: 7200 a month)\n"
+                "[none] now warming 1 container\n"
+                "  requests: 24 a day, 720 a month (around the clock: 720 a month)\n"
+                "all endpoints: 1280 requests a day, 38400 a month; around the clock 94320 a month, so the schedules "
+                "save 55920 (59%)\n";
+        char errors[512], *text = NULL;
+        size_t size = 0;
+        struct config *c;
+        FILE *f;
+
+        c = load("[global]\ntimezone = Europe/Berlin\nschedule = Mon-Fri 07:30-19:00\nschedule = Mon-Fri 19:00-23:00 3\n"
+                 "schedule = Sat,Sun 10:00-16:00 2\n"
+                 "[orders-api]\nurl = http://127.0.0.1/\ncontainers = 10\ninterval = 5m\n"
+                 "[same]\nurl = http://127.0.0.1/\ncontainers = 10\ninterval = 1h\n"
+                 "[none]\nurl = http://127.0.0.1/\ncontainers = 1\ninterval = 1h\nschedule = * 00:00-24:00\n",
+                 errors, sizeof errors);
+        CHECK(c, "loads: %s", errors);
+        if (!c)
+                return;
+        f = open_memstream(&text, &size);
+        if (!f)
+                abort();
+        CHECK(schedule_print(f, c, utc("2026-12-07 05:00")) == 0, "prints");
+        fclose(f);
+        CHECK(text && streq(text, want), "-n output:\n%s", text ? text : "");
+        free(text);
+        config_free(c);
+}
+
 int main(void) {
         test_parse();
+        test_print();
         test_keys();
         test_zone();
         test_at();
