@@ -491,6 +491,56 @@ static const struct value_type type_http_version = {
         .copy = http_version_copy,
 };
 
+static void auth_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        static const struct {
+                const char *name;
+                enum endpoint_auth v;
+        } kinds[] = {
+                { "none",   AUTH_NONE },
+                { "google", AUTH_GOOGLE },
+                { "azure",  AUTH_AZURE },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (streq(value, kinds[i].name)) {
+                        *(enum endpoint_auth *) field_of(k, base) = kinds[i].v;
+                        return;
+                }
+        add_error(p, "%s: invalid value '%s' (use none, google or azure)", k->name, value);
+}
+
+static bool auth_equal(const void *a, const void *b) {
+        return *(const enum endpoint_auth *) a == *(const enum endpoint_auth *) b;
+}
+
+static int auth_copy(void *dst, const void *src) {
+        *(enum endpoint_auth *) dst = *(const enum endpoint_auth *) src;
+        return 0;
+}
+
+static const struct value_type type_auth = {
+        .what = "none, google or azure",
+        .parse = auth_parse,
+        .equal = auth_equal,
+        .copy = auth_copy,
+};
+
+/* An audience, a resource or a client id: sent in a query and in a token, so printable and without spaces. */
+static void identifier_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        for (const char *c = value; *c; c++)
+                if (!isgraph((unsigned char) *c))
+                        return add_error(p, "%s: '%s' has a space or a control character", k->name, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_identifier = {
+        .what = "text",
+        .parse = identifier_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 /* ------------------------------------------------------------------- keys */
 
 #define GLOBAL   CONFIG_SCOPE_GLOBAL
@@ -556,6 +606,15 @@ const struct key config_keys[] = {
           .offset = EP(client_key), .doc = "PEM", .def_doc = "in client_cert" },
         { .name = "http_version",    .scope = GLOBAL | ENDPOINT, .type = &type_http_version,
           .offset = EP(http_version), .def = "auto" },
+        { .name = "auth",            .scope = GLOBAL | ENDPOINT, .type = &type_auth,
+          .offset = EP(auth), .def = "none" },
+        { .name = "audience",        .scope = ENDPOINT,          .type = &type_identifier,
+          .offset = EP(audience), .doc = "for auth = google", .def_doc = "the URL's scheme, host and port" },
+        { .name = "resource",        .scope = GLOBAL | ENDPOINT, .type = &type_identifier,
+          .offset = EP(resource), .doc = "for auth = azure; required there" },
+        { .name = "client_id",       .scope = GLOBAL | ENDPOINT, .type = &type_identifier,
+          .offset = EP(client_id), .doc = "for auth = azure: a user-assigned identity",
+          .def_doc = "the system-assigned identity" },
 };
 
 const size_t config_n_keys = ELEMENTSOF(config_keys);

@@ -29,6 +29,14 @@
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
 #define TOPUP_FACTOR_MAX        100U            /* requests per round at most, times containers */
 
+/* What a round's requests carry to say who sends them (auth.c). */
+enum endpoint_auth {
+        AUTH_NONE,
+        AUTH_AWS,                       /* SigV4 */
+        AUTH_GOOGLE,                    /* a Google-signed ID token for audience */
+        AUTH_AZURE,                     /* an Entra access token for resource */
+};
+
 struct endpoint_config {
         char *name;                     /* the [section] name */
         unsigned line;                  /* line of the [section] header */
@@ -61,6 +69,10 @@ struct endpoint_config {
         enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
         unsigned topup_factor;          /* a round sends at most topup_factor x containers requests; 1: no top-up */
+        enum endpoint_auth auth;
+        char *audience;                 /* google: the ID token's audience; the URL's origin unless set */
+        char *resource;                 /* azure: the access token's resource */
+        char *client_id;                /* azure: a user-assigned identity; NULL: the system-assigned one */
 };
 
 struct config {
