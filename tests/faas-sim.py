@@ -54,6 +54,8 @@ is reserved for them):
     POST /_reset?kill=1     clear the record and drop every container
     POST /_reset?per_container=C  ... and from now on, containers take C
                             requests at once (as --requests-per-container)
+    POST /_reset?token_fail=N  ... and the next N Azure token requests
+                            answer 500 (tests/faas_azure.py)
 
 Arrival times.  A request "arrives" when its head has been fully received.
 By default the time is the kernel's receive timestamp of the data that
@@ -881,7 +883,12 @@ class Connection:
                 p.kill_all()
             if "per_container" in q:
                 Server.per_container = max(1, min(1000, int(q["per_container"][-1])))
+            expiries = p.azure.last_expiry
             p.reset_record()
+            if "token_fail" in q:
+                # Mid-run: a fetch after the token in hand expired still counts as late.
+                p.azure.fail_next = int(q["token_fail"][-1])
+                p.azure.last_expiry = expiries
             self.respond(200, json.dumps({"reset": True, "kill": kill}).encode(), "")
         else:
             self.send_error(404, "no such control path")

@@ -18,8 +18,10 @@ Protected front
         not expired, for the resource --azure-resource.  Anything else is 401,
         counted by reason in "refused", and reaches no container.
 
+POST /_reset?token_fail=N makes the next N token requests answer 500.
+
 Its record, under "azure" in /_report: imds_fetches, app_service_fetches,
-accepted, refused (reason -> count), late_refreshes (tokens fetched for a
+failed_fetches, accepted, refused (reason -> count), late_refreshes (tokens fetched for a
 resource after the one issued before had expired), issued (every token
 handed out, and the identity header, for leak checks), and client_ids (the
 client_id of each fetch, "" for none).
@@ -44,6 +46,7 @@ class Azure:
         self.ttl = ttl
         self.tokens = {}         # token -> (resource, expires)
         self.issued = [identity_header] if identity_header else []
+        self.fail_next = 0       # token requests still to fail (POST /_reset?token_fail=N)
         self.reset_record()
 
     def reset_record(self):
@@ -54,6 +57,7 @@ class Azure:
         self.late_refreshes = 0
         self.last_expiry = {}
         self.fetch_client_ids = []
+        self.failed_fetches = 0
 
     def refuse(self, why):
         self.refused[why] = self.refused.get(why, 0) + 1
@@ -73,6 +77,10 @@ class Azure:
         return None
 
     def issue(self, query, api_version, kind):
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            self.failed_fetches += 1
+            return 500, json.dumps({"error": "service_unavailable"}).encode(), "application/json"
         q = parse_qs(query)
         if q.get("api-version", [""])[-1] != api_version or not q.get("resource"):
             return 400, json.dumps({"error": "invalid_request",
@@ -127,4 +135,4 @@ class Azure:
     def report(self):
         return {"imds_fetches": self.imds_fetches, "app_service_fetches": self.app_service_fetches,
                 "accepted": self.accepted, "refused": dict(self.refused), "late_refreshes": self.late_refreshes,
-                "client_ids": list(self.fetch_client_ids), "issued": list(self.issued)}
+                "failed_fetches": self.failed_fetches, "client_ids": list(self.fetch_client_ids), "issued": list(self.issued)}
