@@ -154,6 +154,34 @@ int auth_prepare(struct auth *a, const struct config *c) {
         return 0;
 }
 
+/* Whether some endpoint of c needs t. */
+static bool token_used(struct auth *a, const struct config *c, const struct token *t) {
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const struct endpoint_config *ep = c->endpoints[i];
+                const struct token_ops *ops;
+                const char *audience, *client_id;
+                void *src;
+
+                if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
+                        continue;
+                token_key(a, ep, &ops, &src, &audience, &client_id);
+                if (token_is(t, ops, audience, client_id))
+                        return true;
+        }
+        return false;
+}
+
+void auth_forget(struct auth *a, const struct config *c) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < a->n_tokens; i++)
+                if (token_used(a, c, a->tokens[i]))
+                        a->tokens[kept++] = a->tokens[i];
+                else
+                        token_free(a->tokens[i]);
+        a->n_tokens = kept;
+}
+
 /* The endpoint's own headers, then "Authorization: Bearer TOKEN". */
 static int bearer_headers(struct auth *a, const struct endpoint_config *ep, struct curl_slist **ret, char *why,
                           size_t size) {

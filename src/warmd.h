@@ -565,6 +565,8 @@ int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth *
 struct auth *auth_free(struct auth *a);
 /* Starts the credential sources that the endpoints of c need and that are not running yet. */
 int auth_prepare(struct auth *a, const struct config *c);
+/* Once c is applied: stops refreshing the tokens that no endpoint of c needs any more. */
+void auth_forget(struct auth *a, const struct config *c);
 /*
  * The headers that prove who sends a round of ep, in *ret (NULL when it
  * needs none; to be freed with http_secret_headers_free()).  Returns 0,

@@ -137,4 +137,28 @@ check_eq "failing refresh: no request refused, the token in hand kept serving" "
 check "failing refresh: no round went without the token" bash -c '! grep -q "no Azure access token" "$1"' - "$WORK/err"
 check_ge "failing refresh: 12 rounds of 2 reached the front meanwhile" 24 "$(report 'r["azure"]["accepted"]' "$RETRY")"
 
+# ---------------------------------------------------------- a reload: a token no endpoint needs any more is let go
+start_platform --as RELOAD --azure-resource "$RESOURCE" --azure-token-ttl-s 2
+conf interval=1s resource=$RESOURCE -- plain "http://127.0.0.1:$RELOAD/plain" 1 \
+	-- func "http://127.0.0.1:$RELOAD/azure/orders" 1 auth=azure >"$WORK/reload.conf"
+AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:$RELOAD "$WARMD" -c "$WORK/reload.conf" >"$WORK/out" 2>"$WORK/err" &
+WPID=$!
+at_exit "stop_pid $WPID"
+wait_for 20 platform_true "r['azure']['imds_fetches'] >= 2" "$RELOAD" || true
+conf interval=1s -- plain "http://127.0.0.1:$RELOAD/plain" 1 >"$WORK/reload.conf"
+kill -HUP "$WPID"
+wait_for 20 lines_at_least 1 "func: endpoint removed" "$WORK/err" || true
+reset_platform "" "$RELOAD"
+# Six rounds of plain take 5 s or more: a token of 2 s still refreshed would be fetched twice or more.
+wait_for 30 platform_true "fn('/plain')['requests'] >= 6" "$RELOAD" || true
+check_ge "reload: plain kept its rounds" 6 "$(report "fn('/plain')['requests']" "$RELOAD")"
+check_eq "reload: the removed endpoint's token is no longer fetched" 0 "$(report 'r["azure"]["imds_fetches"]' "$RELOAD")"
+conf interval=1s resource=$RESOURCE -- plain "http://127.0.0.1:$RELOAD/plain" 1 \
+	-- func "http://127.0.0.1:$RELOAD/azure/orders" 1 auth=azure >"$WORK/reload.conf"
+kill -HUP "$WPID"
+wait_for 20 platform_true "fn('/azure/orders')['requests'] >= 1" "$RELOAD" || true
+check_eq "reload: an endpoint added back gets a token and reaches the front" "1 1" \
+	"$(report '"%d %d" % (min(r["azure"]["imds_fetches"], 1), min(r["azure"]["accepted"], 1))' "$RELOAD")"
+stop_pid "$WPID"
+
 finish
