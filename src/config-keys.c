@@ -457,72 +457,64 @@ static const struct value_type type_key_file = {
         .done = string_done,
 };
 
+/* A value that is one of a few words, each stored as its enum's value (an int). */
+struct word {
+        const char *name;
+        int value;
+};
+
+/* noun names what the word is in an error: "invalid NOUN 'value' (use ...)". */
+static void word_parse(struct parser *p, const struct key *k, const char *value, void *base, const struct word *words,
+                       size_t n, const char *noun) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(value, words[i].name)) {
+                        *(int *) field_of(k, base) = words[i].value;
+                        return;
+                }
+        add_error(p, "%s: invalid %s '%s' (use %s)", k->name, noun, value, k->type->what);
+}
+
+static bool word_equal(const void *a, const void *b) {
+        return *(const int *) a == *(const int *) b;
+}
+
+static int word_copy(void *dst, const void *src) {
+        *(int *) dst = *(const int *) src;
+        return 0;
+}
+
 static void http_version_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        static const struct {
-                const char *name;
-                enum http_version v;
-        } versions[] = {
+        static const struct word versions[] = {
                 { "auto", HTTP_VERSION_AUTO },
                 { "1.1",  HTTP_VERSION_1_1 },
                 { "2",    HTTP_VERSION_2 },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(versions); i++)
-                if (streq(value, versions[i].name)) {
-                        *(enum http_version *) field_of(k, base) = versions[i].v;
-                        return;
-                }
-        add_error(p, "%s: invalid HTTP version '%s' (use auto, 1.1 or 2)", k->name, value);
-}
-
-static bool http_version_equal(const void *a, const void *b) {
-        return *(const enum http_version *) a == *(const enum http_version *) b;
-}
-
-static int http_version_copy(void *dst, const void *src) {
-        *(enum http_version *) dst = *(const enum http_version *) src;
-        return 0;
+        word_parse(p, k, value, base, versions, ELEMENTSOF(versions), "HTTP version");
 }
 
 static const struct value_type type_http_version = {
         .what = "auto, 1.1 or 2",
         .parse = http_version_parse,
-        .equal = http_version_equal,
-        .copy = http_version_copy,
+        .equal = word_equal,
+        .copy = word_copy,
 };
 
 static void auth_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        static const struct {
-                const char *name;
-                enum endpoint_auth v;
-        } kinds[] = {
+        static const struct word kinds[] = {
                 { "none",   AUTH_NONE },
                 { "google", AUTH_GOOGLE },
                 { "azure",  AUTH_AZURE },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
-                if (streq(value, kinds[i].name)) {
-                        *(enum endpoint_auth *) field_of(k, base) = kinds[i].v;
-                        return;
-                }
-        add_error(p, "%s: invalid value '%s' (use none, google or azure)", k->name, value);
-}
-
-static bool auth_equal(const void *a, const void *b) {
-        return *(const enum endpoint_auth *) a == *(const enum endpoint_auth *) b;
-}
-
-static int auth_copy(void *dst, const void *src) {
-        *(enum endpoint_auth *) dst = *(const enum endpoint_auth *) src;
-        return 0;
+        word_parse(p, k, value, base, kinds, ELEMENTSOF(kinds), "value");
 }
 
 static const struct value_type type_auth = {
         .what = "none, google or azure",
         .parse = auth_parse,
-        .equal = auth_equal,
-        .copy = auth_copy,
+        .equal = word_equal,
+        .copy = word_copy,
 };
 
 /* An audience, a resource or a client id: sent in a query and in a token, so printable and without spaces. */

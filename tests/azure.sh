@@ -91,28 +91,9 @@ check_eq "expired token: no container reached" 0 "$(report "fn('/azure/orders')[
 # Tokens live 6 s and are fetched again half-way through; rounds a second apart for 13 s or more
 # cross two expiries.  The platform counts a fetch that comes after the previous token expired.
 conf interval=1s resource=$RESOURCE -- orders /azure/orders 3 auth=azure >"$WORK/refresh.conf"
-for source in imds app_service; do
-	reset_platform
-	if [ $source = imds ]; then
-		"$WARMD" -c "$WORK/refresh.conf" >"$WORK/out" 2>"$WORK/err" &
-	else
-		IDENTITY_ENDPOINT=http://127.0.0.1:$PORT/msi/token IDENTITY_HEADER=$IDENTITY_SECRET \
-			"$WARMD" -c "$WORK/refresh.conf" >"$WORK/out" 2>"$WORK/err" &
-	fi
-	WPID=$!
-	at_exit "stop_pid $WPID"
-	fetches="r['azure']['${source}_fetches']"
-	wait_for 40 platform_true "$fetches >= 3 and fn('/azure/orders')['requests'] >= 42" || true
-	stop_pid "$WPID"
-	check_ge "$source: tokens fetched at least 3 times" 3 "$(report "$fetches")"
-	check_eq "$source: every token refreshed before the one before expired" 0 "$(report 'r["azure"]["late_refreshes"]')"
-	check_eq "$source: no request refused across the expiries" "{}" "$(report 'r["azure"]["refused"]')"
-	check_ge "$source: at least 14 rounds of 3 reached the front" 42 "$(report 'r["azure"]["accepted"]')"
-	report '"\n".join(r["azure"]["issued"])' >"$WORK/issued"
-	check "$source: the platform issued tokens" test -s "$WORK/issued"
-	check "$source: no token, nor the identity header, in warmd's output" \
-		bash -c '! grep -qF -f "$1" "$2" "$3"' - "$WORK/issued" "$WORK/out" "$WORK/err"
-done
+check_token_refresh IMDS azure 'r["azure"]["imds_fetches"]' /azure/orders
+check_token_refresh "App Service" azure 'r["azure"]["app_service_fetches"]' /azure/orders \
+	IDENTITY_ENDPOINT="http://127.0.0.1:$PORT/msi/token" IDENTITY_HEADER="$IDENTITY_SECRET"
 
 # ---------------------------------------------------------- a refresh that fails: retried with backoff
 # Tokens live 8 s; the refresh due half-way fails twice, retried 1 s then 2 s later, and the third

@@ -148,28 +148,10 @@ check_eq "expired token: no container reached" 0 "$(report "fn('/run/orders')['r
 # Tokens live 6 s and are fetched again half-way through; rounds a second apart for 13 s or more
 # cross two expiries.  The platform counts a fetch that comes after the previous token expired.
 conf interval=1s -- orders /run/orders 3 auth=google >"$WORK/refresh.conf"
-for source in key metadata; do
-	reset_platform
-	if [ $source = key ]; then
-		GOOGLE_APPLICATION_CREDENTIALS=$WORK/sa.json "$WARMD" -c "$WORK/refresh.conf" >"$WORK/out" 2>"$WORK/err" &
-		fetches='r["google"]["token_exchanges"]'
-	else
-		GCE_METADATA_HOST=127.0.0.1:$PORT "$WARMD" -c "$WORK/refresh.conf" >"$WORK/out" 2>"$WORK/err" &
-		fetches='r["google"]["metadata_fetches"]'
-	fi
-	WPID=$!
-	at_exit "stop_pid $WPID"
-	wait_for 40 platform_true "$fetches >= 3 and fn('/run/orders')['requests'] >= 42" || true
-	stop_pid "$WPID"
-	check_ge "$source: tokens fetched at least 3 times" 3 "$(report "$fetches")"
-	check_eq "$source: every token refreshed before the one before expired" 0 "$(report 'r["google"]["late_refreshes"]')"
-	check_eq "$source: no request refused across the expiries" "{}" "$(report 'r["google"]["refused"]')"
-	check_ge "$source: at least 14 rounds of 3 reached the front" 42 "$(report 'r["google"]["accepted"]')"
-	report '"\n".join(r["google"]["issued"])' >"$WORK/issued"
-	check "$source: the platform issued tokens" test -s "$WORK/issued"
-	check "$source: no token or assertion in warmd's output" \
-		bash -c '! grep -qF -f "$1" "$2" "$3"' - "$WORK/issued" "$WORK/out" "$WORK/err"
-done
+check_token_refresh key google 'r["google"]["token_exchanges"]' /run/orders \
+	GOOGLE_APPLICATION_CREDENTIALS="$WORK/sa.json"
+check_token_refresh metadata google 'r["google"]["metadata_fetches"]' /run/orders \
+	GCE_METADATA_HOST="127.0.0.1:$PORT"
 sed -n '2,26p' "$KEY_PEM" >"$WORK/key-lines"
 check "no line of the private key in warmd's output" bash -c '! grep -qF -f "$1" "$2" "$3"' - "$WORK/key-lines" \
 	"$WORK/out" "$WORK/err"
