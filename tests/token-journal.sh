@@ -5,12 +5,14 @@
 # service-account key, the metadata server) and auth = azure (IMDS, App
 # Service), tokens refreshed across their expiry, and a refused token, all
 # logged to a private journald, whose whole store is then searched for every
-# secret the platform issued or saw.
+# secret the platform issued or saw; so are the status lines warmd sent, its
+# metrics file and its -n output.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 "$PYTHON" -c 'import cryptography' 2>/dev/null || skip "needs python3-cryptography"
 enter_mount_ns "$@"
 journald_start
+notify_start
 
 KEY_PEM=$top_srcdir/tests/data/google-test-key.pem
 RESOURCE=api://warm-journal
@@ -30,7 +32,7 @@ sa_key "http://127.0.0.1:$PORT/google/token" >"$WORK/sa.json"
 export AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:$PORT
 unset GOOGLE_APPLICATION_CREDENTIALS CREDENTIALS_DIRECTORY GCE_METADATA_HOST IDENTITY_ENDPOINT IDENTITY_HEADER
 
-conf interval=1s -- run /run/orders 2 auth=google -- func /azure/orders 2 auth=azure resource=$RESOURCE \
+conf interval=1s metrics_file="$WORK/warmd.prom" -- run /run/orders 2 auth=google -- func /azure/orders 2 auth=azure resource=$RESOURCE \
 	-- elsewhere /azure/billing 1 auth=azure resource=api://not-this-one >"$WORK/warmd.conf"
 
 run() {
@@ -60,5 +62,12 @@ check_ge "the journal holds the records (not empty)" 1000 "$(wc -c <"$WORK/journ
 check_eq "no token, assertion, key or identity header anywhere in the journal (journalctl -o export)" 0 \
 	"$(grep -acF -f "$WORK/secrets" "$WORK/journal.export" || true)"
 check_eq "nor on warmd's stderr" 0 "$(cat "$WORK"/*.err | grep -acF -f "$WORK/secrets" || true)"
+check_ge "warmd sent status lines" 3 "$(grep -c STATUS= "$NOTIFY_LOG")"
+check_eq "nor in the status lines" 0 "$(grep -acF -f "$WORK/secrets" "$NOTIFY_LOG" || true)"
+check "the metrics file was written" grep -q 'endpoint="run"' "$WORK/warmd.prom"
+check_eq "nor in the metrics file" 0 "$(grep -acF -f "$WORK/secrets" "$WORK/warmd.prom" || true)"
+GOOGLE_APPLICATION_CREDENTIALS=$WORK/sa.json "$WARMD" -n -c "$WORK/warmd.conf" >"$WORK/n.out" 2>&1
+check "-n: configuration OK" grep -q "configuration OK" "$WORK/n.out"
+check_eq "nor in -n output" 0 "$(grep -acF -f "$WORK/secrets" "$WORK/n.out" || true)"
 
 finish
