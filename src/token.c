@@ -14,6 +14,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
 #include "token.h"
 #include "warmd.h"
 
@@ -35,6 +37,7 @@ struct token {
         void *src;
         char *audience;
         char *client_id;                /* NULL: none */
+        char *label;                    /* for messages: the audience, and the client id if any */
         token_changed_fn changed;
         void *userdata;
 
@@ -120,7 +123,7 @@ static void failed(struct token *t, const char *fmt, ...) {
         if (!token_valid(t))
                 token_drop(t);
         timer_arm(t, now_usec(CLOCK_MONOTONIC) + t->retry_usec);
-        log_warning("%s for %s: %s; retrying in %" PRIu64 " s", t->ops->what, t->audience, t->error,
+        log_warning("%s for %s: %s; retrying in %" PRIu64 " s", t->ops->what, t->label, t->error,
                     t->retry_usec / USEC_PER_SEC);
         /* Rounds waiting for the token fail now, with this reason, rather than wait for a retry. */
         if (t->changed)
@@ -151,6 +154,34 @@ static void start_fetch(struct token *t) {
         t->fetching = true;
 }
 
+/*
+ * What an OAuth 2.0 error answer says (RFC 6749 5.2: "error" and "error_description"), as Google's and
+ * Microsoft's token endpoints send it, in printable characters and cut short; empty when it says nothing.
+ */
+static void error_answer(const char *body, size_t len, char *buf, size_t size) {
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *o = NULL, *v;
+        const char *error = NULL, *description = NULL;
+
+        buf[0] = '\0';
+        if (tok && body)
+                o = json_tokener_parse_ex(tok, body, (int) MIN(len, (size_t) 4096));
+        json_tokener_free(tok);
+        if (o && json_object_is_type(o, json_type_object)) {
+                if (json_object_object_get_ex(o, "error", &v) && json_object_is_type(v, json_type_string))
+                        error = json_object_get_string(v);
+                if (json_object_object_get_ex(o, "error_description", &v) && json_object_is_type(v, json_type_string))
+                        description = json_object_get_string(v);
+        }
+        if (error || description)
+                snprintf(buf, size, "%s%s%s", error ? error : "", error && description ? ": " : "",
+                         description ? description : "");
+        for (char *c = buf; *c; c++)
+                if (is_control_char((unsigned char) *c))
+                        *c = ' ';
+        json_object_put(o);
+}
+
 void token_on_done(void *userdata, const struct http_response *r) {
         struct token *t = userdata;
         char why[TOKEN_WHY_MAX - 64] = "";
@@ -162,9 +193,13 @@ void token_on_done(void *userdata, const struct http_response *r) {
         token_fetch_done(&t->fetch);
         if (r->curl_code != CURLE_OK)
                 return failed(t, "%s", r->curl_error ? r->curl_error : curl_easy_strerror(r->curl_code));
-        if (r->http_status != 200)
-                /* The status only: an error answer may quote what was sent. */
-                return failed(t, "HTTP %ld", r->http_status);
+        if (r->http_status != 200) {
+                char said[120];
+
+                /* Its error fields only, never the whole answer, which may quote what was sent. */
+                error_answer(r->body, r->body_len, said, sizeof said);
+                return failed(t, "HTTP %ld%s%s", r->http_status, said[0] ? " " : "", said);
+        }
         q = t->ops->answer(t->src, r->body ? r->body : "", r->body_len, &value, &expiry, why, sizeof why);
         if (q < 0)
                 return failed(t, "%s", why[0] ? why : strerror(-q));
@@ -180,7 +215,7 @@ void token_on_done(void *userdata, const struct http_response *r) {
         left = t->expiry - now;
         ahead = MIN(left / 2, TOKEN_REFRESH_AHEAD);
         timer_arm(t, now_usec(CLOCK_MONOTONIC) + left - ahead);
-        log_info("%s for %s refreshed; it expires in %" PRIu64 " s", t->ops->what, t->audience, left / USEC_PER_SEC);
+        log_info("%s for %s refreshed; it expires in %" PRIu64 " s", t->ops->what, t->label, left / USEC_PER_SEC);
         if (t->changed)
                 t->changed(t->userdata);
 }
@@ -209,7 +244,10 @@ int token_new(sd_event *e, struct http *h, const struct token_ops *ops, void *sr
         t->userdata = userdata;
         t->audience = strdup(audience);
         t->client_id = client_id ? strdup(client_id) : NULL;
-        if (!t->audience || (client_id && !t->client_id)) {
+        if (client_id ? asprintf(&t->label, "%s (client id %s)", audience, client_id) < 0 :
+                        !(t->label = strdup(audience)))
+                t->label = NULL;
+        if (!t->audience || (client_id && !t->client_id) || !t->label) {
                 token_free(t);
                 return -ENOMEM;
         }
@@ -235,6 +273,7 @@ struct token *token_free(struct token *t) {
         sd_event_source_disable_unref(t->timer);
         free(t->audience);
         free(t->client_id);
+        free(t->label);
         sd_event_unref(t->event);
         free(t);
         return NULL;
@@ -253,8 +292,8 @@ int token_get(struct token *t, const char **ret, char *why, size_t size) {
                 return -EAGAIN;
         if (t->value)
                 snprintf(why, size, "no %s for %s: it expired before it could be refreshed; %s", t->ops->what,
-                         t->audience, t->error[0] ? t->error : "no fetch failed");
+                         t->label, t->error[0] ? t->error : "no fetch failed");
         else
-                snprintf(why, size, "no %s for %s: %s", t->ops->what, t->audience, t->error);
+                snprintf(why, size, "no %s for %s: %s", t->ops->what, t->label, t->error);
         return -ENOKEY;
 }

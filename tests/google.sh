@@ -116,7 +116,8 @@ check_eq "wrong key: the token endpoint refused the signature" 1 \
 	"$(report 'r["google"]["refused"].get("assertion: bad signature", 0)')"
 check_eq "wrong key: no container reached" 0 "$(report "fn('/run/orders')['requests'] + fn('/run/billing')['requests']")"
 check "wrong key: each request says why and where" \
-	grep -q "orders round 1: .*no Google ID token for $ORIGIN: the service-account key $WORK/wrong.json: HTTP 400" "$WORK/err"
+	grep -q "orders round 1: .*no Google ID token for $ORIGIN: the service-account key $WORK/wrong.json: HTTP 400 invalid_grant: assertion: bad signature" \
+	"$WORK/err"
 
 GOOGLE_APPLICATION_CREDENTIALS=$WORK/none.json once "$WORK/warmd.conf"
 check_eq "missing key file: --once exits 2" 2 "$RC"
