@@ -66,12 +66,6 @@ static void on_changed(void *userdata) {
                 a->changed(a->userdata);
 }
 
-/*
- * Sources are started for a configuration before it is applied, so a round
- * never waits for a source that could have been fetching already.  Sources
- * found for a configuration that is then rejected are kept: harmless, and
- * likely needed by the next one.
- */
 /* What names ep's token: its source, and its audience or resource. */
 static void token_key(struct auth *a, const struct endpoint_config *ep, const struct token_ops **ret_ops, void **ret_src,
                       const char **ret_audience, const char **ret_client_id) {
@@ -132,7 +126,8 @@ static int prepare_token(struct auth *a, const struct endpoint_config *ep) {
  * Sources are started for a configuration before it is applied, so a round
  * never waits for a source that could have been fetching already.  Sources
  * found for a configuration that is then rejected are kept: harmless, and
- * likely needed by the next one.
+ * likely needed by the next one; auth_forget() lets go of the tokens once a
+ * configuration without them is applied.
  */
 int auth_prepare(struct auth *a, const struct config *c) {
         int r;

@@ -44,6 +44,7 @@ struct token {
         char *value;                    /* the token; NULL: none */
         uint64_t expiry;                /* CLOCK_REALTIME usec */
         bool fetching;                  /* a request is in flight */
+        bool due;                       /* the first fetch waits for the event loop */
         struct token_fetch fetch;       /* that request */
         char error[TOKEN_WHY_MAX];      /* why the last fetch failed; empty: it did not */
         sd_event_source *timer;         /* the next refresh or retry */
@@ -223,6 +224,7 @@ void token_on_done(void *userdata, const struct http_response *r) {
 static int on_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         struct token *t = userdata;
 
+        t->due = false;
         if (!t->fetching)
                 start_fetch(t);
         return 0;
@@ -258,7 +260,12 @@ int token_new(sd_event *e, struct http *h, const struct token_ops *ops, void *sr
         }
         (void) sd_event_source_set_description(t->timer, "token-refresh");
         snprintf(t->error, sizeof t->error, "%s: not fetched yet", ops->where(src));
-        start_fetch(t);
+        /*
+         * The first fetch starts from the event loop, as every later one: a source that fails at once
+         * then tells the rounds through the changed callback, never from inside a configuration load.
+         */
+        t->due = true;
+        timer_arm(t, 1);
         *ret = t;
         return 0;
 }
@@ -288,7 +295,7 @@ int token_get(struct token *t, const char **ret, char *why, size_t size) {
                 *ret = t->value;
                 return 0;
         }
-        if (t->fetching)
+        if (t->fetching || t->due)
                 return -EAGAIN;
         if (t->value)
                 snprintf(why, size, "no %s for %s: it expired before it could be refreshed; %s", t->ops->what,
