@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <openssl/pem.h>
+#include <unistd.h>
 
 #include "tests.h"
 #include "token.h"
@@ -163,6 +164,76 @@ static void test_azure_answer(void) {
         }
 }
 
+/* A key file's problem is told by the request for a token, naming the file and never a value. */
+static void test_google_keys(void) {
+        static const struct {
+                const char *content;
+                const char *why;
+        } cases[] = {
+                { "not json", "is not JSON" },
+                { "{\"type\": \"authorized_user\", \"refresh_token\": \"s3cr3t\"}", "is not a service-account key" },
+                { "{\"type\": \"service_account\", \"client_email\": \"a@b\"}", "lacks private_key or client_email" },
+                { "{\"type\": \"service_account\", \"client_email\": \"a@b\", \"private_key\": \"s3cr3t\"}",
+                  "private_key is not an RSA key in PEM" },
+                { "{\"type\": \"service_account\", \"client_email\": \"a@b\", \"private_key\": \"x\", "
+                  "\"token_uri\": \"file:///etc/passwd\"}", "token_uri is not an http(s) URL" },
+        };
+        char path[] = "/tmp/test-jwt-XXXXXX";
+        int fd = mkstemp(path);
+
+        CHECK(fd >= 0, "mkstemp");
+        if (fd < 0)
+                return;
+        close(fd);
+        setenv("GOOGLE_APPLICATION_CREDENTIALS", path, 1);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct google *g = NULL;
+                struct token_fetch f = {};
+                char why[TOKEN_WHY_MAX] = "";
+                FILE *out = fopen(path, "we");
+                int r;
+
+                if (out) {
+                        fputs(cases[i].content, out);
+                        fclose(out);
+                }
+                r = google_new(&g);
+                CHECK(r == 0, "google_new #%zu: %d", i, r);
+                if (r < 0)
+                        continue;
+                r = google_token_ops.request(g, "https://a.run.app", NULL, &f, why, sizeof why);
+                CHECK(r == -ENOKEY && strstr(why, cases[i].why) && strstr(why, path) && !strstr(why, "s3cr3t"),
+                      "key #%zu: %d, '%s'", i, r, why);
+                token_fetch_done(&f);
+                google_free(g);
+        }
+        unlink(path);
+        unsetenv("GOOGLE_APPLICATION_CREDENTIALS");
+}
+
+/* What the metadata server and the token endpoint answer, read as the token and its expiry. */
+static void test_google_answers(void) {
+        /* {"alg":"none"} . {"exp":1700000123,"aud":"x"} . */
+        static const char jwt[] = "eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDAxMjMsImF1ZCI6IngifQ.c2ln";
+        struct google *g = NULL;
+        char why[TOKEN_WHY_MAX], *t = NULL, body[256];
+        uint64_t exp = 0;
+
+        setenv("GCE_METADATA_HOST", "127.0.0.1:1", 1);
+        CHECK(google_new(&g) == 0, "google_new, the metadata server");
+        unsetenv("GCE_METADATA_HOST");
+        if (!g)
+                return;
+        snprintf(body, sizeof body, "%s\n", jwt);
+        CHECK(google_token_ops.answer(g, body, strlen(body), &t, &exp, why, sizeof why) == 0 && streq(t, jwt) &&
+              exp == 1700000123, "metadata: the token itself, without its line end");
+        free(t);
+        t = NULL;
+        CHECK(google_token_ops.answer(g, "<html>", 6, &t, &exp, why, sizeof why) < 0 && !t, "metadata: not a token");
+        CHECK(google_token_ops.answer(g, "a.b.c", 5, &t, &exp, why, sizeof why) < 0 && !t, "metadata: no expiry");
+        google_free(g);
+}
+
 static void test_url(void) {
         char *u = NULL;
 
@@ -180,5 +251,7 @@ int main(void) {
         test_expiry();
         test_azure_answer();
         test_url();
+        test_google_keys();
+        test_google_answers();
         return tests_result("test-jwt");
 }
