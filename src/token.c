@@ -29,6 +29,8 @@
  * round never holds a token about to expire on its way.
  */
 #define TOKEN_REFRESH_AHEAD     (5 * USEC_PER_MINUTE)
+/* A token said to last longer is refreshed as if it lasted this long: an expiry from outside has a bound. */
+#define TOKEN_LIFETIME_MAX      (24 * 3600)     /* seconds */
 
 struct token {
         sd_event *event;
@@ -201,9 +203,13 @@ void token_on_done(void *userdata, const struct http_response *r) {
                 error_answer(r->body, r->body_len, said, sizeof said);
                 return failed(t, "HTTP %ld%s%s", r->http_status, said[0] ? " " : "", said);
         }
+        if (r->body_len >= TOKEN_ANSWER_MAX)
+                return failed(t, "the answer is larger than %u bytes", TOKEN_ANSWER_MAX - 1);
         q = t->ops->answer(t->src, r->body ? r->body : "", r->body_len, &value, &expiry, why, sizeof why);
         if (q < 0)
                 return failed(t, "%s", why[0] ? why : strerror(-q));
+        if (expiry > now / USEC_PER_SEC + TOKEN_LIFETIME_MAX)
+                expiry = now / USEC_PER_SEC + TOKEN_LIFETIME_MAX;
         if (expiry * USEC_PER_SEC <= now) {
                 secret_free(value);
                 return failed(t, "the token has expired already (is the clock right?)");
