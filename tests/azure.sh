@@ -87,6 +87,14 @@ check_eq "expired token: --once exits 2" 2 "$RC"
 check "expired token: said so" grep -q "orders round 1: .*the token has expired already" "$WORK/err"
 check_eq "expired token: no container reached" 0 "$(report "fn('/azure/orders')['requests']" "$EXPIRED")"
 
+start_platform --as LARGE --azure-resource "$RESOURCE" --azure-answer-pad 70000
+conf resource=$RESOURCE -- orders "http://127.0.0.1:$LARGE/azure/orders" 2 auth=azure >"$WORK/large.conf"
+AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:$LARGE once "$WORK/large.conf"
+check_eq "an answer over 64 KiB: --once exits 2" 2 "$RC"
+check "an answer over 64 KiB: not used, and said so" grep -q "orders round 1: .*the answer is larger than 65535 bytes" \
+	"$WORK/err"
+check_eq "an answer over 64 KiB: no container reached" 0 "$(report "fn('/azure/orders')['requests']" "$LARGE")"
+
 # ---------------------------------------------------------- refreshed before expiry, for each source
 # Tokens live 6 s and are fetched again half-way through; rounds a second apart for 13 s or more
 # cross two expiries.  The platform counts a fetch that comes after the previous token expired.

@@ -994,6 +994,8 @@ def parse_args(argv):
                     help="a user-assigned identity's client id (repeatable)")
     ap.add_argument("--azure-token-ttl-s", type=float, default=3600.0,
                     help="lifetime of each Azure access token (default 3600)")
+    ap.add_argument("--azure-answer-pad", type=int, default=0,
+                    help="bytes of padding in each Azure token answer (default 0)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no startup/exit lines")
     args = ap.parse_args(argv)
     if not 1 <= args.requests_per_container <= 1000:
@@ -1032,7 +1034,7 @@ def main(argv=None):
         import faas_google    # python3-cryptography, only when asked for
         platform.google = faas_google.Google(args.google_key, args.google_metadata, args.google_token_ttl_s)
     platform.azure = faas_azure.Azure(args.azure_resource, args.azure_identity_header, args.azure_client_id,
-                                      args.azure_token_ttl_s)
+                                      args.azure_token_ttl_s, args.azure_answer_pad)
     Server.per_container = args.requests_per_container
     Server.serial_starts = args.serial_starts
     server = Server(loop, platform, args.host, args.port, args.backlog,

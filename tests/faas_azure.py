@@ -9,8 +9,8 @@ App Service and Functions (with --azure-identity-header SECRET)
     GET /msi/token?api-version=2019-08-01&resource=R[&client_id=ID]
         with X-IDENTITY-HEADER: SECRET.
 Both answer {"access_token", "expires_on", "expires_in", "resource",
-"token_type": "Bearer", ...}, expires_on as a string of seconds since the
-epoch, the token expiring --azure-token-ttl-s seconds later.  client_id must
+"token_type": "Bearer", ...} (after a "pad" field of --azure-answer-pad
+bytes, if any), expires_on as a string of seconds since the epoch, the token expiring --azure-token-ttl-s seconds later.  client_id must
 be one of --azure-client-id (user-assigned identities), else 400.
 
 Protected front
@@ -39,11 +39,12 @@ PROTECTED_PREFIX = "/azure/"
 
 
 class Azure:
-    def __init__(self, resource=None, identity_header=None, client_ids=(), ttl=3600.0):
+    def __init__(self, resource=None, identity_header=None, client_ids=(), ttl=3600.0, pad=0):
         self.resource = resource
         self.identity_header = identity_header
         self.client_ids = set(client_ids)
         self.ttl = ttl
+        self.pad = pad           # bytes of a "pad" field in every token answer (--azure-answer-pad)
         self.tokens = {}         # token -> (resource, expires)
         self.issued = [identity_header] if identity_header else []
         self.fail_next = 0       # token requests still to fail (POST /_reset?token_fail=N)
@@ -104,10 +105,12 @@ class Azure:
             self.imds_fetches += 1
         else:
             self.app_service_fetches += 1
-        return 200, json.dumps({"access_token": token, "client_id": client_id or "system-assigned",
+        answer = {"pad": "x" * self.pad} if self.pad else {}
+        answer.update({"access_token": token, "client_id": client_id or "system-assigned",
                                 "expires_in": str(int(self.ttl)), "expires_on": str(exp),
                                 "ext_expires_in": str(int(self.ttl)), "not_before": str(int(t)),
-                                "resource": resource, "token_type": "Bearer"}).encode(), "application/json"
+                       "resource": resource, "token_type": "Bearer"})
+        return 200, json.dumps(answer).encode(), "application/json"
 
     def guard(self, path, headers):
         """None when the request may go on to a container; else (status, body bytes, extra headers)."""
