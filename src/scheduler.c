@@ -746,6 +746,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         http_set_user_agent(s->http, c->user_agent);
         config_free(s->config);
         s->config = c;
+        auth_forget(s->auth, c);
         /* With the new timezone: an unchanged schedule keeps its state unless the count it wants changed. */
         window_cache_clear(s);
         for (size_t i = 0; i < s->n_endpoints; i++)
