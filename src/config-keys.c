@@ -556,6 +556,11 @@ const struct key config_keys[] = {
           .offset = EP(client_key), .doc = "PEM", .def_doc = "in client_cert" },
         { .name = "http_version",    .scope = GLOBAL | ENDPOINT, .type = &type_http_version,
           .offset = EP(http_version), .def = "auto" },
+        { .name = "lambda_tag",      .scope = ENDPOINT,          .type = &type_text,
+          .offset = EP(lambda_tag), .doc = "a tag key: the section is a discovery source" },
+        { .name = "refresh",         .scope = ENDPOINT,          .type = &type_duration,
+          .offset = EP(refresh_usec), .min = USEC_PER_MINUTE, .max = 24 * USEC_PER_HOUR, .def = "10m",
+          .doc = "a source's only" },
 };
 
 const size_t config_n_keys = ELEMENTSOF(config_keys);

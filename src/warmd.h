@@ -61,6 +61,9 @@ struct endpoint_config {
         enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
         unsigned topup_factor;          /* a round sends at most topup_factor x containers requests; 1: no top-up */
+        /* A discovery source (a section with lambda_tag): its other keys are defaults for what it finds. */
+        char *lambda_tag;               /* the tag key; NULL: a plain endpoint */
+        uint64_t refresh_usec;          /* how often the source's list is read again */
 };
 
 struct config {
@@ -71,6 +74,9 @@ struct config {
         size_t n_endpoints;
         /* Pointers, so an unchanged endpoint can keep its config (which curl points into) across a reload. */
         struct endpoint_config **endpoints;
+        /* Discovery sources (sections with lambda_tag), in file order; discover.c turns them into endpoints. */
+        size_t n_sources;
+        struct endpoint_config **sources;
 };
 
 /*
@@ -93,6 +99,23 @@ struct config *config_free(struct config *c);
 void config_errors_clear(struct config_errors *e);
 bool endpoint_config_equal(const struct endpoint_config *a, const struct endpoint_config *b);
 size_t config_total_containers(const struct config *c);
+
+/* A problem with an endpoint made from a source, "[NAME]: ...", about the source's key. */
+typedef void (*config_problem_fn)(void *userdata, const char *key, const char *message);
+
+/*
+ * A Lambda endpoint made from a source's keys (discover.c): named name, invoking lambda (NAME or
+ * NAME:QUALIFIER) with containers.  Returns 0, -EINVAL when a problem was reported, or -ENOMEM.
+ */
+int config_endpoint_derive(const struct endpoint_config *source, const char *name, const char *lambda,
+                           unsigned containers, config_problem_fn problem, void *userdata,
+                           struct endpoint_config **ret);
+struct endpoint_config *config_endpoint_free(struct endpoint_config *ep);
+/*
+ * A configuration to hand to the scheduler: base's global keys and copies of its endpoints, then
+ * extra, whose n_extra endpoints it takes on success; without base's sources.
+ */
+int config_combine(const struct config *base, struct endpoint_config **extra, size_t n_extra, struct config **ret);
 
 /* ------------------------------------------------------------------ result */
 
@@ -335,6 +358,7 @@ int lifetime_round_end(struct lifetime *l, const struct summary *s, uint64_t jit
 #define WARMD_MESSAGE_FD_LIMIT       "bda9a326ca4d482ebd134d69ecd11966"
 #define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
 #define WARMD_MESSAGE_WATCHDOG       "61773b8630af47419e90e47ae4ac158b"
+#define WARMD_MESSAGE_DISCOVERY      "109a2f2a1d88444da988666d5d7b42cd"
 
 /*
  * A record as "FIELD=value" strings; built by pure functions, sent by
@@ -504,12 +528,50 @@ size_t scheduler_endpoints(const struct scheduler *s);
  */
 int scheduler_check(const struct scheduler *s, uint64_t now, char *why, size_t size);
 
+/* ---------------------------------------------------------------- discover */
+
+#define DISCOVER_ENDPOINTS_MAX 10000U   /* endpoints of one source at most; past it, the first by name */
+
+struct discovery;
+
+/* A refresh ended (well or not), or a function turned out gone: the set to warm may have changed. */
+typedef void (*discovery_changed_fn)(void *userdata);
+
+int discovery_new(sd_event *e, discovery_changed_fn fn, void *userdata, struct discovery **ret);
+struct discovery *discovery_free(struct discovery *d);
+/* Takes c on success: its sources are read from now on, its endpoints are the static ones. */
+int discovery_set_config(struct discovery *d, struct config *c);
+const struct config *discovery_base(const struct discovery *d);
+/* Reads every source now. */
+void discovery_start(struct discovery *d);
+/* Whether every source has ended its first refresh, well or not (--once, --discover). */
+bool discovery_settled(const struct discovery *d);
+/* The set to warm: the file's endpoints, and those the sources found (a static one wins). */
+int discovery_config(struct discovery *d, struct config **ret);
+/* Every scheduler event: a function that answers 404 is left out for a while. */
+void discovery_event(struct discovery *d, const struct scheduler_event *ev);
+
+struct source_stats {
+        const char *name;
+        size_t endpoints;               /* as the last refresh found them */
+        uint64_t refresh_errors;        /* since start */
+        bool listed;                    /* a refresh has succeeded */
+        bool failing;                   /* the last refresh failed */
+};
+
+size_t discovery_sources(const struct discovery *d);
+void discovery_source_stats(const struct discovery *d, size_t i, struct source_stats *ret);
+/* What the sources found, as a table; -EIO when some source could not be read. */
+int discovery_print(const struct discovery *d, FILE *f);
+
 /* ----------------------------------------------------------------- metrics */
 
 #define METRICS_MIN_GAP_USEC USEC_PER_SEC       /* the file is rewritten at most this often */
 
+struct source_stats;
 /* Replaces path atomically: a temporary file in the same directory, then rename(). */
-int metrics_write(const char *path, const struct endpoint_stats *st, size_t n);
+int metrics_write(const char *path, const struct endpoint_stats *st, size_t n, const struct source_stats *src,
+                  size_t n_src);
 
 /* ------------------------------------------------------------------ notify */
 
@@ -561,6 +623,15 @@ int auth_prepare(struct auth *a, const struct config *c);
  */
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
                        char *why, size_t size);
+struct sigv4_request;
+struct sigv4_signature;
+/*
+ * A signature of req (another AWS API than Invoke, such as discover.c's tagging API) with the
+ * credentials Lambda endpoints use; profile: NULL for the default chain.  0, -EAGAIN while they are
+ * fetched (the changed callback follows), or another -errno with why (no secret in it).
+ */
+int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_request *req, time_t now,
+                  struct sigv4_signature *ret, char *why, size_t size);
 
 /* --------------------------------------------------------------------- aws */
 

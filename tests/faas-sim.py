@@ -51,6 +51,8 @@ is reserved for them):
     POST /_reset?kill=1     clear the record and drop every container
     POST /_reset?per_container=C  ... and from now on, containers take C
                             requests at once (as --requests-per-container)
+    POST /_tags             the tags GetResources lists, injected throttles
+                            (see faas_aws.Tagging)
 
 Arrival times.  A request "arrives" when its head has been fully received.
 By default the time is the kernel's receive timestamp of the data that
@@ -203,12 +205,14 @@ class Platform:
         self.live = set()        # ids of records of requests being served
         self.total_requests = 0  # since start, never reset
         self.aws = faas_aws.Lambda("", "us-east-1")   # the Invoke API and IMDS stand-ins
+        self.tagging = faas_aws.Tagging(self.aws)      # GetResources over tags set at run time
         self.reset_record()
 
     def reset_record(self):
         self.requests = 0
         self.reset_at = now()
         self.aws.reset_record()
+        self.tagging.reset_record()
         # Requests in flight across a reset still count for max_in_flight,
         # from the reset on.
         self.carried = [(f, r) for f, r in getattr(self, "carried", ())
@@ -329,6 +333,7 @@ class Platform:
             "arrival_clock": Server.arrival_clock,
             "functions": funcs,
             "aws": self.aws.report(),
+            "tagging": self.tagging.report(),
         }
 
 
@@ -676,8 +681,15 @@ class Connection:
             # absolute-form target: keep only the path
             rest = path.split("://", 1)[1]
             path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        if path == "/_tags":
+            self.tags_control(method, body)
+            return
         if path.startswith("/_"):
             self.control(method, path, query)
+            return
+        if headers.get("x-amz-target", "").startswith(faas_aws.TAGGING_TARGET_PREFIX):
+            status, out, extra = self.platform.tagging.get_resources(method, path, query, headers, body)
+            self.respond(status, out, extra, ctype="application/x-amz-json-1.1")
             return
         if path.startswith(faas_aws.IMDS_PREFIX):
             status, out, ctype = self.platform.aws.imds(method, path, headers)
@@ -865,6 +877,18 @@ class Connection:
         else:
             self.send_error(404, "no such control path")
 
+    def tags_control(self, method, body):
+        """POST /_tags: the functions' tags, throttles and page size of GetResources (faas_aws.Tagging)."""
+        if method != "POST":
+            self.send_error(405, "use POST", "Allow: POST\r\n")
+            return
+        try:
+            out = self.platform.tagging.control(body)
+        except (ValueError, TypeError, AttributeError):
+            self.send_error(400, "bad /_tags body")
+            return
+        self.respond(200, json.dumps(out).encode(), "")
+
     # -- responses ------------------------------------------------------------
 
     def send_error(self, status, text, extra=""):
@@ -987,6 +1011,7 @@ def main(argv=None):
         akid, _, secret = k.partition(":")
         secret, _, token = secret.partition(":")
         platform.aws.keys.add(akid, secret, token or None)
+    platform.tagging = faas_aws.Tagging(platform.aws)
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
     Server.per_container = args.requests_per_container

@@ -104,8 +104,8 @@ static void test_write(void) {
                 return;
         }
         snprintf(path, sizeof path, "%s/warmd.prom", dir);
-        CHECK(metrics_write(path, &st, 1) == 0, "write");
-        CHECK(metrics_write(path, &st, 1) == 0, "rewrite over the old file");
+        CHECK(metrics_write(path, &st, 1, NULL, 0) == 0, "write");
+        CHECK(metrics_write(path, &st, 1, NULL, 0) == 0, "rewrite over the old file");
         CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0644, "readable by node_exporter: %o", sb.st_mode & 0777);
         f = fopen(path, "r");
         n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
@@ -124,7 +124,7 @@ static void test_write(void) {
         unlink(path);
 
         snprintf(path, sizeof path, "%s/missing/warmd.prom", dir);
-        CHECK(metrics_write(path, &st, 1) == -ENOENT, "a missing directory is -ENOENT");
+        CHECK(metrics_write(path, &st, 1, NULL, 0) == -ENOENT, "a missing directory is -ENOENT");
         rmdir(dir);
 }
 
