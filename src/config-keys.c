@@ -559,7 +559,7 @@ const struct key config_keys[] = {
         { .name = "lambda_tag",      .scope = ENDPOINT,          .type = &type_text,
           .offset = EP(lambda_tag), .doc = "a tag key: the section is a discovery source" },
         { .name = "refresh",         .scope = ENDPOINT,          .type = &type_duration,
-          .offset = EP(refresh_usec), .min = USEC_PER_MINUTE, .max = 24 * USEC_PER_HOUR, .def = "10m",
+          .offset = EP(refresh_usec), .min = 10 * USEC_PER_SEC, .max = 24 * USEC_PER_HOUR, .def = "10m",
           .doc = "a source's only" },
 };
 

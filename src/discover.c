@@ -725,38 +725,53 @@ static void derive_problem(void *userdata, const char *key, const char *message)
         log_warning("%s (from the source's %s)", message, key);
 }
 
-int discovery_config(struct discovery *d, struct config **ret) {
-        struct endpoint_config **eps = NULL;
-        size_t n = 0, cap = 0, n_static = 0;
+/* Which found functions a static endpoint warms already: those are left to it, with a notice once. */
+static int mark_shadowed(struct discovery *d) {
+        size_t n_static = 0;
         char **statics = NULL;
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
         int r;
 
         r = static_keys(d->base, &statics, &n_static);
         for (size_t i = 0; i < d->n_sources && r >= 0; i++) {
                 struct source *s = d->sources[i];
 
-                for (size_t j = 0; j < s->n_list && r >= 0; j++) {
+                for (size_t j = 0; j < s->n_list; j++) {
                         struct found *f = &s->list[j];
-                        struct endpoint_config **a;
+                        bool shadowed;
                         char *key = NULL;
 
-                        if (f->gone_until > now)
-                                continue;
                         if (asprintf(&key, "%s %s%s", s->region, f->lambda, strchr(f->lambda, ':') ? "" : ":$LATEST") < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        if (strv_has_sorted(statics, n_static, key)) {
-                                if (!f->shadowed)
-                                        log_notice("[%s]: %s is also a static endpoint of %s, which wins: not warmed as %s",
-                                                   s->cfg->name, f->lambda, d->base->path, f->endpoint);
-                                f->shadowed = true;
-                                free(key);
-                                continue;
-                        }
+                        shadowed = strv_has_sorted(statics, n_static, key);
                         free(key);
-                        f->shadowed = false;
+                        if (shadowed && !f->shadowed)
+                                log_notice("[%s]: %s is also a static endpoint of %s, which wins: not warmed as %s",
+                                           s->cfg->name, f->lambda, d->base->path, f->endpoint);
+                        f->shadowed = shadowed;
+                }
+        }
+        strv_free(statics, n_static);
+        return r;
+}
+
+int discovery_config(struct discovery *d, struct config **ret) {
+        struct endpoint_config **eps = NULL;
+        size_t n = 0, cap = 0;
+        uint64_t now = now_usec(CLOCK_MONOTONIC);
+        int r;
+
+        r = mark_shadowed(d);
+        for (size_t i = 0; i < d->n_sources && r >= 0; i++) {
+                struct source *s = d->sources[i];
+
+                for (size_t j = 0; j < s->n_list && r >= 0; j++) {
+                        struct found *f = &s->list[j];
+                        struct endpoint_config **a;
+
+                        if (f->gone_until > now || f->shadowed)
+                                continue;
                         a = array_grow(eps, n, &cap, sizeof *eps);
                         if (!a) {
                                 r = -ENOMEM;
@@ -771,7 +786,6 @@ int discovery_config(struct discovery *d, struct config **ret) {
                                 n++;
                 }
         }
-        strv_free(statics, n_static);
         if (r >= 0)
                 r = config_combine(d->base, eps, n, ret);
         if (r < 0) {
@@ -826,9 +840,13 @@ void discovery_source_stats(const struct discovery *d, size_t i, struct source_s
         };
 }
 
-int discovery_print(const struct discovery *d, FILE *f) {
-        int width = 8;
+int discovery_print(struct discovery *d, FILE *f) {
+        int width = 8, r;
 
+        /* What would be warmed: a function a static endpoint warms is that endpoint's. */
+        r = mark_shadowed(d);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < d->n_sources; i++)
                 for (size_t j = 0; j < d->sources[i]->n_list; j++)
                         width = MAX(width, (int) strlen(d->sources[i]->list[j].endpoint));
@@ -837,7 +855,8 @@ int discovery_print(const struct discovery *d, FILE *f) {
                 for (size_t j = 0; j < d->sources[i]->n_list; j++) {
                         const struct found *x = &d->sources[i]->list[j];
 
-                        fprintf(f, "%-*s %10u %s\n", width, x->endpoint, x->containers, x->lambda);
+                        if (!x->shadowed)
+                                fprintf(f, "%-*s %10u %s\n", width, x->endpoint, x->containers, x->lambda);
                 }
         for (size_t i = 0; i < d->n_sources; i++)
                 if (!d->sources[i]->listed)

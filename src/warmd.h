@@ -562,7 +562,7 @@ struct source_stats {
 size_t discovery_sources(const struct discovery *d);
 void discovery_source_stats(const struct discovery *d, size_t i, struct source_stats *ret);
 /* What the sources found, as a table; -EIO when some source could not be read. */
-int discovery_print(const struct discovery *d, FILE *f);
+int discovery_print(struct discovery *d, FILE *f);
 
 /* ----------------------------------------------------------------- metrics */
 
