@@ -615,9 +615,20 @@ struct discovery *discovery_free(struct discovery *d) {
         return NULL;
 }
 
+/* Whether a source of the new file reads the same list as s: the same section, tag and region. */
+static bool same_list(const struct source *s, const struct endpoint_config *cfg) {
+        const char *region = cfg->region ? cfg->region : getenv("AWS_REGION");
+
+        if (!region || !*region)
+                region = getenv("AWS_DEFAULT_REGION");
+        return streq(s->cfg->name, cfg->name) && streq(s->cfg->lambda_tag, cfg->lambda_tag) && region &&
+                streq(s->region, region);
+}
+
 /*
- * A source whose section did not change keeps its list, so a reload does
- * not empty it while the API is read again; every source is read again now.
+ * A source that reads the same list keeps it, so a reload stops none of its
+ * endpoints while the API is read again (one whose other keys changed starts
+ * over, as any changed endpoint does); every source is read again now.
  */
 int discovery_set_config(struct discovery *d, struct config *c) {
         struct source **next;
@@ -634,7 +645,7 @@ int discovery_set_config(struct discovery *d, struct config *c) {
         for (; n < c->n_sources; n++) {
                 from[n] = SIZE_MAX;
                 for (size_t j = 0; j < d->n_sources && from[n] == SIZE_MAX; j++)
-                        if (d->sources[j] && endpoint_config_equal(d->sources[j]->cfg, c->sources[n])) {
+                        if (d->sources[j] && same_list(d->sources[j], c->sources[n])) {
                                 next[n] = d->sources[j];
                                 d->sources[j] = NULL;
                                 from[n] = j;

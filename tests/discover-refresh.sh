@@ -1,0 +1,117 @@
+#!/bin/bash
+# Tag discovery following changes in the daemon, judged by the bundled
+# platform's record: a function tagged and another untagged between two
+# refreshes start and stop, with one change record, while an unchanged one
+# keeps its schedule; a throttled refresh keeps the list, warns once for the
+# streak and recovers; a deleted function the tagging API still lists costs
+# one round of 404s, not one every round; the metrics file gives each
+# source's endpoints and refresh errors; a reload reads the sources again;
+# no key, secret or token in the output.
+# test-timeout: 240
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+AKID=AKIDWARMDREFRESH
+SECRET=warmd-refresh-secret-0123456789
+FUNCTIONS='{"a": {}, "b": {}, "c": {"aliases": ["live"]}, "e": {}}'
+start_platform --hold-ms 50 --cold-ms 50 --aws-region eu-west-1 --lambda-functions "$FUNCTIONS" \
+	--aws-key "$AKID:$SECRET"
+export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET \
+	AWS_EC2_METADATA_DISABLED=true
+unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_SESSION_TOKEN AWS_PROFILE \
+	AWS_SHARED_CREDENTIALS_FILE AWS_REGION AWS_DEFAULT_REGION
+
+# tags JSON: POST /_tags to the platform.
+tags() {
+	"$PYTHON" -S -c '
+import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=sys.argv[2].encode(),
+                       method="POST"), timeout=30)' "$PORT" "$1"
+}
+
+A=lambda:123456789012:a:\$LATEST
+B=lambda:123456789012:b:\$LATEST
+C=lambda:123456789012:c:live
+GHOST=lambda:123456789012:ghost:\$LATEST
+
+# ghost is tagged, but no such function exists: the tagging API lists deleted functions for a while.
+tags '{"tags": {"a": {"warmd": "2"}, "b": {"warmd": "1"}, "ghost": {"warmd": "2"}}}'
+
+cat >"$WORK/warmd.conf" <<CONF
+[global]
+region = eu-west-1
+metrics_file = $WORK/warmd.prom
+
+[fleet]
+lambda_tag = warmd
+refresh = 10s
+interval = 1s
+CONF
+
+"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
+WPID=$!
+at_exit "stop_pid $WPID"
+
+check "a and b warmed from the first refresh" wait_for 30 platform_true "fn('$A')['requests'] >= 4 and fn('$B')['requests'] >= 1"
+check "the first change record names what the source found" \
+	grep -q "\[fleet\]: 3 endpoints from tag warmd: 3 added (fleet/a, fleet/b, fleet/ghost), 0 removed, 0 changed" "$WORK/err"
+
+# ---------------------------------------------------------- tagged and untagged between refreshes
+tags '{"tags": {"b": null, "c": {"warmd": "1:live"}}}'
+check "c, tagged now, is warmed on its alias after the next refresh" wait_for 30 platform_true "fn('$C')['requests'] >= 1"
+check "one change record for that refresh: c added, b removed" \
+	grep -q "\[fleet\]: 3 endpoints from tag warmd: 1 added (fleet/c:live), 1 removed (fleet/b), 0 changed" "$WORK/err"
+B_STOPPED=$(report "fn('$B')['requests']")
+A_NOW=$(report "fn('$A')['requests']")
+# Three more rounds of a: b, removed, gets nothing in the meantime.
+wait_for 30 platform_true "fn('$A')['requests'] >= $A_NOW + 6" || true
+check_ge "a goes on: 3 more rounds" $((A_NOW + 6)) "$(report "fn('$A')['requests']")"
+check_eq "b, untagged, is invoked no more" "$B_STOPPED" "$(report "fn('$B')['requests']")"
+check_eq "a, unchanged, was started once and never restarted" "1 0" \
+	"$(grep -c '^fleet/a: new endpoint' "$WORK/err") $(grep -c '^fleet/a: configuration changed' "$WORK/err" || true)"
+check_eq "a, unchanged: its containers are the first two" 2 "$(report "fn('$A')['distinct_containers']")"
+
+# ---------------------------------------------------------- the deleted function still listed
+check_eq "ghost: one round of 2 invokes answered 404, in all the rounds since" 2 \
+	"$(report 'r["aws"]["rejected"].get("ResourceNotFoundException", 0)')"
+check_le "ghost: its journal volume is one round's (requests, summary, notices)" 8 "$(grep -c 'fleet/ghost' "$WORK/err")"
+check "ghost: said once why it is left out" grep -q "^fleet/ghost: the function does not exist (404), yet the tagging API lists it" "$WORK/err"
+
+# ---------------------------------------------------------- a throttled refresh keeps the list
+tags '{"throttle": 2}'
+check "two refreshes in a row throttled" wait_for 40 platform_true "r['tagging']['throttled'] >= 1"
+A_THROTTLED=$(report "fn('$A')['requests']")
+check "the retry, 5 s later, throttled too" wait_for 40 platform_true "r['tagging']['throttled'] >= 2"
+check_ge "a still warmed while the refreshes failed: the list is kept" $((A_THROTTLED + 2)) \
+	"$(report "fn('$A')['requests']")"
+check "the next retry reads the list again" wait_for 40 lines_at_least 1 "read again, after 2 failed refreshes" "$WORK/err"
+check_eq "one warning for the streak of two throttled refreshes, naming the error" 1 \
+	"$(grep -c 'cannot read the functions tagged warmd: HTTP 400 ThrottledException: Rate exceeded; keeping the last list' "$WORK/err")"
+check "metrics: the source's endpoints and refresh errors" \
+	wait_for 10 grep -qx 'warmd_source_refresh_errors_total{source="fleet"} 2' "$WORK/warmd.prom"
+check "metrics: 3 endpoints found" grep -qx 'warmd_source_endpoints{source="fleet"} 3' "$WORK/warmd.prom"
+check_eq "the platform refused nothing but the 2 throttles and ghost's 404s" "{'ThrottledException': 2} 2" \
+	"$(report 'str(r["tagging"]["rejected"]) + " " + str(sum(r["aws"]["rejected"].values()))')"
+stop_pid "$WPID"
+
+# ---------------------------------------------------------- a reload reads the sources again
+# refresh = 1h: after the first read, only the reload can find e.
+tags '{"tags": {"e": {"warmd2": "1"}}}'
+sed -e 's/refresh = 10s/refresh = 1h/' -e 's/lambda_tag = warmd/lambda_tag = warmd2/' "$WORK/warmd.conf" \
+	>"$WORK/reload.conf"
+"$WARMD" -c "$WORK/reload.conf" >"$WORK/out2" 2>"$WORK/err2" &
+WPID=$!
+at_exit "stop_pid $WPID"
+check "reload: e warmed from the first read" wait_for 30 platform_true "fn('lambda:123456789012:e:\$LATEST')['requests'] >= 1"
+tags '{"tags": {"a": {"warmd2": "1"}}}'
+A_BEFORE=$(report "fn('$A')['requests']")
+kill -HUP "$WPID"
+check "reload: a, tagged since, is found by the reload's read" wait_for 30 platform_true "fn('$A')['requests'] > $A_BEFORE"
+check "reload: the change record of that read" \
+	grep -q "\[fleet\]: 2 endpoints from tag warmd2: 1 added (fleet/a), 0 removed, 0 changed" "$WORK/err2"
+check_eq "reload: e, unchanged, kept its schedule" 1 "$(grep -c '^fleet/e: new endpoint' "$WORK/err2")"
+stop_pid "$WPID"
+
+printf '%s\n' "$SECRET" "$AKID" >"$WORK/secrets"
+check "no key or secret in any output" eval '! grep -qF -f "$WORK/secrets" "$WORK/out" "$WORK/err" "$WORK/out2" "$WORK/err2" "$WORK/warmd.prom"'
+
+finish
