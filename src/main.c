@@ -114,7 +114,7 @@ static void status_now(struct daemon *d) {
         else
                 snprintf(extra, sizeof extra, "%s", d->reload_note);
         sources_status(d, extra, sizeof extra);
-        if (t.endpoints == 0) {
+        if (t.endpoints == 0 && discovery_base(d->disc)->n_sources == 0) {
                 r = snprintf(buf, sizeof buf, IDLE_FORMAT "%s%s", d->config_path, extra[0] ? "; " : "", extra);
                 r = r < 0 || (size_t) r >= sizeof buf ? -ENOBUFS : 0;
         } else
@@ -363,7 +363,7 @@ static void check_fd_limit(const struct config *c) {
 }
 
 
-static void log_config_loaded(const struct config *c) {
+static void log_config_loaded(struct daemon *d, const struct config *c) {
         struct journal_record rec;
         size_t containers = config_total_containers(c);
 
@@ -376,7 +376,8 @@ static void log_config_loaded(const struct config *c) {
             journal_record_add(&rec, "WARMD_CONTAINERS=%zu", containers) >= 0)
                 journal_send(&rec);
         journal_record_done(&rec);
-        if (c->n_endpoints == 0)
+        /* With sources, what they find comes later: not idle. */
+        if (c->n_endpoints == 0 && discovery_base(d->disc)->n_sources == 0)
                 log_event(LOG_NOTICE, WARMD_MESSAGE_IDLE, NULL, IDLE_FORMAT, c->path);
 }
 
@@ -460,7 +461,7 @@ static void reload(struct daemon *d) {
         } else {
                 d->reload_note[0] = '\0';
                 journal_sink_set_config(d->journal, scheduler_config(d->sched));
-                log_config_loaded(scheduler_config(d->sched));
+                log_config_loaded(d, scheduler_config(d->sched));
                 check_fd_limit(scheduler_config(d->sched));
                 /* Removed endpoints leave the file now, and a new metrics_file exists from the start. */
                 metrics_now(d);
@@ -692,7 +693,7 @@ static int run(struct daemon *d, struct config *c) {
                 log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
                           d->once ? " one round" : "");
                 journal_sink_set_config(d->journal, scheduler_config(d->sched));
-                log_config_loaded(scheduler_config(d->sched));
+                log_config_loaded(d, scheduler_config(d->sched));
                 check_fd_limit(scheduler_config(d->sched));
                 r = scheduler_start(d->sched);
         }
@@ -799,7 +800,7 @@ int main(int argc, char *argv[]) {
                 r = load(d.config_path, CONFIG_CREDENTIALS_OPTIONAL, false, &c);
                 if (r < 0)
                         return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
-                printf("configuration OK%s\n", c->n_endpoints == 0 ? " (no endpoints)" : "");
+                printf("configuration OK%s\n", c->n_endpoints == 0 && c->n_sources == 0 ? " (no endpoints)" : "");
                 config_free(c);
                 return check_stdout(EXIT_OK);
         }
