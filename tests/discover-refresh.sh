@@ -4,8 +4,8 @@
 # refreshes start and stop, with one change record, while an unchanged one
 # keeps its schedule; a throttled refresh keeps the list, warns once for the
 # streak and recovers; a deleted function the tagging API still lists costs
-# one round of 404s, not one every round; the metrics file gives each
-# source's endpoints and refresh errors; a reload reads the sources again;
+# one round of 404s, not one every round; the status line and the metrics
+# file give each source's endpoints and refresh errors; a reload reads the sources again;
 # no key, secret or token in the output.
 # test-timeout: 240
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
@@ -47,6 +47,7 @@ refresh = 10s
 interval = 1s
 CONF
 
+notify_start
 "$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
 WPID=$!
 at_exit "stop_pid $WPID"
@@ -83,7 +84,11 @@ A_THROTTLED=$(report "fn('$A')['requests']")
 check "the retry, 5 s later, throttled too" wait_for 40 platform_true "r['tagging']['throttled'] >= 2"
 check_ge "a still warmed while the refreshes failed: the list is kept" $((A_THROTTLED + 2)) \
 	"$(report "fn('$A')['requests']")"
+check "status line: the source failing, with its refresh errors" \
+	notify_wait 20 'STATUS=.*sources: fleet 3 \(2 refresh errors, failing\)'
 check "the next retry reads the list again" wait_for 40 lines_at_least 1 "read again, after 2 failed refreshes" "$WORK/err"
+check "status line: the source's endpoints and refresh errors, no longer failing" \
+	notify_wait 20 'STATUS=.*sources: fleet 3 \(2 refresh errors\)$'
 check_eq "one warning for the streak of two throttled refreshes, naming the error" 1 \
 	"$(grep -c 'cannot read the functions tagged warmd: HTTP 400 ThrottledException: Rate exceeded; keeping the last list' "$WORK/err")"
 check "metrics: the source's endpoints and refresh errors" \
