@@ -345,8 +345,8 @@ static void names(FILE *f, const struct found *v, size_t n, const struct found *
         *ret_count = count;
 }
 
-/* One record per refresh that changed the source's list: what came, what went, what changed. */
-static void log_change(struct source *s, const struct found *old, size_t n_old) {
+/* One record per refresh that changed the source's list: what came, what went, what changed.  True if any. */
+static bool log_change(struct source *s, const struct found *old, size_t n_old) {
         char *added = NULL, *removed = NULL, *counted = NULL;
         size_t sa = 0, sr = 0, sc = 0;
         unsigned na, nr, nc;
@@ -380,6 +380,7 @@ static void log_change(struct source *s, const struct found *old, size_t n_old) 
         free(added);
         free(removed);
         free(counted);
+        return na || nr || nc;
 }
 
 /* Invalid tag values are named once, while they stay invalid; one fixed and broken again is named again. */
@@ -404,7 +405,7 @@ static void warn_invalid(struct source *s) {
 static void refresh_done(struct source *s) {
         struct found *old = s->list;
         size_t n_old = s->n_list, n = 0;
-        bool was_listed = s->listed;
+        bool was_listed = s->listed, was_settled = s->settled, any;
 
         qsort(s->pending, s->n_pending, sizeof *s->pending, cmp_found);
         /* The same function tagged twice cannot be: but a page boundary may repeat one. */
@@ -448,11 +449,19 @@ static void refresh_done(struct source *s) {
         s->listed = true;
         s->settled = true;
         s->fetching = false;
-        log_change(s, was_listed ? old : NULL, was_listed ? n_old : 0);
+        any = log_change(s, was_listed ? old : NULL, was_listed ? n_old : 0);
+        /* A function left out for its 404s has its hour over: it is tried again. */
+        for (size_t i = 0; i < s->n_list; i++)
+                if (s->list[i].gone_until > 0 && s->list[i].gone_until <= now_usec(CLOCK_MONOTONIC)) {
+                        s->list[i].gone_until = 0;
+                        any = true;
+                }
         found_array_free(old, n_old);
         refresh_clear(s);
         arm(s, s->cfg->refresh_usec);
-        changed(s->disc);
+        /* An unchanged list changes nothing to apply; the first one ends the wait of --once and --discover. */
+        if (any || !was_settled)
+                changed(s->disc);
 }
 
 static void on_done(void *userdata, const struct http_response *hr) {
@@ -826,8 +835,9 @@ void discovery_event(struct discovery *d, const struct scheduler_event *ev) {
                 if (!f || f->gone_until > now_usec(CLOCK_MONOTONIC))
                         return;
                 f->gone_until = now_usec(CLOCK_MONOTONIC) + GONE_HOLD_USEC;
-                log_notice("%s: the function does not exist (404), yet the tagging API lists it, as it does for a "
-                           "while after a delete; not warmed for an hour, unless it leaves the list", f->endpoint);
+                log_notice("%s: the function or its qualifier does not exist (404), yet the tagging API lists the "
+                           "function, as it does for a while after a delete; not warmed for an hour, unless it leaves "
+                           "the list", f->endpoint);
                 (void) sd_event_source_set_enabled(d->defer, SD_EVENT_ONESHOT);
                 return;
         }

@@ -75,7 +75,7 @@ check_eq "a, unchanged: its containers are the first two" 2 "$(report "fn('$A')[
 check_eq "ghost: one round of 2 invokes answered 404, in all the rounds since" 2 \
 	"$(report 'r["aws"]["rejected"].get("ResourceNotFoundException", 0)')"
 check_le "ghost: its journal volume is one round's (requests, summary, notices)" 8 "$(grep -c 'fleet/ghost' "$WORK/err")"
-check "ghost: said once why it is left out" grep -q "^fleet/ghost: the function does not exist (404), yet the tagging API lists it" "$WORK/err"
+check "ghost: said once why it is left out" grep -q "^fleet/ghost: the function or its qualifier does not exist (404), yet the tagging API lists" "$WORK/err"
 
 # ---------------------------------------------------------- a throttled refresh keeps the list
 tags '{"throttle": 2}'
