@@ -19,75 +19,26 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "discover-internal.h"
 
 #define TARGET_HEADER           "X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources"
 #define CONTENT_TYPE_HEADER     "Content-Type: application/x-amz-json-1.1"
 #define PAGES_MAX               1000U   /* a refresh reads at most this many pages: 100,000 functions */
 #define RETRY_MIN_USEC          (5 * USEC_PER_SEC)
-#define GONE_HOLD_USEC          USEC_PER_HOUR
 #define NAMES_SHOWN             10      /* endpoints named in a change record's message; the fields have all */
 
-struct found {
-        char *endpoint;                 /* SOURCE/FUNCTION[:QUALIFIER] */
-        char *lambda;                   /* FUNCTION[:QUALIFIER] */
-        unsigned containers;
-        uint64_t gone_until;            /* CLOCK_MONOTONIC usec: answered 404, left out until then */
-        bool shadowed;                  /* a static endpoint warms the same function: said once */
-};
-
-struct source {
-        struct discovery *disc;
-        const struct endpoint_config *cfg;      /* the section, in disc->base */
-        char *url;
-        char *host;                     /* the Host header as curl sends it */
-        char *region;
-        sd_event_source *timer;
-        bool fetching, waiting_credentials;
-        bool settled;                   /* a refresh has ended, well or not */
-        bool listed;                    /* a refresh has succeeded: list is the API's */
-        /* The refresh in flight. */
-        char *token, *body;
-        struct curl_slist *headers;
-        unsigned pages;
-        struct found *pending;
-        size_t n_pending, pending_cap;
-        char **invalid_now;             /* "ARN=VALUE" of this refresh's invalid tags */
-        size_t n_invalid_now, invalid_cap;
-        /* The last list read in full, sorted by endpoint. */
-        struct found *list;
-        size_t n_list;
-        char **invalid;                 /* the invalid tags already warned about, sorted */
-        size_t n_invalid;
-        bool over_limit;                /* the list was cut at DISCOVER_ENDPOINTS_MAX: warned */
-        unsigned failures;              /* refreshes failed in a row */
-        uint64_t errors;                /* refreshes failed since start */
-};
-
-struct discovery {
-        sd_event *event;
-        struct config *base;
-        struct auth *auth;
-        struct http *http;
-        struct source **sources;
-        size_t n_sources;
-        sd_event_source *defer;         /* a function turned out gone: the set changes, out of the event's call */
-        discovery_changed_fn changed;
-        void *userdata;
-};
-
-static void found_done(struct found *f) {
+void found_done(struct found *f) {
         free(f->endpoint);
         free(f->lambda);
 }
 
-static void found_array_free(struct found *a, size_t n) {
+void found_array_free(struct found *a, size_t n) {
         for (size_t i = 0; i < n; i++)
                 found_done(&a[i]);
         free(a);
 }
 
-static void strv_free(char **v, size_t n) {
+void strv_free(char **v, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(v[i]);
         free(v);
@@ -115,6 +66,7 @@ static struct source *source_free(struct source *s) {
                 http_abort(s->disc->http, s);
         refresh_clear(s);
         found_array_free(s->list, s->n_list);
+        found_array_free(s->leaving, s->n_leaving);
         strv_free(s->invalid, s->n_invalid);
         sd_event_source_disable_unref(s->timer);
         free(s->url);
@@ -124,7 +76,7 @@ static struct source *source_free(struct source *s) {
         return NULL;
 }
 
-static void changed(struct discovery *d) {
+void discover_changed(struct discovery *d) {
         if (d->changed)
                 d->changed(d->userdata);
 }
@@ -161,7 +113,7 @@ static void refresh_failed(struct source *s, const char *why) {
         arm(s, wait);
         if (!s->settled) {
                 s->settled = true;
-                changed(s->disc);
+                discover_changed(s->disc);
         }
 }
 
@@ -274,11 +226,11 @@ static int strv_add(char ***v, size_t *n, size_t *cap, const char *s) {
         return 0;
 }
 
-static int cmp_str(const void *a, const void *b) {
+int cmp_str(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-static bool strv_has_sorted(char **v, size_t n, const char *s) {
+bool strv_has_sorted(char **v, size_t n, const char *s) {
         return n > 0 && bsearch(&s, v, n, sizeof(char *), cmp_str);
 }
 
@@ -316,11 +268,11 @@ static int take(struct source *s, const struct tagging_resource *res) {
         return 0;
 }
 
-static int cmp_found(const void *a, const void *b) {
+int cmp_found(const void *a, const void *b) {
         return strcmp(((const struct found *) a)->endpoint, ((const struct found *) b)->endpoint);
 }
 
-static struct found *find(struct found *list, size_t n, const char *endpoint) {
+struct found *found_find(struct found *list, size_t n, const char *endpoint) {
         struct found key = { .endpoint = (char *) endpoint };
 
         return n > 0 ? bsearch(&key, list, n, sizeof *list, cmp_found) : NULL;
@@ -332,7 +284,7 @@ static void names(FILE *f, const struct found *v, size_t n, const struct found *
         unsigned count = 0;
 
         for (size_t i = 0; i < n; i++) {
-                struct found *o = find((struct found *) other, n_other, v[i].endpoint);
+                struct found *o = found_find((struct found *) other, n_other, v[i].endpoint);
 
                 if (by_count ? !o || o->containers == v[i].containers : !!o)
                         continue;
@@ -430,7 +382,7 @@ static void refresh_done(struct source *s) {
                 s->over_limit = false;
         /* What warmd learned of a function lasts while the API lists it. */
         for (size_t i = 0; i < n; i++) {
-                struct found *o = find(old, n_old, s->pending[i].endpoint);
+                struct found *o = found_find(old, n_old, s->pending[i].endpoint);
 
                 if (o) {
                         s->pending[i].gone_until = o->gone_until;
@@ -450,6 +402,8 @@ static void refresh_done(struct source *s) {
         s->settled = true;
         s->fetching = false;
         any = log_change(s, was_listed ? old : NULL, was_listed ? n_old : 0);
+        if (discover_leaving_take(s, old, n_old) < 0)
+                log_error("[%s]: out of memory: functions that left the list stop at once", s->cfg->name);
         /* A function left out for its 404s has its hour over: it is tried again. */
         for (size_t i = 0; i < s->n_list; i++)
                 if (s->list[i].gone_until > 0 && s->list[i].gone_until <= now_usec(CLOCK_MONOTONIC)) {
@@ -461,7 +415,7 @@ static void refresh_done(struct source *s) {
         arm(s, s->cfg->refresh_usec);
         /* An unchanged list changes nothing to apply; the first one ends the wait of --once and --discover. */
         if (any || !was_settled)
-                changed(s->disc);
+                discover_changed(s->disc);
 }
 
 static void on_done(void *userdata, const struct http_response *hr) {
@@ -578,11 +532,12 @@ static int source_new(struct discovery *d, const struct endpoint_config *cfg, st
 }
 
 static int on_defer(sd_event_source *e _unused_, void *userdata) {
-        changed(userdata);
+        discover_changed(userdata);
         return 0;
 }
 
-int discovery_new(sd_event *e, discovery_changed_fn fn, void *userdata, struct discovery **ret) {
+int discovery_new(sd_event *e, discovery_changed_fn fn, discovery_busy_fn busy, void *userdata,
+                  struct discovery **ret) {
         struct discovery *d;
         int r;
 
@@ -591,6 +546,7 @@ int discovery_new(sd_event *e, discovery_changed_fn fn, void *userdata, struct d
                 return -ENOMEM;
         d->event = sd_event_ref(e);
         d->changed = fn;
+        d->busy = busy;
         d->userdata = userdata;
         r = auth_new(e, on_auth_changed, d, &d->auth);
         if (r >= 0)
@@ -711,176 +667,3 @@ const struct config *discovery_base(const struct discovery *d) {
         return d->base;
 }
 
-/* ------------------------------------------------------------------ the set */
-
-/* "REGION FUNCTION:QUALIFIER" of every static Lambda endpoint, sorted: what a found function is matched with. */
-static int static_keys(const struct config *c, char ***ret, size_t *ret_n) {
-        char **v = calloc(c->n_endpoints + 1, sizeof(char *));
-        size_t n = 0;
-
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < c->n_endpoints; i++) {
-                const struct endpoint_config *ep = c->endpoints[i];
-                struct lambda_target t;
-                const char *err;
-
-                if (!ep->lambda || lambda_parse(ep->lambda, &t, &err) < 0)
-                        continue;
-                if (asprintf(&v[n], "%s %.*s:%.*s", t.region[0] ? t.region : ep->region, (int) t.name_len,
-                             t.function + t.function_len - t.name_len, t.qualifier ? (int) t.qualifier_len : 7,
-                             t.qualifier ? t.qualifier : "$LATEST") < 0) {
-                        strv_free(v, n);
-                        return -ENOMEM;
-                }
-                n++;
-        }
-        qsort(v, n, sizeof(char *), cmp_str);
-        *ret = v;
-        *ret_n = n;
-        return 0;
-}
-
-static void derive_problem(void *userdata, const char *key, const char *message) {
-        log_warning("%s (from the source's %s)", message, key);
-}
-
-/* Which found functions a static endpoint warms already: those are left to it, with a notice once. */
-static int mark_shadowed(struct discovery *d) {
-        size_t n_static = 0;
-        char **statics = NULL;
-        int r;
-
-        r = static_keys(d->base, &statics, &n_static);
-        for (size_t i = 0; i < d->n_sources && r >= 0; i++) {
-                struct source *s = d->sources[i];
-
-                for (size_t j = 0; j < s->n_list; j++) {
-                        struct found *f = &s->list[j];
-                        bool shadowed;
-                        char *key = NULL;
-
-                        if (asprintf(&key, "%s %s%s", s->region, f->lambda, strchr(f->lambda, ':') ? "" : ":$LATEST") < 0) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        shadowed = strv_has_sorted(statics, n_static, key);
-                        free(key);
-                        if (shadowed && !f->shadowed)
-                                log_notice("[%s]: %s is also a static endpoint of %s, which wins: not warmed as %s",
-                                           s->cfg->name, f->lambda, d->base->path, f->endpoint);
-                        f->shadowed = shadowed;
-                }
-        }
-        strv_free(statics, n_static);
-        return r;
-}
-
-int discovery_config(struct discovery *d, struct config **ret) {
-        struct endpoint_config **eps = NULL;
-        size_t n = 0, cap = 0;
-        uint64_t now = now_usec(CLOCK_MONOTONIC);
-        int r;
-
-        r = mark_shadowed(d);
-        for (size_t i = 0; i < d->n_sources && r >= 0; i++) {
-                struct source *s = d->sources[i];
-
-                for (size_t j = 0; j < s->n_list && r >= 0; j++) {
-                        struct found *f = &s->list[j];
-                        struct endpoint_config **a;
-
-                        if (f->gone_until > now || f->shadowed)
-                                continue;
-                        a = array_grow(eps, n, &cap, sizeof *eps);
-                        if (!a) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        eps = a;
-                        r = config_endpoint_derive(s->cfg, f->endpoint, f->lambda, f->containers, derive_problem, NULL,
-                                                   &eps[n]);
-                        if (r == -EINVAL)
-                                r = 0;  /* said, and skipped */
-                        else if (r >= 0)
-                                n++;
-                }
-        }
-        if (r >= 0)
-                r = config_combine(d->base, eps, n, ret);
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        config_endpoint_free(eps[i]);
-        }
-        free(eps);
-        return r;
-}
-
-/* ------------------------------------------------------------------ events */
-
-void discovery_event(struct discovery *d, const struct scheduler_event *ev) {
-        const char *slash;
-
-        if (ev->type != SCHEDULER_EVENT_REQUEST || !ev->result || ev->result->http_status != 404 ||
-            !(slash = strchr(ev->endpoint->name, '/')))
-                return;
-        for (size_t i = 0; i < d->n_sources; i++) {
-                struct source *s = d->sources[i];
-                struct found *f;
-
-                if (strlen(s->cfg->name) != (size_t) (slash - ev->endpoint->name) ||
-                    strncmp(s->cfg->name, ev->endpoint->name, (size_t) (slash - ev->endpoint->name)) != 0)
-                        continue;
-                f = find(s->list, s->n_list, ev->endpoint->name);
-                if (!f || f->gone_until > now_usec(CLOCK_MONOTONIC))
-                        return;
-                f->gone_until = now_usec(CLOCK_MONOTONIC) + GONE_HOLD_USEC;
-                log_notice("%s: the function or its qualifier does not exist (404), yet the tagging API lists the "
-                           "function, as it does for a while after a delete; not warmed for an hour, unless it leaves "
-                           "the list", f->endpoint);
-                (void) sd_event_source_set_enabled(d->defer, SD_EVENT_ONESHOT);
-                return;
-        }
-}
-
-/* ------------------------------------------------------------------ seeing it */
-
-size_t discovery_sources(const struct discovery *d) {
-        return d->n_sources;
-}
-
-void discovery_source_stats(const struct discovery *d, size_t i, struct source_stats *ret) {
-        const struct source *s = d->sources[i];
-
-        *ret = (struct source_stats) {
-                .name = s->cfg->name,
-                .endpoints = s->n_list,
-                .refresh_errors = s->errors,
-                .listed = s->listed,
-                .failing = s->failures > 0,
-        };
-}
-
-int discovery_print(struct discovery *d, FILE *f) {
-        int width = 8, r;
-
-        /* What would be warmed: a function a static endpoint warms is that endpoint's. */
-        r = mark_shadowed(d);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < d->n_sources; i++)
-                for (size_t j = 0; j < d->sources[i]->n_list; j++)
-                        width = MAX(width, (int) strlen(d->sources[i]->list[j].endpoint));
-        fprintf(f, "%-*s %10s %s\n", width, "ENDPOINT", "CONTAINERS", "FUNCTION");
-        for (size_t i = 0; i < d->n_sources; i++)
-                for (size_t j = 0; j < d->sources[i]->n_list; j++) {
-                        const struct found *x = &d->sources[i]->list[j];
-
-                        if (!x->shadowed)
-                                fprintf(f, "%-*s %10u %s\n", width, x->endpoint, x->containers, x->lambda);
-                }
-        for (size_t i = 0; i < d->n_sources; i++)
-                if (!d->sources[i]->listed)
-                        return -EIO;
-        return 0;
-}

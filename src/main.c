@@ -415,6 +415,12 @@ static int apply_discovered(struct daemon *d) {
         return 0;
 }
 
+static bool endpoint_busy(void *userdata, const char *name) {
+        struct daemon *d = userdata;
+
+        return d->sched && scheduler_endpoint_busy(d->sched, name);
+}
+
 /* A source's refresh ended: in the daemon, its endpoints are warmed from now on. */
 static void on_discovered(void *userdata) {
         struct daemon *d = userdata;
@@ -667,7 +673,7 @@ static int run(struct daemon *d, struct config *c) {
                 log_error_errno(r, "Failed to set up the journal sink");
         if (r >= 0) {
                 journal_set_event(d->event);
-                r = discovery_new(d->event, on_discovered, d, &d->disc);
+                r = discovery_new(d->event, on_discovered, endpoint_busy, d, &d->disc);
                 if (r >= 0 && (r = discovery_set_config(d->disc, c)) >= 0)
                         c = NULL;       /* the discovery's now: the file's endpoints, and its sources */
                 if (r < 0)

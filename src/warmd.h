@@ -521,6 +521,8 @@ void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
 int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret);
 void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret);
 size_t scheduler_endpoints(const struct scheduler *s);
+/* Whether the endpoint of that name has a round in flight. */
+bool scheduler_endpoint_busy(const struct scheduler *s, const char *name);
 /*
  * For the watchdog, at now (ROUND_CLOCK usec): 0 while rounds are on time;
  * -ETIME when some endpoint is late, -ENOTCONN when curl's sockets are no
@@ -536,8 +538,11 @@ struct discovery;
 
 /* A refresh ended (well or not), or a function turned out gone: the set to warm may have changed. */
 typedef void (*discovery_changed_fn)(void *userdata);
+/* Whether the endpoint has a round in flight: one that leaves the list stays until that round ends. */
+typedef bool (*discovery_busy_fn)(void *userdata, const char *endpoint);
 
-int discovery_new(sd_event *e, discovery_changed_fn fn, void *userdata, struct discovery **ret);
+int discovery_new(sd_event *e, discovery_changed_fn fn, discovery_busy_fn busy, void *userdata,
+                  struct discovery **ret);
 struct discovery *discovery_free(struct discovery *d);
 /* Takes c on success: its sources are read from now on, its endpoints are the static ones. */
 int discovery_set_config(struct discovery *d, struct config *c);
