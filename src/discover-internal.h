@@ -14,6 +14,7 @@ struct found {
         unsigned containers;
         uint64_t gone_until;            /* CLOCK_MONOTONIC usec: answered 404, left out until then */
         bool shadowed;                  /* a static endpoint warms the same function: said once */
+        bool answered_404;              /* in the round in flight: left out once that round has ended */
 };
 
 struct source {

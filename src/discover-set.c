@@ -2,7 +2,7 @@
 /*
  * discover-set.c: the set of endpoints the sources' lists make, with the
  * file's own: a static endpoint of the same function wins; a function that
- * answered 404 is left out for an hour; a function that left the list while
+ * answered 404 is left out for an hour once its round has ended; a function that left the list while
  * its round was in flight stays until that round ends.  Also what is shown
  * of the sources: --discover's table, and their stats.
  */
@@ -191,19 +191,22 @@ void discovery_event(struct discovery *d, const struct scheduler_event *ev) {
         struct source *s;
         struct found *f;
 
-        if (ev->type == SCHEDULER_EVENT_ROUND && (s = source_of(d, ev->endpoint->name))) {
-                /* The round a leaving endpoint waited for has ended: it goes now. */
-                for (size_t i = 0; i < s->n_leaving; i++)
-                        if (streq(s->leaving[i].endpoint, ev->endpoint->name))
-                                (void) sd_event_source_set_enabled(d->defer, SD_EVENT_ONESHOT);
-                return;
-        }
-        if (ev->type != SCHEDULER_EVENT_REQUEST || !ev->result || ev->result->http_status != 404 ||
+        if ((ev->type != SCHEDULER_EVENT_ROUND && ev->type != SCHEDULER_EVENT_REQUEST) ||
             !(s = source_of(d, ev->endpoint->name)))
                 return;
         f = found_find(s->list, s->n_list, ev->endpoint->name);
-        if (!f || f->gone_until > now_usec(CLOCK_MONOTONIC))
+        if (ev->type == SCHEDULER_EVENT_REQUEST) {
+                if (f && ev->result && ev->result->http_status == 404)
+                        f->answered_404 = true;
                 return;
+        }
+        /* A round has ended: a leaving endpoint, or one whose function is gone, goes now, not before. */
+        for (size_t i = 0; i < s->n_leaving; i++)
+                if (streq(s->leaving[i].endpoint, ev->endpoint->name))
+                        (void) sd_event_source_set_enabled(d->defer, SD_EVENT_ONESHOT);
+        if (!f || !f->answered_404)
+                return;
+        f->answered_404 = false;
         f->gone_until = now_usec(CLOCK_MONOTONIC) + GONE_HOLD_USEC;
         log_notice("%s: the function or its qualifier does not exist (404), yet the tagging API lists the "
                    "function, as it does for a while after a delete; not warmed for an hour, unless it leaves "

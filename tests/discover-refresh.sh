@@ -5,11 +5,15 @@
 # keeps its schedule; a throttled refresh keeps the list, warns once for the
 # streak and recovers; a deleted function the tagging API still lists costs
 # one round of 404s, not one every round; a function untagged while its
-# round is in flight stops once that round has ended; the status line and the metrics
-# file give each source's endpoints and refresh errors; a reload reads the sources again;
-# no key, secret or token in the output.
+# round is in flight stops once that round has ended; the status line and
+# the metrics file give each source's endpoints and refresh errors; a reload
+# reads the sources again; no key, secret or token in the output.  The
+# daemon logs to a private journald, whose records are checked too.
 # test-timeout: 240
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+enter_mount_ns "$@"
+journald_start
 
 AKID=AKIDWARMDREFRESH
 SECRET=warmd-refresh-secret-0123456789
@@ -78,6 +82,13 @@ check_eq "ghost: one round of 2 invokes answered 404, in all the rounds since" 2
 check_le "ghost: its journal volume is one round's (requests, summary, notices)" 8 "$(grep -c 'fleet/ghost' "$WORK/err")"
 check "ghost: said once why it is left out" grep -q "^fleet/ghost: the function or its qualifier does not exist (404), yet the tagging API lists" "$WORK/err"
 
+check_eq "journal: ghost's records are one round's: 2 requests answered 404, 1 summary short of N" "2 2 1" \
+	"$(jcount WARMD_ENDPOINT=fleet/ghost MESSAGE_ID="$WARMD_MESSAGE_REQUEST") $(jcount WARMD_ENDPOINT=fleet/ghost WARMD_HTTP_STATUS=404) $(jcount WARMD_ENDPOINT=fleet/ghost MESSAGE_ID="$WARMD_MESSAGE_SHORT")"
+check_le "journal: all of ghost's records, notices included" 6 "$(jcount WARMD_ENDPOINT=fleet/ghost)"
+check_eq "journal: one change record per refresh that changed something, with its fields" \
+	"$(printf 'fleet\t3\t3\t0\t0\nfleet\t3\t1\t1\t0')" \
+	"$(jfields WARMD_SOURCE,WARMD_ENDPOINTS,WARMD_ADDED,WARMD_REMOVED,WARMD_CHANGED MESSAGE_ID="$WARMD_MESSAGE_DISCOVERY")"
+
 # ---------------------------------------------------------- a throttled refresh keeps the list
 tags '{"throttle": 2}'
 check "two refreshes in a row throttled" wait_for 40 platform_true "r['tagging']['throttled'] >= 1"
@@ -135,6 +146,9 @@ check_eq "reload: e, unchanged, kept its schedule" 1 "$(grep -c '^fleet/e: new e
 stop_pid "$WPID"
 
 printf '%s\n' "$SECRET" "$AKID" >"$WORK/secrets"
+jctl -o export >"$WORK/journal.export"
+check_ge "the journal holds the records (not empty)" 1000 "$(wc -c <"$WORK/journal.export")"
+check_eq "no key or secret anywhere in the journal" 0 "$(grep -acF -f "$WORK/secrets" "$WORK/journal.export" || true)"
 check "no key or secret in any output" \
 	eval '! grep -qF -f "$WORK/secrets" "$WORK"/out* "$WORK"/err* "$WORK/warmd.prom"'
 
