@@ -232,6 +232,13 @@ void discovery_source_stats(const struct discovery *d, size_t i, struct source_s
         };
 }
 
+bool discovery_listed(const struct discovery *d) {
+        for (size_t i = 0; i < d->n_sources; i++)
+                if (!d->sources[i]->listed)
+                        return false;
+        return true;
+}
+
 int discovery_print(struct discovery *d, FILE *f) {
         int width = 8, r;
 
@@ -250,8 +257,5 @@ int discovery_print(struct discovery *d, FILE *f) {
                         if (!x->shadowed)
                                 fprintf(f, "%-*s %10u %s\n", width, x->endpoint, x->containers, x->lambda);
                 }
-        for (size_t i = 0; i < d->n_sources; i++)
-                if (!d->sources[i]->listed)
-                        return -EIO;
-        return 0;
+        return discovery_listed(d) ? 0 : -EIO;
 }

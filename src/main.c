@@ -718,7 +718,11 @@ static int run(struct daemon *d, struct config *c) {
 
         if (r >= 0 && d->once) {
                 metrics_now(d);
-                r = check_stdout(print_table(d->sched));
+                r = print_table(d->sched);
+                /* A source not read has warmed none of its functions: short of what the file asks. */
+                if (r == EXIT_OK && !discovery_listed(d->disc))
+                        r = EXIT_SHORT;
+                r = check_stdout(r);
         } else if (r >= 0)
                 r = EXIT_OK;
         else

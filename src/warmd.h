@@ -566,6 +566,8 @@ struct source_stats {
 
 size_t discovery_sources(const struct discovery *d);
 void discovery_source_stats(const struct discovery *d, size_t i, struct source_stats *ret);
+/* Whether every source has been read, once at least. */
+bool discovery_listed(const struct discovery *d);
 /* What the sources found, as a table; -EIO when some source could not be read. */
 int discovery_print(struct discovery *d, FILE *f);
 

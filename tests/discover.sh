@@ -5,8 +5,10 @@
 # an invalid tag value is named and skipped; --discover prints what it finds
 # and invokes nothing; 10,001 tagged functions are cut to the first 10,000
 # by name whatever order the pages list them in; a source that cannot be
-# read makes --discover exit 3; configuration errors of a source with their
-# lines; no key, secret or token in any output.
+# read makes --discover exit 3 and --once 2, the file's endpoints warmed
+# all the same; the tagging API's own endpoint override; configuration
+# errors of a source with their lines; no key, secret or token in any
+# output.
 # test-timeout: 240
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -130,6 +132,23 @@ check "wrong secret: the platform's refusal is said" \
 	grep -q "\[fleet\]: cannot read the functions tagged warmd: HTTP 403 InvalidSignatureException" "$WORK/err"
 check_ge "wrong secret: refused by the platform's own check" 1 \
 	"$(report 'r["tagging"]["rejected"].get("InvalidSignatureException", 0)')"
+
+# ---------------------------------------------------------- the tagging API's own endpoint override
+# AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API wins over AWS_ENDPOINT_URL, as in the SDKs.
+RC=0
+AWS_ENDPOINT_URL=http://127.0.0.1:1 AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$PORT \
+	AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API=http://127.0.0.1:$PORT/ \
+	"$WARMD" --discover -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+keep
+check_eq "AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: read from the platform, exit 0" 0 "$RC"
+reset_platform
+AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API=http://127.0.0.1:1 once "$WORK/warmd.conf"
+keep
+check_eq "--once, the tagging API unreachable: exits 2" 2 "$RC"
+check "--once, the tagging API unreachable: said" \
+	grep -q "\[fleet\]: cannot read the functions tagged warmd: Failed to connect to 127.0.0.1 port 1" "$WORK/err"
+check_eq "--once, the tagging API unreachable: the file's endpoint warmed all the same" "0 1" \
+	"$(report "'%d %d' % (r['tagging']['requests'], fn('lambda:123456789012:orders:live')['requests'])")"
 
 # ---------------------------------------------------------- configuration errors
 cat >"$WORK/broken.conf" <<'CONF'
