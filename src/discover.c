@@ -9,10 +9,10 @@
  * keeps what did not change running.
  *
  * A refresh that fails keeps the last list, warns once per streak of
- * failures, and is retried with backoff.  A function the API still lists
- * after it was deleted (it does for a while) answers 404: it is left out
- * for an hour after its first, so its 404s come once an hour, not every
- * round.
+ * failures, and is retried with backoff.  An invalid tag value is named
+ * once; a source keeps the first DISCOVER_ENDPOINTS_MAX by name.  One
+ * record says what each refresh changed.  discover-set.c makes the set of
+ * endpoints from the lists, and learns from rounds which to leave out.
  */
 #include "config.h"
 
