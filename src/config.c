@@ -663,6 +663,7 @@ int config_endpoint_derive(const struct endpoint_config *source, const char *nam
         /* What makes the source a source is not the endpoint's: a new refresh interval restarts nothing. */
         string_done(&ep->lambda_tag);
         ep->refresh_usec = 0;
+        ep->discovered = true;
         ep->line = source->line;
         ep->containers = containers;
         ep->name = strdup(name);

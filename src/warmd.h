@@ -64,6 +64,7 @@ struct endpoint_config {
         /* A discovery source (a section with lambda_tag): its other keys are defaults for what it finds. */
         char *lambda_tag;               /* the tag key; NULL: a plain endpoint */
         uint64_t refresh_usec;          /* how often the source's list is read again */
+        bool discovered;                /* made by a source (discover.c), not written in the file */
 };
 
 struct config {
@@ -515,6 +516,8 @@ struct scheduler *scheduler_free(struct scheduler *s);
 int scheduler_start(struct scheduler *s);
 /* Takes ownership of c on success; on failure c stays the caller's and nothing changed. */
 int scheduler_apply_config(struct scheduler *s, struct config *c);
+/* An endpoint's start, change and stop: a source's refresh logs one record for all its own (discover.c). */
+#define ENDPOINT_LOG_LEVEL(cfg) ((cfg)->discovered ? LOG_DEBUG : LOG_INFO)
 const struct config *scheduler_config(const struct scheduler *s);
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
 /* For --once: the last summary of endpoint i; -ENOENT before its first round ends. */
