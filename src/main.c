@@ -411,7 +411,6 @@ static int apply_discovered(struct daemon *d) {
                 return r;
         }
         journal_sink_set_config(d->journal, scheduler_config(d->sched));
-        check_fd_limit(scheduler_config(d->sched));
         return 0;
 }
 
@@ -431,6 +430,8 @@ static void on_discovered(void *userdata) {
         r = apply_discovered(d);
         if (r < 0)
                 log_error_errno(r, "Failed to apply the endpoints the sources found");
+        else
+                check_fd_limit(scheduler_config(d->sched));
         metrics_now(d);
         status_now(d);
 }
