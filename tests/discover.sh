@@ -5,10 +5,10 @@
 # an invalid tag value is named and skipped; --discover prints what it finds
 # and invokes nothing; 10,001 tagged functions are cut to the first 10,000
 # by name whatever order the pages list them in; a source that cannot be
-# read makes --discover exit 3 and --once 2, the file's endpoints warmed
-# all the same; the tagging API's own endpoint override; configuration
-# errors of a source with their lines; no key, secret or token in any
-# output.
+# read (refused, not JSON, unreachable) makes --discover exit 3 and --once
+# 2, the file's endpoints warmed all the same; the tagging API's own
+# endpoint override; configuration errors of a source with their lines; no
+# key, secret or token in any output.
 # test-timeout: 240
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -132,6 +132,16 @@ check "wrong secret: the platform's refusal is said" \
 	grep -q "\[fleet\]: cannot read the functions tagged warmd: HTTP 403 InvalidSignatureException" "$WORK/err"
 check_ge "wrong secret: refused by the platform's own check" 1 \
 	"$(report 'r["tagging"]["rejected"].get("InvalidSignatureException", 0)')"
+
+# ---------------------------------------------------------- a page that is not GetResources' answer
+echo '{"garbage": 1}' | tags
+RC=0
+"$WARMD" --discover -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+keep
+check_eq "a page that is not JSON: --discover exits 3" 3 "$RC"
+check "a page that is not JSON: said" \
+	grep -q "\[fleet\]: cannot read the functions tagged warmd: the answer is not a JSON object; nothing found yet" "$WORK/err"
+check_eq "a page that is not JSON: nothing printed as found" 1 "$(wc -l <"$WORK/out")"
 
 # ---------------------------------------------------------- the tagging API's own endpoint override
 # AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API wins over AWS_ENDPOINT_URL, as in the SDKs.

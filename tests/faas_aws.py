@@ -295,13 +295,15 @@ class Tagging:
     (POST /_tags).  Pages hold at most ResourcesPerPage functions (100),
     --tagging-page-size fewer if asked; PaginationToken is one the platform
     issued, until an empty one ends the list.  Throttles are injected on
-    demand: the next N requests answer 400 ThrottledException."""
+    demand: the next N requests answer 400 ThrottledException; and pages that
+    are not JSON: the next N answer 200 with an HTML body."""
 
     def __init__(self, lam):
         self.lam = lam            # the Lambda stand-in: its keys, region and account
         self.tags = {}            # function name -> {key: value}, in the order they were tagged
         self.page_size = 100
         self.throttle = 0
+        self.garbage = 0          # the next N answers: 200, but not JSON (a proxy's error page, say)
         self.tokens = {}          # token -> offset
         self.reset_record()
 
@@ -319,7 +321,8 @@ class Tagging:
             "x-amzn-ErrorType: %s\r\n" % etype
 
     def control(self, body):
-        """POST /_tags {"tags": {"NAME": {"KEY": "VALUE"} or null}, "throttle": N, "page_size": N}."""
+        """POST /_tags {"tags": {"NAME": {"KEY": "VALUE"} or null}, "throttle": N, "garbage": N,
+        "page_size": N}."""
         req = json.loads(body or b"{}")
         for name, tags in (req.get("tags") or {}).items():
             if tags is None:
@@ -328,6 +331,8 @@ class Tagging:
                 self.tags[name] = dict(tags)
         if "throttle" in req:
             self.throttle = int(req["throttle"])
+        if "garbage" in req:
+            self.garbage = int(req["garbage"])
         if "page_size" in req:
             self.page_size = max(1, min(100, int(req["page_size"])))
         return {"tagged": len(self.tags), "throttle": self.throttle}
@@ -353,6 +358,9 @@ class Tagging:
             self.throttle -= 1
             self.throttled += 1
             return self.reject(400, "ThrottledException", "Rate exceeded")
+        if self.garbage > 0:
+            self.garbage -= 1
+            return 200, b"<html><body>502 Bad Gateway</body></html>", ""
         try:
             req = json.loads(body)
         except ValueError:
