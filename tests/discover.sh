@@ -5,10 +5,10 @@
 # an invalid tag value is named and skipped; --discover prints what it finds
 # and invokes nothing; 10,001 tagged functions are cut to the first 10,000
 # by name whatever order the pages list them in; a source that cannot be
-# read (refused, not JSON, unreachable) makes --discover exit 3 and --once
-# 2, the file's endpoints warmed all the same; the tagging API's own
-# endpoint override; configuration errors of a source with their lines; no
-# key, secret or token in any output.
+# read (refused, not JSON, no answer, unreachable) makes --discover exit 3
+# and --once 2, the file's endpoints warmed all the same; the tagging API's
+# own endpoint override; configuration errors of a source with their lines;
+# no key, secret or token in any output.
 # test-timeout: 240
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -142,6 +142,16 @@ check_eq "a page that is not JSON: --discover exits 3" 3 "$RC"
 check "a page that is not JSON: said" \
 	grep -q "\[fleet\]: cannot read the functions tagged warmd: the answer is not a JSON object; nothing found yet" "$WORK/err"
 check_eq "a page that is not JSON: nothing printed as found" 1 "$(wc -l <"$WORK/out")"
+
+# ---------------------------------------------------------- no answer: the source's timeout
+echo '{"stall": 1}' | tags
+sed 's/^timeout = 20s$/timeout = 2s/' "$WORK/warmd.conf" >"$WORK/timeout.conf"
+RC=0
+"$WARMD" --discover -c "$WORK/timeout.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+keep
+check_eq "no answer: --discover exits 3" 3 "$RC"
+check "no answer: the timeout said" \
+	grep -q "\[fleet\]: cannot read the functions tagged warmd: Operation timed out after" "$WORK/err"
 
 # ---------------------------------------------------------- the tagging API's own endpoint override
 # AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API wins over AWS_ENDPOINT_URL, as in the SDKs.

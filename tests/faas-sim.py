@@ -688,7 +688,11 @@ class Connection:
             self.control(method, path, query)
             return
         if headers.get("x-amz-target", "").startswith(faas_aws.TAGGING_TARGET_PREFIX):
-            status, out, extra = self.platform.tagging.get_resources(method, path, query, headers, body)
+            answer = self.platform.tagging.get_resources(method, path, query, headers, body)
+            if answer is None:
+                self.busy = True     # stalled: the connection stays open, unanswered
+                return
+            status, out, extra = answer
             self.respond(status, out, extra, ctype="application/x-amz-json-1.1")
             return
         if path.startswith(faas_aws.IMDS_PREFIX):

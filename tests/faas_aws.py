@@ -296,7 +296,8 @@ class Tagging:
     --tagging-page-size fewer if asked; PaginationToken is one the platform
     issued, until an empty one ends the list.  Throttles are injected on
     demand: the next N requests answer 400 ThrottledException; and pages that
-    are not JSON: the next N answer 200 with an HTML body."""
+    are not JSON: the next N answer 200 with an HTML body; and no answer at
+    all, for the next N."""
 
     def __init__(self, lam):
         self.lam = lam            # the Lambda stand-in: its keys, region and account
@@ -304,6 +305,7 @@ class Tagging:
         self.page_size = 100
         self.throttle = 0
         self.garbage = 0          # the next N answers: 200, but not JSON (a proxy's error page, say)
+        self.stall = 0            # the next N requests get no answer at all
         self.tokens = {}          # token -> offset
         self.reset_record()
 
@@ -322,7 +324,7 @@ class Tagging:
 
     def control(self, body):
         """POST /_tags {"tags": {"NAME": {"KEY": "VALUE"} or null}, "throttle": N, "garbage": N,
-        "page_size": N}."""
+        "stall": N, "page_size": N}."""
         req = json.loads(body or b"{}")
         for name, tags in (req.get("tags") or {}).items():
             if tags is None:
@@ -333,12 +335,14 @@ class Tagging:
             self.throttle = int(req["throttle"])
         if "garbage" in req:
             self.garbage = int(req["garbage"])
+        if "stall" in req:
+            self.stall = int(req["stall"])
         if "page_size" in req:
             self.page_size = max(1, min(100, int(req["page_size"])))
         return {"tagged": len(self.tags), "throttle": self.throttle}
 
     def get_resources(self, method, path, query, headers, body):
-        """(status, body bytes, extra headers)."""
+        """(status, body bytes, extra headers), or None for no answer."""
         self.requests += 1
         self.last_headers = {k: v for k, v in headers.items()
                              if k in ("x-amz-target", "content-type", "host")}
@@ -358,6 +362,9 @@ class Tagging:
             self.throttle -= 1
             self.throttled += 1
             return self.reject(400, "ThrottledException", "Rate exceeded")
+        if self.stall > 0:
+            self.stall -= 1
+            return None           # no answer: the client times out
         if self.garbage > 0:
             self.garbage -= 1
             return 200, b"<html><body>502 Bad Gateway</body></html>", ""
