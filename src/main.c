@@ -84,8 +84,8 @@ static void sources_status(struct daemon *d, char *buf, size_t size) {
                 int w;
 
                 discovery_source_stats(d->disc, i, &st);
-                w = snprintf(buf + len, size - len, "%s%s %zu%s", i == 0 ? (len ? "; sources: " : "sources: ") : ", ",
-                             st.name, st.endpoints, "");
+                w = snprintf(buf + len, size - len, "%s%s %zu", i == 0 ? (len ? "; sources: " : "sources: ") : ", ",
+                             st.name, st.endpoints);
                 if (w < 0)
                         return;
                 len += (size_t) w;
