@@ -115,9 +115,29 @@ static int mark_shadowed(struct discovery *d) {
         return r;
 }
 
+/* The endpoints being built: each found function, made with its source's keys. */
+struct endpoints {
+        struct endpoint_config **v;
+        size_t n, cap;
+};
+
+static int add_endpoint(struct endpoints *e, const struct source *s, const struct found *f) {
+        struct endpoint_config **a = array_grow(e->v, e->n, &e->cap, sizeof *a);
+        int r;
+
+        if (!a)
+                return -ENOMEM;
+        e->v = a;
+        r = config_endpoint_derive(s->cfg, f->endpoint, f->lambda, f->containers, derive_problem, NULL, &a[e->n]);
+        if (r == -EINVAL)
+                return 0;       /* said, and skipped */
+        if (r >= 0)
+                e->n++;
+        return r;
+}
+
 int discovery_config(struct discovery *d, struct config **ret) {
-        struct endpoint_config **eps = NULL;
-        size_t n = 0, cap = 0;
+        struct endpoints e = {};
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         int r;
 
@@ -125,52 +145,19 @@ int discovery_config(struct discovery *d, struct config **ret) {
         for (size_t i = 0; i < d->n_sources && r >= 0; i++) {
                 struct source *s = d->sources[i];
 
-                for (size_t j = 0; j < s->n_list && r >= 0; j++) {
-                        struct found *f = &s->list[j];
-                        struct endpoint_config **a;
-
-                        if (f->gone_until > now || f->shadowed)
-                                continue;
-                        a = array_grow(eps, n, &cap, sizeof *eps);
-                        if (!a) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        eps = a;
-                        r = config_endpoint_derive(s->cfg, f->endpoint, f->lambda, f->containers, derive_problem, NULL,
-                                                   &eps[n]);
-                        if (r == -EINVAL)
-                                r = 0;  /* said, and skipped */
-                        else if (r >= 0)
-                                n++;
-                }
-                for (size_t j = 0; j < s->n_leaving && r >= 0;) {
-                        struct endpoint_config **a;
-
-                        if (!keep_leaving(d, s, j))
-                                continue;
-                        a = array_grow(eps, n, &cap, sizeof *eps);
-                        if (!a) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        eps = a;
-                        r = config_endpoint_derive(s->cfg, s->leaving[j].endpoint, s->leaving[j].lambda,
-                                                   s->leaving[j].containers, derive_problem, NULL, &eps[n]);
-                        if (r == -EINVAL)
-                                r = 0;
-                        else if (r >= 0)
-                                n++;
-                        j++;
-                }
+                for (size_t j = 0; j < s->n_list && r >= 0; j++)
+                        if (s->list[j].gone_until <= now && !s->list[j].shadowed)
+                                r = add_endpoint(&e, s, &s->list[j]);
+                for (size_t j = 0; j < s->n_leaving && r >= 0;)
+                        if (keep_leaving(d, s, j))
+                                r = add_endpoint(&e, s, &s->leaving[j++]);
         }
         if (r >= 0)
-                r = config_combine(d->base, eps, n, ret);
-        if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        config_endpoint_free(eps[i]);
-        }
-        free(eps);
+                r = config_combine(d->base, e.v, e.n, ret);
+        if (r < 0)
+                for (size_t i = 0; i < e.n; i++)
+                        config_endpoint_free(e.v[i]);
+        free(e.v);
         return r;
 }
 

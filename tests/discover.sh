@@ -133,25 +133,22 @@ check "wrong secret: the platform's refusal is said" \
 check_ge "wrong secret: refused by the platform's own check" 1 \
 	"$(report 'r["tagging"]["rejected"].get("InvalidSignatureException", 0)')"
 
-# ---------------------------------------------------------- a page that is not GetResources' answer
-echo '{"garbage": 1}' | tags
-RC=0
-"$WARMD" --discover -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
-keep
-check_eq "a page that is not JSON: --discover exits 3" 3 "$RC"
-check "a page that is not JSON: said" \
-	grep -q "\[fleet\]: cannot read the functions tagged warmd: the answer is not a JSON object; nothing found yet" "$WORK/err"
-check_eq "a page that is not JSON: nothing printed as found" 1 "$(wc -l <"$WORK/out")"
-
-# ---------------------------------------------------------- no answer: the source's timeout
-echo '{"stall": 1}' | tags
+# ---------------------------------------------------------- a page that is not GetResources' answer, and none
+# read_fails WHAT FAULT CONF WHY: with the platform's FAULT (a /_tags body) on the next read, --discover -c CONF
+# exits 3, says WHY, and prints nothing as found.
+read_fails() {
+	echo "$2" | tags
+	RC=0
+	"$WARMD" --discover -c "$3" >"$WORK/out" 2>"$WORK/err" || RC=$?
+	keep
+	check_eq "$1: --discover exits 3" 3 "$RC"
+	check "$1: said" grep -q "\[fleet\]: cannot read the functions tagged warmd: $4" "$WORK/err"
+	check_eq "$1: nothing printed as found" 1 "$(wc -l <"$WORK/out")"
+}
+read_fails "a page that is not JSON" '{"garbage": 1}' "$WORK/warmd.conf" \
+	"the answer is not a JSON object; nothing found yet"
 sed 's/^timeout = 20s$/timeout = 2s/' "$WORK/warmd.conf" >"$WORK/timeout.conf"
-RC=0
-"$WARMD" --discover -c "$WORK/timeout.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
-keep
-check_eq "no answer: --discover exits 3" 3 "$RC"
-check "no answer: the timeout said" \
-	grep -q "\[fleet\]: cannot read the functions tagged warmd: Operation timed out after" "$WORK/err"
+read_fails "no answer, timeout = 2s" '{"stall": 1}' "$WORK/timeout.conf" "Operation timed out after"
 
 # ---------------------------------------------------------- the tagging API's own endpoint override
 # AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API wins over AWS_ENDPOINT_URL, as in the SDKs.
