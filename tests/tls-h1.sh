@@ -4,8 +4,11 @@
 # do by default), under the default http_version = auto: a round's requests
 # leave together, not its first connections ahead of the rest, and reach N
 # containers with N requests; what the origin speaks is remembered, so the
-# daemon's next round does not ask again.  Judged by the platform's record
-# and nginx's log.  Needs nginx (with TLS and HTTP/2), openssl and curl.
+# daemon's next round does not ask again.  A round without bodies goes with
+# TLS 1.2 when the server takes it (its requests then wait for the server's
+# Finished), one with bodies with any version, and a server that speaks only
+# TLS 1.3 is still reached.  Judged by the platform's record and nginx's
+# log.  Needs nginx (with TLS and HTTP/2), openssl and curl.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 start_platform --ttl-s 60
@@ -66,4 +69,82 @@ check_eq "daemon: each round reached $N containers" "$N $N" \
 check_eq "daemon: all HTTP/1.1" $((2 * N)) "$(grep -c ' HTTP/1.1 .* /h1daemon$' "$WORK/nginx/access.log")"
 check_eq "daemon: the origin was asked what it speaks once, not in each round" 1 \
 	"$(grep -c "closed connection while waiting for request, client: 127.0.0.1, server: 127.0.0.1:$H1_PORT\$" "$WORK/nginx/error.log")"
+
+# TLS versions, from an nginx of this test's own that logs them: TLS without
+# HTTP/2 on TLS12_PORT (1.2 and 1.3 offered), and only TLS 1.3 on TLS13_PORT.
+reset_platform "?kill=1"
+read -r TLS12_PORT TLS13_PORT <<<"$(free_ports 2)"
+mkdir -p "$WORK/nginx-v/tmp"
+cat >"$WORK/nginx-v/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $WORK/nginx-v/nginx.pid;
+error_log $WORK/nginx-v/error.log info;
+events { worker_connections 1024; }
+http {
+	client_body_temp_path $WORK/nginx-v/tmp/body;
+	proxy_temp_path $WORK/nginx-v/tmp/proxy;
+	fastcgi_temp_path $WORK/nginx-v/tmp/fastcgi;
+	uwsgi_temp_path $WORK/nginx-v/tmp/uwsgi;
+	scgi_temp_path $WORK/nginx-v/tmp/scgi;
+	log_format v '\$ssl_protocol \$uri';
+	access_log $WORK/nginx-v/access.log v;
+	server {
+		listen 127.0.0.1:$TLS12_PORT ssl;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		ssl_certificate $WORK/tls/server.pem;
+		ssl_certificate_key $WORK/tls/server.key;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+	server {
+		listen 127.0.0.1:$TLS13_PORT ssl;
+		ssl_protocols TLSv1.3;
+		ssl_certificate $WORK/tls/server.pem;
+		ssl_certificate_key $WORK/tls/server.key;
+		location / { proxy_pass http://127.0.0.1:$PORT; }
+	}
+}
+CONF
+nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx)
+"$nginx" -p "$WORK/nginx-v" -e "$WORK/nginx-v/error.log" -c "$WORK/nginx-v/nginx.conf" &
+at_exit "stop_pid $!"
+wait_for 10 curl -s -o /dev/null --cacert "$CA" "https://127.0.0.1:$TLS13_PORT/_report" || { cat "$WORK/nginx-v/error.log"; exit 99; }
+
+M=50
+cat >"$WORK/v.conf" <<CONF
+[v12get]
+url = https://127.0.0.1:$TLS12_PORT/v12get?hold_ms=3000
+containers = $M
+ca_file = $CA
+timeout = 30s
+connect_timeout = 20s
+instance_header = X-Container-Id
+
+[v12post]
+url = https://127.0.0.1:$TLS12_PORT/v12post?hold_ms=3000
+containers = $M
+ca_file = $CA
+timeout = 30s
+connect_timeout = 20s
+instance_header = X-Container-Id
+method = POST
+body = {"warmup": true}
+CONF
+once "$WORK/v.conf"
+check_eq "TLS 1.2 and 1.3 offered: exit 0" 0 "$RC"
+check_eq "TLS 1.2 and 1.3 offered: $M GETs with TLS 1.2, $M POSTs with TLS 1.3 (nginx's log)" "$M $M" \
+	"$(grep -c '^TLSv1.2 /v12get$' "$WORK/nginx-v/access.log") $(grep -c '^TLSv1.3 /v12post$' "$WORK/nginx-v/access.log")"
+check_eq "TLS 1.2 and 1.3 offered: $M GETs reached $M containers" "$M $M" \
+	"$(report "fn('/v12get')['requests']") $(report "fn('/v12get')['distinct_containers']")"
+
+# Only TLS 1.3: the scout's handshake with TLS 1.2 is refused, it asks
+# again with any version, and the round goes with TLS 1.3.
+sed -e "s/$TLS12_PORT/$TLS13_PORT/" -e 's/v12/v13/g' "$WORK/v.conf" >"$WORK/v13.conf"
+once "$WORK/v13.conf"
+check_eq "only TLS 1.3: exit 0" 0 "$RC"
+[ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
+check_eq "only TLS 1.3: $M GETs and $M POSTs reached $M containers each" "$M $M $M $M" \
+	"$(report "fn('/v13get')['requests']") $(report "fn('/v13get')['distinct_containers']") $(report "fn('/v13post')['requests']") $(report "fn('/v13post')['distinct_containers']")"
+check_eq "only TLS 1.3: all with TLS 1.3 (nginx's log)" $((2 * M)) "$(grep -c '^TLSv1.3 /v13\(get\|post\)$' "$WORK/nginx-v/access.log")"
 finish
