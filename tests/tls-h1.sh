@@ -109,9 +109,15 @@ http {
 }
 CONF
 nginx=$(PATH=$PATH:/usr/sbin:/sbin command -v nginx)
-"$nginx" -p "$WORK/nginx-v" -e "$WORK/nginx-v/error.log" -c "$WORK/nginx-v/nginx.conf" &
-at_exit "stop_pid $!"
-wait_for 10 curl -s -o /dev/null --cacert "$CA" "https://127.0.0.1:$TLS13_PORT/_report" || { cat "$WORK/nginx-v/error.log"; exit 99; }
+# start_nginx_v CONF: this test's nginx with CONF, in the background (NGINX_V_PID).
+start_nginx_v() {
+	"$nginx" -p "$WORK/nginx-v" -e "$WORK/nginx-v/error.log" -c "$1" &
+	NGINX_V_PID=$!
+	at_exit "stop_pid $NGINX_V_PID"
+	wait_for 10 curl -s -o /dev/null --cacert "$CA" "https://127.0.0.1:$TLS12_PORT/_report" ||
+		{ cat "$WORK/nginx-v/error.log"; exit 99; }
+}
+start_nginx_v "$WORK/nginx-v/nginx.conf"
 
 M=50
 cat >"$WORK/v.conf" <<CONF
@@ -142,4 +148,23 @@ check_eq "only TLS 1.3: exit 0" 0 "$RC"
 check_eq "only TLS 1.3: $M GETs and $M POSTs reached $M containers each" "$M $M $M $M" \
 	"$(report "fn('/v13get')['requests']") $(report "fn('/v13get')['distinct_containers']") $(report "fn('/v13post')['requests']") $(report "fn('/v13post')['distinct_containers']")"
 check_eq "only TLS 1.3: all with TLS 1.3 (nginx's log)" $((2 * M)) "$(grep -c '^TLSv1.3 /v13\(get\|post\)$' "$WORK/nginx-v/access.log")"
+
+# A server that took TLS 1.2 and refuses it later: the daemon's round after
+# the change fails, and the rounds after that go with TLS 1.3.
+reset_platform "?kill=1"
+sed -e '/^\[v12post\]/,$d' -e 's/v12get/vswitch/g' -e '1i [global]\ninterval = 4s\n' "$WORK/v.conf" >"$WORK/vswitch.conf"
+"$WARMD" -c "$WORK/vswitch.conf" >"$WORK/vswitch.out" 2>"$WORK/vswitch.err" &
+warmd_pid=$!
+at_exit "stop_pid $warmd_pid"
+# nginx logs a request once it is answered: round 1 is over when all are there.
+wait_for 30 lines_at_least "$M" '^TLSv1.2 /vswitch$' "$WORK/nginx-v/access.log" || true
+stop_pid "$NGINX_V_PID"
+sed 's/ssl_protocols TLSv1.2 TLSv1.3;/ssl_protocols TLSv1.3;/' "$WORK/nginx-v/nginx.conf" >"$WORK/nginx-v/only13.conf"
+start_nginx_v "$WORK/nginx-v/only13.conf"
+wait_for 40 lines_at_least "$M" '^TLSv1.3 /vswitch$' "$WORK/nginx-v/access.log" || true
+terminate "$warmd_pid"
+say "TLS 1.2 refused later: nginx's log: $(grep /vswitch "$WORK/nginx-v/access.log" | sort | uniq -c | tr -s ' \n' ' ')"
+check_eq "TLS 1.2 refused later: round 1's $M GETs with TLS 1.2, then $M with TLS 1.3 (nginx's log)" "$M $M" \
+	"$(grep -c '^TLSv1.2 /vswitch$' "$WORK/nginx-v/access.log") $(grep -c '^TLSv1.3 /vswitch$' "$WORK/nginx-v/access.log" | awk -v m="$M" '{ print ($1 >= m ? m : $1) }')"
+check "TLS 1.2 refused later: a round failed in between" grep -qE '^vswitch round [0-9]+: .*, [1-9][0-9]* failed\)' "$WORK/vswitch.err"
 finish
