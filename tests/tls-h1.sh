@@ -130,6 +130,7 @@ connect_timeout = 20s
 instance_header = X-Container-Id
 CONF
 sed -e 's/v12get/v12post/g' -e '$a method = POST\nbody = {"warmup": true}' "$WORK/v.conf" >"$WORK/v-post"
+sed -e 's/v12get/v12h11/g' -e '$a http_version = 1.1' "$WORK/v.conf" >"$WORK/v-h11"
 printf '\n' >>"$WORK/v.conf"
 cat "$WORK/v-post" >>"$WORK/v.conf"
 once "$WORK/v.conf"
@@ -138,6 +139,17 @@ check_eq "TLS 1.2 and 1.3 offered: $M GETs with TLS 1.2, $M POSTs with TLS 1.3 (
 	"$(grep -c '^TLSv1.2 /v12get$' "$WORK/nginx-v/access.log") $(grep -c '^TLSv1.3 /v12post$' "$WORK/nginx-v/access.log")"
 check_eq "TLS 1.2 and 1.3 offered: $M GETs reached $M containers" "$M $M" \
 	"$(report "fn('/v12get')['requests']") $(report "fn('/v12get')['distinct_containers']")"
+
+# http_version = 1.1 leaves TLS to libcurl, also once warmd knows the
+# origin takes TLS 1.2 (the daemon's second round, after auto's scout).
+{ printf '[global]\ninterval = 3s\n\n'; sed '/^\[v12post\]/,$d' "$WORK/v.conf"; printf '\n'; cat "$WORK/v-h11"; } >"$WORK/v11.conf"
+"$WARMD" -c "$WORK/v11.conf" >"$WORK/v11.out" 2>"$WORK/v11.err" &
+warmd_pid=$!
+at_exit "stop_pid $warmd_pid"
+wait_for 40 lines_at_least $((2 * M)) ' /v12h11$' "$WORK/nginx-v/access.log" || true
+terminate "$warmd_pid"
+check_eq "http_version = 1.1: two rounds of $M GETs, all with TLS 1.3 (nginx's log)" "$((2 * M)) 0" \
+	"$(grep -c '^TLSv1.3 /v12h11$' "$WORK/nginx-v/access.log") $(grep -c '^TLSv1.2 /v12h11$' "$WORK/nginx-v/access.log")"
 
 # Only TLS 1.3: the scout's handshake with TLS 1.2 is refused, it asks
 # again with any version, and the round goes with TLS 1.3.
