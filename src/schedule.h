@@ -25,6 +25,8 @@ struct schedule {
         struct schedule_window *windows;        /* none: warm around the clock */
         size_t n;
 };
+/* config.c's endpoint copy clears every list field through its first pointer before it copies it. */
+_Static_assert(offsetof(struct schedule, windows) == 0, "the windows come first");
 
 struct config;
 

@@ -87,6 +87,13 @@ size_t scheduler_endpoints(const struct scheduler *s) {
         return s->n_endpoints;
 }
 
+bool scheduler_endpoint_busy(const struct scheduler *s, const char *name) {
+        for (size_t i = 0; i < s->n_endpoints; i++)
+                if (streq(s->endpoints[i]->cfg->name, name))
+                        return s->endpoints[i]->state != ROUND_IDLE && s->endpoints[i]->state != ROUND_FIRST;
+        return false;
+}
+
 void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret) {
         const struct endpoint *ep = s->endpoints[i];
         struct endpoint_stats st = {

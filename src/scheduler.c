@@ -699,7 +699,8 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
 
                 ep->win.fresh = false;
                 if (prepared[i]) {
-                        log_info("%s: new endpoint, first round %s", cfg->name, cfg->schedule.n ? "as its schedule says" : "now");
+                        log_full(ENDPOINT_LOG_LEVEL(cfg), 0, "%s: new endpoint, first round %s", cfg->name,
+                                 cfg->schedule.n ? "as its schedule says" : "now");
                         ep->win.fresh = true;
                 } else if (endpoint_config_equal(ep->cfg, cfg)) {
                         /* Keep the config object curl already points into; the equal new one goes away instead. */
@@ -716,8 +717,8 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         ep->life.prev_end = 0;  /* an aborted round is no evidence of a reclaim */
                         ep->win.owed = false;
                         ep->win.fresh = true;
-                        log_info("%s: configuration changed, starting a new round %s", cfg->name,
-                                 cfg->schedule.n ? "as its schedule says" : "now");
+                        log_full(ENDPOINT_LOG_LEVEL(cfg), 0, "%s: configuration changed, starting a new round %s",
+                                 cfg->name, cfg->schedule.n ? "as its schedule says" : "now");
                 }
                 if (ep->win.fresh && cfg->schedule.n == 0)
                         (void) arm_first(ep, now);
@@ -734,7 +735,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
 
                 if (ep->kept)
                         continue;
-                log_info("%s: endpoint removed", ep->cfg->name);
+                log_full(ENDPOINT_LOG_LEVEL(ep->cfg), 0, "%s: endpoint removed", ep->cfg->name);
                 if (ep->state == ROUND_QUEUED)
                         ep->state = ROUND_IDLE;         /* already out of the rebuilt queue */
                 endpoint_free(ep);
