@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "tests.h"
-#include "warmd.h"
 
 static time_t utc(const char *s) {
         struct tm tm = {};
@@ -325,8 +325,40 @@ static void test_print(void) {
         config_free(c);
 }
 
+/* A discovery source's windows, its own or [global]'s, are every function's it finds, through a reload's copy too. */
+static void test_source(void) {
+        char errors[512];
+        struct config *c = load("[global]\nschedule = Mon-Fri 09:00-17:00\n"
+                                "[fleet]\nlambda_tag = warmd\nregion = eu-west-1\nschedule = Sat 10:00-12:00 2\n"
+                                "[other]\nlambda_tag = team\nregion = eu-west-1\n",
+                                errors, sizeof errors);
+        struct endpoint_config *a = NULL, *b = NULL, **extra;
+        struct config *all = NULL;
+
+        CHECK(c && c->n_sources == 2, "loads: %s", errors);
+        if (!c || c->n_sources != 2)
+                return;
+        CHECK(config_endpoint_derive(c->sources[0], "fleet/f", "f", 4, NULL, NULL, &a) == 0 &&
+              a->schedule.n == 1 && a->schedule.windows[0].days == 0x40 && a->schedule.windows[0].containers == 2,
+              "[fleet]'s own window");
+        CHECK(config_endpoint_derive(c->sources[1], "other/g", "g", 3, NULL, NULL, &b) == 0 &&
+              b->schedule.n == 1 && b->schedule.windows[0].days == 0x3e, "[other] takes [global]'s");
+        extra = calloc(2, sizeof *extra);
+        if (!extra)
+                abort();
+        extra[0] = a;
+        extra[1] = b;
+        CHECK(config_combine(c, extra, 2, &all) == 0 && all->n_endpoints == 2 &&
+              schedule_equal(&all->endpoints[0]->schedule, &a->schedule) &&
+              schedule_equal(&all->endpoints[1]->schedule, &b->schedule), "combined: the same windows");
+        free(extra);
+        config_free(all);
+        config_free(c);
+}
+
 int main(void) {
         test_parse();
+        test_source();
         test_print();
         test_keys();
         test_zone();
