@@ -4,11 +4,12 @@
  *
  * The scheduler asks here, once per round, for the headers of an endpoint's
  * requests, and knows nothing of where credentials come from.  Each source
- * of credentials lives in a file of its own (aws.c: the AWS credential
- * chain) and is created here, lazily, when the first endpoint that needs it
- * is loaded: a warmd with no such endpoint never looks for credentials.  A
- * source that fetches tokens calls back when they arrive, are refreshed or
- * are lost, and the rounds that waited for them go on.
+ * of credentials lives in a file of its own (aws.c and its parts: the AWS
+ * credential chain and profiles) and is created here, lazily, when the
+ * first endpoint that needs it is loaded: a warmd with no such endpoint
+ * never looks for credentials.  A source that fetches tokens calls back
+ * when they arrive, are refreshed or are lost, and the rounds that waited
+ * for them go on.
  */
 #include "config.h"
 
@@ -18,7 +19,7 @@ struct auth {
         sd_event *event;
         auth_changed_fn changed;
         void *userdata;
-        struct aws *aws;                /* once some endpoint invokes a Lambda function */
+        struct aws_cache *aws;          /* once some endpoint needs AWS credentials */
 };
 
 int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth **ret) {
@@ -37,7 +38,7 @@ int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth *
 struct auth *auth_free(struct auth *a) {
         if (!a)
                 return NULL;
-        aws_free(a->aws);
+        aws_cache_free(a->aws);
         sd_event_unref(a->event);
         free(a);
         return NULL;
@@ -50,6 +51,25 @@ static void on_aws_changed(void *userdata) {
                 a->changed(a->userdata);
 }
 
+static bool needs_aws(const struct endpoint_config *ep) {
+        return ep->lambda || ep->auth == AUTH_AWS;
+}
+
+/*
+ * The AWS credentials of a profile (NULL: the default chain), found once
+ * and shared: the source is made, and starts fetching, on the first call.
+ */
+int auth_aws_source(struct auth *a, const char *profile, struct aws **ret) {
+        int r;
+
+        if (!a->aws) {
+                r = aws_cache_new(a->event, on_aws_changed, a, &a->aws);
+                if (r < 0)
+                        return r;
+        }
+        return aws_cache_get(a->aws, profile, ret);
+}
+
 /*
  * Sources are started for a configuration before it is applied, so a round
  * never waits for a source that could have been fetching already.  Sources
@@ -57,9 +77,11 @@ static void on_aws_changed(void *userdata) {
  * likely needed by the next one.
  */
 int auth_prepare(struct auth *a, const struct config *c) {
-        for (size_t i = 0; i < c->n_endpoints && !a->aws; i++)
-                if (c->endpoints[i]->lambda) {
-                        int r = aws_new(a->event, on_aws_changed, a, &a->aws);
+        struct aws *source;
+
+        for (size_t i = 0; i < c->n_endpoints; i++)
+                if (needs_aws(c->endpoints[i])) {
+                        int r = auth_aws_source(a, c->endpoints[i]->profile, &source);
 
                         if (r < 0)
                                 return r;
@@ -67,16 +89,53 @@ int auth_prepare(struct auth *a, const struct config *c) {
         return 0;
 }
 
+/* A request of an endpoint with auth = aws: its own headers, then the signature over them and the body. */
+static int aws_round_headers(struct aws *source, const struct endpoint_config *ep, time_t now,
+                             struct curl_slist **ret, char *why, size_t size) {
+        const struct aws_credentials *cred;
+        const char *no_cred = NULL;
+        int r;
+
+        r = aws_get(source, &cred, &no_cred);
+        if (r == -EAGAIN)
+                return r;
+        if (r >= 0)
+                r = sigv4_sign_url(&(struct sigv4_url_request) {
+                                           .method = ep->method ? ep->method : "GET",
+                                           .url = ep->url,
+                                           .headers = ep->header_list,
+                                           .payload = ep->body,
+                                           .payload_len = ep->body ? strlen(ep->body) : 0,
+                                           .region = ep->region,
+                                           .service = ep->aws_service,
+                                   },
+                                   cred, now, ret);
+        if (r >= 0)
+                return 0;
+        if (no_cred)
+                snprintf(why, size, "no AWS credentials: %s", no_cred);
+        else
+                snprintf(why, size, "cannot sign the request: %s", strerror(-r));
+        return r;
+}
+
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
                        char *why, size_t size) {
-        if (ep->lambda) {
-                if (!a->aws) {
-                        /* auth_prepare() was not called for the configuration ep belongs to. */
-                        snprintf(why, size, "no AWS credential source was set up");
-                        return -ENOKEY;
-                }
-                return lambda_round_headers(a->aws, ep, now, ret, why, size);
+        struct aws *source;
+        int r;
+
+        if (!needs_aws(ep)) {
+                *ret = NULL;
+                return 0;
         }
-        *ret = NULL;
-        return 0;
+        r = a->aws ? aws_cache_get(a->aws, ep->profile, &source) : -ENOKEY;
+        if (r == -ENOKEY)       /* auth_prepare() was not called for the configuration ep belongs to */
+                snprintf(why, size, "no AWS credential source was set up");
+        else if (r < 0)
+                snprintf(why, size, "cannot set up AWS credentials: %s", strerror(-r));
+        if (r < 0)
+                return r;
+        if (ep->lambda)
+                return lambda_round_headers(source, ep, now, ret, why, size);
+        return aws_round_headers(source, ep, now, ret, why, size);
 }

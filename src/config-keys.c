@@ -291,6 +291,73 @@ static const struct value_type type_region = {
         .done = string_done,
 };
 
+static void auth_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        static const struct {
+                const char *name;
+                enum endpoint_auth v;
+        } kinds[] = {
+                { "none", AUTH_NONE },
+                { "aws",  AUTH_AWS },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (streq(value, kinds[i].name)) {
+                        *(enum endpoint_auth *) field_of(k, base) = kinds[i].v;
+                        return;
+                }
+        add_error(p, "%s: invalid value '%s' (use none or aws)", k->name, value);
+}
+
+static bool auth_equal(const void *a, const void *b) {
+        return *(const enum endpoint_auth *) a == *(const enum endpoint_auth *) b;
+}
+
+static int auth_copy(void *dst, const void *src) {
+        *(enum endpoint_auth *) dst = *(const enum endpoint_auth *) src;
+        return 0;
+}
+
+static const struct value_type type_auth = {
+        .what = "none or aws",
+        .parse = auth_parse,
+        .equal = auth_equal,
+        .copy = auth_copy,
+};
+
+/* An AWS service name (it goes into a signature's scope) or a profile name (a [profile NAME] header). */
+static void aws_word_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        bool service = streq(k->name, "aws_service");
+        size_t n = strlen(value);
+        bool ok = n > 0 && n <= 64;
+
+        for (size_t i = 0; ok && i < n; i++) {
+                unsigned char c = (unsigned char) value[i];
+
+                ok = service ? islower(c) || isdigit(c) || c == '-' : isalnum(c) || strchr("-_.@+", c);
+        }
+        if (!ok)
+                return add_error(p, "%s: invalid %s '%s'", k->name,
+                                 service ? "service name (such as execute-api: lower case, digits and '-')"
+                                         : "profile name (letters, digits, '-', '_', '.', '@' and '+')",
+                                 value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_aws_service = {
+        .what = "AWS service",
+        .parse = aws_word_parse,
+        .equal = string_equal,
+        .done = string_done,
+};
+
+static const struct value_type type_profile = {
+        .what = "AWS profile",
+        .parse = aws_word_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 /* The field is the NULL-terminated headers; n_headers, has_credentials and header_list go with it. */
 static void headers_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         struct endpoint_config *ep = base;
@@ -528,6 +595,14 @@ const struct key config_keys[] = {
           .offset = EP(lambda), .doc = "NAME, NAME:QUALIFIER or an ARN; instead of url" },
         { .name = "region",          .scope = GLOBAL | ENDPOINT, .type = &type_region,
           .offset = EP(region), .def_doc = "$AWS_REGION, else $AWS_DEFAULT_REGION" },
+        { .name = "auth",            .scope = GLOBAL | ENDPOINT, .type = &type_auth,
+          .offset = EP(auth), .def = "none", .doc = "aws signs each request with SigV4" },
+        { .name = "aws_service",     .scope = ENDPOINT,          .type = &type_aws_service,
+          .offset = EP(aws_service), .doc = "auth = aws: when the host does not name it",
+          .def_doc = "from a Function URL or API Gateway host" },
+        { .name = "profile",         .scope = GLOBAL | ENDPOINT, .type = &type_profile,
+          .offset = EP(profile), .doc = "of the AWS config and credentials files",
+          .def_doc = "$AWS_PROFILE, else default" },
         { .name = "containers",      .scope = ENDPOINT,          .type = &type_number,
           .offset = EP(containers), .min = 1, .max = CONTAINERS_MAX, .flags = KEY_REQUIRED },
         { .name = "method",          .scope = ENDPOINT,          .type = &type_method,

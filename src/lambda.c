@@ -369,90 +369,19 @@ int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup 
 
 /* ------------------------------------------------------------------- round */
 
-static bool signed_header(const char *h) {
-        return strncasecmp(h, "x-amz-", 6) == 0;
-}
-
-/*
- * The round's headers: the endpoint's fixed ones plus the signature, which
- * covers the x-amz- headers among them.  All N invokes of a round share
- * it: they go out within milliseconds, well inside SigV4's five minutes.
- */
+/* The round's headers: the endpoint's fixed ones plus the signature, which covers the x-amz- headers among them. */
 static int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
-                struct curl_slist **ret) {
-        const char *to_sign[16];
-        size_t n = 0;
-        CURLU *u = NULL;
-        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL, *hostport = NULL;
-        struct sigv4_signature sig = {};
-        struct curl_slist *l = NULL;
-        int r = -ENOMEM;
-
-        for (const struct curl_slist *h = ep->header_list; h; h = h->next)
-                if (signed_header(h->data)) {
-                        if (n >= ELEMENTSOF(to_sign) - 1)
-                                return -E2BIG;
-                        to_sign[n++] = h->data;
-                }
-        to_sign[n] = NULL;
-
-        u = curl_url();
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
-                r = -EINVAL;
-                goto out;
-        }
-        (void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
-        /* The Host header as curl sends it: the port only when the URL names one. */
-        if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
-                r = asprintf(&hostport, "%s:%s", host, port);
-        else
-                r = asprintf(&hostport, "%s", host);
-        if (r < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-
-        r = sigv4_sign(&(struct sigv4_request) {
-                               .method = "POST",
-                               .host = hostport,
-                               .path = path,
-                               .query = query,
-                               .headers = to_sign,
-                               .payload = ep->body,
-                               .payload_len = ep->body ? strlen(ep->body) : 0,
-                               .region = ep->region,
-                               .service = "lambda",
-                       },
-                       cred, now, &sig);
-        if (r < 0)
-                goto out;
-
-        r = -ENOMEM;
-        for (const struct curl_slist *h = ep->header_list; h; h = h->next)
-                if (!append(&l, h->data))
-                        goto out;
-        if (!append(&l, sig.date_header) || !append(&l, sig.authorization) ||
-            (sig.token_header && !append(&l, sig.token_header)))
-                goto out;
-        *ret = l;
-        l = NULL;
-        r = 0;
-out:
-        http_secret_headers_free(l);
-        sigv4_signature_done(&sig);
-        free(hostport);
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-        curl_free(query);
-        curl_url_cleanup(u);
-        return r;
+                       struct curl_slist **ret) {
+        return sigv4_sign_url(&(struct sigv4_url_request) {
+                                      .method = "POST",
+                                      .url = ep->url,
+                                      .headers = ep->header_list,
+                                      .payload = ep->body,
+                                      .payload_len = ep->body ? strlen(ep->body) : 0,
+                                      .region = ep->region,
+                                      .service = "lambda",
+                              },
+                              cred, now, ret);
 }
 
 /*

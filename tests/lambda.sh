@@ -127,7 +127,7 @@ CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/warmd.conf"
 check_eq "credentials file, profile default (other keys): refused by the platform" 13 \
 	"$(report 'r["aws"]["rejected"].get("UnrecognizedClientException", 0)')"
 AWS_SHARED_CREDENTIALS_FILE=$WORK/creds/aws-credentials AWS_PROFILE=nobody once "$WORK/warmd.conf"
-check "AWS_SHARED_CREDENTIALS_FILE without the profile: said so" grep -q "has no profile \[nobody\]" "$WORK/err"
+check "AWS_SHARED_CREDENTIALS_FILE without the profile: said so" grep -q "no profile \[nobody\]" "$WORK/err"
 cat >>"$WORK/creds/aws-credentials" <<CREDS
 
 [temporary]
