@@ -38,7 +38,11 @@ or starts a new one.  A request that joins a container still starting waits
 for the rest of its cold start, but is not a cold start itself.
 
 The Lambda Invoke API and an IMDSv2 endpoint are served too (tests/faas_aws.py
-says how); each (function, qualifier) invoked is one function here.
+says how); each (function, qualifier) invoked is one function here.  So are
+STS AssumeRole (POST /sts/), a container credentials endpoint (GET
+/container-credentials) and Lambda Function URLs with AuthType AWS_IAM (a
+Host ID.lambda-url.REGION.on.aws, or a path /function-url/ID/...), served as
+the function "function-url:ID" once their signature is checked.
 
 Control paths (never counted as functions; every path that starts with "/_"
 is reserved for them):
@@ -686,6 +690,22 @@ class Connection:
         if path.startswith(faas_aws.INVOKE_PREFIX):
             self.invoke(t, method, path, query, headers, body)
             return
+        if path == faas_aws.STS_PATH:
+            status, out = self.platform.aws.sts(method, path, query, headers, body)
+            self.respond(status, out, "", ctype="text/xml")
+            return
+        if path == faas_aws.CONTAINER_PATH:
+            status, out = self.platform.aws.container(method, headers)
+            self.respond(status, out, "")
+            return
+        if (path.startswith(faas_aws.FUNCTION_URL_PREFIX)
+                or faas_aws.FUNCTION_URL_HOST_RE.match(headers.get("host", "").split(":")[0])):
+            # Signed for the Function URL, then served as any function, under its own key.
+            path, error = self.platform.aws.function_url(method, headers.get("host", ""), path, query, headers, body)
+            if error is not None:
+                status, out, extra = error
+                self.respond(status, json.dumps(out).encode(), extra)
+                return
         p = self.platform
         hold_ms, cold_ms, status = p.hold_ms, p.cold_ms, 200
         shape = (0, False, False)    # pad bytes, pad first, text body
@@ -955,6 +975,14 @@ def parse_args(argv):
     ap.add_argument("--imds-role", help="serve IMDSv2 with temporary credentials of this role")
     ap.add_argument("--imds-ttl-s", type=float, default=21600.0,
                     help="lifetime of each set of instance-role credentials (default 21600)")
+    ap.add_argument("--aws-roles", default="",
+                    help='roles STS AssumeRole hands out, as JSON: {"ARN": {"trust": ["user", "instance-role", '
+                         '"container", "OTHER-ROLE-ARN"], "external_id": "X"}}')
+    ap.add_argument("--sts-ttl-s", type=float, default=3600.0,
+                    help="lifetime of each set of role credentials, at most (default 3600)")
+    ap.add_argument("--container-token", help="serve the container credentials endpoint, for this token")
+    ap.add_argument("--container-ttl-s", type=float, default=21600.0,
+                    help="lifetime of each set of container credentials (default 21600)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no startup/exit lines")
     args = ap.parse_args(argv)
     if not 1 <= args.requests_per_container <= 1000:
@@ -989,6 +1017,10 @@ def main(argv=None):
         platform.aws.keys.add(akid, secret, token or None)
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
+    platform.aws.roles = json.loads(args.aws_roles) if args.aws_roles else {}
+    platform.aws.sts_ttl = args.sts_ttl_s
+    platform.aws.container_token = args.container_token
+    platform.aws.container_ttl = args.container_ttl_s
     Server.per_container = args.requests_per_container
     Server.serial_starts = args.serial_starts
     server = Server(loop, platform, args.host, args.port, args.backlog,
