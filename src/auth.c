@@ -74,11 +74,14 @@ int auth_aws_source(struct auth *a, const char *profile, struct aws **ret) {
  * Sources are started for a configuration before it is applied, so a round
  * never waits for a source that could have been fetching already.  Sources
  * found for a configuration that is then rejected are kept: harmless, and
- * likely needed by the next one.
+ * likely needed by the next one.  The AWS files are read again at each
+ * load, so a profile fixed in them is taken up by a reload.
  */
 int auth_prepare(struct auth *a, const struct config *c) {
         struct aws *source;
 
+        if (a->aws)
+                aws_cache_reread(a->aws);
         for (size_t i = 0; i < c->n_endpoints; i++)
                 if (needs_aws(c->endpoints[i])) {
                         int r = auth_aws_source(a, c->endpoints[i]->profile, &source);

@@ -464,7 +464,9 @@ int aws_cache_profile(struct aws_cache *c, const char *name, bool explicit_profi
         } else if (p.role_arn)
                 r = role_source(c, &p, depth, ret);
         else if (p.access_key_id && p.secret_access_key) {
-                if (asprintf(&key, "profile:%s", name) < 0 || asprintf(&what, "profile %s", name) < 0)
+                /* By the key id too: keys rotated in the file make a new source when the files are read again. */
+                if (asprintf(&key, "profile:%s:%s", name, p.access_key_id) < 0 ||
+                    asprintf(&what, "profile %s", name) < 0)
                         r = -ENOMEM;
                 else
                         r = fixed_source(c, key, what, p.access_key_id, p.secret_access_key, p.session_token, NULL,
@@ -534,6 +536,12 @@ struct aws_cache *aws_cache_free(struct aws_cache *c) {
         sd_event_unref(c->event);
         free(c);
         return NULL;
+}
+
+void aws_cache_reread(struct aws_cache *c) {
+        for (size_t i = 0; i < c->n_profiles; i++)
+                free(c->profiles[i].name);
+        c->n_profiles = 0;
 }
 
 int aws_cache_get(struct aws_cache *c, const char *profile, struct aws **ret) {

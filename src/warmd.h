@@ -648,6 +648,11 @@ struct aws_cache *aws_cache_free(struct aws_cache *c);
  * source that has no credentials says why through aws_get().
  */
 int aws_cache_get(struct aws_cache *c, const char *profile, struct aws **ret);
+/*
+ * The AWS files are read again by the next aws_cache_get() of each profile; the sources keep
+ * running, and one that the files still lead to is used on, with its credentials.
+ */
+void aws_cache_reread(struct aws_cache *c);
 /* 0 and the current credentials; -EAGAIN while they are being fetched; -ENOKEY with the reason (no secrets). */
 int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_error);
 

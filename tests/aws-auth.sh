@@ -175,6 +175,21 @@ CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/nobody.conf"
 check "a profile named but found nowhere: said so, with the files" \
 	grep -q "no profile \[nobody\] in the AWS config file $WORK/creds/aws-config or" "$WORK/err"
 
+# A profile added to the AWS files is taken up by a reload: the files are read at each load.
+endpoint "profile = later" | sed 's/^timeout = 10s$/interval = 1s/' >"$WORK/later.conf"
+reset_platform
+AWS_CONFIG_FILE=$WORK/aws-config.later AWS_SHARED_CREDENTIALS_FILE=$WORK/creds/aws-credentials \
+	"$WARMD" -c "$WORK/later.conf" >"$WORK/out" 2>"$WORK/err" &
+WPID=$!
+at_exit "stop_pid $WPID"
+wait_for 20 grep -q "no profile \[later\]" "$WORK/err" || true
+check_eq "a profile not there yet: nothing reached" "0 0" "$(reached)"
+printf '[profile later]\nrole_arn = %s\nsource_profile = base\nexternal_id = xid-1\n' "$WARMER" >"$WORK/aws-config.later"
+kill -HUP "$WPID"
+wait_for 5 platform_true "fn('$FN')['requests'] >= 4" || true
+stop_pid "$WPID"
+check_ge "the profile added, then SIGHUP: the role is assumed and the endpoint reached" 4 "$(reached | cut -d' ' -f1)"
+
 # ---------------------------------------------------------- the container credentials endpoint
 printf '%s\n' "$CTOKEN" >"$WORK/ctoken"
 printf 'wrong-token\n' >"$WORK/wtoken"
