@@ -92,7 +92,12 @@ int auth_prepare(struct auth *a, const struct config *c) {
         return 0;
 }
 
-/* A request of an endpoint with auth = aws: its own headers, then the signature over them and the body. */
+/*
+ * A round of an endpoint with auth = aws, or of a Lambda endpoint: its own
+ * headers, then the signature over them and the body.  All N requests of a
+ * round share it: they leave within milliseconds, well inside SigV4's five
+ * minutes.
+ */
 static int aws_round_headers(struct aws *source, const struct endpoint_config *ep, time_t now,
                              struct curl_slist **ret, char *why, size_t size) {
         const struct aws_credentials *cred;
@@ -110,7 +115,7 @@ static int aws_round_headers(struct aws *source, const struct endpoint_config *e
                                            .payload = ep->body,
                                            .payload_len = ep->body ? strlen(ep->body) : 0,
                                            .region = ep->region,
-                                           .service = ep->aws_service,
+                                           .service = ep->lambda ? "lambda" : ep->aws_service,
                                    },
                                    cred, now, ret);
         if (r >= 0)
@@ -138,7 +143,5 @@ int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t 
                 snprintf(why, size, "cannot set up AWS credentials: %s", strerror(-r));
         if (r < 0)
                 return r;
-        if (ep->lambda)
-                return lambda_round_headers(source, ep, now, ret, why, size);
         return aws_round_headers(source, ep, now, ret, why, size);
 }

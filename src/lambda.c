@@ -2,10 +2,10 @@
 /*
  * lambda.c: a Lambda endpoint from setup to answer, warmed through the
  * Invoke API: its keys checked and its URL, method, payload and fixed
- * headers derived from "lambda = ..." (at load, for config.c), the round's
- * signed headers (at each round, for the scheduler), and what of an invoke's
- * answer to keep and how it turns into a result (function errors,
- * throttling, cold starts from the log tail).
+ * headers derived from "lambda = ..." (at load, for config.c), and what of
+ * an invoke's answer to keep and how it turns into a result (function
+ * errors, throttling, cold starts from the log tail).  A round is signed
+ * as any request with auth = aws is, for service lambda (auth.c).
  */
 #include "config.h"
 
@@ -365,50 +365,6 @@ int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup 
                         return -ENOMEM;
         }
         return 1;
-}
-
-/* ------------------------------------------------------------------- round */
-
-/* The round's headers: the endpoint's fixed ones plus the signature, which covers the x-amz- headers among them. */
-static int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
-                       struct curl_slist **ret) {
-        return sigv4_sign_url(&(struct sigv4_url_request) {
-                                      .method = "POST",
-                                      .url = ep->url,
-                                      .headers = ep->header_list,
-                                      .payload = ep->body,
-                                      .payload_len = ep->body ? strlen(ep->body) : 0,
-                                      .region = ep->region,
-                                      .service = "lambda",
-                              },
-                              cred, now, ret);
-}
-
-/*
- * A Lambda round is signed once, as it starts: its N invokes leave within
- * milliseconds of each other, well inside SigV4's five minutes.  Returns 0
- * with the round's headers, -EAGAIN while credentials are being fetched
- * (the round waits for aws's changed callback), or another -errno with why
- * the round fails in why.
- */
-int lambda_round_headers(struct aws *aws, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
-                         char *why, size_t size) {
-        const struct aws_credentials *cred;
-        const char *no_cred = NULL;
-        int r;
-
-        r = aws_get(aws, &cred, &no_cred);
-        if (r == -EAGAIN)
-                return r;
-        if (r >= 0)
-                r = lambda_sign(ep, cred, now, ret);
-        if (r >= 0)
-                return 0;
-        if (no_cred)
-                snprintf(why, size, "no AWS credentials: %s", no_cred);
-        else
-                snprintf(why, size, "cannot sign the invoke: %s", strerror(-r));
-        return r;
 }
 
 /* ---------------------------------------------------------------- response */

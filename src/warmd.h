@@ -692,10 +692,6 @@ struct lambda_setup {
  */
 int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup *setup);
 
-/* A round, for the scheduler: 0 with its signed headers; -EAGAIN while credentials are fetched; or why it fails. */
-int lambda_round_headers(struct aws *aws, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
-                         char *why, size_t size);
-
 /* The answer, for result.c: what to keep of it, and what it means. */
 enum lambda_answer_header {
         LAMBDA_FUNCTION_ERROR,          /* X-Amz-Function-Error */
