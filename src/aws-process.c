@@ -26,7 +26,7 @@
 #define PROCESS_TIMEOUT         (60 * USEC_PER_SEC)
 #define PROCESS_ARGS_MAX        64
 #define PROCESS_STDOUT_MAX      (64 * 1024)
-#define PROCESS_STDERR_SHOWN    200     /* characters of stderr shown */
+#define PROCESS_STDERR_SHOWN    120     /* characters of stderr shown: a round's reason holds them */
 
 extern char **environ;
 

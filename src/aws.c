@@ -44,6 +44,7 @@
 /* Refresh this long before expiry, or at half the lifetime if that is shorter: botocore's advisory 15 min. */
 #define REFRESH_AHEAD           (15 * USEC_PER_MINUTE)
 #define CHAIN_DEPTH_MAX         8       /* roles chained through source_profile */
+#define LIFETIME_MIN            (2 * USEC_PER_SEC)      /* credentials that expire sooner are not taken */
 
 struct aws_cache {
         sd_event *event;
@@ -205,6 +206,13 @@ static void notify(struct aws *a) {
 
 void aws_fetched(struct aws *a, struct aws_credentials *cred) {
         uint64_t now_rt = now_usec(CLOCK_REALTIME), left, ahead;
+
+        /* Credentials that expire at once would be fetched again at once, and again: a retry waits. */
+        if (cred->expiration && cred->expiration < now_rt + LIFETIME_MIN) {
+                aws_credentials_done(cred);
+                return aws_fetch_failed(a, "the credentials fetched expire in less than %" PRIu64 " s "
+                                        "(is the clock right?)", LIFETIME_MIN / USEC_PER_SEC);
+        }
 
         aws_credentials_done(&a->cred);
         a->cred = *cred;

@@ -232,7 +232,7 @@ HELPER
 cat >"$WORK/failing" <<FAILING
 #!/bin/bash
 echo '{"Version": 1, "AccessKeyId": "AKIDFROMFAILING", "SecretAccessKey": "failing-helper-secret"}'
-printf 'aws_signing_helper: certificate expired\nsecond line\n' >&2
+printf 'aws_signing_helper: certificate expired\nsecond line\n%0500d\n' 0 | tr 0 x >&2
 exit 3
 FAILING
 chmod +x "$WORK/helper" "$WORK/failing"
@@ -246,8 +246,17 @@ reset_platform
 CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/failing.conf"
 check_eq "failing credential_process: --once exits 2, 0 reached" "2 0 0" "$RC $(reached)"
 check "failing credential_process: its stderr, as one line, with its status" \
-	grep -q "exited with status 3: aws_signing_helper: certificate expired second line" "$WORK/err"
+	grep -q "exited with status 3: aws_signing_helper: certificate expired second line x" "$WORK/err"
+# 120 characters of it: the 52 of the first lines, then 68 of the 500 x.
+check_eq "failing credential_process: its stderr cut at 120 characters" 68 \
+	"$(grep -o "second line x*" "$WORK/err" | head -1 | tr -cd x | wc -c)"
 printf '%s\n' AKIDFROMFAILING failing-helper-secret >"$WORK/failing-keys"
+reset_platform
+rm -f "$WORK/helper.record"
+CREDENTIALS_DIRECTORY=$WORK/creds HELPER_TTL=-60 once "$WORK/helper.conf"
+check_eq "credential_process with expired credentials: --once exits 2, 0 reached" "2 0 0" "$RC $(reached)"
+check "expired credentials: said so" grep -q "fnurl round 1: .*credential_process of profile helper: the credentials fetched expire in less than 2 s" "$WORK/err"
+check_eq "expired credentials: not fetched again and again (the helper ran once)" 1 "$(wc -l <"$WORK/helper.record")"
 check "failing credential_process: its stdout is never shown" none "$WORK/out" "$WORK/err" <"$WORK/failing-keys"
 
 # ---------------------------------------------------------- refreshed before expiry
