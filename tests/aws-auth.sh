@@ -152,6 +152,9 @@ credential_process = "$WORK/helper" --profile 'a b'
 
 [profile failing]
 credential_process = $WORK/failing
+
+[profile chatty]
+credential_process = $WORK/chatty
 CONFIG
 endpoint "profile = chained" >"$WORK/chained.conf"
 reset_platform
@@ -235,7 +238,11 @@ echo '{"Version": 1, "AccessKeyId": "AKIDFROMFAILING", "SecretAccessKey": "faili
 printf 'aws_signing_helper: certificate expired\nsecond line\n%0500d\n' 0 | tr 0 x >&2
 exit 3
 FAILING
-chmod +x "$WORK/helper" "$WORK/failing"
+cat >"$WORK/chatty" <<'CHATTY'
+#!/bin/bash
+printf '{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "S", "Pad": "%065536d"}\n' 0
+CHATTY
+chmod +x "$WORK/helper" "$WORK/failing" "$WORK/chatty"
 endpoint "profile = helper" >"$WORK/helper.conf"
 reset_platform
 CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/helper.conf"
@@ -251,6 +258,10 @@ check "failing credential_process: its stderr, as one line, with its status" \
 check_eq "failing credential_process: its stderr cut at 120 characters" 68 \
 	"$(grep -o "second line x*" "$WORK/err" | head -1 | tr -cd x | wc -c)"
 printf '%s\n' AKIDFROMFAILING failing-helper-secret >"$WORK/failing-keys"
+endpoint "profile = chatty" >"$WORK/chatty.conf"
+CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/chatty.conf"
+check "credential_process writing more than 64 KiB: refused, said so" \
+	grep -q "fnurl round 1: .*credential_process of profile chatty: wrote more than 65536 bytes" "$WORK/err"
 reset_platform
 rm -f "$WORK/helper.record"
 CREDENTIALS_DIRECTORY=$WORK/creds HELPER_TTL=-60 once "$WORK/helper.conf"

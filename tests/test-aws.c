@@ -162,6 +162,27 @@ static void test_profiles(void) {
         CHECK(r == -EINVAL && strstr(why, "syntax error at line 2") && !strstr(why, "SECRETVALUE"),
               "a syntax error by its line, not its text: %s", why);
 
+        /* The size limit: 64 KiB, a byte more is an error that says so. */
+        {
+                char *big = malloc(70000);
+
+                if (!big)
+                        abort();
+                memset(big, '#', 69999);
+                big[69999] = '\0';
+                memcpy(big, "[profile team]\n", 15);
+                free(write_file(dir, "config", big));
+                big[65536] = '\0';
+                free(write_file(dir, "credentials", big + 15));     /* 65521 bytes of comment: within */
+                free(big);
+        }
+        r = aws_profile_load("team", &p, why, sizeof why);
+        CHECK(r == -EFBIG && strstr(why, "larger than 65536 bytes"), "a config file over 64 KiB: %d %s", r, why);
+        free(write_file(dir, "config", "[profile team]\n"));
+        r = aws_profile_load("team", &p, why, sizeof why);
+        CHECK(r == 0, "a credentials file within 64 KiB: %d %s", r, why);
+        aws_profile_done(&p);
+
         unlink(config);
         unlink(creds);
         rmdir(dir);
