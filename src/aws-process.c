@@ -8,7 +8,9 @@
  * credentials, SessionToken and Expiration.
  *
  * The process runs beside the event loop: its pipes and a pidfd are event
- * sources, and a timer kills it when it takes too long.  Its stdout holds
+ * sources (where there is no pidfd, as under valgrind, its exit is looked
+ * for every 10 ms once both pipes are closed),
+ * and a timer kills it when it takes too long.  Its stdout holds
  * the secret and is never shown; its stderr is, as one bounded line.
  */
 #include "config.h"
@@ -35,6 +37,7 @@ struct process {
         pid_t pid;
         int pidfd, out_fd, err_fd;
         sd_event_source *pid_source, *out_source, *err_source, *timeout;
+        sd_event_source *poll;          /* without a pidfd: looks for the exit */
         char *out;                      /* stdout: the secret */
         size_t out_len;
         bool out_too_long;
@@ -104,15 +107,19 @@ fail:
 }
 
 static void process_stop(struct process *p) {
-        if (p->pidfd >= 0 && p->pid > 0)
-                (void) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
-        if (p->pidfd >= 0 && p->pid > 0)
-                (void) waitid(P_PIDFD, (id_t) p->pidfd, &(siginfo_t) {}, WEXITED);   /* killed: at once */
+        if (p->pid > 0) {
+                if (p->pidfd >= 0)
+                        (void) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+                else
+                        (void) kill(p->pid, SIGKILL);
+                (void) waitid(P_PID, (id_t) p->pid, &(siginfo_t) {}, WEXITED);         /* killed: at once */
+        }
         p->pid = 0;
         p->pid_source = sd_event_source_disable_unref(p->pid_source);
         p->out_source = sd_event_source_disable_unref(p->out_source);
         p->err_source = sd_event_source_disable_unref(p->err_source);
         p->timeout = sd_event_source_disable_unref(p->timeout);
+        p->poll = sd_event_source_disable_unref(p->poll);
         if (p->pidfd >= 0)
                 close(p->pidfd);
         if (p->out_fd >= 0)
@@ -161,12 +168,33 @@ static ssize_t drain(struct process *p, int fd) {
         return n == 0 ? 0 : 1;
 }
 
-static int on_pipe(sd_event_source *s, int fd, uint32_t revents _unused_, void *userdata) {
+static int on_process_exit(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
         struct aws *a = userdata;
         struct process *p = a->priv;
 
-        if (drain(p, fd) <= 0)
-                (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);   /* EOF: the exit will be seen on the pidfd */
+        (void) on_process_exit(NULL, -1, 0, a);
+        if (p->poll == s)       /* still running */
+                (void) sd_event_source_set_time_relative(s, 10 * USEC_PER_MSEC);
+        (void) usec;
+        return 0;
+}
+
+static int on_pipe(sd_event_source *s, int fd, uint32_t revents _unused_, void *userdata) {
+        struct aws *a = userdata;
+        struct process *p = a->priv;
+        int e1 = 0, e2 = 0;
+
+        if (drain(p, fd) > 0)
+                return 0;
+        /* EOF: the exit will be seen on the pidfd; without one, looked for once both pipes are closed. */
+        (void) sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        (void) sd_event_source_get_enabled(p->out_source, &e1);
+        (void) sd_event_source_get_enabled(p->err_source, &e2);
+        if (p->pidfd < 0 && !e1 && !e2 && !p->poll &&
+            sd_event_add_time_relative(aws_event(a), &p->poll, CLOCK_MONOTONIC, 0, 0, on_poll, a) >= 0)
+                (void) sd_event_source_set_enabled(p->poll, SD_EVENT_ON);
         return 0;
 }
 
@@ -187,7 +215,8 @@ static int on_process_exit(sd_event_source *s _unused_, int fd _unused_, uint32_
         bool too_long;
         int q;
 
-        if (waitid(P_PIDFD, (id_t) p->pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+        if (waitid(p->pidfd >= 0 ? P_PIDFD : P_PID, (id_t) (p->pidfd >= 0 ? p->pidfd : p->pid), &si,
+                   WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                 return 0;
         p->pid = 0;
         (void) drain(p, p->out_fd);
@@ -253,16 +282,8 @@ static int process_start(struct aws *a) {
         p->pid = pid;
         p->out_fd = out[0];
         p->err_fd = err[0];
-        p->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
-        if (p->pidfd < 0) {
-                r = -errno;
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                p->pid = 0;
-                process_stop(p);
-                return r;
-        }
-        r = sd_event_add_io(aws_event(a), &p->pid_source, p->pidfd, EPOLLIN, on_process_exit, a);
+        p->pidfd = (int) syscall(SYS_pidfd_open, pid, 0);        /* -1 before Linux 5.3, and under valgrind */
+        r = p->pidfd >= 0 ? sd_event_add_io(aws_event(a), &p->pid_source, p->pidfd, EPOLLIN, on_process_exit, a) : 0;
         if (r >= 0)
                 r = sd_event_add_io(aws_event(a), &p->out_source, p->out_fd, EPOLLIN, on_pipe, a);
         if (r >= 0)
@@ -274,7 +295,8 @@ static int process_start(struct aws *a) {
                 process_stop(p);
                 return r;
         }
-        (void) sd_event_source_set_description(p->pid_source, "aws-credential-process");
+        if (p->pid_source)
+                (void) sd_event_source_set_description(p->pid_source, "aws-credential-process");
         (void) sd_event_source_set_description(p->out_source, "aws-credential-process-stdout");
         (void) sd_event_source_set_description(p->err_source, "aws-credential-process-stderr");
         (void) sd_event_source_set_description(p->timeout, "aws-credential-process-timeout");
