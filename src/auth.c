@@ -92,32 +92,23 @@ int auth_prepare(struct auth *a, const struct config *c) {
         return 0;
 }
 
-/*
- * A round of an endpoint with auth = aws, or of a Lambda endpoint: its own
- * headers, then the signature over them and the body.  All N requests of a
- * round share it: they leave within milliseconds, well inside SigV4's five
- * minutes.
- */
-static int aws_round_headers(struct aws *source, const struct endpoint_config *ep, time_t now,
-                             struct curl_slist **ret, char *why, size_t size) {
+int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
+                  struct curl_slist **ret, char *why, size_t size) {
         const struct aws_credentials *cred;
         const char *no_cred = NULL;
+        struct aws *source;
         int r;
 
+        r = auth_aws_source(a, profile, &source);
+        if (r < 0) {
+                snprintf(why, size, "cannot set up AWS credentials: %s", strerror(-r));
+                return r;
+        }
         r = aws_get(source, &cred, &no_cred);
         if (r == -EAGAIN)
                 return r;
         if (r >= 0)
-                r = sigv4_sign_url(&(struct sigv4_url_request) {
-                                           .method = ep->method ? ep->method : "GET",
-                                           .url = ep->url,
-                                           .headers = ep->header_list,
-                                           .payload = ep->body,
-                                           .payload_len = ep->body ? strlen(ep->body) : 0,
-                                           .region = ep->region,
-                                           .service = ep->lambda ? "lambda" : ep->aws_service,
-                                   },
-                                   cred, now, ret);
+                r = sigv4_sign_url(req, cred, now, ret);
         if (r >= 0)
                 return 0;
         if (no_cred)
@@ -127,21 +118,26 @@ static int aws_round_headers(struct aws *source, const struct endpoint_config *e
         return r;
 }
 
+/*
+ * A round of an endpoint with auth = aws, or of a Lambda endpoint: its own
+ * headers, then the signature over them and the body.  All N requests of a
+ * round share it: they leave within milliseconds, well inside SigV4's five
+ * minutes.
+ */
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
                        char *why, size_t size) {
-        struct aws *source;
-        int r;
-
         if (!needs_aws(ep)) {
                 *ret = NULL;
                 return 0;
         }
-        r = a->aws ? aws_cache_get(a->aws, ep->profile, &source) : -ENOKEY;
-        if (r == -ENOKEY)       /* auth_prepare() was not called for the configuration ep belongs to */
-                snprintf(why, size, "no AWS credential source was set up");
-        else if (r < 0)
-                snprintf(why, size, "cannot set up AWS credentials: %s", strerror(-r));
-        if (r < 0)
-                return r;
-        return aws_round_headers(source, ep, now, ret, why, size);
+        return auth_aws_sign(a, ep->profile, &(struct sigv4_url_request) {
+                                     .method = ep->method ? ep->method : "GET",
+                                     .url = ep->url,
+                                     .headers = ep->header_list,
+                                     .payload = ep->body,
+                                     .payload_len = ep->body ? strlen(ep->body) : 0,
+                                     .region = ep->region,
+                                     .service = ep->lambda ? "lambda" : ep->aws_service,
+                             },
+                             now, ret, why, size);
 }

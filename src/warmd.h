@@ -573,11 +573,19 @@ int auth_prepare(struct auth *a, const struct config *c);
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
                        char *why, size_t size);
 struct aws;
+struct sigv4_url_request;
 /*
  * The AWS credentials of a profile (NULL: $AWS_PROFILE's chain), shared by
  * every caller; aws_get() then gives them, or -EAGAIN while they are fetched.
  */
 int auth_aws_source(struct auth *a, const char *profile, struct aws **ret);
+/*
+ * A request signed with a profile's credentials (NULL: $AWS_PROFILE's chain): its headers and the
+ * signature's in *ret (free with http_secret_headers_free()).  0; -EAGAIN while the credentials are
+ * fetched (the changed callback says when to try again); or another -errno with why (no secrets).
+ */
+int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
+                  struct curl_slist **ret, char *why, size_t size);
 
 /* --------------------------------------------------------------------- aws */
 
