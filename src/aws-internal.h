@@ -40,6 +40,7 @@ struct aws {
         bool have;                      /* cred is valid */
         bool fetching;                  /* a fetch is under way, or waits for the parent */
         bool waiting;                   /* ... for the parent */
+        bool in_flight;                 /* a request or process of a fetch is under way: no second one */
         char error[AWS_ERROR_MAX];      /* why there are none, for the rounds' records; no secrets */
         sd_event_source *timer;         /* the next fetch: first, refresh or retry */
         uint64_t retry_usec;

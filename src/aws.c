@@ -174,15 +174,19 @@ static int timer_arm(struct aws *a, uint64_t when_mono) {
         return r;
 }
 
+/* A fetch, unless one is under way: a retry timer and a parent's news may both ask for one. */
 static void fetch_start(struct aws *a) {
         int r;
 
-        a->fetching = true;
+        if (a->in_flight)
+                return;
+        a->fetching = a->in_flight = true;
         a->waiting = false;
         r = a->ops->start(a);
-        if (r == -EAGAIN)
+        if (r == -EAGAIN) {
                 a->waiting = true;
-        else if (r < 0)
+                a->in_flight = false;
+        } else if (r < 0)
                 aws_fetch_failed(a, "cannot start a request: %s", strerror(-r));
 }
 
@@ -218,7 +222,7 @@ void aws_fetched(struct aws *a, struct aws_credentials *cred) {
         a->cred = *cred;
         *cred = (struct aws_credentials) {};
         a->have = true;
-        a->fetching = a->waiting = false;
+        a->fetching = a->waiting = a->in_flight = false;
         a->retry_usec = 0;
         a->error[0] = '\0';
         if (a->cred.expiration) {
@@ -243,7 +247,7 @@ void aws_fetch_failed(struct aws *a, const char *fmt, ...) {
         if (a->have && a->cred.expiration && a->cred.expiration <= now_usec(CLOCK_REALTIME))
                 a->have = false;
         aws_set_error(a, "%s: %s", a->what, msg);
-        a->fetching = a->waiting = false;
+        a->fetching = a->waiting = a->in_flight = false;
         a->retry_usec = a->retry_usec ? a->retry_usec * 2 : RETRY_MIN;
         if (a->retry_usec > RETRY_MAX)
                 a->retry_usec = RETRY_MAX;
