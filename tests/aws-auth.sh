@@ -3,7 +3,8 @@
 # by the bundled platform's own checks: a Function URL that verifies SigV4
 # (service lambda), STS AssumeRole (signature, trust, external id, chained
 # roles, keys that expire), a container credentials endpoint that checks
-# its token, and a credential_process.  For each source: a round reaches N,
+# its token, a credential_process, and roles assumed with the instance role's
+# or the environment's keys.  For each source: a round reaches N,
 # a wrong credential fails with its reason and reaches nothing, and the
 # credentials are refreshed before they expire across a run longer than
 # their lifetime, with no refused request; no key, secret or token reaches
@@ -17,10 +18,13 @@ WARMER=arn:aws:iam::$ACCT:role/warmer
 CHAINED=arn:aws:iam::210987654321:role/chained
 TASK=arn:aws:iam::$ACCT:role/from-container
 CTOKEN=container-token-$RANDOM$RANDOM
+HOST=arn:aws:iam::$ACCT:role/from-host
 ROLES="{\"$WARMER\": {\"trust\": [\"user\"], \"external_id\": \"xid-1\"},
         \"$CHAINED\": {\"trust\": [\"$WARMER\"]},
-        \"$TASK\": {\"trust\": [\"container\"]}}"
+        \"$TASK\": {\"trust\": [\"container\"]},
+        \"$HOST\": {\"trust\": [\"instance-role\", \"user\"]}}"
 start_platform --hold-ms 100 --cold-ms 100 --aws-region eu-west-1 --aws-key "$AKID:$SECRET" \
+	--imds-role warmd-host \
 	--aws-roles "$ROLES" --sts-ttl-s 6 --container-token "$CTOKEN" --container-ttl-s 6
 
 export AWS_EC2_METADATA_DISABLED=true AWS_ENDPOINT_URL_STS=http://127.0.0.1:$PORT/sts/
@@ -147,6 +151,14 @@ external_id = not-it
 role_arn = $TASK
 credential_source = EcsContainer
 
+[profile host]
+role_arn = $HOST
+credential_source = Ec2InstanceMetadata
+
+[profile env]
+role_arn = $HOST
+credential_source = Environment
+
 [profile helper]
 credential_process = "$WORK/helper" --profile 'a b'
 
@@ -163,6 +175,14 @@ check_eq "chained role (base -> warmer -> chained): --once exits 0" 0 "$RC"
 check_eq "chained role: 4 reached" "4 4" "$(reached)"
 check_eq "chained role: two AssumeRole calls, none refused" "2 {}" \
 	"$(report "'%d %s' % (r['aws']['sts_calls'], r['aws']['rejected'])")"
+
+# A profile named in warmd.conf skips the environment, as an explicit profile does in the SDKs.
+endpoint "profile = base" >"$WORK/base.conf"
+reset_platform
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_ACCESS_KEY_ID=AKIDNOTTHISONE AWS_SECRET_ACCESS_KEY=not-this-one \
+	once "$WORK/base.conf"
+check_eq "profile = base with other keys in the environment: the profile's keys sign, 4 reached" "0 4 4" \
+	"$RC $(reached)"
 
 endpoint "profile = wrong-xid" >"$WORK/xid.conf"
 reset_platform
@@ -219,6 +239,17 @@ CREDENTIALS_DIRECTORY=$WORK/creds AWS_CONTAINER_AUTHORIZATION_TOKEN=$CTOKEN once
 check_eq "credential_source = EcsContainer: a role assumed with the container's keys, 4 reached" "0 4 4" \
 	"$RC $(reached)"
 unset AWS_CONTAINER_CREDENTIALS_FULL_URI
+endpoint "profile = host" >"$WORK/host-role.conf"
+reset_platform
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT \
+	once "$WORK/host-role.conf"
+check_eq "credential_source = Ec2InstanceMetadata: a role assumed with the instance role's keys, 4 reached" \
+	"0 4 4 1 1" "$RC $(reached) $(report "'%d %d' % (r['aws']['imds_credential_fetches'], r['aws']['sts_calls'])")"
+endpoint "profile = env" >"$WORK/env-role.conf"
+reset_platform
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET once "$WORK/env-role.conf"
+check_eq "credential_source = Environment: a role assumed with the environment's keys, 4 reached" \
+	"0 4 4 1" "$RC $(reached) $(report "r['aws']['sts_calls']")"
 
 # ---------------------------------------------------------- credential_process
 # The helper prints the keys (Version 1) and logs, to its own record, when it ran and until when
