@@ -1,4 +1,5 @@
 #!/bin/bash
+# test-timeout: 300
 # auth = aws and the AWS credential sources beyond the environment, judged
 # by the bundled platform's own checks: a Function URL that verifies SigV4
 # (service lambda), STS AssumeRole (signature, trust, external id, chained
