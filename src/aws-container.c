@@ -71,7 +71,7 @@ bool aws_container_url_allowed(const char *url) {
 
 /* The token from its file, without a final newline; -EBADMSG if it holds a line break (a header injection). */
 static int token_read(const char *path, char **ret) {
-        char buf[TOKEN_FILE_MAX + 1];
+        char buf[TOKEN_FILE_MAX + 1], *t;
         ssize_t n;
         int fd;
 
@@ -91,9 +91,12 @@ static int token_read(const char *path, char **ret) {
                 explicit_bzero(buf, sizeof buf);
                 return -EBADMSG;
         }
-        *ret = strdup(buf);
+        t = strdup(buf);
         explicit_bzero(buf, sizeof buf);
-        return *ret ? 0 : -ENOMEM;
+        if (!t)
+                return -ENOMEM;
+        *ret = t;
+        return 0;
 }
 
 static int container_start(struct aws *a) {
