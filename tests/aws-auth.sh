@@ -306,34 +306,10 @@ check "failing credential_process: its stdout is never shown" none "$WORK/out" "
 # Role, container and process credentials that live 6 s, over 14 rounds a second apart: each is
 # fetched again before the last expired (the platform's and the helper's records), and no request
 # is refused.  A refresh that waited for expiry would make a late refresh, or a refused request.
-cat >"$WORK/long.conf" <<CONF
-[global]
-interval = 1s
-timeout = 5s
-
-[chained]
-url = http://127.0.0.1:$PORT/function-url/abc/
-auth = aws
-aws_service = lambda
-region = eu-west-1
-profile = chained
-containers = 2
-
-[container]
-url = http://127.0.0.1:$PORT/function-url/def/
-auth = aws
-aws_service = lambda
-region = eu-west-1
-containers = 2
-
-[helper]
-url = http://127.0.0.1:$PORT/function-url/ghi/
-auth = aws
-aws_service = lambda
-region = eu-west-1
-profile = helper
-containers = 2
-CONF
+conf interval=1s timeout=5s auth=aws region=eu-west-1 \
+	-- chained /function-url/abc/ 2 aws_service=lambda profile=chained \
+	-- container /function-url/def/ 2 aws_service=lambda \
+	-- helper /function-url/ghi/ 2 aws_service=lambda profile=helper >"$WORK/long.conf"
 reset_platform
 rm -f "$WORK/helper.record"
 CREDENTIALS_DIRECTORY=$WORK/creds HELPER_TTL=6 AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:$PORT/container-credentials \

@@ -60,35 +60,11 @@ credential_process = $WORK/helper
 [profile failing]
 credential_process = $WORK/failing
 CONFIG
-cat >"$WORK/warmd.conf" <<CONF
-[global]
-interval = 1s
-auth = aws
-region = eu-west-1
-
-[chained]
-url = http://127.0.0.1:$PORT/function-url/abc/
-aws_service = lambda
-containers = 2
-profile = chained
-
-[container]
-url = http://127.0.0.1:$PORT/function-url/def/
-aws_service = lambda
-containers = 2
-
-[helper]
-url = http://127.0.0.1:$PORT/function-url/ghi/
-aws_service = lambda
-containers = 2
-profile = helper
-
-[failing]
-url = http://127.0.0.1:$PORT/function-url/jkl/
-aws_service = lambda
-containers = 2
-profile = failing
-CONF
+conf interval=1s auth=aws region=eu-west-1 \
+	-- chained /function-url/abc/ 2 aws_service=lambda profile=chained \
+	-- container /function-url/def/ 2 aws_service=lambda \
+	-- helper /function-url/ghi/ 2 aws_service=lambda profile=helper \
+	-- failing /function-url/jkl/ 2 aws_service=lambda profile=failing >"$WORK/warmd.conf"
 
 CREDENTIALS_DIRECTORY=$WORK/creds "$WARMD" -v -c "$WORK/warmd.conf" >/dev/null 2>"$WORK/warmd.err" &
 WPID=$!
