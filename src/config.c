@@ -18,6 +18,7 @@
 #include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "config-internal.h"
 #include "url.h"
@@ -328,21 +329,81 @@ static bool finish_lambda(struct parser *p, struct section *s) {
         return true;
 }
 
+/* The line that set key for s: its own, else [global]'s, else the section's header. */
+static unsigned line_of(const struct parser *p, const struct section *s, const char *key) {
+        unsigned line = set_at(s, key);
+
+        if (line == 0)
+                line = set_at(p->global, key);
+        return line > 0 ? line : s->line;
+}
+
+/* A Cloud Run service's audience by default: the URL's scheme, host and port (only when not the scheme's own). */
+static int url_origin(const char *url, char **ret) {
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL;
+        int r = -EINVAL;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                (void) curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+                r = asprintf(ret, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "") < 0 ? -ENOMEM : 0;
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return r;
+}
+
+/* auth and the keys that go with it. */
+static void finish_auth(struct parser *p, struct section *s) {
+        struct endpoint_config *ep = s->ep;
+        const char *name = ep->auth == AUTH_GOOGLE ? "google" : "azure";
+
+        /* resource and client_id may come from [global] for the endpoints that use them, like region. */
+        if (set_at(s, "audience") && ep->auth != AUTH_GOOGLE)
+                add_error_at(p, set_at(s, "audience"), "[%s]: 'audience' needs auth = google", s->name);
+        if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
+                return;
+        if (ep->lambda)
+                return add_error_at(p, line_of(p, s, "auth"), "[%s]: auth = %s cannot be used with 'lambda': "
+                                    "an invoke is signed with AWS credentials", s->name, name);
+        for (size_t i = 0; i < ep->n_headers; i++)
+                if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
+                        add_error_at(p, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
+                                     "with auth = %s: warmd sends the token in it", s->name, name);
+        if (ep->auth == AUTH_AZURE && !ep->resource)
+                add_error_at(p, line_of(p, s, "auth"), "[%s]: auth = azure needs 'resource' (the application ID "
+                             "URI or client id of the app the token is for)", s->name);
+        if (ep->auth == AUTH_GOOGLE && !ep->audience && ep->url) {
+                int r = url_origin(ep->url, &ep->audience);
+
+                if (r == -ENOMEM)
+                        p->failed_oom = true;
+        }
+}
+
 /* auth = aws on a URL: the signature's service and region, from the host when it names them. */
 static void finish_aws_auth(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
         char service[SIGV4_NAME_MAX], region[SIGV4_NAME_MAX];
         const char *env = NULL;
-        unsigned line = set_at(s, "auth");
+        unsigned line = line_of(p, s, "auth");
         char *host = NULL;
         CURLU *u;
         int r = 0;
 
-        if (line == 0)
-                line = set_at(p->global, "auth");
         /* An invoke is signed anyway; a bad URL was reported. */
         if (ep->auth != AUTH_AWS || ep->lambda || !ep->url)
                 return;
+        for (size_t i = 0; i < ep->n_headers; i++)
+                if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
+                        add_error_at(p, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
+                                     "with auth = aws: warmd sends the signature in it", s->name);
         u = curl_url();
         if (!u || curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK ||
             curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
@@ -366,13 +427,13 @@ static void finish_aws_auth(struct parser *p, struct section *s) {
                 return;
         }
         if (!ep->aws_service)
-                return add_error_at(p, line ? line : s->line, "[%s]: auth = aws needs aws_service: the host is "
+                return add_error_at(p, line, "[%s]: auth = aws needs aws_service: the host is "
                                     "neither a Function URL nor an API Gateway endpoint", s->name);
         if (!ep->region && !((env = getenv("AWS_REGION")) && *env) && !((env = getenv("AWS_DEFAULT_REGION")) && *env))
-                return add_error_at(p, line ? line : s->line, "[%s]: auth = aws needs a region (set region = in "
+                return add_error_at(p, line, "[%s]: auth = aws needs a region (set region = in "
                                     "[global] or here, or AWS_REGION)", s->name);
         if (env && !lambda_region_valid(env, strlen(env)))
-                return add_error_at(p, line ? line : s->line, "[%s]: auth = aws: the region of the environment "
+                return add_error_at(p, line, "[%s]: auth = aws: the region of the environment "
                                     "is not valid", s->name);
         if (!ep->region && !(ep->region = strdup(env)))
                 p->failed_oom = true;
@@ -404,6 +465,7 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         /* A Lambda endpoint's method, body and headers are set there, before the checks below. */
         if (finish_lambda(p, s) && ep->header_list)
                 lambda = true;
+        finish_auth(p, s);
         finish_aws_auth(p, s);
         /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
         line = set_at(s, "client_key");

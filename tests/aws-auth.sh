@@ -80,6 +80,12 @@ url = http://127.0.0.1:1/x
 auth = kerberos
 profile = has space
 containers = 1
+
+[hdr]
+url = https://abc.lambda-url.eu-west-1.on.aws/
+auth = aws
+header = Authorization: Bearer x
+containers = 1
 CONF
 RC=0
 "$WARMD" -n -c "$WORK/broken.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
@@ -87,8 +93,9 @@ check_eq "-n: a broken auth configuration exits 1" 1 "$RC"
 cat >"$WORK/broken.expected" <<EXPECTED
 $WORK/broken.conf:3: [noservice]: auth = aws needs aws_service: the host is neither a Function URL nor an API Gateway endpoint
 $WORK/broken.conf:9: [noregion]: auth = aws needs a region (set region = in [global] or here, or AWS_REGION)
-$WORK/broken.conf:15: auth: invalid value 'kerberos' (use none or aws)
+$WORK/broken.conf:15: auth: invalid value 'kerberos' (use none, aws, google or azure)
 $WORK/broken.conf:16: profile: invalid profile name (letters, digits, '-', '_', '.', '@' and '+') 'has space'
+$WORK/broken.conf:22: [hdr]: 'header = Authorization: ...' cannot be set with auth = aws: warmd sends the signature in it
 EXPECTED
 check "-n: every mistake with its file and line" diff -u "$WORK/broken.expected" "$WORK/err"
 
