@@ -4,11 +4,13 @@
 # endpoint (and its token), a credential_process (and a failing one, whose
 # stdout holds a secret), signing a Function URL and refreshed across their
 # expiry, all logged to a private journald whose whole store is then
-# searched for every key the platform issued.
+# searched for every key the platform issued; so are the status lines warmd
+# sent, its metrics file and its -n output.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 enter_mount_ns "$@"
 journald_start
+notify_start
 
 AKID=AKIDAWSJOURNAL
 SECRET=aws-journal-secret-0123456789
@@ -60,7 +62,7 @@ credential_process = $WORK/helper
 [profile failing]
 credential_process = $WORK/failing
 CONFIG
-conf interval=1s auth=aws region=eu-west-1 \
+conf interval=1s auth=aws region=eu-west-1 metrics_file="$WORK/warmd.prom" \
 	-- chained /function-url/abc/ 2 aws_service=lambda profile=chained \
 	-- container /function-url/def/ 2 aws_service=lambda \
 	-- helper /function-url/ghi/ 2 aws_service=lambda profile=helper \
@@ -88,5 +90,12 @@ check_ge "the journal holds the records (not empty)" 1000 "$(wc -c <"$WORK/journ
 check_eq "no key, secret or token anywhere in the journal (journalctl -o export)" 0 \
 	"$(grep -acF -f "$WORK/secrets" "$WORK/journal.export" || true)"
 check_eq "nor on warmd's stderr" 0 "$(grep -acF -f "$WORK/secrets" "$WORK/warmd.err" || true)"
+check_ge "warmd sent status lines" 3 "$(grep -c STATUS= "$NOTIFY_LOG")"
+check_eq "nor in the status lines" 0 "$(grep -acF -f "$WORK/secrets" "$NOTIFY_LOG" || true)"
+check "the metrics file was written" grep -q 'endpoint="chained"' "$WORK/warmd.prom"
+check_eq "nor in the metrics file" 0 "$(grep -acF -f "$WORK/secrets" "$WORK/warmd.prom" || true)"
+CREDENTIALS_DIRECTORY=$WORK/creds "$WARMD" -n -c "$WORK/warmd.conf" >"$WORK/n.out" 2>&1
+check "-n: the configuration is OK" grep -q "configuration OK" "$WORK/n.out"
+check_eq "nor in -n output" 0 "$(grep -acF -f "$WORK/secrets" "$WORK/n.out" || true)"
 
 finish
