@@ -239,9 +239,9 @@ oom:
         return -ENOMEM;
 }
 
-int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
-                  struct curl_slist **ret, char *why, size_t size) {
-        const struct aws_credentials *cred;
+/* The credentials of a profile (NULL: the default chain); -EAGAIN while they are fetched; or why not. */
+static int aws_credentials_of(struct auth *a, const char *profile, const struct aws_credentials **ret, char *why,
+                              size_t size) {
         const char *no_cred = NULL;
         struct aws *source;
         int r;
@@ -251,16 +251,36 @@ int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_url_re
                 snprintf(why, size, "cannot set up AWS credentials: %s", strerror(-r));
                 return r;
         }
-        r = aws_get(source, &cred, &no_cred);
-        if (r == -EAGAIN)
+        r = aws_get(source, ret, &no_cred);
+        if (r < 0 && r != -EAGAIN)
+                snprintf(why, size, "no AWS credentials: %s", no_cred ? no_cred : strerror(-r));
+        return r;
+}
+
+int auth_aws_sign_url(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
+                      struct curl_slist **ret, char *why, size_t size) {
+        const struct aws_credentials *cred;
+        int r;
+
+        r = aws_credentials_of(a, profile, &cred, why, size);
+        if (r < 0)
                 return r;
-        if (r >= 0)
-                r = sigv4_sign_url(req, cred, now, ret);
-        if (r >= 0)
-                return 0;
-        if (no_cred)
-                snprintf(why, size, "no AWS credentials: %s", no_cred);
-        else
+        r = sigv4_sign_url(req, cred, now, ret);
+        if (r < 0)
+                snprintf(why, size, "cannot sign the request: %s", strerror(-r));
+        return r;
+}
+
+int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_request *req, time_t now,
+                  struct sigv4_signature *ret, char *why, size_t size) {
+        const struct aws_credentials *cred;
+        int r;
+
+        r = aws_credentials_of(a, profile, &cred, why, size);
+        if (r < 0)
+                return r;
+        r = sigv4_sign(req, cred, now, ret);
+        if (r < 0)
                 snprintf(why, size, "cannot sign the request: %s", strerror(-r));
         return r;
 }
@@ -274,7 +294,7 @@ int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_url_re
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
                        char *why, size_t size) {
         if (needs_aws(ep))
-                return auth_aws_sign(a, ep->profile, &(struct sigv4_url_request) {
+                return auth_aws_sign_url(a, ep->profile, &(struct sigv4_url_request) {
                                              .method = ep->method ? ep->method : "GET",
                                              .url = ep->url,
                                              .headers = ep->header_list,
