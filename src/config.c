@@ -393,6 +393,58 @@ static void finish_auth(struct parser *p, struct section *s) {
         }
 }
 
+/* auth = aws on a URL: the signature's service and region, from the host when it names them. */
+static void finish_aws_auth(struct parser *p, struct section *s) {
+        struct endpoint_config *ep = s->ep;
+        char service[SIGV4_NAME_MAX], region[SIGV4_NAME_MAX];
+        const char *env = NULL;
+        unsigned line = line_of(p, s, "auth");
+        char *host = NULL;
+        CURLU *u;
+        int r = 0;
+
+        /* An invoke is signed anyway; a bad URL was reported. */
+        if (ep->auth != AUTH_AWS || ep->lambda || !ep->url)
+                return;
+        for (size_t i = 0; i < ep->n_headers; i++)
+                if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
+                        add_error_at(p, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
+                                     "with auth = aws: warmd sends the signature in it", s->name);
+        u = curl_url();
+        if (!u || curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                r = -ENOMEM;
+        else
+                r = sigv4_scope_from_host(host, service, region);
+        curl_free(host);
+        curl_url_cleanup(u);
+        if (r > 0) {
+                /* The host is the truth: a region of [global] must not sign a Function URL of another. */
+                free(ep->region);
+                ep->region = strdup(region);
+                if (!ep->aws_service)
+                        ep->aws_service = strdup(service);
+                if (!ep->region || !ep->aws_service)
+                        p->failed_oom = true;
+                return;
+        }
+        if (r < 0) {
+                p->failed_oom = true;
+                return;
+        }
+        if (!ep->aws_service)
+                return add_error_at(p, line, "[%s]: auth = aws needs aws_service: the host is "
+                                    "neither a Function URL nor an API Gateway endpoint", s->name);
+        if (!ep->region && !((env = getenv("AWS_REGION")) && *env) && !((env = getenv("AWS_DEFAULT_REGION")) && *env))
+                return add_error_at(p, line, "[%s]: auth = aws needs a region (set region = in "
+                                    "[global] or here, or AWS_REGION)", s->name);
+        if (env && !lambda_region_valid(env, strlen(env)))
+                return add_error_at(p, line, "[%s]: auth = aws: the region of the environment "
+                                    "is not valid", s->name);
+        if (!ep->region && !(ep->region = strdup(env)))
+                p->failed_oom = true;
+}
+
 /* Keys an endpoint leaves unset take [global]'s value, or the key's default. */
 static void take_defaults(struct parser *p, struct section *s, bool source) {
         for (size_t i = 0; i < config_n_keys; i++) {
@@ -486,6 +538,7 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         if (finish_lambda(p, s) && ep->header_list)
                 lambda = true;
         finish_auth(p, s);
+        finish_aws_auth(p, s);
         /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
         line = set_at(s, "client_key");
         if (line == 0)
