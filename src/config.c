@@ -33,26 +33,25 @@
 #define LINE_MAX_CHARS          199     /* without the line's leading and trailing blanks */
 #define ENDPOINTS_MAX           100000U /* the rest of the file is not read */
 
-void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
+static void add_error_v(struct parser *p, unsigned file, unsigned line, const char *fmt, va_list ap) {
+        const char *path = file < p->config->n_files ? p->config->files[file] : p->path;
         char *msg = NULL, *full = NULL;
         size_t lo = 0, hi;
-        va_list ap;
+        struct error *last = &p->errors[ERRORS_SHOWN_MAX - 1];
         int r;
 
         /* Only the first errors in file order are shown; the others are only counted, cheaply. */
-        if (p->n_errors == ERRORS_SHOWN_MAX && line >= p->errors[ERRORS_SHOWN_MAX - 1].line) {
+        if (p->n_errors == ERRORS_SHOWN_MAX && (file > last->file || (file == last->file && line >= last->line))) {
                 p->n_more_errors++;
                 return;
         }
-        va_start(ap, fmt);
         r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
         if (r < 0)
                 goto oom;
         if (line > 0)
-                r = asprintf(&full, "%s:%u: %s", p->path, line, msg);
+                r = asprintf(&full, "%s:%u: %s", path, line, msg);
         else
-                r = asprintf(&full, "%s: %s", p->path, msg);
+                r = asprintf(&full, "%s: %s", path, msg);
         free(msg);
         if (r < 0)
                 goto oom;
@@ -65,18 +64,36 @@ void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
         hi = p->n_errors;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
+                const struct error *m = &p->errors[mid];
 
-                if (p->errors[mid].line <= line)
+                if (m->file < file || (m->file == file && m->line <= line))
                         lo = mid + 1;
                 else
                         hi = mid;
         }
         memmove(p->errors + lo + 1, p->errors + lo, (p->n_errors - lo) * sizeof(struct error));
-        p->errors[lo] = (struct error) { line, full };
+        p->errors[lo] = (struct error) { file, line, full };
         p->n_errors++;
         return;
 oom:
         p->failed_oom = true;
+}
+
+void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        add_error_v(p, p->file, line, fmt, ap);
+        va_end(ap);
+}
+
+/* An error in another file than the one being read: a section's, found once all are read. */
+_printf_(4, 5) static void add_error_in(struct parser *p, unsigned file, unsigned line, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        add_error_v(p, file, line, fmt, ap);
+        va_end(ap);
 }
 
 static size_t n_errors(const struct parser *p) {
@@ -91,7 +108,7 @@ static void move_errors(struct parser *p, struct config_errors *e) {
                 return;
         l = calloc(p->n_errors + 1, sizeof(char *));
         if (l && p->n_more_errors > 0 &&
-            asprintf(&l[p->n_errors], "%s: and %zu more error%s", p->path, p->n_more_errors,
+            asprintf(&l[p->n_errors], "%s: and %zu more error%s", p->config->path, p->n_more_errors,
                      p->n_more_errors == 1 ? "" : "s") < 0) {
                 free(l);
                 l = NULL;
@@ -162,6 +179,11 @@ static void handle_key(struct parser *p, const char *name, const char *value) {
                 return;
         }
         s->key_line[id] = p->line;
+        if (global) {
+                p->global_file[id] = p->file;
+                p->global_line[id] = p->line;
+                set_string(p, value, &p->global_value[id]);
+        }
         if (*value == '\0') {
                 add_error(p, "%s: empty value", name);
                 return;
@@ -204,6 +226,7 @@ static int cmp_section_name(const void *a, const void *b) {
 
 static void begin_section(struct parser *p, const char *name) {
         struct section *s, **found, **v;
+        bool global;
 
         p->cur = NULL;
         v = array_grow(p->sections, p->n_sections, &p->sections_cap, sizeof(struct section *));
@@ -218,6 +241,7 @@ static void begin_section(struct parser *p, const char *name) {
                 p->failed_oom = true;
                 return;
         }
+        s->file = p->file;
         s->line = p->line;
         p->sections[p->n_sections++] = s;
         p->cur = s;
@@ -227,13 +251,19 @@ static void begin_section(struct parser *p, const char *name) {
                 p->failed_oom = true;
                 return;
         }
-        if (*found != s) {
-                add_error(p, "duplicate section [%s] (first defined at line %u)", name, (*found)->line);
+        global = streq(name, "global");
+        if (*found != s && global && (*found)->file != s->file)
+                /* Each file may have its [global]; duplicate keys are then told apart in this file's. */
+                *found = s;
+        else if (*found != s) {
+                if ((*found)->file == s->file)
+                        add_error(p, "duplicate section [%s] (first defined at line %u)", name, (*found)->line);
+                else
+                        add_error(p, "duplicate section [%s] (first defined at %s:%u)", name,
+                                  p->config->files[(*found)->file], (*found)->line);
                 return;         /* its keys are still read, for their own errors, but not applied */
         }
-        if (streq(name, "global"))
-                p->global = s;
-        else if (valid_section_name(name)) {
+        if (!global && valid_section_name(name)) {
                 if (p->config->n_endpoints == ENDPOINTS_MAX) {
                         add_error(p, "too many endpoints: warmd reads at most %u, and not the rest of the file",
                                   ENDPOINTS_MAX);
@@ -252,8 +282,9 @@ static void begin_section(struct parser *p, const char *name) {
                 p->config->endpoints = a;
                 a[p->config->n_endpoints++] = ep;
                 ep->name = strdup(name);
+                ep->file = strdup(p->path);
                 ep->line = p->line;
-                if (!ep->name)
+                if (!ep->name || !ep->file)
                         p->failed_oom = true;
                 s->ep = ep;
         }
@@ -291,7 +322,7 @@ struct lambda_problems {
 static void lambda_problem(void *userdata, const char *key, const char *message) {
         struct lambda_problems *lp = userdata;
 
-        add_error_at(lp->p, set_at(lp->s, key), "%s", message);
+        add_error_in(lp->p, lp->s->file, set_at(lp->s, key), "%s", message);
 }
 
 /* A Lambda endpoint, set up by lambda.c; the URL it makes is shown as any.  Returns false if it is not one. */
@@ -328,11 +359,27 @@ static bool finish_lambda(struct parser *p, struct section *s) {
         return true;
 }
 
+/* Where the endpoint of s, or else [global] in the file that set it last, set key; false: neither did. */
+static bool key_set_at(const struct parser *p, const struct section *s, const char *name, unsigned *ret_file,
+                       unsigned *ret_line) {
+        size_t id = config_key_id(name);
+
+        if (s->key_line[id] > 0) {
+                *ret_file = s->file;
+                *ret_line = s->key_line[id];
+        } else if (p->global_line[id] > 0) {
+                *ret_file = p->global_file[id];
+                *ret_line = p->global_line[id];
+        } else
+                return false;
+        return true;
+}
+
 static void finish_endpoint(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
         bool lambda = false;
         struct curl_slist *tail = NULL;
-        unsigned line;
+        unsigned file, line, unused;
         char a[32], b[32];
 
         for (size_t i = 0; i < config_n_keys; i++) {
@@ -343,7 +390,7 @@ static void finish_endpoint(struct parser *p, struct section *s) {
                 /* A key set to a bad value, or on a line too long, was reported already. */
                 if (k->flags & KEY_REQUIRED) {
                         if (!s->bad_line && !(k->instead && set_at(s, k->instead)))
-                                add_error_at(p, s->line, "[%s]: missing required key '%s'", s->name, k->name);
+                                add_error_in(p, s->file, s->line, "[%s]: missing required key '%s'", s->name, k->name);
                 } else if (((k->scope & CONFIG_SCOPE_GLOBAL) || k->def) &&
                            k->type->copy(field_of(k, ep), const_field_of(k, &p->defaults)) < 0) {
                         p->failed_oom = true;
@@ -355,23 +402,21 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         if (finish_lambda(p, s) && ep->header_list)
                 lambda = true;
         /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
-        line = set_at(s, "client_key");
-        if (line == 0)
-                line = set_at(p->global, "client_key");
-        if (line > 0 && set_at(s, "client_cert") == 0 && set_at(p->global, "client_cert") == 0)
-                add_error_at(p, line, "[%s]: 'client_key' needs 'client_cert'", s->name);
+        if (key_set_at(p, s, "client_key", &file, &line) && !key_set_at(p, s, "client_cert", &unused, &unused))
+                add_error_in(p, file, line, "[%s]: 'client_key' needs 'client_cert'", s->name);
 
         line = set_at(s, "body");
         if (ep->body && (!ep->method || streq(ep->method, "GET") || streq(ep->method, "HEAD")))
-                add_error_at(p, line, "[%s]: 'body' needs a method that sends one, such as method = POST", s->name);
+                add_error_in(p, s->file, line, "[%s]: 'body' needs a method that sends one, such as method = POST", s->name);
 
         if (ep->jitter_usec > ep->interval_usec) {
-                line = set_at(s, "jitter");
-                if (line == 0)
-                        line = set_at(p->global, "jitter");
+                if (!key_set_at(p, s, "jitter", &file, &line)) {
+                        file = s->file;
+                        line = s->line;
+                }
                 (void) format_duration(ep->jitter_usec, DURATION_CONFIG, a, sizeof a);
                 (void) format_duration(ep->interval_usec, DURATION_CONFIG, b, sizeof b);
-                add_error_at(p, line > 0 ? line : s->line, "[%s]: jitter (%s) must not be longer than interval (%s)",
+                add_error_in(p, file, line, "[%s]: jitter (%s) must not be longer than interval (%s)",
                              s->name, a, b);
         }
 
@@ -394,6 +439,7 @@ static void endpoint_config_done(struct endpoint_config *ep) {
                 if ((config_keys[i].scope & CONFIG_SCOPE_ENDPOINT) && config_keys[i].type->done)
                         config_keys[i].type->done(field_of(&config_keys[i], ep));
         free(ep->name);
+        free(ep->file);
         free(ep->url_display);
         curl_slist_free_all(ep->header_list);
 }
@@ -414,6 +460,12 @@ struct config *config_free(struct config *c) {
         for (size_t i = 0; i < config_n_keys; i++)
                 if (config_keys[i].scope == CONFIG_SCOPE_GLOBAL && config_keys[i].type->done)
                         config_keys[i].type->done(field_of(&config_keys[i], c));
+        for (size_t i = 0; i < c->n_files; i++)
+                free(c->files[i]);
+        free(c->files);
+        for (size_t i = 0; i < c->n_globals; i++)
+                free(c->globals[i].value);
+        free(c->globals);
         free(c->path);
         free(c);
         return NULL;
@@ -431,74 +483,188 @@ static void parser_done(struct parser *p) {
         }
         free(p->sections);
         endpoint_config_done(&p->defaults);
+        for (size_t i = 0; i < config_n_keys; i++)
+                free(p->global_value[i]);
         credentials_done(&p->credentials);
         for (size_t i = 0; i < p->n_errors; i++)
                 free(p->errors[i].text);
         ini_close(p->ini);
 }
 
+/* Reads one file of the set into p.  Returns 0, or a read error of the file (which is reported). */
+static int read_file(struct parser *p) {
+        struct ini_item it;
+        int r;
+
+        p->cur = NULL;
+        p->line = 0;
+        r = ini_open(p->path, &(struct ini_limits) { .file_max = p->read_left, .line_max = LINE_MAX_CHARS }, &p->ini);
+        if (r < 0) {
+                add_error_at(p, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        while (!p->stop && (r = ini_next(p->ini, &it)) > 0) {
+                p->line = it.line;
+                p->control = it.control;
+                switch (it.type) {
+                case INI_SECTION:
+                        handle_section(p, it.name);
+                        break;
+                case INI_KEY:
+                        handle_key(p, it.name, it.value);
+                        break;
+                case INI_BAD_LINE:
+                case INI_SYNTAX_ERROR:
+                        /* A line not read may have held any key: the section's missing keys are no news. */
+                        if (it.type == INI_BAD_LINE && p->cur)
+                                p->cur->bad_line = true;
+                        add_error(p, "%s", it.error);
+                        break;
+                }
+        }
+        p->read_left -= MIN(p->read_left, ini_used(p->ini));
+        p->ini = ini_close(p->ini);
+        if (r == -EFBIG) {
+                if (p->file == 0)
+                        add_error_at(p, 0, "too large: warmd reads at most %u bytes (16 MiB), credentials included",
+                                     CONFIG_FILE_MAX);
+                else
+                        add_error_at(p, 0, "too large: warmd reads at most %u bytes (16 MiB) in all its files, "
+                                     "credentials included", CONFIG_FILE_MAX);
+                if (p->cur)
+                        p->cur->bad_line = true;        /* cut short: its missing keys are no news */
+                p->stop = true;
+        } else if (r < 0) {
+                add_error_at(p, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+/* The drop-ins' paths join c->files after the main file's; an error is the directory's. */
+static int list_dropins(struct parser *p, const char *path) {
+        _cleanup_(freep) char *dir = NULL;
+        char **names = NULL, **files;
+        size_t n = 0;
+        int r;
+
+        if (asprintf(&dir, "%s.d", path) < 0)
+                return -ENOMEM;
+        r = config_dropins(dir, &names, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                /* Not a file of the set: shown by its own path, after the main file's errors. */
+                p->path = dir;
+                p->file = 1;
+                if (r == -E2BIG)
+                        add_error_at(p, 0, "more than %d files named *%s: warmd reads at most %d", DROPINS_MAX,
+                                     DROPIN_SUFFIX, DROPINS_MAX);
+                else
+                        add_error_at(p, 0, "cannot read the directory: %s", strerror(-r));
+                p->path = path;
+                p->file = 0;
+                return 0;
+        }
+        files = reallocarray(p->config->files, 1 + n, sizeof(char *));
+        if (!files) {
+                for (size_t i = 0; i < n; i++)
+                        free(names[i]);
+                free(names);
+                return -ENOMEM;
+        }
+        memcpy(files + 1, names, n * sizeof(char *));
+        free(names);
+        p->config->files = files;
+        p->config->n_files = 1 + n;
+        return 0;
+}
+
+/* Whether [global] set key i to another value than its default: only those are worth showing. */
+static bool global_differs(struct parser *p, size_t i) {
+        const struct key *k = &config_keys[i];
+        bool endpoint = k->scope & CONFIG_SCOPE_ENDPOINT;
+        struct endpoint_config se = {};
+        struct config sc = {};
+        void *scratch = endpoint ? (void *) &se : (void *) &sc;
+        const void *set = endpoint ? (const void *) &p->defaults : (const void *) p->config;
+        bool differs;
+
+        if (k->def)
+                k->type->parse(p, k, k->def, scratch);
+        differs = !k->type->equal(const_field_of(k, set), const_field_of(k, scratch));
+        if (k->type->done)
+                k->type->done(field_of(k, scratch));
+        return differs;
+}
+
+/* The [global] keys the files set to other values than the defaults, with the last file and line, for "warmd -n". */
+static int keep_globals(struct parser *p) {
+        struct config *c = p->config;
+
+        c->globals = calloc(config_n_keys, sizeof *c->globals);
+        if (!c->globals)
+                return -ENOMEM;
+        for (size_t i = 0; i < config_n_keys; i++) {
+                if (!p->global_value[i] || !global_differs(p, i))
+                        continue;
+                c->globals[c->n_globals++] = (struct config_setting) {
+                        .key = config_keys[i].name,
+                        .file = c->files[p->global_file[i]],
+                        .line = p->global_line[i],
+                        .value = p->global_value[i],
+                };
+                p->global_value[i] = NULL;
+        }
+        return 0;
+}
+
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors) {
         struct parser p = {
                 .path = path,
+                .read_left = CONFIG_FILE_MAX,
                 .credentials.optional = flags & CONFIG_CREDENTIALS_OPTIONAL,
         };
         struct config *c = NULL;
-        struct ini_item it;
-        int r, read_error = 0;
+        int r = 0, read_error = 0;
 
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
         p.config = c;
         c->path = strdup(path);
-        if (!c->path) {
+        c->files = calloc(1, sizeof(char *));
+        if (!c->path || !c->files || !(c->files[0] = strdup(path))) {
                 r = -ENOMEM;
                 goto fail;
         }
+        c->n_files = 1;
         for (size_t i = 0; i < config_n_keys; i++)
                 if (config_keys[i].def)
                         config_keys[i].type->parse(&p, &config_keys[i], config_keys[i].def,
                                             config_keys[i].scope == CONFIG_SCOPE_GLOBAL ? (void *) c : (void *) &p.defaults);
 
-        r = ini_open(path, &(struct ini_limits) { .file_max = CONFIG_FILE_MAX, .line_max = LINE_MAX_CHARS }, &p.ini);
-        if (r < 0) {
-                add_error_at(&p, 0, "cannot read: %s", strerror(-r));
+        r = read_file(&p);
+        if (r < 0 && n_errors(&p) == 1)
+                goto fail;      /* the main file cannot be read: nothing else to say */
+        read_error = r;
+        r = list_dropins(&p, path);
+        if (r < 0)
                 goto fail;
-        }
-        while (!p.stop && (r = ini_next(p.ini, &it)) > 0) {
-                p.line = it.line;
-                p.control = it.control;
-                switch (it.type) {
-                case INI_SECTION:
-                        handle_section(&p, it.name);
-                        break;
-                case INI_KEY:
-                        handle_key(&p, it.name, it.value);
-                        break;
-                case INI_BAD_LINE:
-                case INI_SYNTAX_ERROR:
-                        /* A line not read may have held any key: the section's missing keys are no news. */
-                        if (it.type == INI_BAD_LINE && p.cur)
-                                p.cur->bad_line = true;
-                        add_error(&p, "%s", it.error);
-                        break;
-                }
-        }
-        if (r == -EFBIG) {
-                add_error_at(&p, 0, "too large: warmd reads at most %u bytes (16 MiB), credentials included",
-                             CONFIG_FILE_MAX);
-                if (p.cur)
-                        p.cur->bad_line = true;         /* cut short: its missing keys are no news */
-        } else if (r < 0) {
-                add_error_at(&p, 0, "cannot read: %s", strerror(-r));
-                read_error = r;
+        /* The main file is read in full first, so its errors come first, as the files are listed. */
+        for (size_t i = 1; i < c->n_files && !p.stop; i++) {
+                p.file = (unsigned) i;
+                p.path = c->files[i];
+                r = read_file(&p);
+                if (r < 0 && read_error == 0)
+                        read_error = r;
         }
 
         for (size_t i = 0; i < p.n_sections; i++)
                 if (p.sections[i]->ep)
                         finish_endpoint(&p, p.sections[i]);
 
-        if (p.failed_oom) {
+        if (p.failed_oom || keep_globals(&p) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
