@@ -118,9 +118,9 @@ static struct json_object *endpoint_json(const struct endpoint_config *ep) {
         if (!o)
                 return NULL;
         if (add(o, "name", json_object_new_string(ep->name)) < 0 ||
-            add(o, "file", json_object_new_string(ep->file)) < 0 ||
+            add_nullable(o, "file", ep->file) < 0 ||
             add_int(o, "line", ep->line) < 0 ||
-            add(o, "url", json_object_new_string(ep->url_display)) < 0 ||
+            add_nullable(o, "url", ep->url_display) < 0 ||
             add_nullable(o, "lambda", ep->lambda) < 0 ||
             add_nullable(o, "region", ep->region) < 0 ||
             add_int(o, "containers", ep->containers) < 0 ||
@@ -186,7 +186,7 @@ fail:
 /* An endpoint's lines under its file: the place for whatever more -n says of one endpoint. */
 static void endpoint_text(FILE *f, const struct endpoint_config *ep) {
         fprintf(f, "  [%s] line %u: %u container%s, %s\n", ep->name, ep->line, ep->containers,
-                ep->containers == 1 ? "" : "s", ep->url_display);
+                ep->containers == 1 ? "" : "s", ep->url_display ? ep->url_display : "no URL");
 }
 
 static void config_text(FILE *f, const struct config *c) {
@@ -195,9 +195,14 @@ static void config_text(FILE *f, const struct config *c) {
         /* The endpoints are in the order they were read, file by file. */
         for (size_t i = 0; i < c->n_files; i++) {
                 fprintf(f, "%s\n", c->files[i]);
-                for (; j < c->n_endpoints && streq(c->endpoints[j]->file, c->files[i]); j++)
+                for (; j < c->n_endpoints && streq_ptr(c->endpoints[j]->file, c->files[i]); j++)
                         endpoint_text(f, c->endpoints[j]);
         }
+        /* Endpoints made otherwise than from a file, if any, follow the files'. */
+        if (j < c->n_endpoints)
+                fprintf(f, "not from a file\n");
+        for (; j < c->n_endpoints; j++)
+                endpoint_text(f, c->endpoints[j]);
         if (c->n_globals > 0)
                 fprintf(f, "[global]\n");
         for (size_t i = 0; i < c->n_globals; i++)
@@ -320,7 +325,7 @@ static int once_json(FILE *f, const struct once_report *rep, const struct schedu
                 n_short += sm.reached < sm.containers;
                 if (append(eps, e) < 0 ||
                     add(e, "name", json_object_new_string(ep->name)) < 0 ||
-                    add(e, "url", json_object_new_string(ep->url_display)) < 0 ||
+                    add_nullable(e, "url", ep->url_display) < 0 ||
                     add_int(e, "containers", sm.containers) < 0 ||
                     add(e, "finished", json_object_new_boolean(finished)) < 0 ||
                     add_int(e, "sent", sm.sent) < 0 ||
