@@ -124,6 +124,17 @@ check_eq "-n: a duplicate across files names both FILE:LINE; an error in a drop-
 	"$(paste -sd'|' "$WORK/stderr")"
 rm "$dir/70-dup.conf" "$dir/80-typo.conf"
 
+# Errors are listed file by file: one found after every file was read (a missing key in the main
+# file) comes before those of the drop-ins.
+printf '[nokey]\nurl = http://127.0.0.1:%s/x\n' "$PORT" >"$WORK/late.conf"
+mkdir "$WORK/late.conf.d"
+printf 'junk\n' >"$WORK/late.conf.d/a.conf"
+rc=0
+out=$("$WARMD" -n -c "$WORK/late.conf" 2>&1) || rc=$?
+check_eq "errors in file order: the main file's (found last), then the drop-in's" \
+	"1 $WORK/late.conf:1: [nokey]: missing required key 'containers'|$WORK/late.conf.d/a.conf:1: syntax error: expected '[section]' or 'key = value'" \
+	"$rc $(paste -sd'|' <<<"$out")"
+
 # [global] once per file; twice in one file is still an error.
 printf '[global]\ninterval = 1m\n[global]\ntimeout = 1s\n' >"$dir/90-twice.conf"
 rc=0
