@@ -336,13 +336,17 @@ static void check_fd_limit(const struct config *c) {
 
 static void log_config_loaded(const struct config *c) {
         struct journal_record rec;
-        size_t containers = config_total_containers(c);
+        size_t containers = config_total_containers(c), dropins = c->n_files > 0 ? c->n_files - 1 : 0;
+        char with[64] = "";
 
+        if (dropins > 0)
+                snprintf(with, sizeof with, " and %zu drop-in%s", dropins, dropins == 1 ? "" : "s");
         if (journal_build_event(LOG_INFO, WARMD_MESSAGE_CONFIG_LOADED, NULL, &rec,
-                                "Loaded %s: %zu endpoint%s, %zu container%s", c->path, c->n_endpoints,
+                                "Loaded %s%s: %zu endpoint%s, %zu container%s", c->path, with, c->n_endpoints,
                                 c->n_endpoints == 1 ? "" : "s", containers, containers == 1 ? "" : "s") < 0)
                 return;
         if (journal_record_add(&rec, "WARMD_CONFIG=%s", c->path) >= 0 &&
+            journal_record_add(&rec, "WARMD_CONFIG_FILES=%zu", c->n_files) >= 0 &&
             journal_record_add(&rec, "WARMD_ENDPOINTS=%zu", c->n_endpoints) >= 0 &&
             journal_record_add(&rec, "WARMD_CONTAINERS=%zu", containers) >= 0)
                 journal_send(&rec);

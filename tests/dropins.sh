@@ -135,6 +135,17 @@ check_eq "errors in file order: the main file's (found last), then the drop-in's
 	"1 $WORK/late.conf:1: [nokey]: missing required key 'containers'|$WORK/late.conf.d/a.conf:1: syntax error: expected '[section]' or 'key = value'" \
 	"$rc $(paste -sd'|' <<<"$out")"
 
+# The errors shown are counted over the set: 60 in the main file, 60 in a drop-in: the first 100, in
+# file order, then how many more.
+mkdir "$WORK/many.conf.d"
+for i in $(seq 60); do echo junk; done >"$WORK/many.conf"
+for i in $(seq 60); do echo junk; done >"$WORK/many.conf.d/a.conf"
+rc=0
+"$WARMD" -n -c "$WORK/many.conf" >/dev/null 2>"$WORK/many.err" || rc=$?
+check_eq "120 errors in two files: exit 1, 100 shown (60 of the main file, then 40 of the drop-in), then the rest counted" \
+	"1 101 60 40 $WORK/many.conf.d/a.conf:40: $WORK/many.conf: and 20 more errors" \
+	"$rc $(wc -l <"$WORK/many.err") $(grep -c "^$WORK/many.conf:[0-9]" "$WORK/many.err") $(grep -c "^$WORK/many.conf.d/a.conf:" "$WORK/many.err") $(sed -n 100p "$WORK/many.err" | cut -d' ' -f1) $(tail -n1 "$WORK/many.err")"
+
 # [global] once per file; twice in one file is still an error.
 printf '[global]\ninterval = 1m\n[global]\ntimeout = 1s\n' >"$dir/90-twice.conf"
 rc=0
