@@ -86,6 +86,9 @@ rc=0
 "$WARMD" -n extra-argument >/dev/null 2>&1 || rc=$?
 check_eq "stray argument: exit 1" 1 "$rc"
 rc=0
+out=$("$WARMD" --json -c good.conf 2>&1) || rc=$?
+check_eq "--json without -n or --once: exit 1, and why" "1 warmd: --json needs --check-config or --once" "$rc $out"
+rc=0
 out=$("$WARMD" --version) || rc=$?
 check "--version prints the version" grep -q "^warmd [0-9]" <<<"$out"
 rc=0
