@@ -42,6 +42,15 @@ check_eq "-n --json: each endpoint's file and line" \
 	"$(json '[(e["name"], e["file"], e["line"]) for e in j["endpoints"]]' "$WORK/n.json")"
 check_eq "-n --json: every endpoint inherits the last file's interval and timeout" "['2m', '2m', '2m'] ['3s', '3s', '3s']" \
 	"$(json '[e["interval"] for e in j["endpoints"]], [e["timeout"] for e in j["endpoints"]]' "$WORK/n.json" | tr -d '()' | sed 's/], /] /')"
+# Every key an endpoint can have is in its JSON (header as "headers", body as "body_bytes"): warmd.conf(5)'s key list.
+missing=
+for key in $(awk '/^\.It Cm [a-z_]+ Ta .*endpoint Ta/ { print $3 }' "$top_srcdir/man/warmd.conf.5"); do
+	json "any(k in j['endpoints'][0] for k in ('$key', '${key}s', '${key}_bytes'))" "$WORK/n.json" | grep -q True ||
+		missing="$missing $key"
+done
+check_eq "-n --json: every key an endpoint can have is in its JSON" "" "${missing# }"
+check_ge "-n --json: the key list of warmd.conf(5) was read" 20 \
+	"$(awk '/^\.It Cm [a-z_]+ Ta .*endpoint Ta/' "$top_srcdir/man/warmd.conf.5" | wc -l)"
 check_eq "-n --json: the globals set, with file and line" "[('interval', '2m', '$dir/20-second.conf', 2), ('timeout', '3s', '$dir/20-second.conf', 3)]" \
 	"$(json '[(g["key"], g["value"], g["file"], g["line"]) for g in j["globals"]]' "$WORK/n.json")"
 
