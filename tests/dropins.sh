@@ -24,6 +24,7 @@ conf interval=3m -- first /first 1 >"$dir/10-first.conf"
 conf -- ignored /ignored 1 >"$dir/.hidden.conf"
 conf -- ignored2 /ignored 1 >"$dir/30-backup.conf~"
 conf -- ignored3 /ignored 1 >"$dir/README"
+conf -- ignored4 /ignored 1 >"$dir/40-old.conf.dpkg-old"
 rc=0
 "$WARMD" -n -c "$conf" >"$WORK/n.txt" 2>"$WORK/n.err" || rc=$?
 check_eq "-n with drop-ins: exit 0" 0 "$rc"
