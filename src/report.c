@@ -11,7 +11,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 
-#include "warmd.h"
+#include "internal.h"
 
 /* Distinct failure reasons kept per endpoint; the rest are counted under one more. */
 #define REASONS_MAX     16
@@ -280,7 +280,7 @@ static int cmp_reason(const void *a, const void *b) {
 }
 
 /* The reasons of an endpoint's failures, the most frequent first. */
-static struct json_object *failures_json(const struct once_report *r, const char *endpoint) {
+struct json_object *once_report_failures(const struct once_report *r, const char *endpoint) {
         struct json_object *a = json_object_new_array(), *reasons;
 
         if (!a || !json_object_object_get_ex(r->failures, endpoint, &reasons))
@@ -339,7 +339,7 @@ static int once_json(FILE *f, const struct once_report *rep, const struct schedu
                     add_int(e, "attempts", sm.attempts) < 0 ||
                     add(e, "p50_ms", new_msec(sm.p50_usec)) < 0 ||
                     add(e, "max_ms", new_msec(sm.max_usec)) < 0 ||
-                    add(e, "failures", failures_json(rep, ep->name)) < 0)
+                    add(e, "failures", once_report_failures(rep, ep->name)) < 0)
                         goto fail;
         }
         if (add(o, "endpoints_short", json_object_new_int64(n_short)) < 0)
