@@ -5,13 +5,18 @@
  * The scheduler asks here, once per round, for the headers of an endpoint's
  * requests, and knows nothing of where credentials come from.  Each source
  * of credentials lives in a file of its own (aws.c: the AWS credential
- * chain) and is created here, lazily, when the first endpoint that needs it
- * is loaded: a warmd with no such endpoint never looks for credentials.  A
- * source that fetches tokens calls back when they arrive, are refreshed or
- * are lost, and the rounds that waited for them go on.
+ * chain; google.c: Google ID tokens; azure.c: Azure managed identities) and
+ * is created here, lazily, when the first endpoint that needs it is loaded:
+ * a warmd with no such endpoint never looks for credentials.  A source that
+ * fetches tokens calls back when they arrive, are refreshed or are lost, and
+ * the rounds that waited for them go on.
+ *
+ * Bearer tokens (token.c) are kept one per (source, audience or resource,
+ * client id), shared by every endpoint that names the same.
  */
 #include "config.h"
 
+#include "token.h"
 #include "warmd.h"
 
 struct auth {
@@ -19,6 +24,11 @@ struct auth {
         auth_changed_fn changed;
         void *userdata;
         struct aws *aws;                /* once some endpoint invokes a Lambda function */
+        struct google *google;          /* once some endpoint has auth = google */
+        struct azure *azure;            /* once some endpoint has auth = azure */
+        struct http *http;              /* the tokens' requests */
+        struct token **tokens;
+        size_t n_tokens, tokens_cap;
 };
 
 int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth **ret) {
@@ -38,33 +48,171 @@ struct auth *auth_free(struct auth *a) {
         if (!a)
                 return NULL;
         aws_free(a->aws);
+        for (size_t i = 0; i < a->n_tokens; i++)
+                token_free(a->tokens[i]);
+        free(a->tokens);
+        http_free(a->http);
+        google_free(a->google);
+        azure_free(a->azure);
         sd_event_unref(a->event);
         free(a);
         return NULL;
 }
 
-static void on_aws_changed(void *userdata) {
+static void on_changed(void *userdata) {
         struct auth *a = userdata;
 
         if (a->changed)
                 a->changed(a->userdata);
 }
 
+/* What names ep's token: its source, and its audience or resource. */
+static void token_key(struct auth *a, const struct endpoint_config *ep, const struct token_ops **ret_ops, void **ret_src,
+                      const char **ret_audience, const char **ret_client_id) {
+        if (ep->auth == AUTH_GOOGLE) {
+                *ret_ops = &google_token_ops;
+                *ret_src = a->google;
+                *ret_audience = ep->audience;
+                *ret_client_id = NULL;
+        } else {
+                *ret_ops = &azure_token_ops;
+                *ret_src = a->azure;
+                *ret_audience = ep->resource;
+                *ret_client_id = ep->client_id;
+        }
+}
+
+static struct token *find_token(struct auth *a, const struct endpoint_config *ep) {
+        const struct token_ops *ops;
+        const char *audience, *client_id;
+        void *src;
+
+        token_key(a, ep, &ops, &src, &audience, &client_id);
+        for (size_t i = 0; i < a->n_tokens; i++)
+                if (token_is(a->tokens[i], ops, audience, client_id))
+                        return a->tokens[i];
+        return NULL;
+}
+
+/* The token ep needs, started now if no endpoint needed it before. */
+static int prepare_token(struct auth *a, const struct endpoint_config *ep) {
+        const struct token_ops *ops;
+        const char *audience, *client_id;
+        struct token **v;
+        void *src;
+        int r = 0;
+
+        if (ep->auth == AUTH_GOOGLE && !a->google)
+                r = google_new(&a->google);
+        else if (ep->auth == AUTH_AZURE && !a->azure)
+                r = azure_new(&a->azure);
+        if (r >= 0 && !a->http)
+                r = http_new(a->event, PACKAGE_NAME "/" PACKAGE_VERSION, token_on_done, &a->http);
+        if (r < 0 || find_token(a, ep))
+                return r;
+        v = array_grow(a->tokens, a->n_tokens, &a->tokens_cap, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        a->tokens = v;
+        token_key(a, ep, &ops, &src, &audience, &client_id);
+        r = token_new(a->event, a->http, ops, src, audience, client_id, on_changed, a, &a->tokens[a->n_tokens]);
+        if (r < 0)
+                return r;
+        a->n_tokens++;
+        return 0;
+}
+
 /*
  * Sources are started for a configuration before it is applied, so a round
  * never waits for a source that could have been fetching already.  Sources
  * found for a configuration that is then rejected are kept: harmless, and
- * likely needed by the next one.
+ * likely needed by the next one; auth_forget() lets go of the tokens once a
+ * configuration without them is applied.
  */
 int auth_prepare(struct auth *a, const struct config *c) {
-        for (size_t i = 0; i < c->n_endpoints && !a->aws; i++)
-                if (c->endpoints[i]->lambda) {
-                        int r = aws_new(a->event, on_aws_changed, a, &a->aws);
+        int r;
 
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const struct endpoint_config *ep = c->endpoints[i];
+
+                if (ep->lambda && !a->aws) {
+                        r = aws_new(a->event, on_changed, a, &a->aws);
                         if (r < 0)
                                 return r;
                 }
+                if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE) {
+                        r = prepare_token(a, ep);
+                        if (r < 0)
+                                return r;
+                }
+        }
         return 0;
+}
+
+/* Whether some endpoint of c needs t. */
+static bool token_used(struct auth *a, const struct config *c, const struct token *t) {
+        for (size_t i = 0; i < c->n_endpoints; i++) {
+                const struct endpoint_config *ep = c->endpoints[i];
+                const struct token_ops *ops;
+                const char *audience, *client_id;
+                void *src;
+
+                if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
+                        continue;
+                token_key(a, ep, &ops, &src, &audience, &client_id);
+                if (token_is(t, ops, audience, client_id))
+                        return true;
+        }
+        return false;
+}
+
+void auth_forget(struct auth *a, const struct config *c) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < a->n_tokens; i++)
+                if (token_used(a, c, a->tokens[i]))
+                        a->tokens[kept++] = a->tokens[i];
+                else
+                        token_free(a->tokens[i]);
+        a->n_tokens = kept;
+}
+
+/* The endpoint's own headers, then "Authorization: Bearer TOKEN". */
+static int bearer_headers(struct auth *a, const struct endpoint_config *ep, struct curl_slist **ret, char *why,
+                          size_t size) {
+        struct token *t = find_token(a, ep);
+        struct curl_slist *l = NULL, *n;
+        char *h = NULL;
+        const char *value;
+        int r;
+
+        if (!t) {
+                /* auth_prepare() was not called for the configuration ep belongs to. */
+                snprintf(why, size, "no token source was set up");
+                return -ENOKEY;
+        }
+        r = token_get(t, &value, why, size);
+        if (r < 0)
+                return r;
+        for (const struct curl_slist *i = ep->header_list; i; i = i->next) {
+                n = curl_slist_append(l, i->data);
+                if (!n)
+                        goto oom;
+                l = n;
+        }
+        if (asprintf(&h, "Authorization: Bearer %s", value) < 0)
+                goto oom;
+        n = curl_slist_append(l, h);
+        explicit_bzero(h, strlen(h));
+        free(h);
+        if (!n)
+                goto oom;
+        *ret = n;
+        return 0;
+oom:
+        http_secret_headers_free(l);
+        snprintf(why, size, "out of memory");
+        return -ENOMEM;
 }
 
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
@@ -77,6 +225,8 @@ int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t 
                 }
                 return lambda_round_headers(a->aws, ep, now, ret, why, size);
         }
+        if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE)
+                return bearer_headers(a, ep, ret, why, size);
         *ret = NULL;
         return 0;
 }

@@ -457,38 +457,80 @@ static const struct value_type type_key_file = {
         .done = string_done,
 };
 
+/* A value that is one of a few words, each stored as its enum's value (an int). */
+struct word {
+        const char *name;
+        int value;
+};
+
+/* noun names what the word is in an error: "invalid NOUN 'value' (use ...)". */
+static void word_parse(struct parser *p, const struct key *k, const char *value, void *base, const struct word *words,
+                       size_t n, const char *noun) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(value, words[i].name)) {
+                        *(int *) field_of(k, base) = words[i].value;
+                        return;
+                }
+        add_error(p, "%s: invalid %s '%s' (use %s)", k->name, noun, value, k->type->what);
+}
+
+static bool word_equal(const void *a, const void *b) {
+        return *(const int *) a == *(const int *) b;
+}
+
+static int word_copy(void *dst, const void *src) {
+        *(int *) dst = *(const int *) src;
+        return 0;
+}
+
 static void http_version_parse(struct parser *p, const struct key *k, const char *value, void *base) {
-        static const struct {
-                const char *name;
-                enum http_version v;
-        } versions[] = {
+        static const struct word versions[] = {
                 { "auto", HTTP_VERSION_AUTO },
                 { "1.1",  HTTP_VERSION_1_1 },
                 { "2",    HTTP_VERSION_2 },
         };
 
-        for (size_t i = 0; i < ELEMENTSOF(versions); i++)
-                if (streq(value, versions[i].name)) {
-                        *(enum http_version *) field_of(k, base) = versions[i].v;
-                        return;
-                }
-        add_error(p, "%s: invalid HTTP version '%s' (use auto, 1.1 or 2)", k->name, value);
-}
-
-static bool http_version_equal(const void *a, const void *b) {
-        return *(const enum http_version *) a == *(const enum http_version *) b;
-}
-
-static int http_version_copy(void *dst, const void *src) {
-        *(enum http_version *) dst = *(const enum http_version *) src;
-        return 0;
+        word_parse(p, k, value, base, versions, ELEMENTSOF(versions), "HTTP version");
 }
 
 static const struct value_type type_http_version = {
         .what = "auto, 1.1 or 2",
         .parse = http_version_parse,
-        .equal = http_version_equal,
-        .copy = http_version_copy,
+        .equal = word_equal,
+        .copy = word_copy,
+};
+
+static void auth_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        static const struct word kinds[] = {
+                { "none",   AUTH_NONE },
+                { "google", AUTH_GOOGLE },
+                { "azure",  AUTH_AZURE },
+        };
+
+        word_parse(p, k, value, base, kinds, ELEMENTSOF(kinds), "value");
+}
+
+static const struct value_type type_auth = {
+        .what = "none, google or azure",
+        .parse = auth_parse,
+        .equal = word_equal,
+        .copy = word_copy,
+};
+
+/* An audience, a resource or a client id: sent in a query and in a token, so printable and without spaces. */
+static void identifier_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        for (const char *c = value; *c; c++)
+                if (!isgraph((unsigned char) *c))
+                        return add_error(p, "%s: '%s' has a space or a control character", k->name, value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_identifier = {
+        .what = "text",
+        .parse = identifier_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
 };
 
 /* ------------------------------------------------------------------- keys */
@@ -556,6 +598,15 @@ const struct key config_keys[] = {
           .offset = EP(client_key), .doc = "PEM", .def_doc = "in client_cert" },
         { .name = "http_version",    .scope = GLOBAL | ENDPOINT, .type = &type_http_version,
           .offset = EP(http_version), .def = "auto" },
+        { .name = "auth",            .scope = GLOBAL | ENDPOINT, .type = &type_auth,
+          .offset = EP(auth), .def = "none" },
+        { .name = "audience",        .scope = ENDPOINT,          .type = &type_identifier,
+          .offset = EP(audience), .doc = "for auth = google", .def_doc = "the URL's scheme, host and port" },
+        { .name = "resource",        .scope = GLOBAL | ENDPOINT, .type = &type_identifier,
+          .offset = EP(resource), .doc = "for auth = azure; required there" },
+        { .name = "client_id",       .scope = GLOBAL | ENDPOINT, .type = &type_identifier,
+          .offset = EP(client_id), .doc = "for auth = azure: a user-assigned identity",
+          .def_doc = "the system-assigned identity" },
 };
 
 const size_t config_n_keys = ELEMENTSOF(config_keys);

@@ -18,6 +18,7 @@
 #include <search.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <strings.h>
 
 #include "config-internal.h"
 #include "url.h"
@@ -375,6 +376,66 @@ static bool key_set_at(const struct parser *p, const struct section *s, const ch
         return true;
 }
 
+/* Where key was set for s: its own, else [global]'s (in the file that set it last), else the section's header. */
+static void where_set(const struct parser *p, const struct section *s, const char *key, unsigned *ret_file,
+                      unsigned *ret_line) {
+        if (!key_set_at(p, s, key, ret_file, ret_line)) {
+                *ret_file = s->file;
+                *ret_line = s->line;
+        }
+}
+
+/* A Cloud Run service's audience by default: the URL's scheme, host and port (only when not the scheme's own). */
+static int url_origin(const char *url, char **ret) {
+        CURLU *u = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL;
+        int r = -EINVAL;
+
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                (void) curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT);
+                r = asprintf(ret, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "") < 0 ? -ENOMEM : 0;
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return r;
+}
+
+/* auth and the keys that go with it. */
+static void finish_auth(struct parser *p, struct section *s) {
+        struct endpoint_config *ep = s->ep;
+        const char *name = ep->auth == AUTH_GOOGLE ? "google" : "azure";
+        unsigned file, line;
+
+        /* resource and client_id may come from [global] for the endpoints that use them, like region. */
+        if (set_at(s, "audience") && ep->auth != AUTH_GOOGLE)
+                add_error_in(p, s->file, set_at(s, "audience"), "[%s]: 'audience' needs auth = google", s->name);
+        if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
+                return;
+        where_set(p, s, "auth", &file, &line);
+        if (ep->lambda)
+                return add_error_in(p, file, line, "[%s]: auth = %s cannot be used with 'lambda': "
+                                    "an invoke is signed with AWS credentials", s->name, name);
+        for (size_t i = 0; i < ep->n_headers; i++)
+                if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
+                        add_error_in(p, s->file, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
+                                     "with auth = %s: warmd sends the token in it", s->name, name);
+        if (ep->auth == AUTH_AZURE && !ep->resource)
+                add_error_in(p, file, line, "[%s]: auth = azure needs 'resource' (the application ID "
+                             "URI or client id of the app the token is for)", s->name);
+        if (ep->auth == AUTH_GOOGLE && !ep->audience && ep->url) {
+                int r = url_origin(ep->url, &ep->audience);
+
+                if (r == -ENOMEM)
+                        p->failed_oom = true;
+        }
+}
+
 static void finish_endpoint(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
         bool lambda = false;
@@ -401,6 +462,7 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         /* A Lambda endpoint's method, body and headers are set there, before the checks below. */
         if (finish_lambda(p, s) && ep->header_list)
                 lambda = true;
+        finish_auth(p, s);
         /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
         if (key_set_at(p, s, "client_key", &file, &line) && !key_set_at(p, s, "client_cert", &unused, &unused))
                 add_error_in(p, file, line, "[%s]: 'client_key' needs 'client_cert'", s->name);

@@ -353,6 +353,9 @@ static void transfer_answer_free(struct transfer *t) {
         if (t->body_state && t->req.body_free)
                 t->req.body_free(t->body_state);
         t->body_state = NULL;
+        /* A kept body is a small API answer, such as a token: wiped, like every secret. */
+        if (t->kept)
+                explicit_bzero(t->kept, t->kept_len);
         free(t->kept);
         t->kept = NULL;
         t->kept_len = 0;

@@ -83,6 +83,19 @@ static const char *http_version_name(enum http_version v) {
         }
 }
 
+static const char *auth_name(enum endpoint_auth a) {
+        switch (a) {
+        case AUTH_AWS:
+                return "aws";
+        case AUTH_GOOGLE:
+                return "google";
+        case AUTH_AZURE:
+                return "azure";
+        default:
+                return "none";
+        }
+}
+
 /* A header as it may be shown: its name, never its value, which may be a token whatever its source. */
 static struct json_object *masked_headers(const struct endpoint_config *ep) {
         struct json_object *a = json_object_new_array();
@@ -143,6 +156,10 @@ static struct json_object *endpoint_json(const struct endpoint_config *ep) {
             add_nullable(o, "client_cert", ep->client_cert) < 0 ||
             add_nullable(o, "client_key", ep->client_key) < 0 ||
             add(o, "http_version", json_object_new_string(http_version_name(ep->http_version))) < 0 ||
+            add(o, "auth", json_object_new_string(auth_name(ep->auth))) < 0 ||
+            add_nullable(o, "audience", ep->audience) < 0 ||
+            add_nullable(o, "resource", ep->resource) < 0 ||
+            add_nullable(o, "client_id", ep->client_id) < 0 ||
             add_int(o, "topup", ep->topup_factor) < 0) {
                 json_object_put(o);
                 return NULL;

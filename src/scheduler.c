@@ -758,6 +758,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         http_set_user_agent(s->http, c->user_agent);
         config_free(s->config);
         s->config = c;
+        auth_forget(s->auth, c);
         free(sorted);
         free(order);
         free(prepared);

@@ -29,6 +29,14 @@
 #define INSTANCE_MAX            128U            /* instance ids are truncated to this */
 #define TOPUP_FACTOR_MAX        100U            /* requests per round at most, times containers */
 
+/* What a round's requests carry to say who sends them (auth.c). */
+enum endpoint_auth {
+        AUTH_NONE,
+        AUTH_AWS,                       /* SigV4 */
+        AUTH_GOOGLE,                    /* a Google-signed ID token for audience */
+        AUTH_AZURE,                     /* an Entra access token for resource */
+};
+
 struct endpoint_config {
         char *name;                     /* the [section] name */
         char *file;                     /* the file of the [section] header: warmd.conf or a drop-in */
@@ -62,6 +70,10 @@ struct endpoint_config {
         enum http_version http_version;
         bool host_is_address;           /* the URL names an IP address: nothing to resolve */
         unsigned topup_factor;          /* a round sends at most topup_factor x containers requests; 1: no top-up */
+        enum endpoint_auth auth;
+        char *audience;                 /* google: the ID token's audience; the URL's origin unless set */
+        char *resource;                 /* azure: the access token's resource */
+        char *client_id;                /* azure: a user-assigned identity; NULL: the system-assigned one */
 };
 
 /* A [global] key set in a file, as "warmd -n" shows it. */
@@ -579,6 +591,8 @@ int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth *
 struct auth *auth_free(struct auth *a);
 /* Starts the credential sources that the endpoints of c need and that are not running yet. */
 int auth_prepare(struct auth *a, const struct config *c);
+/* Once c is applied: stops refreshing the tokens that no endpoint of c needs any more. */
+void auth_forget(struct auth *a, const struct config *c);
 /*
  * The headers that prove who sends a round of ep, in *ret (NULL when it
  * needs none; to be freed with http_secret_headers_free()).  Returns 0,

@@ -38,7 +38,10 @@ or starts a new one.  A request that joins a container still starting waits
 for the rest of its cold start, but is not a cold start itself.
 
 The Lambda Invoke API and an IMDSv2 endpoint are served too (tests/faas_aws.py
-says how); each (function, qualifier) invoked is one function here.
+says how); each (function, qualifier) invoked is one function here.  So are
+Google's metadata server and token endpoint with a Cloud Run-like front
+(tests/faas_google.py), and Azure's managed-identity endpoints with an Easy
+Auth-like front (tests/faas_azure.py).
 
 Control paths (never counted as functions; every path that starts with "/_"
 is reserved for them):
@@ -51,6 +54,8 @@ is reserved for them):
     POST /_reset?kill=1     clear the record and drop every container
     POST /_reset?per_container=C  ... and from now on, containers take C
                             requests at once (as --requests-per-container)
+    POST /_reset?token_fail=N  ... and the next N Azure token requests
+                            answer 500 (tests/faas_azure.py)
 
 Arrival times.  A request "arrives" when its head has been fully received.
 By default the time is the kernel's receive timestamp of the data that
@@ -87,6 +92,7 @@ from collections import deque
 from urllib.parse import parse_qs
 
 import faas_aws
+import faas_azure
 
 MAX_HEAD = 64 * 1024          # largest request head we accept
 MAX_BODY = 16 * 1024 * 1024   # largest request body we accept
@@ -203,12 +209,17 @@ class Platform:
         self.live = set()        # ids of records of requests being served
         self.total_requests = 0  # since start, never reset
         self.aws = faas_aws.Lambda("", "us-east-1")   # the Invoke API and IMDS stand-ins
+        self.google = None       # faas_google.Google, with --google-key or --google-metadata
+        self.azure = faas_azure.Azure()
         self.reset_record()
 
     def reset_record(self):
         self.requests = 0
         self.reset_at = now()
         self.aws.reset_record()
+        self.azure.reset_record()
+        if self.google is not None:
+            self.google.reset_record()
         # Requests in flight across a reset still count for max_in_flight,
         # from the reset on.
         self.carried = [(f, r) for f, r in getattr(self, "carried", ())
@@ -329,6 +340,8 @@ class Platform:
             "arrival_clock": Server.arrival_clock,
             "functions": funcs,
             "aws": self.aws.report(),
+            "azure": self.azure.report(),
+            "google": self.google.report() if self.google is not None else {},
         }
 
 
@@ -686,6 +699,16 @@ class Connection:
         if path.startswith(faas_aws.INVOKE_PREFIX):
             self.invoke(t, method, path, query, headers, body)
             return
+        for cloud in (self.platform.google, self.platform.azure):
+            answer = cloud.route(method, path, query, headers, body) if cloud is not None else None
+            if answer is not None:
+                status, out, ctype = answer
+                self.respond(status, out, "", ctype=ctype)
+                return
+            refused = cloud.guard(path, headers) if cloud is not None else None
+            if refused is not None:
+                self.respond(*refused)
+                return
         p = self.platform
         hold_ms, cold_ms, status = p.hold_ms, p.cold_ms, 200
         shape = (0, False, False)    # pad bytes, pad first, text body
@@ -860,7 +883,12 @@ class Connection:
                 p.kill_all()
             if "per_container" in q:
                 Server.per_container = max(1, min(1000, int(q["per_container"][-1])))
+            expiries = p.azure.last_expiry
             p.reset_record()
+            if "token_fail" in q:
+                # Mid-run: a fetch after the token in hand expired still counts as late.
+                p.azure.fail_next = int(q["token_fail"][-1])
+                p.azure.last_expiry = expiries
             self.respond(200, json.dumps({"reset": True, "kill": kill}).encode(), "")
         else:
             self.send_error(404, "no such control path")
@@ -955,6 +983,19 @@ def parse_args(argv):
     ap.add_argument("--imds-role", help="serve IMDSv2 with temporary credentials of this role")
     ap.add_argument("--imds-ttl-s", type=float, default=21600.0,
                     help="lifetime of each set of instance-role credentials (default 21600)")
+    ap.add_argument("--google-key", metavar="KEY.json",
+                    help="serve Google's token endpoint, taking assertions signed by this service-account key")
+    ap.add_argument("--google-metadata", action="store_true", help="serve Google's metadata server")
+    ap.add_argument("--google-token-ttl-s", type=float, default=3600.0,
+                    help="lifetime of each Google ID token (default 3600)")
+    ap.add_argument("--azure-resource", help="the resource whose tokens the /azure/ front takes")
+    ap.add_argument("--azure-identity-header", help="serve App Service's identity endpoint with this secret")
+    ap.add_argument("--azure-client-id", action="append", default=[],
+                    help="a user-assigned identity's client id (repeatable)")
+    ap.add_argument("--azure-token-ttl-s", type=float, default=3600.0,
+                    help="lifetime of each Azure access token (default 3600)")
+    ap.add_argument("--azure-answer-pad", type=int, default=0,
+                    help="bytes of padding in each Azure token answer (default 0)")
     ap.add_argument("-q", "--quiet", action="store_true", help="no startup/exit lines")
     args = ap.parse_args(argv)
     if not 1 <= args.requests_per_container <= 1000:
@@ -989,6 +1030,11 @@ def main(argv=None):
         platform.aws.keys.add(akid, secret, token or None)
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
+    if args.google_key or args.google_metadata:
+        import faas_google    # python3-cryptography, only when asked for
+        platform.google = faas_google.Google(args.google_key, args.google_metadata, args.google_token_ttl_s)
+    platform.azure = faas_azure.Azure(args.azure_resource, args.azure_identity_header, args.azure_client_id,
+                                      args.azure_token_ttl_s, args.azure_answer_pad)
     Server.per_container = args.requests_per_container
     Server.serial_starts = args.serial_starts
     server = Server(loop, platform, args.host, args.port, args.backlog,

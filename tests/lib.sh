@@ -318,6 +318,33 @@ urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_reset%s" % (
                        method="POST"), timeout=10)' "${2:-$PORT}" "${1:-}"
 }
 
+# check_token_refresh LABEL CLOUD FETCHES PATH [ENV=VALUE...]: runs warmd
+# (in the environment given) on $WORK/refresh.conf, rounds of 3 a second apart
+# to PATH behind CLOUD's front ("google" or "azure" in the platform's record)
+# with tokens of 6 s, until FETCHES (a report expression) is 3 and 14 rounds
+# have reached the front: across two expiries, every token must have come
+# before the one before it expired, no request may have been refused, and no
+# token the platform issued may be in warmd's output.
+check_token_refresh() {
+	local label=$1 cloud=$2 fetches=$3 path=$4 pid
+	shift 4
+	reset_platform
+	env "$@" "$WARMD" -c "$WORK/refresh.conf" >"$WORK/out" 2>"$WORK/err" &
+	pid=$!
+	at_exit "stop_pid $pid"
+	wait_for 40 platform_true "$fetches >= 3 and fn('$path')['requests'] >= 42" || true
+	stop_pid "$pid"
+	check_ge "$label: tokens fetched at least 3 times" 3 "$(report "$fetches")"
+	check_eq "$label: every token refreshed before the one before expired" 0 \
+		"$(report "r['$cloud']['late_refreshes']")"
+	check_eq "$label: no request refused across the expiries" "{}" "$(report "r['$cloud']['refused']")"
+	check_ge "$label: at least 14 rounds of 3 reached the front" 42 "$(report "r['$cloud']['accepted']")"
+	report "'\\n'.join(r['$cloud']['issued'])" >"$WORK/issued"
+	check "$label: the platform issued tokens" test -s "$WORK/issued"
+	check "$label: none of them in warmd's output" \
+		bash -c '! grep -qF -f "$1" "$2" "$3"' - "$WORK/issued" "$WORK/out" "$WORK/err"
+}
+
 # ------------------------------------------------------------------ tls
 
 # free_ports COUNT: prints COUNT loopback TCP ports that were free just now.

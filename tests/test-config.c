@@ -490,6 +490,55 @@ static void test_tls(void) {
         unsetenv("CREDENTIALS_DIRECTORY");
 }
 
+/* auth and its keys: the checks between them, and the default audience. */
+static void test_auth(void) {
+        static const struct {
+                const char *text;
+                const char *errors[3];
+        } cases[] = {
+                { ENDPOINT "auth = gcp\n", { "F:4: auth: invalid value 'gcp' (use none, google or azure)" } },
+                { ENDPOINT "audience = https://a\n", { "F:4: [e]: 'audience' needs auth = google" } },
+                { ENDPOINT "auth = azure\n",
+                  { "F:4: [e]: auth = azure needs 'resource' (the application ID URI or client id of the app the token is for)" } },
+                { "[global]\nauth = azure\n" ENDPOINT,
+                  { "F:2: [e]: auth = azure needs 'resource' (the application ID URI or client id of the app the token is for)" } },
+                { ENDPOINT "auth = google\nheader = authorization: Bearer x\n",
+                  { "F:5: [e]: 'header = Authorization: ...' cannot be set with auth = google: warmd sends the token in it" } },
+                { "[e]\nlambda = f\nregion = eu-west-1\ncontainers = 1\nauth = google\n",
+                  { "F:5: [e]: auth = google cannot be used with 'lambda': an invoke is signed with AWS credentials" } },
+                { ENDPOINT "auth = azure\nresource = api://a b\n",
+                  { "F:4: [e]: auth = azure needs 'resource' (the application ID URI or client id of the app the token is for)",
+                    "F:5: resource: 'api://a b' has a space or a control character" } },
+                /* resource and client_id from [global] are for the endpoints that use them. */
+                { "[global]\nresource = api://a\nclient_id = c\n" ENDPOINT, {} },
+                { ENDPOINT "auth = none\n", {} },
+        };
+        static const struct {
+                const char *url, *audience;
+        } origins[] = {
+                { "http://127.0.0.1:8080/f", "http://127.0.0.1:8080" },
+                { "https://orders-abc123-ew.a.run.app/warmup?x=1", "https://orders-abc123-ew.a.run.app" },
+                { "https://orders-abc123-ew.a.run.app:443/", "https://orders-abc123-ew.a.run.app" },
+                { "https://user:pw@Run.Example:8443/a", "https://Run.Example:8443" },
+        };
+        struct config *c;
+        char text[512];
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                config_free(load_expect(cases[i].text, cases[i].errors[0] ? cases[i].errors : NULL, 0));
+        for (size_t i = 0; i < ELEMENTSOF(origins); i++) {
+                snprintf(text, sizeof text, "[e]\nurl = %s\ncontainers = 1\nauth = google\n", origins[i].url);
+                c = load_expect(text, NULL, 0);
+                CHECK(c && c->endpoints[0]->auth == AUTH_GOOGLE && streq_ptr(c->endpoints[0]->audience, origins[i].audience),
+                      "default audience of %s: %s", origins[i].url, c ? c->endpoints[0]->audience : "(none)");
+                config_free(c);
+        }
+        c = load_expect("[global]\nauth = azure\nresource = api://g\n" ENDPOINT "client_id = id\n", NULL, 0);
+        CHECK(c && c->endpoints[0]->auth == AUTH_AZURE && streq_ptr(c->endpoints[0]->resource, "api://g") &&
+              streq_ptr(c->endpoints[0]->client_id, "id"), "auth and resource inherited from [global]");
+        config_free(c);
+}
+
 /* Two values of every key, neither the default, and what else the key needs; a key missing here fails. */
 static const struct sample {
         const char *key, *a, *b, *context;
@@ -520,11 +569,20 @@ static const struct sample {
         { "client_cert",     "/etc/passwd",        "/etc/group", NULL },
         { "client_key",      "/etc/passwd",        "/etc/group", "client_cert = /etc/passwd\n" },
         { "http_version",    "1.1",                "2", NULL },
+        { "auth",            "azure",              "google",   "resource = api://warm\n" },
+        { "audience",        "https://a.example",  "https://b.example", "auth = google\n" },
+        { "resource",        "api://a",            "api://b",  "auth = azure\n" },
+        { "client_id",       "id-a",               "id-b",     "auth = azure\nresource = api://warm\n" },
 };
 
 /* A key that stands in for a required one: an endpoint has "lambda" instead of "url". */
 static bool stands_in(const char *key, const char *required) {
         return streq(key, "lambda") && streq(required, "url");
+}
+
+/* A key its context makes required: auth = azure needs a resource, so it cannot load unset. */
+static bool required_by_context(const char *key) {
+        return streq(key, "resource");
 }
 
 static const struct sample *sample_of(const char *key) {
@@ -594,9 +652,9 @@ static void test_every_key(void) {
                         a = load_with(&k, places[j], s->a);
                         a2 = load_with(&k, places[j], s->a);
                         b = load_with(&k, places[j], s->b);
-                        if (!k.required)
+                        if (!k.required && !required_by_context(k.name))
                                 u = load_with(&k, UNSET, NULL);
-                        CHECK(a && a2 && b && (k.required || u), "%s in %s: all load", k.name,
+                        CHECK(a && a2 && b && (k.required || required_by_context(k.name) || u), "%s in %s: all load", k.name,
                               places[j] == IN_GLOBAL ? "[global]" : "[e]");
                         if (a && a2 && b) {
                                 CHECK(!differ(&k, a, a2), "%s = %s twice: the same", k.name, s->a);
@@ -1187,6 +1245,7 @@ int main(void) {
         test_addresses();
         test_credentials();
         test_tls();
+        test_auth();
         test_every_key();
         test_override();
         test_header_list_equal();
