@@ -230,3 +230,36 @@ int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t 
         *ret = NULL;
         return 0;
 }
+
+/* The AWS credential chain, started on first use. */
+static int aws_source(struct auth *a) {
+        if (a->aws)
+                return 0;
+        return aws_new(a->event, on_changed, a, &a->aws);
+}
+
+int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_request *req, time_t now,
+                  struct sigv4_signature *ret, char *why, size_t size) {
+        const struct aws_credentials *cred;
+        const char *no_cred = NULL;
+        int r;
+
+        if (profile) {
+                snprintf(why, size, "no credentials of a named profile here");
+                return -EOPNOTSUPP;
+        }
+        r = aws_source(a);
+        if (r >= 0)
+                r = aws_get(a->aws, &cred, &no_cred);
+        if (r == -EAGAIN)
+                return r;
+        if (r >= 0)
+                r = sigv4_sign(req, cred, now, ret);
+        if (r >= 0)
+                return 0;
+        if (no_cred)
+                snprintf(why, size, "no AWS credentials: %s", no_cred);
+        else
+                snprintf(why, size, "cannot sign the request: %s", strerror(-r));
+        return r;
+}

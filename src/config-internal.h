@@ -107,6 +107,18 @@ void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) _printf
  * directory is none.  Returns 0, -E2BIG past DROPINS_MAX, or -errno.
  */
 int config_dropins(const char *dir, char ***ret, size_t *ret_n);
+/* Adds path.d's drop-ins to p->config->files, or reports why the directory cannot be read; -ENOMEM. */
+int config_list_dropins(struct parser *p, const char *path);
+/* A copy of the list of files a loaded configuration was read from, for one made from it; -ENOMEM. */
+int config_copy_files(const struct config *from, struct config *to);
+/* Where the endpoint of s, or else [global] in the file that set it last, set key; false: neither did. */
+bool config_key_set_at(const struct parser *p, const struct section *s, const char *key, unsigned *ret_file,
+                       unsigned *ret_line);
+/* The same, else the section's header. */
+void config_where_set(const struct parser *p, const struct section *s, const char *key, unsigned *ret_file,
+                      unsigned *ret_line);
+/* Moves the [global] keys the files set, other than to their default, to p->config->globals; -ENOMEM. */
+int config_keep_globals(struct parser *p);
 
 /* ----------------------------------------------------------- config-keys.c */
 

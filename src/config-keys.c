@@ -607,6 +607,11 @@ const struct key config_keys[] = {
         { .name = "client_id",       .scope = GLOBAL | ENDPOINT, .type = &type_identifier,
           .offset = EP(client_id), .doc = "for auth = azure: a user-assigned identity",
           .def_doc = "the system-assigned identity" },
+        { .name = "lambda_tag",      .scope = ENDPOINT,          .type = &type_text,
+          .offset = EP(lambda_tag), .doc = "a tag key: the section is a discovery source" },
+        { .name = "refresh",         .scope = ENDPOINT,          .type = &type_duration,
+          .offset = EP(refresh_usec), .min = 10 * USEC_PER_SEC, .max = 24 * USEC_PER_HOUR, .def = "10m",
+          .doc = "a source's only" },
 };
 
 const size_t config_n_keys = ELEMENTSOF(config_keys);

@@ -326,21 +326,15 @@ static void lambda_problem(void *userdata, const char *key, const char *message)
         add_error_in(lp->p, lp->s->file, set_at(lp->s, key), "%s", message);
 }
 
-/* A Lambda endpoint, set up by lambda.c; the URL it makes is shown as any.  Returns false if it is not one. */
-static bool finish_lambda(struct parser *p, struct section *s) {
-        struct endpoint_config *ep = s->ep;
-        struct lambda_problems lp = { p, s };
+/* Sets ep up as lambda.c says, and its URL as it may be shown.  1: done; 0: a problem was reported; -ENOMEM. */
+static int lambda_setup(struct endpoint_config *ep, unsigned set, config_problem_fn problem, void *userdata) {
         CURLU *u;
         int r;
 
-        if (!ep->lambda)
-                return false;
         r = lambda_endpoint_setup(ep, &(struct lambda_setup) {
-                                          .set = (set_at(s, "url") ? LAMBDA_SET_URL : 0) |
-                                                 (set_at(s, "method") ? LAMBDA_SET_METHOD : 0) |
-                                                 (set_at(s, "header") ? LAMBDA_SET_HEADER : 0),
-                                          .problem = lambda_problem,
-                                          .userdata = &lp,
+                                          .set = set,
+                                          .problem = problem,
+                                          .userdata = userdata,
                                   });
         if (r > 0) {
                 free(ep->url_display);
@@ -351,38 +345,25 @@ static bool finish_lambda(struct parser *p, struct section *s) {
                         r = -ENOMEM;
                 else {
                         ep->host_is_address = host_is_address(u);
-                        r = url_display(u, &ep->url_display);
+                        r = url_display(u, &ep->url_display) < 0 ? -ENOMEM : 1;
                 }
                 curl_url_cleanup(u);
         }
-        if (r == -ENOMEM)
+        return r;
+}
+
+/* A Lambda endpoint, set up by lambda.c; the URL it makes is shown as any.  Returns false if it is not one. */
+static bool finish_lambda(struct parser *p, struct section *s) {
+        struct endpoint_config *ep = s->ep;
+        struct lambda_problems lp = { p, s };
+
+        if (!ep->lambda)
+                return false;
+        if (lambda_setup(ep, (set_at(s, "url") ? LAMBDA_SET_URL : 0) | (set_at(s, "method") ? LAMBDA_SET_METHOD : 0) |
+                                     (set_at(s, "header") ? LAMBDA_SET_HEADER : 0),
+                         lambda_problem, &lp) == -ENOMEM)
                 p->failed_oom = true;
         return true;
-}
-
-/* Where the endpoint of s, or else [global] in the file that set it last, set key; false: neither did. */
-static bool key_set_at(const struct parser *p, const struct section *s, const char *name, unsigned *ret_file,
-                       unsigned *ret_line) {
-        size_t id = config_key_id(name);
-
-        if (s->key_line[id] > 0) {
-                *ret_file = s->file;
-                *ret_line = s->key_line[id];
-        } else if (p->global_line[id] > 0) {
-                *ret_file = p->global_file[id];
-                *ret_line = p->global_line[id];
-        } else
-                return false;
-        return true;
-}
-
-/* Where key was set for s: its own, else [global]'s (in the file that set it last), else the section's header. */
-static void where_set(const struct parser *p, const struct section *s, const char *key, unsigned *ret_file,
-                      unsigned *ret_line) {
-        if (!key_set_at(p, s, key, ret_file, ret_line)) {
-                *ret_file = s->file;
-                *ret_line = s->line;
-        }
 }
 
 /* A Cloud Run service's audience by default: the URL's scheme, host and port (only when not the scheme's own). */
@@ -417,7 +398,7 @@ static void finish_auth(struct parser *p, struct section *s) {
                 add_error_in(p, s->file, set_at(s, "audience"), "[%s]: 'audience' needs auth = google", s->name);
         if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
                 return;
-        where_set(p, s, "auth", &file, &line);
+        config_where_set(p, s, "auth", &file, &line);
         if (ep->lambda)
                 return add_error_in(p, file, line, "[%s]: auth = %s cannot be used with 'lambda': "
                                     "an invoke is signed with AWS credentials", s->name, name);
@@ -436,13 +417,8 @@ static void finish_auth(struct parser *p, struct section *s) {
         }
 }
 
-static void finish_endpoint(struct parser *p, struct section *s) {
-        struct endpoint_config *ep = s->ep;
-        bool lambda = false;
-        struct curl_slist *tail = NULL;
-        unsigned file, line, unused;
-        char a[32], b[32];
-
+/* Keys an endpoint leaves unset take [global]'s value, or the key's default. */
+static void take_defaults(struct parser *p, struct section *s, bool source) {
         for (size_t i = 0; i < config_n_keys; i++) {
                 const struct key *k = &config_keys[i];
 
@@ -450,37 +426,98 @@ static void finish_endpoint(struct parser *p, struct section *s) {
                         continue;
                 /* A key set to a bad value, or on a line too long, was reported already. */
                 if (k->flags & KEY_REQUIRED) {
-                        if (!s->bad_line && !(k->instead && set_at(s, k->instead)))
+                        if (!source && !s->bad_line && !(k->instead && set_at(s, k->instead)))
                                 add_error_in(p, s->file, s->line, "[%s]: missing required key '%s'", s->name, k->name);
                 } else if (((k->scope & CONFIG_SCOPE_GLOBAL) || k->def) &&
-                           k->type->copy(field_of(k, ep), const_field_of(k, &p->defaults)) < 0) {
+                           k->type->copy(field_of(k, s->ep), const_field_of(k, &p->defaults)) < 0) {
                         p->failed_oom = true;
                         return;
                 }
         }
+}
+
+static void check_jitter(struct parser *p, struct section *s) {
+        struct endpoint_config *ep = s->ep;
+        unsigned file, line;
+        char a[32], b[32];
+
+        if (ep->jitter_usec <= ep->interval_usec)
+                return;
+        config_where_set(p, s, "jitter", &file, &line);
+        (void) format_duration(ep->jitter_usec, DURATION_CONFIG, a, sizeof a);
+        (void) format_duration(ep->interval_usec, DURATION_CONFIG, b, sizeof b);
+        add_error_in(p, file, line, "[%s]: jitter (%s) must not be longer than interval (%s)", s->name, a, b);
+}
+
+#define TAG_KEY_MAX 128         /* AWS's limit on a tag key */
+
+/*
+ * A discovery source: a section with lambda_tag.  Its other keys are
+ * defaults for the endpoints it finds, so they are checked now, on an
+ * endpoint made from them, rather than when a refresh finds one.
+ */
+static void finish_source(struct parser *p, struct section *s) {
+        static const char *const not_in_source[] = { "containers", "url", "lambda", "method", "header", "audience" };
+        struct endpoint_config *ep = s->ep, *trial = NULL;
+        struct lambda_problems lp = { p, s };
+        const char *region;
+        unsigned file, line;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(not_in_source); i++)
+                if (set_at(s, not_in_source[i]))
+                        add_error_in(p, s->file, set_at(s, not_in_source[i]),
+                                     "[%s]: '%s' cannot be set in a source (a section with lambda_tag): %s", s->name,
+                                     not_in_source[i],
+                                     streq(not_in_source[i], "containers") ? "each function's tag value says how many" :
+                                     "the functions it finds are invoked through the Lambda API");
+        if (strlen(ep->lambda_tag) > TAG_KEY_MAX)
+                add_error_in(p, s->file, set_at(s, "lambda_tag"), "lambda_tag: longer than %d characters, AWS's limit on a tag key",
+                             TAG_KEY_MAX);
+        take_defaults(p, s, true);
+        check_jitter(p, s);
+        config_where_set(p, s, "auth", &file, &line);
+        if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE)
+                add_error_in(p, file, line, "[%s]: auth = %s cannot be used in a source: the functions it "
+                             "finds are invoked with AWS credentials", s->name, ep->auth == AUTH_GOOGLE ? "google" : "azure");
+        region = ep->region ? ep->region : getenv("AWS_REGION");
+        if (!region || !*region)
+                region = getenv("AWS_DEFAULT_REGION");
+        if (!region || !*region) {
+                add_error_in(p, s->file, s->line, "[%s]: no region for the source (set region = in [global] or here, or AWS_REGION)",
+                             s->name);
+                return;
+        }
+        /* The keys as an endpoint it finds will have them: body must be JSON, and so on. */
+        r = config_endpoint_derive(ep, s->name, "warmd-check", 1, lambda_problem, &lp, &trial);
+        if (r == -ENOMEM)
+                p->failed_oom = true;
+        config_endpoint_free(trial);
+}
+
+static void finish_endpoint(struct parser *p, struct section *s) {
+        struct endpoint_config *ep = s->ep;
+        bool lambda = false;
+        struct curl_slist *tail = NULL;
+        unsigned file, line, unused;
+
+        take_defaults(p, s, false);
+        if (set_at(s, "refresh"))
+                add_error_in(p, s->file, set_at(s, "refresh"), "[%s]: 'refresh' is only for a source (a section with lambda_tag)",
+                             s->name);
 
         /* A Lambda endpoint's method, body and headers are set there, before the checks below. */
         if (finish_lambda(p, s) && ep->header_list)
                 lambda = true;
         finish_auth(p, s);
         /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
-        if (key_set_at(p, s, "client_key", &file, &line) && !key_set_at(p, s, "client_cert", &unused, &unused))
+        if (config_key_set_at(p, s, "client_key", &file, &line) && !config_key_set_at(p, s, "client_cert", &unused, &unused))
                 add_error_in(p, file, line, "[%s]: 'client_key' needs 'client_cert'", s->name);
 
         line = set_at(s, "body");
         if (ep->body && (!ep->method || streq(ep->method, "GET") || streq(ep->method, "HEAD")))
                 add_error_in(p, s->file, line, "[%s]: 'body' needs a method that sends one, such as method = POST", s->name);
-
-        if (ep->jitter_usec > ep->interval_usec) {
-                if (!key_set_at(p, s, "jitter", &file, &line)) {
-                        file = s->file;
-                        line = s->line;
-                }
-                (void) format_duration(ep->jitter_usec, DURATION_CONFIG, a, sizeof a);
-                (void) format_duration(ep->interval_usec, DURATION_CONFIG, b, sizeof b);
-                add_error_in(p, file, line, "[%s]: jitter (%s) must not be longer than interval (%s)",
-                             s->name, a, b);
-        }
+        check_jitter(p, s);
 
         /* Appended at the tail, which curl_slist_append() would otherwise walk to for every header. */
         for (size_t i = 0; !lambda && i < ep->n_headers; i++) {
@@ -506,19 +543,23 @@ static void endpoint_config_done(struct endpoint_config *ep) {
         curl_slist_free_all(ep->header_list);
 }
 
-static void endpoint_config_free(struct endpoint_config *ep) {
+struct endpoint_config *config_endpoint_free(struct endpoint_config *ep) {
         if (!ep)
-                return;
+                return NULL;
         endpoint_config_done(ep);
         free(ep);
+        return NULL;
 }
 
 struct config *config_free(struct config *c) {
         if (!c)
                 return NULL;
         for (size_t i = 0; i < c->n_endpoints; i++)
-                endpoint_config_free(c->endpoints[i]);
+                config_endpoint_free(c->endpoints[i]);
         free(c->endpoints);
+        for (size_t i = 0; i < c->n_sources; i++)
+                config_endpoint_free(c->sources[i]);
+        free(c->sources);
         for (size_t i = 0; i < config_n_keys; i++)
                 if (config_keys[i].scope == CONFIG_SCOPE_GLOBAL && config_keys[i].type->done)
                         config_keys[i].type->done(field_of(&config_keys[i], c));
@@ -603,81 +644,23 @@ static int read_file(struct parser *p) {
         return 0;
 }
 
-/* The drop-ins' paths join c->files after the main file's; an error is the directory's. */
-static int list_dropins(struct parser *p, const char *path) {
-        _cleanup_(freep) char *dir = NULL;
-        char **names = NULL, **files;
-        size_t n = 0;
-        int r;
+/* Sources leave the endpoints: the scheduler only ever sees what they find. */
+static int split_sources(struct config *c) {
+        size_t n = 0, m = 0;
 
-        if (asprintf(&dir, "%s.d", path) < 0)
-                return -ENOMEM;
-        r = config_dropins(dir, &names, &n);
-        if (r == -ENOMEM)
-                return r;
-        if (r < 0) {
-                /* Not a file of the set: shown by its own path, after the main file's errors. */
-                p->path = dir;
-                p->file = 1;
-                if (r == -E2BIG)
-                        add_error_at(p, 0, "more than %d files named *%s: warmd reads at most %d", DROPINS_MAX,
-                                     DROPIN_SUFFIX, DROPINS_MAX);
-                else
-                        add_error_at(p, 0, "cannot read the directory: %s", strerror(-r));
-                p->path = path;
-                p->file = 0;
+        for (size_t i = 0; i < c->n_endpoints; i++)
+                m += c->endpoints[i]->lambda_tag != NULL;
+        if (m == 0)
                 return 0;
-        }
-        files = reallocarray(p->config->files, 1 + n, sizeof(char *));
-        if (!files) {
-                for (size_t i = 0; i < n; i++)
-                        free(names[i]);
-                free(names);
+        c->sources = calloc(m, sizeof(struct endpoint_config *));
+        if (!c->sources)
                 return -ENOMEM;
-        }
-        memcpy(files + 1, names, n * sizeof(char *));
-        free(names);
-        p->config->files = files;
-        p->config->n_files = 1 + n;
-        return 0;
-}
-
-/* Whether [global] set key i to another value than its default: only those are worth showing. */
-static bool global_differs(struct parser *p, size_t i) {
-        const struct key *k = &config_keys[i];
-        bool endpoint = k->scope & CONFIG_SCOPE_ENDPOINT;
-        struct endpoint_config se = {};
-        struct config sc = {};
-        void *scratch = endpoint ? (void *) &se : (void *) &sc;
-        const void *set = endpoint ? (const void *) &p->defaults : (const void *) p->config;
-        bool differs;
-
-        if (k->def)
-                k->type->parse(p, k, k->def, scratch);
-        differs = !k->type->equal(const_field_of(k, set), const_field_of(k, scratch));
-        if (k->type->done)
-                k->type->done(field_of(k, scratch));
-        return differs;
-}
-
-/* The [global] keys the files set to other values than the defaults, with the last file and line, for "warmd -n". */
-static int keep_globals(struct parser *p) {
-        struct config *c = p->config;
-
-        c->globals = calloc(config_n_keys, sizeof *c->globals);
-        if (!c->globals)
-                return -ENOMEM;
-        for (size_t i = 0; i < config_n_keys; i++) {
-                if (!p->global_value[i] || !global_differs(p, i))
-                        continue;
-                c->globals[c->n_globals++] = (struct config_setting) {
-                        .key = config_keys[i].name,
-                        .file = c->files[p->global_file[i]],
-                        .line = p->global_line[i],
-                        .value = p->global_value[i],
-                };
-                p->global_value[i] = NULL;
-        }
+        for (size_t i = 0; i < c->n_endpoints; i++)
+                if (c->endpoints[i]->lambda_tag)
+                        c->sources[c->n_sources++] = c->endpoints[i];
+                else
+                        c->endpoints[n++] = c->endpoints[i];
+        c->n_endpoints = n;
         return 0;
 }
 
@@ -710,7 +693,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         if (r < 0 && n_errors(&p) == 1)
                 goto fail;      /* the main file cannot be read: nothing else to say */
         read_error = r;
-        r = list_dropins(&p, path);
+        r = config_list_dropins(&p, path);
         if (r < 0)
                 goto fail;
         /* The main file is read in full first, so its errors come first, as the files are listed. */
@@ -723,10 +706,14 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         }
 
         for (size_t i = 0; i < p.n_sections; i++)
-                if (p.sections[i]->ep)
+                if (p.sections[i]->ep && p.sections[i]->ep->lambda_tag)
+                        finish_source(&p, p.sections[i]);
+                else if (p.sections[i]->ep)
                         finish_endpoint(&p, p.sections[i]);
+        if (!p.failed_oom && split_sources(c) < 0)
+                p.failed_oom = true;
 
-        if (p.failed_oom || keep_globals(&p) < 0) {
+        if (p.failed_oom || config_keep_globals(&p) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
@@ -778,4 +765,135 @@ bool config_global_equal(const struct config *a, const struct config *b) {
                     !config_keys[i].type->equal(const_field_of(&config_keys[i], a), const_field_of(&config_keys[i], b)))
                         return false;
         return true;
+}
+
+/* ---------------------------------------------------------------- derived */
+
+int config_endpoint_derive(const struct endpoint_config *source, const char *name, const char *lambda,
+                           unsigned containers, config_problem_fn problem, void *userdata,
+                           struct endpoint_config **ret) {
+        struct endpoint_config *ep;
+        int r = 0;
+
+        ep = calloc(1, sizeof *ep);
+        if (!ep)
+                return -ENOMEM;
+        for (size_t i = 0; i < config_n_keys && r >= 0; i++) {
+                const struct key *k = &config_keys[i];
+
+                /* A source has none of the keys that cannot be inherited (url, lambda, header). */
+                if ((k->scope & CONFIG_SCOPE_ENDPOINT) && k->type->copy)
+                        r = k->type->copy(field_of(k, ep), const_field_of(k, source));
+        }
+        if (r < 0)
+                goto fail;
+        /* What makes the source a source is not the endpoint's: a new refresh interval restarts nothing. */
+        string_done(&ep->lambda_tag);
+        ep->refresh_usec = 0;
+        ep->discovered = true;
+        ep->line = source->line;
+        if (source->file && !(ep->file = strdup(source->file))) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        ep->containers = containers;
+        ep->name = strdup(name);
+        ep->lambda = strdup(lambda);
+        if (!ep->name || !ep->lambda) {
+                r = -ENOMEM;
+                goto fail;
+        }
+        r = lambda_setup(ep, 0, problem, userdata);
+        if (r == 0)
+                r = -EINVAL;
+        if (r < 0)
+                goto fail;
+        *ret = ep;
+        return 0;
+fail:
+        config_endpoint_free(ep);
+        return r;
+}
+
+/* A copy of a loaded endpoint, derived fields and all: the struct, then every string and list anew. */
+static int endpoint_dup(const struct endpoint_config *src, struct endpoint_config **ret) {
+        struct endpoint_config *ep;
+        int r = 0;
+
+        ep = malloc(sizeof *ep);
+        if (!ep)
+                return -ENOMEM;
+        *ep = *src;
+        ep->name = ep->file = ep->url_display = NULL;
+        ep->header_list = NULL;
+        for (size_t i = 0; i < config_n_keys; i++)
+                if ((config_keys[i].scope & CONFIG_SCOPE_ENDPOINT) && config_keys[i].type->done)
+                        *(void **) field_of(&config_keys[i], ep) = NULL;
+        for (size_t i = 0; i < config_n_keys && r >= 0; i++) {
+                const struct key *k = &config_keys[i];
+
+                if (!(k->scope & CONFIG_SCOPE_ENDPOINT) || !k->type->done)
+                        continue;
+                if (k->type->copy)
+                        r = k->type->copy(field_of(k, ep), const_field_of(k, src));
+                else if (k->offset == offsetof(struct endpoint_config, headers)) {
+                        if (!src->headers)
+                                continue;
+                        ep->headers = calloc(src->n_headers + 1, sizeof(char *));
+                        if (!ep->headers)
+                                r = -ENOMEM;
+                        for (size_t j = 0; r >= 0 && j < src->n_headers; j++)
+                                if (!(ep->headers[j] = strdup(src->headers[j])))
+                                        r = -ENOMEM;
+                } else
+                        /* url and lambda: strings, whose derived fields came with the struct. */
+                        r = string_copy(field_of(k, ep), const_field_of(k, src));
+        }
+        if (r >= 0 && (!(ep->name = strdup(src->name)) || (src->file && !(ep->file = strdup(src->file))) ||
+                       (src->url_display && !(ep->url_display = strdup(src->url_display)))))
+                r = -ENOMEM;
+        for (const struct curl_slist *h = src->header_list; h && r >= 0; h = h->next) {
+                struct curl_slist *l = curl_slist_append(ep->header_list, h->data);
+
+                if (!l)
+                        r = -ENOMEM;
+                else
+                        ep->header_list = l;
+        }
+        if (r < 0) {
+                config_endpoint_free(ep);
+                return r;
+        }
+        *ret = ep;
+        return 0;
+}
+
+int config_combine(const struct config *base, struct endpoint_config **extra, size_t n_extra, struct config **ret) {
+        struct config *c;
+        int r = 0;
+
+        c = calloc(1, sizeof *c);
+        if (!c)
+                return -ENOMEM;
+        c->path = strdup(base->path);
+        c->endpoints = calloc(base->n_endpoints + n_extra + 1, sizeof(struct endpoint_config *));
+        if (!c->path || !c->endpoints || config_copy_files(base, c) < 0)
+                r = -ENOMEM;
+        for (size_t i = 0; i < config_n_keys && r >= 0; i++)
+                if (config_keys[i].scope == CONFIG_SCOPE_GLOBAL)
+                        r = config_keys[i].type->copy(field_of(&config_keys[i], c),
+                                                      const_field_of(&config_keys[i], base));
+        for (size_t i = 0; i < base->n_endpoints && r >= 0; i++) {
+                r = endpoint_dup(base->endpoints[i], &c->endpoints[i]);
+                if (r >= 0)
+                        c->n_endpoints++;
+        }
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
+        for (size_t i = 0; i < n_extra; i++)
+                c->endpoints[c->n_endpoints++] = extra[i];
+        *ret = c;
+        return 0;
 }

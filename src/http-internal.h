@@ -52,6 +52,7 @@ struct group {
         /* A follower waits no longer than its leader may take to connect (start_followers()). */
         uint64_t timeout_usec, connect_timeout_usec;
         bool scouted;                   /* its origin's ALPN was asked for (scout_start()) */
+        bool rescout;                   /* the scout under TLS 1.2 was refused: ask again without the cap */
         bool serial;                    /* the origin speaks HTTP/1.1: every member goes at once */
         struct group_conn {             /* the leaders' connections, by local port (note_stream()) */
                 int port;
@@ -70,6 +71,7 @@ struct transfer {
         bool waiting;                   /* a follower not yet on the multi handle (in group->waiting) */
         bool leader;                    /* opens a connection for the group's followers, not ready yet */
         bool scout;                     /* connect-only, asks the group's origin for its ALPN (scout_start()) */
+        bool tls12;                     /* at most TLS 1.2: a request that leaves as its handshake ends (tls12_wanted()) */
         struct transfer *wait_prev, *wait_next;
         uint64_t started_usec;          /* CLOCK_MONOTONIC, when a follower was taken; see follower_timeout() */
         uint64_t waited_usec;           /* kept back for its group's connections */
@@ -125,6 +127,13 @@ enum alpn {
         ALPN_H2,
 };
 
+/* Whether an origin accepts a handshake with TLS at most 1.2, as far as http knows (see tls12_wanted()). */
+enum tls12 {
+        TLS12_UNKNOWN,
+        TLS12_YES,
+        TLS12_REFUSED,
+};
+
 /*
  * libcurl's default limit of streams on one HTTP/2 connection, set for
  * certain, and the least RFC 9113 asks a server to allow: nginx allows 128.
@@ -148,12 +157,17 @@ enum alpn origin_alpn(struct http *h, const struct http_request *req);
 void origin_learn(struct http *h, const struct http_request *req, enum alpn alpn);
 unsigned origin_streams(struct http *h, const struct http_request *req);
 void origin_learn_streams(struct http *h, const struct http_request *req, unsigned streams);
+enum tls12 origin_tls12(struct http *h, const struct http_request *req);
+void origin_learn_tls12(struct http *h, const struct http_request *req, enum tls12 tls12);
 enum alpn alpn_of_connection(CURL *easy);
 void origins_free(struct http *h);
 
 /* http-round.c */
 size_t origin_length(const char *url);
 bool round_wants_streams(struct http *h, const struct http_request *req);
+bool request_holds_body(const struct http_request *req);
+bool tls12_wanted(struct http *h, const struct http_request *req);
+void tls12_set(struct transfer *t);
 int group_join(struct http *h, struct transfer *t, bool body, bool follow);
 void group_leave(struct transfer *t);
 void group_unref(struct group *g);

@@ -2,7 +2,8 @@
 /*
  * http-origin.c: what http remembers of each origin across rounds: whether
  * TLS (ALPN) gave it HTTP/2 or HTTP/1.1, and how many streams one of its
- * HTTP/2 connections carried (see note_stream()).  An origin is what
+ * HTTP/2 connections carried (see note_stream()), and whether it accepts
+ * TLS 1.2 (see tls12_wanted()).  An origin is what
  * libcurl shares connections by, as groups key them (see group_fits()):
  * scheme, host and port, the CA file and the client certificate.
  */
@@ -28,6 +29,7 @@ struct origin {
         char *ca_file, *client_cert;
         enum alpn alpn;
         unsigned streams;               /* an HTTP/2 connection carried this many at most; 0: not known */
+        enum tls12 tls12;
 };
 
 static bool origin_fits(const struct origin *o, const struct http_request *req) {
@@ -110,6 +112,19 @@ void origin_learn_streams(struct http *h, const struct http_request *req, unsign
 
         if (streams > 0 && streams <= STREAMS_PER_CONNECTION && (o = origin_entry(h, req, true)))
                 o->streams = streams;
+}
+
+enum tls12 origin_tls12(struct http *h, const struct http_request *req) {
+        struct origin *o = origin_entry(h, req, false);
+
+        return o ? o->tls12 : TLS12_UNKNOWN;
+}
+
+void origin_learn_tls12(struct http *h, const struct http_request *req, enum tls12 tls12) {
+        struct origin *o;
+
+        if (tls12 != TLS12_UNKNOWN && (o = origin_entry(h, req, true)))
+                o->tls12 = tls12;
 }
 
 /*

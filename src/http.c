@@ -532,6 +532,8 @@ int transfer_setup(struct http *h, struct transfer *t) {
                 cc = follower_setup(t);
         if (t->scout && cc == CURLE_OK)
                 cc = scout_setup(t);
+        if (t->tls12 && cc == CURLE_OK)
+                tls12_set(t);
 #undef SET
         if (cc != CURLE_OK)
                 return log_full(LOG_ERR, EINVAL, "Failed to set up a request for %s: %s", req->name,
@@ -558,7 +560,7 @@ int transfer_get(struct http *h, struct transfer **ret) {
         t->http = h;
         t->next = NULL;
         t->waited_usec = 0;
-        t->scout = false;
+        t->scout = t->tls12 = false;
         *ret = t;
         return 0;
 }
@@ -587,11 +589,12 @@ int http_start(struct http *h, const struct http_request *req, unsigned flags, v
 
         r = h->multi ? 0 : multi_new(h);
         if (r >= 0 && !t->probe) {
-                bool body = req->body && req->body[0] && !streq_ptr(req->method, "HEAD");
+                bool body = request_holds_body(req);
                 bool streams = round_wants_streams(h, req);
 
                 if (body || streams)
                         r = group_join(h, t, body, streams);
+                t->tls12 = !streams && tls12_wanted(h, req);
         }
         if (r >= 0)
                 r = transfer_setup(h, t);
@@ -676,6 +679,9 @@ void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
                 snprintf(t->error, sizeof t->error, "not sent: no socket: %s", socket_error(t->socket_errno));
         if (t->group)
                 leader_failed(t, code);         /* with the reason as told */
+        /* A server that no longer speaks TLS 1.2: its next rounds use any version. */
+        if (t->tls12 && !t->scout && code == CURLE_SSL_CONNECT_ERROR)
+                origin_learn_tls12(h, &t->req, TLS12_REFUSED);
         /* Under "auto", what the origin speaks now decides how its next round goes (round_wants_streams()). */
         if (code == CURLE_OK && !t->probe && t->req.http_version == HTTP_VERSION_AUTO && is_https(t->req.url))
                 origin_learn(h, &t->req, http_version >= CURL_HTTP_VERSION_2_0 ? ALPN_H2 : ALPN_H1);

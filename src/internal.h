@@ -91,6 +91,7 @@ bool journal_budget_admit(struct journal_budget *b, uint64_t now, bool failed);
 /* ------------------------------------------------------------- metrics.c */
 
 int metrics_format(FILE *f, const struct endpoint_stats *st, size_t n);
+int metrics_format_sources(FILE *f, const struct source_stats *src, size_t n);
 
 /* -------------------------------------------------------------- lambda.c */
 
@@ -101,3 +102,33 @@ int lambda_url(const struct lambda_target *t, const char *region, char **ret);
 int lambda_payload_check(const char *body);
 int lambda_client_context(const char *body, char **ret);
 enum reuse lambda_log_reuse(const char *log_result_b64);
+
+/* ------------------------------------------------------------- tagging.c */
+
+#define TAGGING_PER_PAGE        100                     /* ResourcesPerPage: the most the API gives */
+#define TAGGING_PAGE_MAX        (4U * 1024U * 1024U)    /* bytes of a page: 100 functions with 50 tags each take 2.2 MB */
+
+/* One function a page lists: its ARN and the value of the source's tag. */
+struct tagging_resource {
+        char *arn;
+        char *value;
+};
+
+struct tagging_page {
+        struct tagging_resource *items;
+        size_t n;
+        char *next_token;               /* NULL: the last page */
+};
+
+/* GetResources' body: Lambda functions with tag key, one page of TAGGING_PER_PAGE from token (NULL: the first). */
+int tagging_request_body(const char *key, const char *token, char **ret);
+/* -EBADMSG with why when the page is not GetResources' answer; -ENOMEM. */
+int tagging_page_parse(const char *body, size_t len, const char *key, struct tagging_page *ret, char *why,
+                       size_t size);
+void tagging_page_done(struct tagging_page *p);
+/* An error answer, as "HTTP 400 ThrottledException: Rate exceeded". */
+void tagging_error(long status, const char *error_type, const char *body, size_t len, char *why, size_t size);
+/* A tag value: "N" or "N:QUALIFIER"; -EINVAL if it is neither.  *ret_qualifier points into value, or is NULL. */
+int tagging_tag_value(const char *value, unsigned *ret_containers, const char **ret_qualifier);
+/* The function name of a function's ARN; -EINVAL for anything else. */
+int tagging_arn_function(const char *arn, char *name, size_t size);

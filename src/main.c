@@ -33,7 +33,9 @@ struct daemon {
         bool once;
         bool json;                      /* --json: what -n and --once print, for scripts */
         struct once_report *once_report;
+        bool discover;                  /* --discover: print what the sources find, warm nothing */
         sd_event *event;
+        struct discovery *disc;         /* the sources, and the file's endpoints they join */
         struct scheduler *sched;
         struct journal_sink *journal;
         sd_event_source *status_timer;
@@ -61,6 +63,7 @@ static void help(void) {
                "      --once           run one round of every endpoint now, print a table,\n"
                "                       and exit 0 only if every endpoint reached N\n"
                "      --json           with -n or --once, print JSON instead\n"
+               "      --discover       print the endpoints the tag sources find, warm nothing\n"
                "  -v, --verbose        also log debug messages\n"
                "  -V, --version        print the version and exit\n"
                "  -h, --help           print this help and exit\n"
@@ -74,6 +77,30 @@ static void help(void) {
 
 /* A package starts warmd before anyone has written an endpoint: it waits, and says what to do. */
 #define IDLE_FORMAT "no endpoints configured: edit %s, then systemctl reload warmd"
+
+/* "; sources: fleet 250, other 3 (2 refresh errors)": the endpoints each source found, and its failures. */
+static void sources_status(struct daemon *d, char *buf, size_t size) {
+        size_t n = discovery_sources(d->disc), len = strlen(buf);
+
+        for (size_t i = 0; i < n && len < size; i++) {
+                struct source_stats st;
+                int w;
+
+                discovery_source_stats(d->disc, i, &st);
+                w = snprintf(buf + len, size - len, "%s%s %zu", i == 0 ? (len ? "; sources: " : "sources: ") : ", ",
+                             st.name, st.endpoints);
+                if (w < 0)
+                        return;
+                len += (size_t) w;
+                if (st.refresh_errors > 0 && len < size) {
+                        w = snprintf(buf + len, size - len, " (%" PRIu64 " refresh error%s%s)", st.refresh_errors,
+                                     st.refresh_errors == 1 ? "" : "s", st.failing ? ", failing" : "");
+                        if (w < 0)
+                                return;
+                        len += (size_t) w;
+                }
+        }
+}
 
 static void status_now(struct daemon *d) {
         struct status_totals t;
@@ -89,7 +116,8 @@ static void status_now(struct daemon *d) {
                          d->reload_note[0] ? "; " : "", js.dropped, js.dropped == 1 ? "" : "s");
         else
                 snprintf(extra, sizeof extra, "%s", d->reload_note);
-        if (t.endpoints == 0) {
+        sources_status(d, extra, sizeof extra);
+        if (t.endpoints == 0 && discovery_base(d->disc)->n_sources == 0) {
                 r = snprintf(buf, sizeof buf, IDLE_FORMAT "%s%s", d->config_path, extra[0] ? "; " : "", extra);
                 r = r < 0 || (size_t) r >= sizeof buf ? -ENOBUFS : 0;
         } else
@@ -191,19 +219,25 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
 static void metrics_now(struct daemon *d) {
         const char *path = scheduler_config(d->sched)->metrics_file;
         size_t n = scheduler_endpoints(d->sched);
+        size_t n_src = discovery_sources(d->disc);
         struct endpoint_stats *st;
+        struct source_stats *src;
         int r = -ENOMEM;
 
         if (!path)
                 return;
         d->metrics_last = now_usec(CLOCK_MONOTONIC);
         st = calloc(n ? n : 1, sizeof *st);
-        if (st) {
+        src = calloc(n_src ? n_src : 1, sizeof *src);
+        if (st && src) {
                 for (size_t i = 0; i < n; i++)
                         scheduler_endpoint_stats(d->sched, i, &st[i]);
-                r = metrics_write(path, st, n);
-                free(st);
+                for (size_t i = 0; i < n_src; i++)
+                        discovery_source_stats(d->disc, i, &src[i]);
+                r = metrics_write(path, st, n, src, n_src);
         }
+        free(st);
+        free(src);
         if (r < 0 && r != d->metrics_error)
                 log_error_errno(r, "Failed to write the metrics file %s", path);
         else if (r >= 0 && d->metrics_error < 0)
@@ -242,6 +276,7 @@ static void on_event(void *userdata, const struct scheduler_event *ev) {
         struct daemon *d = userdata;
 
         journal_sink_event(d->journal, ev);
+        discovery_event(d->disc, ev);
         status_sink(d, ev);
         metrics_sink(d, ev);
         once_sink(d, ev);
@@ -334,7 +369,7 @@ static void check_fd_limit(const struct config *c) {
 }
 
 
-static void log_config_loaded(const struct config *c) {
+static void log_config_loaded(struct daemon *d, const struct config *c) {
         struct journal_record rec;
         size_t containers = config_total_containers(c), dropins = c->n_files > 0 ? c->n_files - 1 : 0;
         char with[64] = "";
@@ -351,7 +386,8 @@ static void log_config_loaded(const struct config *c) {
             journal_record_add(&rec, "WARMD_CONTAINERS=%zu", containers) >= 0)
                 journal_send(&rec);
         journal_record_done(&rec);
-        if (c->n_endpoints == 0)
+        /* With sources, what they find comes later: not idle. */
+        if (c->n_endpoints == 0 && discovery_base(d->disc)->n_sources == 0)
                 log_event(LOG_NOTICE, WARMD_MESSAGE_IDLE, NULL, IDLE_FORMAT, c->path);
 }
 
@@ -372,6 +408,44 @@ static int load(const char *path, unsigned flags, bool to_log, struct config **r
         return r;
 }
 
+/* The file's endpoints with what the sources found, to the scheduler, which keeps what did not change. */
+static int apply_discovered(struct daemon *d) {
+        struct config *c = NULL;
+        int r;
+
+        r = discovery_config(d->disc, &c);
+        if (r >= 0)
+                r = scheduler_apply_config(d->sched, c);
+        if (r < 0) {
+                config_free(c);
+                return r;
+        }
+        journal_sink_set_config(d->journal, scheduler_config(d->sched));
+        return 0;
+}
+
+static bool endpoint_busy(void *userdata, const char *name) {
+        struct daemon *d = userdata;
+
+        return d->sched && scheduler_endpoint_busy(d->sched, name);
+}
+
+/* A source's refresh ended: in the daemon, its endpoints are warmed from now on. */
+static void on_discovered(void *userdata) {
+        struct daemon *d = userdata;
+        int r;
+
+        if (!d->sched || d->once || d->discover)
+                return;
+        r = apply_discovered(d);
+        if (r < 0)
+                log_error_errno(r, "Failed to apply the endpoints the sources found");
+        else
+                check_fd_limit(scheduler_config(d->sched));
+        metrics_now(d);
+        status_now(d);
+}
+
 static void reload(struct daemon *d) {
         struct config *c = NULL;
         char when[16] = "";
@@ -385,11 +459,16 @@ static void reload(struct daemon *d) {
 
         r = load(d->config_path, 0, true, &c);
         if (r >= 0) {
-                r = scheduler_apply_config(d->sched, c);
-                if (r < 0) {
+                /* The sources are read again; until they answer, each keeps what it found, if it did not change. */
+                r = discovery_set_config(d->disc, c);
+                if (r < 0)
                         config_free(c);
+                else
+                        r = apply_discovered(d);
+                if (r >= 0)
+                        discovery_start(d->disc);
+                else
                         log_error_errno(r, "Failed to apply %s", d->config_path);
-                }
         }
         if (r < 0) {
                 log_event(LOG_ERR, WARMD_MESSAGE_RELOAD_FAILED, NULL,
@@ -399,7 +478,7 @@ static void reload(struct daemon *d) {
         } else {
                 d->reload_note[0] = '\0';
                 journal_sink_set_config(d->journal, scheduler_config(d->sched));
-                log_config_loaded(scheduler_config(d->sched));
+                log_config_loaded(d, scheduler_config(d->sched));
                 check_fd_limit(scheduler_config(d->sched));
                 /* Removed endpoints leave the file now, and a new metrics_file exists from the start. */
                 metrics_now(d);
@@ -416,7 +495,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         int r;
 
         if (si->ssi_signo == SIGHUP) {
-                if (!d->once)
+                if (!d->once && d->sched)
                         reload(d);
                 return 0;
         }
@@ -550,8 +629,28 @@ static int setup_loop(struct daemon *d) {
         return 0;
 }
 
+/*
+ * --once and --discover read every source before anything else: what they
+ * find is what is warmed, or printed.  The loop runs until each source has
+ * ended its first refresh, well or not, or a signal stops warmd.
+ */
+static int discover_first(struct daemon *d) {
+        int r = 0;
+
+        discovery_start(d->disc);
+        while (r >= 0 && !discovery_settled(d->disc)) {
+                if (sd_event_get_state(d->event) == SD_EVENT_FINISHED)
+                        return -ECANCELED;
+                r = sd_event_run(d->event, UINT64_MAX);
+        }
+        if (r < 0)
+                log_error_errno(r, "Event loop failed");
+        return r < 0 ? r : 0;
+}
+
 /* Takes ownership of c.  Returns the exit status. */
 static int run(struct daemon *d, struct config *c) {
+        struct config *warm = NULL;
         int r;
 
         raise_nofile();
@@ -567,22 +666,39 @@ static int run(struct daemon *d, struct config *c) {
         if (r >= 0 && (r = journal_sink_new(&d->journal)) < 0)
                 log_error_errno(r, "Failed to set up the journal sink");
         if (r >= 0) {
-                d->once_left = c->n_endpoints;
                 journal_set_event(d->event);
-                r = scheduler_new(d->event, c, d->once ? SCHEDULER_ONE_ROUND : 0, on_event, d, &d->sched);
+                r = discovery_new(d->event, on_discovered, endpoint_busy, d, &d->disc);
+                if (r >= 0 && (r = discovery_set_config(d->disc, c)) >= 0)
+                        c = NULL;       /* the discovery's now: the file's endpoints, and its sources */
+                if (r < 0)
+                        log_error_errno(r, "Failed to set up the sources");
+        }
+        if (r >= 0 && (d->once || d->discover))
+                r = discover_first(d);
+        if (r >= 0 && d->discover) {
+                r = check_stdout(discovery_print(d->disc, stdout) < 0 ? EXIT_RUNTIME : EXIT_OK);
+                goto done;
+        }
+        if (r >= 0 && (r = discovery_config(d->disc, &warm)) < 0)
+                log_error_errno(r, "Failed to set up the endpoints");
+        if (r >= 0) {
+                d->once_left = warm->n_endpoints;
+                r = scheduler_new(d->event, warm, d->once ? SCHEDULER_ONE_ROUND : 0, on_event, d, &d->sched);
                 if (r < 0)
                         log_error_errno(r, "Failed to set up the endpoints");
                 else
-                        c = NULL;       /* the scheduler's now */
+                        warm = NULL;    /* the scheduler's now */
         }
         if (r >= 0) {
                 log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
                           d->once ? " one round" : "");
                 journal_sink_set_config(d->journal, scheduler_config(d->sched));
-                log_config_loaded(scheduler_config(d->sched));
+                log_config_loaded(d, scheduler_config(d->sched));
                 check_fd_limit(scheduler_config(d->sched));
                 r = scheduler_start(d->sched);
         }
+        if (r >= 0 && !d->once)
+                discovery_start(d->disc);
         if (r >= 0 && !(d->once && scheduler_config(d->sched)->n_endpoints == 0)) {
                 if (!d->once) {
                         status_now(d);
@@ -596,14 +712,21 @@ static int run(struct daemon *d, struct config *c) {
 
         if (r >= 0 && d->once) {
                 metrics_now(d);
-                r = check_stdout(print_once(d));
+                r = print_once(d);
+                /* A source not read has warmed none of its functions: short of what the file asks. */
+                if (r == EXIT_OK && !discovery_listed(d->disc))
+                        r = EXIT_SHORT;
+                r = check_stdout(r);
         } else if (r >= 0)
                 r = EXIT_OK;
         else
                 r = EXIT_RUNTIME;
+done:
         config_free(c);
+        config_free(warm);
         d->sched = scheduler_free(d->sched);
         d->once_report = once_report_free(d->once_report);
+        d->disc = discovery_free(d->disc);
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
         d->watchdog_timer = sd_event_source_disable_unref(d->watchdog_timer);
         d->metrics_timer = sd_event_source_disable_unref(d->metrics_timer);
@@ -618,12 +741,13 @@ static int run(struct daemon *d, struct config *c) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_ONCE = 0x100, ARG_JSON };
+        enum { ARG_ONCE = 0x100, ARG_JSON, ARG_DISCOVER };
         static const struct option options[] = {
                 { "config",       required_argument, NULL, 'c' },
                 { "check-config", no_argument,       NULL, 'n' },
                 { "once",         no_argument,       NULL, ARG_ONCE },
                 { "json",         no_argument,       NULL, ARG_JSON },
+                { "discover",     no_argument,       NULL, ARG_DISCOVER },
                 { "verbose",      no_argument,       NULL, 'v' },
                 { "version",      no_argument,       NULL, 'V' },
                 { "help",         no_argument,       NULL, 'h' },
@@ -651,6 +775,9 @@ int main(int argc, char *argv[]) {
                 case ARG_JSON:
                         d.json = true;
                         break;
+                case ARG_DISCOVER:
+                        d.discover = true;
+                        break;
                 case 'v':
                         verbose = true;
                         break;
@@ -669,8 +796,9 @@ int main(int argc, char *argv[]) {
                         program_invocation_short_name, argv[optind], program_invocation_short_name);
                 return EXIT_CONFIG;
         }
-        if (check && d.once) {
-                fprintf(stderr, "%s: --check-config and --once cannot be combined\n", program_invocation_short_name);
+        if (check + d.once + d.discover > 1) {
+                fprintf(stderr, "%s: only one of --check-config, --once and --discover can be given\n",
+                        program_invocation_short_name);
                 return EXIT_CONFIG;
         }
         if (d.json && !check && !d.once) {

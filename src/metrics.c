@@ -190,7 +190,27 @@ int metrics_format(FILE *f, const struct endpoint_stats *st, size_t n) {
         return ferror(f) ? -EIO : 0;
 }
 
-int metrics_write(const char *path, const struct endpoint_stats *st, size_t n) {
+/* The discovery sources: what each found, and how often reading it failed. */
+int metrics_format_sources(FILE *f, const struct source_stats *src, size_t n) {
+        if (n == 0)
+                return 0;
+        header(f, "warmd_source_endpoints", "gauge", "Endpoints the source found at its last successful refresh.");
+        for (size_t i = 0; i < n; i++) {
+                fputs("warmd_source_endpoints{source=\"", f);
+                put_label(f, src[i].name);
+                fprintf(f, "\"} %zu\n", src[i].endpoints);
+        }
+        header(f, "warmd_source_refresh_errors_total", "counter", "Refreshes of the source that failed.");
+        for (size_t i = 0; i < n; i++) {
+                fputs("warmd_source_refresh_errors_total{source=\"", f);
+                put_label(f, src[i].name);
+                fprintf(f, "\"} %" PRIu64 "\n", src[i].refresh_errors);
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+int metrics_write(const char *path, const struct endpoint_stats *st, size_t n, const struct source_stats *src,
+                  size_t n_src) {
         char *tmp = NULL;
         const char *slash = strrchr(path, '/');
         FILE *f;
@@ -218,6 +238,8 @@ int metrics_write(const char *path, const struct endpoint_stats *st, size_t n) {
                 goto fail;
         }
         r = metrics_format(f, st, n);
+        if (r >= 0)
+                r = metrics_format_sources(f, src, n_src);
         if (fclose(f) != 0 && r >= 0)
                 r = -errno;
         if (r < 0)

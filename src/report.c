@@ -160,6 +160,8 @@ static struct json_object *endpoint_json(const struct endpoint_config *ep) {
             add_nullable(o, "audience", ep->audience) < 0 ||
             add_nullable(o, "resource", ep->resource) < 0 ||
             add_nullable(o, "client_id", ep->client_id) < 0 ||
+            add_nullable(o, "lambda_tag", ep->lambda_tag) < 0 ||
+            add_duration_or_null(o, "refresh", ep->refresh_usec) < 0 ||
             add_int(o, "topup", ep->topup_factor) < 0) {
                 json_object_put(o);
                 return NULL;
@@ -168,14 +170,15 @@ static struct json_object *endpoint_json(const struct endpoint_config *ep) {
 }
 
 static int config_json(FILE *f, const struct config *c) {
-        struct json_object *o = json_object_new_object(), *files, *globals, *eps;
+        struct json_object *o = json_object_new_object(), *files, *globals, *eps, *sources;
         int r = -ENOMEM;
 
         if (!o)
                 return -ENOMEM;
         if (add(o, "files", files = json_object_new_array()) < 0 ||
             add(o, "globals", globals = json_object_new_array()) < 0 ||
-            add(o, "endpoints", eps = json_object_new_array()) < 0)
+            add(o, "endpoints", eps = json_object_new_array()) < 0 ||
+            add(o, "sources", sources = json_object_new_array()) < 0)
                 goto fail;
         for (size_t i = 0; i < c->n_files; i++)
                 if (append(files, json_object_new_string(c->files[i])) < 0)
@@ -194,6 +197,9 @@ static int config_json(FILE *f, const struct config *c) {
         for (size_t i = 0; i < c->n_endpoints; i++)
                 if (append(eps, endpoint_json(c->endpoints[i])) < 0)
                         goto fail;
+        for (size_t i = 0; i < c->n_sources; i++)
+                if (append(sources, endpoint_json(c->sources[i])) < 0)
+                        goto fail;
         r = print_json(f, o);
 fail:
         json_object_put(o);
@@ -202,18 +208,24 @@ fail:
 
 /* An endpoint's lines under its file: the place for whatever more -n says of one endpoint. */
 static void endpoint_text(FILE *f, const struct endpoint_config *ep) {
-        fprintf(f, "  [%s] line %u: %u container%s, %s\n", ep->name, ep->line, ep->containers,
-                ep->containers == 1 ? "" : "s", ep->url_display ? ep->url_display : "no URL");
+        if (ep->lambda_tag)
+                fprintf(f, "  [%s] line %u: a source of the Lambda functions tagged %s\n", ep->name, ep->line,
+                        ep->lambda_tag);
+        else
+                fprintf(f, "  [%s] line %u: %u container%s, %s\n", ep->name, ep->line, ep->containers,
+                        ep->containers == 1 ? "" : "s", ep->url_display ? ep->url_display : "no URL");
 }
 
 static void config_text(FILE *f, const struct config *c) {
-        size_t j = 0;
+        size_t j = 0, k = 0;
 
-        /* The endpoints are in the order they were read, file by file. */
+        /* The endpoints and the sources are in the order they were read, file by file. */
         for (size_t i = 0; i < c->n_files; i++) {
                 fprintf(f, "%s\n", c->files[i]);
                 for (; j < c->n_endpoints && streq_ptr(c->endpoints[j]->file, c->files[i]); j++)
                         endpoint_text(f, c->endpoints[j]);
+                for (; k < c->n_sources && streq_ptr(c->sources[k]->file, c->files[i]); k++)
+                        endpoint_text(f, c->sources[k]);
         }
         /* Endpoints made otherwise than from a file, if any, follow the files'. */
         if (j < c->n_endpoints)
@@ -225,7 +237,7 @@ static void config_text(FILE *f, const struct config *c) {
         for (size_t i = 0; i < c->n_globals; i++)
                 fprintf(f, "  %s = %s (%s:%u)\n", c->globals[i].key, c->globals[i].value, c->globals[i].file,
                         c->globals[i].line);
-        fprintf(f, "configuration OK%s\n", c->n_endpoints == 0 ? " (no endpoints)" : "");
+        fprintf(f, "configuration OK%s\n", c->n_endpoints == 0 && c->n_sources == 0 ? " (no endpoints)" : "");
 }
 
 int report_config(FILE *f, const struct config *c, bool json) {

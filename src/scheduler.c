@@ -715,7 +715,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                 struct endpoint *ep = prepared[i] ? prepared[i] : find_sorted(sorted, s->n_endpoints, cfg->name);
 
                 if (prepared[i]) {
-                        log_info("%s: new endpoint, first round now", cfg->name);
+                        log_full(ENDPOINT_LOG_LEVEL(cfg), 0, "%s: new endpoint, first round now", cfg->name);
                         (void) arm_first(ep, now);
                 } else if (endpoint_config_equal(ep->cfg, cfg)) {
                         /* Keep the config object curl already points into; the equal new one goes away instead. */
@@ -730,7 +730,8 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
                         ep->have_summary = false;
                         ep->learned = 0;        /* learned for another N or another URL */
                         ep->life.prev_end = 0;  /* an aborted round is no evidence of a reclaim */
-                        log_info("%s: configuration changed, starting a new round now", cfg->name);
+                        log_full(ENDPOINT_LOG_LEVEL(cfg), 0, "%s: configuration changed, starting a new round now",
+                                 cfg->name);
                         (void) arm_first(ep, now);
                 }
                 ep->kept = true;
@@ -746,7 +747,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
 
                 if (ep->kept)
                         continue;
-                log_info("%s: endpoint removed", ep->cfg->name);
+                log_full(ENDPOINT_LOG_LEVEL(ep->cfg), 0, "%s: endpoint removed", ep->cfg->name);
                 if (ep->state == ROUND_QUEUED)
                         ep->state = ROUND_IDLE;         /* already out of the rebuilt queue */
                 endpoint_free(ep);
@@ -855,6 +856,13 @@ void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
 
 size_t scheduler_endpoints(const struct scheduler *s) {
         return s->n_endpoints;
+}
+
+bool scheduler_endpoint_busy(const struct scheduler *s, const char *name) {
+        for (size_t i = 0; i < s->n_endpoints; i++)
+                if (streq(s->endpoints[i]->cfg->name, name))
+                        return s->endpoints[i]->state != ROUND_IDLE && s->endpoints[i]->state != ROUND_FIRST;
+        return false;
 }
 
 void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret) {

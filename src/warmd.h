@@ -74,6 +74,10 @@ struct endpoint_config {
         char *audience;                 /* google: the ID token's audience; the URL's origin unless set */
         char *resource;                 /* azure: the access token's resource */
         char *client_id;                /* azure: a user-assigned identity; NULL: the system-assigned one */
+        /* A discovery source (a section with lambda_tag): its other keys are defaults for what it finds. */
+        char *lambda_tag;               /* the tag key; NULL: a plain endpoint */
+        uint64_t refresh_usec;          /* how often the source's list is read again */
+        bool discovered;                /* made by a source (discover.c), not written in the file */
 };
 
 /* A [global] key set in a file, as "warmd -n" shows it. */
@@ -96,6 +100,9 @@ struct config {
         size_t n_endpoints;
         /* Pointers, so an unchanged endpoint can keep its config (which curl points into) across a reload. */
         struct endpoint_config **endpoints;
+        /* Discovery sources (sections with lambda_tag), in file order; discover.c turns them into endpoints. */
+        size_t n_sources;
+        struct endpoint_config **sources;
 };
 
 /*
@@ -118,6 +125,23 @@ struct config *config_free(struct config *c);
 void config_errors_clear(struct config_errors *e);
 bool endpoint_config_equal(const struct endpoint_config *a, const struct endpoint_config *b);
 size_t config_total_containers(const struct config *c);
+
+/* A problem with an endpoint made from a source, "[NAME]: ...", about the source's key. */
+typedef void (*config_problem_fn)(void *userdata, const char *key, const char *message);
+
+/*
+ * A Lambda endpoint made from a source's keys (discover.c): named name, invoking lambda (NAME or
+ * NAME:QUALIFIER) with containers.  Returns 0, -EINVAL when a problem was reported, or -ENOMEM.
+ */
+int config_endpoint_derive(const struct endpoint_config *source, const char *name, const char *lambda,
+                           unsigned containers, config_problem_fn problem, void *userdata,
+                           struct endpoint_config **ret);
+struct endpoint_config *config_endpoint_free(struct endpoint_config *ep);
+/*
+ * A configuration to hand to the scheduler: base's global keys and copies of its endpoints, then
+ * extra, whose n_extra endpoints it takes on success; without base's sources.
+ */
+int config_combine(const struct config *base, struct endpoint_config **extra, size_t n_extra, struct config **ret);
 
 /* ------------------------------------------------------------------ result */
 
@@ -360,6 +384,7 @@ int lifetime_round_end(struct lifetime *l, const struct summary *s, uint64_t jit
 #define WARMD_MESSAGE_FD_LIMIT       "bda9a326ca4d482ebd134d69ecd11966"
 #define WARMD_MESSAGE_JOURNAL_DROPPED "d4a0fc9c63f3443f97511d3f87900577"
 #define WARMD_MESSAGE_WATCHDOG       "61773b8630af47419e90e47ae4ac158b"
+#define WARMD_MESSAGE_DISCOVERY      "109a2f2a1d88444da988666d5d7b42cd"
 
 /*
  * A record as "FIELD=value" strings; built by pure functions, sent by
@@ -516,12 +541,16 @@ struct scheduler *scheduler_free(struct scheduler *s);
 int scheduler_start(struct scheduler *s);
 /* Takes ownership of c on success; on failure c stays the caller's and nothing changed. */
 int scheduler_apply_config(struct scheduler *s, struct config *c);
+/* An endpoint's start, change and stop: a source's refresh logs one record for all its own (discover.c). */
+#define ENDPOINT_LOG_LEVEL(cfg) ((cfg)->discovered ? LOG_DEBUG : LOG_INFO)
 const struct config *scheduler_config(const struct scheduler *s);
 void scheduler_totals(const struct scheduler *s, struct status_totals *ret);
 /* For --once: the last summary of endpoint i; -ENOENT before its first round ends. */
 int scheduler_endpoint_summary(const struct scheduler *s, size_t i, struct summary *ret);
 void scheduler_endpoint_stats(const struct scheduler *s, size_t i, struct endpoint_stats *ret);
 size_t scheduler_endpoints(const struct scheduler *s);
+/* Whether the endpoint of that name has a round in flight. */
+bool scheduler_endpoint_busy(const struct scheduler *s, const char *name);
 /*
  * For the watchdog, at now (ROUND_CLOCK usec): 0 while rounds are on time;
  * -ETIME when some endpoint is late, -ENOTCONN when curl's sockets are no
@@ -542,12 +571,55 @@ void once_report_event(struct once_report *r, const struct scheduler_event *ev);
 /* The table, or JSON; *ret_short: some endpoint reached fewer than N. */
 int once_report_print(FILE *f, const struct once_report *r, const struct scheduler *s, bool json, bool *ret_short);
 
+/* ---------------------------------------------------------------- discover */
+
+#define DISCOVER_ENDPOINTS_MAX 10000U   /* endpoints of one source at most; past it, the first by name */
+
+struct discovery;
+
+/* A refresh ended (well or not), or a function turned out gone: the set to warm may have changed. */
+typedef void (*discovery_changed_fn)(void *userdata);
+/* Whether the endpoint has a round in flight: one that leaves the list stays until that round ends. */
+typedef bool (*discovery_busy_fn)(void *userdata, const char *endpoint);
+
+int discovery_new(sd_event *e, discovery_changed_fn fn, discovery_busy_fn busy, void *userdata,
+                  struct discovery **ret);
+struct discovery *discovery_free(struct discovery *d);
+/* Takes c on success: its sources are read from now on, its endpoints are the static ones. */
+int discovery_set_config(struct discovery *d, struct config *c);
+const struct config *discovery_base(const struct discovery *d);
+/* Reads every source now. */
+void discovery_start(struct discovery *d);
+/* Whether every source has ended its first refresh, well or not (--once, --discover). */
+bool discovery_settled(const struct discovery *d);
+/* The set to warm: the file's endpoints, and those the sources found (a static one wins). */
+int discovery_config(struct discovery *d, struct config **ret);
+/* Every scheduler event: a function that answers 404 is left out for a while. */
+void discovery_event(struct discovery *d, const struct scheduler_event *ev);
+
+struct source_stats {
+        const char *name;
+        size_t endpoints;               /* as the last refresh found them */
+        uint64_t refresh_errors;        /* since start */
+        bool listed;                    /* a refresh has succeeded */
+        bool failing;                   /* the last refresh failed */
+};
+
+size_t discovery_sources(const struct discovery *d);
+void discovery_source_stats(const struct discovery *d, size_t i, struct source_stats *ret);
+/* Whether every source has been read, once at least. */
+bool discovery_listed(const struct discovery *d);
+/* What the sources found, as a table; -EIO when some source could not be read. */
+int discovery_print(struct discovery *d, FILE *f);
+
 /* ----------------------------------------------------------------- metrics */
 
 #define METRICS_MIN_GAP_USEC USEC_PER_SEC       /* the file is rewritten at most this often */
 
+struct source_stats;
 /* Replaces path atomically: a temporary file in the same directory, then rename(). */
-int metrics_write(const char *path, const struct endpoint_stats *st, size_t n);
+int metrics_write(const char *path, const struct endpoint_stats *st, size_t n, const struct source_stats *src,
+                  size_t n_src);
 
 /* ------------------------------------------------------------------ notify */
 
@@ -601,6 +673,15 @@ void auth_forget(struct auth *a, const struct config *c);
  */
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
                        char *why, size_t size);
+struct sigv4_request;
+struct sigv4_signature;
+/*
+ * A signature of req (another AWS API than Invoke, such as discover.c's tagging API) with the
+ * credentials Lambda endpoints use; profile: NULL for the default chain.  0, -EAGAIN while they are
+ * fetched (the changed callback follows), or another -errno with why (no secret in it).
+ */
+int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_request *req, time_t now,
+                  struct sigv4_signature *ret, char *why, size_t size);
 
 /* --------------------------------------------------------------------- aws */
 

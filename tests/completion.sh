@@ -28,11 +28,12 @@ comp() {
 check "the file is valid bash and registers a completion for warmd" \
 	bash --norc --noprofile -c 'source "$1" && complete -p warmd | grep -q "_warmd warmd$"' _ "$completion"
 check_eq "--che: --check-config" "--check-config" "$(comp warmd --che)"
-check_eq "--: every long option" "--check-config --config= --help --json --once --verbose --version" "$(comp warmd -- | xargs)"
+check_eq "--: every long option" "--check-config --config= --discover --help --json --once --verbose --version" "$(comp warmd -- | xargs)"
 check_eq "-- offers every long option of warmd --help" "$("$WARMD" --help | grep -oE -- '--[a-z-]+' | sort -u | xargs)" \
 	"$(comp warmd -- | sed 's/=$//' | xargs)"
 check_eq "-n, then --: --once is not offered, --json is" "--config= --help --json --verbose --version" "$(comp warmd -n -- | xargs)"
 check_eq "--once, then --: -n is not offered" "--config= --help --json --verbose --version" "$(comp warmd --once -- | xargs)"
+check_eq "--discover, then --: neither -n, --once nor --json" "--config= --help --verbose --version" "$(comp warmd --discover -- | xargs)"
 check_eq "-c, nothing typed: the main file" "$confdir/warmd.conf" "$(comp warmd -c '')"
 check_eq "-n -c, nothing typed: the main file and its drop-ins, not hidden or other files" \
 	"$confdir/warmd.conf $confdir/warmd.conf.d/10-a.conf $confdir/warmd.conf.d/20-b.conf" "$(comp warmd -n -c '' | xargs)"

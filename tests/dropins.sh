@@ -134,6 +134,24 @@ check_eq "-n: a duplicate across files names both FILE:LINE; an error in a drop-
 	"$(paste -sd'|' "$WORK/stderr")"
 rm "$dir/70-dup.conf" "$dir/80-typo.conf"
 
+# A discovery source in a drop-in: listed under its file, and in -n --json's sources.
+mkdir "$WORK/src.conf.d"
+conf -- static /static 1 >"$WORK/src.conf"
+printf '[global]\nregion = eu-west-1\n[team]\nlambda_tag = warm\n' >"$WORK/src.conf.d/10-src.conf"
+check_eq "-n: a source in a drop-in, under its file" \
+	"$WORK/src.conf.d/10-src.conf|  [team] line 3: a source of the Lambda functions tagged warm" \
+	"$("$WARMD" -n -c "$WORK/src.conf" | grep -A1 -x "$WORK/src.conf.d/10-src.conf" | paste -sd'|')"
+"$WARMD" -n --json -c "$WORK/src.conf" >"$WORK/src.json"
+check_eq "-n --json: the source with its file and line, the endpoint apart" "[('team', '$WORK/src.conf.d/10-src.conf', 3, 'warm')] ['static']" \
+	"$(json '" ".join(map(str, ([(s["name"], s["file"], s["line"], s["lambda_tag"]) for s in j["sources"]], [e["name"] for e in j["endpoints"]])))' "$WORK/src.json")"
+
+printf 'containers = 3\n' >>"$WORK/src.conf.d/10-src.conf"
+rc=0
+out=$("$WARMD" -n -c "$WORK/src.conf" 2>&1) || rc=$?
+check_eq "a source's error, found once every file was read, is located in its drop-in" \
+	"1 $WORK/src.conf.d/10-src.conf:5: [team]: 'containers' cannot be set in a source (a section with lambda_tag): each function's tag value says how many" \
+	"$rc $out"
+
 # Errors are listed file by file: one found after every file was read (a missing key in the main
 # file) comes before those of the drop-ins.
 printf '[nokey]\nurl = http://127.0.0.1:%s/x\n' "$PORT" >"$WORK/late.conf"

@@ -56,6 +56,8 @@ is reserved for them):
                             requests at once (as --requests-per-container)
     POST /_reset?token_fail=N  ... and the next N Azure token requests
                             answer 500 (tests/faas_azure.py)
+    POST /_tags             the tags GetResources lists, injected throttles
+                            (see faas_aws.Tagging)
 
 Arrival times.  A request "arrives" when its head has been fully received.
 By default the time is the kernel's receive timestamp of the data that
@@ -211,6 +213,7 @@ class Platform:
         self.aws = faas_aws.Lambda("", "us-east-1")   # the Invoke API and IMDS stand-ins
         self.google = None       # faas_google.Google, with --google-key or --google-metadata
         self.azure = faas_azure.Azure()
+        self.tagging = faas_aws.Tagging(self.aws)      # GetResources over tags set at run time
         self.reset_record()
 
     def reset_record(self):
@@ -220,6 +223,7 @@ class Platform:
         self.azure.reset_record()
         if self.google is not None:
             self.google.reset_record()
+        self.tagging.reset_record()
         # Requests in flight across a reset still count for max_in_flight,
         # from the reset on.
         self.carried = [(f, r) for f, r in getattr(self, "carried", ())
@@ -342,6 +346,7 @@ class Platform:
             "aws": self.aws.report(),
             "azure": self.azure.report(),
             "google": self.google.report() if self.google is not None else {},
+            "tagging": self.tagging.report(),
         }
 
 
@@ -689,8 +694,19 @@ class Connection:
             # absolute-form target: keep only the path
             rest = path.split("://", 1)[1]
             path = "/" + rest.split("/", 1)[1] if "/" in rest else "/"
+        if path == "/_tags":
+            self.tags_control(method, body)
+            return
         if path.startswith("/_"):
             self.control(method, path, query)
+            return
+        if headers.get("x-amz-target", "").startswith(faas_aws.TAGGING_TARGET_PREFIX):
+            answer = self.platform.tagging.get_resources(method, path, query, headers, body)
+            if answer is None:
+                self.busy = True     # stalled: the connection stays open, unanswered
+                return
+            status, out, extra = answer
+            self.respond(status, out, extra, ctype="application/x-amz-json-1.1")
             return
         if path.startswith(faas_aws.IMDS_PREFIX):
             status, out, ctype = self.platform.aws.imds(method, path, headers)
@@ -893,6 +909,18 @@ class Connection:
         else:
             self.send_error(404, "no such control path")
 
+    def tags_control(self, method, body):
+        """POST /_tags: the functions' tags, throttles and page size of GetResources (faas_aws.Tagging)."""
+        if method != "POST":
+            self.send_error(405, "use POST", "Allow: POST\r\n")
+            return
+        try:
+            out = self.platform.tagging.control(body)
+        except (ValueError, TypeError, AttributeError):
+            self.send_error(400, "bad /_tags body")
+            return
+        self.respond(200, json.dumps(out).encode(), "")
+
     # -- responses ------------------------------------------------------------
 
     def send_error(self, status, text, extra=""):
@@ -1028,6 +1056,7 @@ def main(argv=None):
         akid, _, secret = k.partition(":")
         secret, _, token = secret.partition(":")
         platform.aws.keys.add(akid, secret, token or None)
+    platform.tagging = faas_aws.Tagging(platform.aws)
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
     if args.google_key or args.google_metadata:

@@ -19,6 +19,12 @@ and the 4 KB log tail (X-Amz-Log-Type: Tail) ends with a REPORT line that has
 "Init Duration" only on a cold start, as Lambda's does.  An event holding
 {"raise": "TYPE"} makes the handler fail (X-Amz-Function-Error: Unhandled).
 
+Resource Groups Tagging API
+    POST /  (X-Amz-Target: ResourceGroupsTaggingAPI_20170126.GetResources)
+GetResources over tags set through the control path POST /_tags (see
+Tagging); signed as Invoke is, with service "tagging".  Its record is under
+"tagging" in /_report.
+
 IMDSv2
     PUT /latest/api/token                             (X-aws-ec2-metadata-token-ttl-seconds)
     GET /latest/meta-data/iam/security-credentials/   (the role name)
@@ -91,7 +97,7 @@ class Keys:
         self.keys[akid] = (secret, token, expires)
 
 
-def verify(keys, method, path, query, headers, body, wall=None):
+def verify(keys, method, path, query, headers, body, wall=None, want_service="lambda"):
     """Returns None if the request is signed right, else (error type, message)."""
     wall = time.time() if wall is None else wall
     m = AUTH_RE.match(headers.get("authorization", ""))
@@ -118,8 +124,8 @@ def verify(keys, method, path, query, headers, body, wall=None):
         return ("InvalidSignatureException", "Signature expired or not yet valid")
     if token is not None and headers.get("x-amz-security-token") != token:
         return ("UnrecognizedClientException", "The security token included in the request is invalid.")
-    if service != "lambda":
-        return ("InvalidSignatureException", "Credential should be scoped to correct service: 'lambda'.")
+    if service != want_service:
+        return ("InvalidSignatureException", "Credential should be scoped to correct service: '%s'." % want_service)
     want = signature(secret, amz_date, region, service, method, path, query,
                      headers, signed, body)
     if not hmac.compare_digest(want, sig):
@@ -275,6 +281,128 @@ class Lambda:
                 "imds_token_requests": self.imds_token_requests,
                 "imds_credential_fetches": self.imds_credential_fetches,
                 "issued": list(self.issued)}
+
+
+# ---------------------------------------------------------------------------
+# Resource Groups Tagging API: GetResources
+# ---------------------------------------------------------------------------
+
+TAGGING_TARGET_PREFIX = "ResourceGroupsTaggingAPI_20170126."
+
+
+class Tagging:
+    """GetResources over the functions' tags, which tests change at run time
+    (POST /_tags).  Pages hold at most ResourcesPerPage functions (100),
+    --tagging-page-size fewer if asked; PaginationToken is one the platform
+    issued, until an empty one ends the list.  Throttles are injected on
+    demand: the next N requests answer 400 ThrottledException; and pages that
+    are not JSON: the next N answer 200 with an HTML body; and no answer at
+    all, for the next N."""
+
+    def __init__(self, lam):
+        self.lam = lam            # the Lambda stand-in: its keys, region and account
+        self.tags = {}            # function name -> {key: value}, in the order they were tagged
+        self.page_size = 100
+        self.throttle = 0
+        self.garbage = 0          # the next N answers: 200, but not JSON (a proxy's error page, say)
+        self.stall = 0            # the next N requests get no answer at all
+        self.tokens = {}          # token -> offset
+        self.reset_record()
+
+    def reset_record(self):
+        self.requests = 0
+        self.pages = 0
+        self.rejected = {}
+        self.throttled = 0
+        self.last_body = None
+        self.last_headers = None
+
+    def reject(self, status, etype, message):
+        self.rejected[etype] = self.rejected.get(etype, 0) + 1
+        return status, json.dumps({"__type": etype, "Message": message}).encode(), \
+            "x-amzn-ErrorType: %s\r\n" % etype
+
+    def control(self, body):
+        """POST /_tags {"tags": {"NAME": {"KEY": "VALUE"} or null}, "throttle": N, "garbage": N,
+        "stall": N, "page_size": N}."""
+        req = json.loads(body or b"{}")
+        for name, tags in (req.get("tags") or {}).items():
+            if tags is None:
+                self.tags.pop(name, None)
+            else:
+                self.tags[name] = dict(tags)
+        if "throttle" in req:
+            self.throttle = int(req["throttle"])
+        if "garbage" in req:
+            self.garbage = int(req["garbage"])
+        if "stall" in req:
+            self.stall = int(req["stall"])
+        if "page_size" in req:
+            self.page_size = max(1, min(100, int(req["page_size"])))
+        return {"tagged": len(self.tags), "throttle": self.throttle}
+
+    def get_resources(self, method, path, query, headers, body):
+        """(status, body bytes, extra headers), or None for no answer."""
+        self.requests += 1
+        self.last_headers = {k: v for k, v in headers.items()
+                             if k in ("x-amz-target", "content-type", "host")}
+        if method != "POST" or path != "/":
+            return self.reject(404, "UnknownOperationException", "Unknown operation")
+        err = verify(self.lam.keys, method, path, query, headers, body, want_service="tagging")
+        if err is not None:
+            return self.reject(403 if err[0] != "ExpiredTokenException" else 400, *err)
+        m = AUTH_RE.match(headers.get("authorization", ""))
+        if m.group(3) != self.lam.region:
+            return self.reject(400, "InvalidSignatureException", "Credential should be scoped to a valid region")
+        if headers.get("x-amz-target") != TAGGING_TARGET_PREFIX + "GetResources":
+            return self.reject(400, "UnknownOperationException", "Unknown operation")
+        if headers.get("content-type") != "application/x-amz-json-1.1":
+            return self.reject(400, "SerializationException", "wrong content type")
+        if self.throttle > 0:
+            self.throttle -= 1
+            self.throttled += 1
+            return self.reject(400, "ThrottledException", "Rate exceeded")
+        if self.stall > 0:
+            self.stall -= 1
+            return None           # no answer: the client times out
+        if self.garbage > 0:
+            self.garbage -= 1
+            return 200, b"<html><body>502 Bad Gateway</body></html>", ""
+        try:
+            req = json.loads(body)
+        except ValueError:
+            return self.reject(400, "SerializationException", "body is not JSON")
+        self.last_body = req
+        per_page = req.get("ResourcesPerPage", 50)
+        filters = req.get("TagFilters") or []
+        if (req.get("ResourceTypeFilters") != ["lambda:function"] or not isinstance(per_page, int)
+                or not 1 <= per_page <= 100 or len(filters) != 1 or set(filters[0]) - {"Key", "Values"}
+                or not isinstance(filters[0].get("Key"), str)):
+            return self.reject(400, "InvalidParameterException", "invalid parameters")
+        key = filters[0]["Key"]
+        offset = 0
+        token = req.get("PaginationToken")
+        if token:
+            if token not in self.tokens:
+                return self.reject(400, "PaginationTokenExpiredException", "unknown or expired token")
+            offset = self.tokens[token]
+        matching = [(n, t) for n, t in self.tags.items() if key in t]
+        size = min(per_page, self.page_size)
+        page = matching[offset:offset + size]
+        next_token = ""
+        if offset + size < len(matching):
+            next_token = base64.b64encode(uuid.uuid4().bytes * 3).decode()
+            self.tokens[next_token] = offset + size
+        self.pages += 1
+        out = {"PaginationToken": next_token, "ResourceTagMappingList": [
+            {"ResourceARN": "arn:aws:lambda:%s:%s:function:%s" % (self.lam.region, ACCOUNT, n),
+             "Tags": [{"Key": k, "Value": v} for k, v in t.items()]} for n, t in page]}
+        return 200, json.dumps(out).encode(), ""
+
+    def report(self):
+        return {"requests": self.requests, "pages": self.pages, "rejected": dict(self.rejected),
+                "throttled": self.throttled, "tagged": len(self.tags), "last_body": self.last_body,
+                "last_headers": self.last_headers}
 
 
 def self_test():

@@ -573,11 +573,19 @@ static const struct sample {
         { "audience",        "https://a.example",  "https://b.example", "auth = google\n" },
         { "resource",        "api://a",            "api://b",  "auth = azure\n" },
         { "client_id",       "id-a",               "id-b",     "auth = azure\nresource = api://warm\n" },
+        /* A source's own keys: the section is a source, without url and containers. */
+        { "lambda_tag",      "warmd",              "team", "region = eu-west-1\n" },
+        { "refresh",         "5m",                 "1h",   "region = eu-west-1\nlambda_tag = warmd\n" },
 };
+
+/* A source's keys make the section a source: it has neither url nor containers. */
+static bool is_source_key(const char *key) {
+        return streq(key, "lambda_tag") || streq(key, "refresh");
+}
 
 /* A key that stands in for a required one: an endpoint has "lambda" instead of "url". */
 static bool stands_in(const char *key, const char *required) {
-        return streq(key, "lambda") && streq(required, "url");
+        return (streq(key, "lambda") && streq(required, "url")) || is_source_key(key);
 }
 
 /* A key its context makes required: auth = azure needs a resource, so it cannot load unset. */
@@ -606,7 +614,9 @@ static struct config *load_with(const struct config_key_info *k, int where, cons
                 n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", k->name, value);
         n += (size_t) snprintf(text + n, sizeof text - n, "[e]\n%s", s->context ? s->context : "");
         for (size_t i = 0; config_key_info(i, &r) == 0; i++)
-                if (r.required && !streq(r.name, k->name) && !(where == IN_ENDPOINT && stands_in(k->name, r.name)))
+                if (r.required && !streq(r.name, k->name) &&
+                    /* refresh's context makes the section a source whether it is set or not. */
+                    !((where == IN_ENDPOINT || streq(k->name, "refresh")) && stands_in(k->name, r.name)))
                         n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", r.name, sample_of(r.name)->a);
         if (where == IN_ENDPOINT || (k->required && where == UNSET))
                 n += (size_t) snprintf(text + n, sizeof text - n, "%s = %s\n", k->name,
@@ -618,6 +628,12 @@ static struct config *load_with(const struct config_key_info *k, int where, cons
 
 /* Whether two loads differ in what the key fills: its endpoint's config, or the global values. */
 static bool differ(const struct config_key_info *k, const struct config *x, const struct config *y) {
+        if (is_source_key(k->name)) {
+                /* Unset, lambda_tag leaves a plain endpoint where the other has a source. */
+                if (x->n_sources != y->n_sources)
+                        return true;
+                return x->n_sources > 0 && !endpoint_config_equal(x->sources[0], y->sources[0]);
+        }
         if (k->scope & CONFIG_SCOPE_ENDPOINT)
                 return !endpoint_config_equal(x->endpoints[0], y->endpoints[0]);
         return !config_global_equal(x, y);

@@ -106,8 +106,8 @@ static void test_write(void) {
                 return;
         }
         snprintf(path, sizeof path, "%s/warmd.prom", dir);
-        CHECK(metrics_write(path, &st, 1) == 0, "write");
-        CHECK(metrics_write(path, &st, 1) == 0, "rewrite over the old file");
+        CHECK(metrics_write(path, &st, 1, NULL, 0) == 0, "write");
+        CHECK(metrics_write(path, &st, 1, NULL, 0) == 0, "rewrite over the old file");
         CHECK(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0644, "readable by node_exporter: %o", sb.st_mode & 0777);
         f = fopen(path, "r");
         n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
@@ -126,12 +126,41 @@ static void test_write(void) {
         unlink(path);
 
         snprintf(path, sizeof path, "%s/missing/warmd.prom", dir);
-        CHECK(metrics_write(path, &st, 1) == -ENOENT, "a missing directory is -ENOENT");
+        CHECK(metrics_write(path, &st, 1, NULL, 0) == -ENOENT, "a missing directory is -ENOENT");
         rmdir(dir);
+}
+
+/* Discovery sources: endpoints found and refresh errors, the label escaped; nothing without sources. */
+static void test_sources(void) {
+        struct source_stats src[] = {
+                { .name = "fleet-eu", .endpoints = 250, .refresh_errors = 3 },
+                { .name = "odd\"name", .endpoints = 0 },
+        };
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+
+        CHECK(f && metrics_format_sources(f, src, 2) == 0, "format sources");
+        if (f)
+                fclose(f);
+        CHECK(buf && has_line(buf, "# TYPE warmd_source_endpoints gauge"), "endpoints: a gauge");
+        CHECK(buf && has_line(buf, "warmd_source_endpoints{source=\"fleet-eu\"} 250"), "endpoints of fleet-eu");
+        CHECK(buf && has_line(buf, "# TYPE warmd_source_refresh_errors_total counter"), "errors: a counter");
+        CHECK(buf && has_line(buf, "warmd_source_refresh_errors_total{source=\"fleet-eu\"} 3"), "errors of fleet-eu");
+        CHECK(buf && has_line(buf, "warmd_source_refresh_errors_total{source=\"odd\\\"name\"} 0"), "label escaped");
+        free(buf);
+        buf = NULL;
+        f = open_memstream(&buf, &size);
+        CHECK(f && metrics_format_sources(f, NULL, 0) == 0, "no sources");
+        if (f)
+                fclose(f);
+        CHECK(buf && buf[0] == '\0', "no sources: no metric at all");
+        free(buf);
 }
 
 int main(void) {
         test_format();
+        test_sources();
         test_write();
         return tests_result("test-metrics");
 }

@@ -1,0 +1,200 @@
+#!/bin/bash
+# Tag discovery read once, judged by the bundled platform's record: 250
+# tagged functions over 3 pages of GetResources, each warmed with its tag's
+# count and qualifier (--once); a static endpoint of the same function wins;
+# an invalid tag value is named and skipped; --discover prints what it finds
+# and invokes nothing; 10,001 tagged functions are cut to the first 10,000
+# by name whatever order the pages list them in; a source that cannot be
+# read (refused, not JSON, no answer, unreachable) makes --discover exit 3
+# and --once 2, the file's endpoints warmed all the same; the tagging API's
+# own endpoint override; configuration errors of a source with their lines;
+# no key, secret or token in any output.
+# test-timeout: 240
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+AKID=ASIAWARMDDISCOVER
+SECRET=warmd-discover-secret-0123456789
+TOKEN=$(printf 'IQoJb3JpZ2luX2VjEDiscover%.0s' $(seq 20))
+
+# 250 functions f000..f249, each with the alias live; orders too.
+FUNCTIONS=$("$PYTHON" -c '
+import json
+f = {"f%03d" % i: {"aliases": ["live"]} for i in range(250)}
+f["orders"] = {"aliases": ["live"]}
+print(json.dumps(f))')
+start_platform --hold-ms 50 --cold-ms 50 --aws-region eu-west-1 --lambda-functions "$FUNCTIONS" \
+	--aws-key "$AKID:$SECRET:$TOKEN"
+export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET \
+	AWS_SESSION_TOKEN=$TOKEN AWS_EC2_METADATA_DISABLED=true
+unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE \
+	AWS_REGION AWS_DEFAULT_REGION
+
+# keep: what warmd printed, for the check that no secret is in any of it.
+keep() {
+	cat "$WORK/out" "$WORK/err" >>"$WORK/all-output"
+}
+
+# tags <JSON: POST /_tags to the platform.
+tags() {
+	"$PYTHON" -S -c '
+import sys, urllib.request
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=sys.stdin.buffer.read(),
+                       method="POST"), timeout=30)' "$PORT"
+}
+
+# Every third function on its alias with 2 containers, the others on $LATEST with 1; orders as a static
+# endpoint too; one invalid value; one function tagged with another key only.
+"$PYTHON" -c '
+import json
+t = {"f%03d" % i: {"team": "t%d" % (i % 7), "warmd": "2:live" if i % 3 == 0 else "1"} for i in range(250)}
+t["orders"] = {"warmd": "3:live"}
+t["bad"] = {"warmd": "many"}
+t["other"] = {"team": "x"}
+print(json.dumps({"tags": t}))' | tags
+
+cat >"$WORK/warmd.conf" <<CONF
+[global]
+region = eu-west-1
+timeout = 20s
+
+[orders]
+lambda = orders:live
+containers = 1
+
+[fleet]
+lambda_tag = warmd
+interval = 5m
+CONF
+
+# ---------------------------------------------------------- --discover: what it finds, nothing invoked
+RC=0
+"$WARMD" --discover -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+check_eq "--discover exits 0" 0 "$RC"
+check_eq "--discover: 250 endpoints found (orders left to the static endpoint, bad skipped)" 250 \
+	"$(grep -c '^fleet/' "$WORK/out")"
+check_eq "--discover: f003 on its alias, 2 containers" "fleet/f003:live 2 f003:live" \
+	"$(awk '$1 == "fleet/f003:live" { print $1, $2, $3 }' "$WORK/out")"
+check_eq "--discover: f004 on \$LATEST, 1 container" "fleet/f004 1 f004" \
+	"$(awk '$1 == "fleet/f004" { print $1, $2, $3 }' "$WORK/out")"
+check_eq "--discover: the platform saw no invoke" 0 "$(report 'r["aws"]["invokes"]')"
+check_eq "--discover: GetResources read 3 pages (100, 100, 50)" 3 "$(report 'r["tagging"]["pages"]')"
+check_eq "--discover: no GetResources refused" "{}" "$(report 'r["tagging"]["rejected"]')"
+check_eq "the request as the service model has it" \
+	"['lambda:function'] [{'Key': 'warmd'}] 100 ResourceGroupsTaggingAPI_20170126.GetResources application/x-amz-json-1.1" \
+	"$(report '" ".join(str(x) for x in (r["tagging"]["last_body"]["ResourceTypeFilters"], r["tagging"]["last_body"]["TagFilters"], r["tagging"]["last_body"]["ResourcesPerPage"], r["tagging"]["last_headers"]["x-amz-target"], r["tagging"]["last_headers"]["content-type"]))')"
+check "an invalid tag value is named, with the function" \
+	grep -q "function bad has tag warmd = 'many', which is not N or N:QUALIFIER" "$WORK/err"
+check "the static endpoint wins, with a notice" \
+	grep -q "orders:live is also a static endpoint of $WORK/warmd.conf, which wins" "$WORK/err"
+keep
+
+# ---------------------------------------------------------- --once: 250 functions warmed as tagged
+reset_platform
+once "$WORK/warmd.conf"
+keep
+check_eq "--once exits 0: every endpoint reached N" 0 "$RC"
+check_eq "--once: 3 pages read before warming" 3 "$(report 'r["tagging"]["pages"]')"
+check_eq "--once: no invoke refused" "{}" "$(report 'r["aws"]["rejected"]')"
+check_eq "every function warmed on its tag's qualifier with its tag's count" "ok" "$(report '
+"ok" if all(
+    fn("lambda:123456789012:f%03d:%s" % (i, "live" if i % 3 == 0 else "$LATEST"))["distinct_containers"]
+    == (2 if i % 3 == 0 else 1)
+    and fn("lambda:123456789012:f%03d:%s" % (i, "$LATEST" if i % 3 == 0 else "live"))["requests"] == 0
+    for i in range(250)) else "wrong"')"
+check_eq "orders:live: only the static endpoint's 1 container, not the tag's 3" 1 \
+	"$(report "fn('lambda:123456789012:orders:live')['requests']")"
+check_eq "nothing invoked for the invalid tag" 0 "$(report "fn('lambda:123456789012:bad:\$LATEST')['requests']")"
+check_eq "table: 251 endpoints, all reached" 251 "$(awk 'NR > 1 && $7 ~ /^[0-9]+\/[0-9]+$/ { split($7, a, "/"); if (a[1] == a[2]) n++ } END { print n + 0 }' "$WORK/out")"
+
+# ---------------------------------------------------------- 10,001 functions: the first 10,000 by name
+# Tagged in reverse order, so the pages list the last names first.
+"$PYTHON" -c '
+import json
+t = {"g%05d" % i: {"warmd": "1"} for i in reversed(range(10001))}
+print(json.dumps({"tags": t}))' | tags
+reset_platform
+RC=0
+"$WARMD" --discover -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+keep
+check_eq "10,001+ functions: --discover exits 0" 0 "$RC"
+check_eq "a source is cut at 10,000 endpoints" 10000 "$(grep -c '^fleet/' "$WORK/out")"
+check "the cut is said, with the last one kept" grep -q "a source warms at most 10000, the first by name" "$WORK/err"
+check_eq "the first 10,000 by name: f000..f249, then g00000..g09749" "fleet/f000:live fleet/g09749 absent" \
+	"$(awk 'NR == 2 { a = $1 } $1 ~ /^fleet\// { b = $1 } $1 == "fleet/g09750" { c = 1 } END { print a, b, c ? "present" : "absent" }' "$WORK/out")"
+check_eq "every page read: 103 of 100 (10,252 tagged)" 103 "$(report 'r["tagging"]["pages"]')"
+
+# ---------------------------------------------------------- a source that cannot be read
+RC=0
+AWS_SECRET_ACCESS_KEY=wrong "$WARMD" --discover -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+keep
+check_eq "wrong secret: --discover exits 3" 3 "$RC"
+check "wrong secret: the platform's refusal is said" \
+	grep -q "\[fleet\]: cannot read the functions tagged warmd: HTTP 403 InvalidSignatureException" "$WORK/err"
+check_ge "wrong secret: refused by the platform's own check" 1 \
+	"$(report 'r["tagging"]["rejected"].get("InvalidSignatureException", 0)')"
+
+# ---------------------------------------------------------- a page that is not GetResources' answer, and none
+# read_fails WHAT FAULT CONF WHY: with the platform's FAULT (a /_tags body) on the next read, --discover -c CONF
+# exits 3, says WHY, and prints nothing as found.
+read_fails() {
+	echo "$2" | tags
+	RC=0
+	"$WARMD" --discover -c "$3" >"$WORK/out" 2>"$WORK/err" || RC=$?
+	keep
+	check_eq "$1: --discover exits 3" 3 "$RC"
+	check "$1: said" grep -q "\[fleet\]: cannot read the functions tagged warmd: $4" "$WORK/err"
+	check_eq "$1: nothing printed as found" 1 "$(wc -l <"$WORK/out")"
+}
+read_fails "a page that is not JSON" '{"garbage": 1}' "$WORK/warmd.conf" \
+	"the answer is not a JSON object; nothing found yet"
+sed 's/^timeout = 20s$/timeout = 2s/' "$WORK/warmd.conf" >"$WORK/timeout.conf"
+read_fails "no answer, timeout = 2s" '{"stall": 1}' "$WORK/timeout.conf" "Operation timed out after"
+
+# ---------------------------------------------------------- the tagging API's own endpoint override
+# AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API wins over AWS_ENDPOINT_URL, as in the SDKs.
+RC=0
+AWS_ENDPOINT_URL=http://127.0.0.1:1 AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:$PORT \
+	AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API=http://127.0.0.1:$PORT/ \
+	"$WARMD" --discover -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+keep
+check_eq "AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API: read from the platform, exit 0" 0 "$RC"
+reset_platform
+AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API=http://127.0.0.1:1 once "$WORK/warmd.conf"
+keep
+check_eq "--once, the tagging API unreachable: exits 2" 2 "$RC"
+check "--once, the tagging API unreachable: said" \
+	grep -q "\[fleet\]: cannot read the functions tagged warmd: Failed to connect to 127.0.0.1 port 1" "$WORK/err"
+check_eq "--once, the tagging API unreachable: the file's endpoint warmed all the same" "0 1" \
+	"$(report "'%d %d' % (r['tagging']['requests'], fn('lambda:123456789012:orders:live')['requests'])")"
+
+# ---------------------------------------------------------- configuration errors
+cat >"$WORK/broken.conf" <<'CONF'
+[fleet]
+lambda_tag = warmd
+containers = 3
+url = http://127.0.0.1:1/
+
+[other]
+lambda_tag = team
+region = eu-west-1
+refresh = 5s
+body = not json
+CONF
+RC=0
+"$WARMD" -n -c "$WORK/broken.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+check_eq "-n: a broken source exits 1" 1 "$RC"
+cat >"$WORK/broken.expected" <<EXPECTED
+$WORK/broken.conf:1: [fleet]: no region for the source (set region = in [global] or here, or AWS_REGION)
+$WORK/broken.conf:3: [fleet]: 'containers' cannot be set in a source (a section with lambda_tag): each function's tag value says how many
+$WORK/broken.conf:4: [fleet]: 'url' cannot be set in a source (a section with lambda_tag): the functions it finds are invoked through the Lambda API
+$WORK/broken.conf:9: refresh: 5s is out of range (10s..24h)
+$WORK/broken.conf:10: [other]: 'body' must be JSON for 'lambda': it is the event payload
+EXPECTED
+check "-n: every mistake of a source with its file and line" diff -u "$WORK/broken.expected" "$WORK/err"
+
+# ---------------------------------------------------------- no secret anywhere
+printf '%s\n' "$SECRET" "$TOKEN" "$AKID" >"$WORK/secrets"
+check "warmd printed something to look in" test -s "$WORK/all-output"
+check "no key, secret or token in any output" eval '! grep -qF -f "$WORK/secrets" "$WORK/all-output"'
+
+finish
