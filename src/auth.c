@@ -4,8 +4,9 @@
  *
  * The scheduler asks here, once per round, for the headers of an endpoint's
  * requests, and knows nothing of where credentials come from.  Each source
- * of credentials lives in a file of its own (aws.c: the AWS credential
- * chain; google.c: Google ID tokens; azure.c: Azure managed identities) and
+ * of credentials lives in a file of its own (aws.c and its parts: the AWS
+ * credential chain and profiles; google.c: Google ID tokens; azure.c: Azure
+ * managed identities) and
  * is created here, lazily, when the first endpoint that needs it is loaded:
  * a warmd with no such endpoint never looks for credentials.  A source that
  * fetches tokens calls back when they arrive, are refreshed or are lost, and
@@ -23,7 +24,7 @@ struct auth {
         sd_event *event;
         auth_changed_fn changed;
         void *userdata;
-        struct aws *aws;                /* once some endpoint invokes a Lambda function */
+        struct aws_cache *aws;          /* once some endpoint needs AWS credentials */
         struct google *google;          /* once some endpoint has auth = google */
         struct azure *azure;            /* once some endpoint has auth = azure */
         struct http *http;              /* the tokens' requests */
@@ -47,7 +48,7 @@ int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth *
 struct auth *auth_free(struct auth *a) {
         if (!a)
                 return NULL;
-        aws_free(a->aws);
+        aws_cache_free(a->aws);
         for (size_t i = 0; i < a->n_tokens; i++)
                 token_free(a->tokens[i]);
         free(a->tokens);
@@ -122,21 +123,44 @@ static int prepare_token(struct auth *a, const struct endpoint_config *ep) {
         return 0;
 }
 
+static bool needs_aws(const struct endpoint_config *ep) {
+        return ep->lambda || ep->auth == AUTH_AWS;
+}
+
+/*
+ * The AWS credentials of a profile (NULL: the default chain), found once
+ * and shared: the source is made, and starts fetching, on the first call.
+ */
+int auth_aws_source(struct auth *a, const char *profile, struct aws **ret) {
+        int r;
+
+        if (!a->aws) {
+                r = aws_cache_new(a->event, on_changed, a, &a->aws);
+                if (r < 0)
+                        return r;
+        }
+        return aws_cache_get(a->aws, profile, ret);
+}
+
 /*
  * Sources are started for a configuration before it is applied, so a round
  * never waits for a source that could have been fetching already.  Sources
  * found for a configuration that is then rejected are kept: harmless, and
  * likely needed by the next one; auth_forget() lets go of the tokens once a
- * configuration without them is applied.
+ * configuration without them is applied.  The AWS files are read again at
+ * each load, so a profile fixed in them is taken up by a reload.
  */
 int auth_prepare(struct auth *a, const struct config *c) {
+        struct aws *source;
         int r;
 
+        if (a->aws)
+                aws_cache_reread(a->aws);
         for (size_t i = 0; i < c->n_endpoints; i++) {
                 const struct endpoint_config *ep = c->endpoints[i];
 
-                if (ep->lambda && !a->aws) {
-                        r = aws_new(a->event, on_changed, a, &a->aws);
+                if (needs_aws(ep)) {
+                        r = auth_aws_source(a, ep->profile, &source);
                         if (r < 0)
                                 return r;
                 }
@@ -215,51 +239,73 @@ oom:
         return -ENOMEM;
 }
 
-int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
-                       char *why, size_t size) {
-        if (ep->lambda) {
-                if (!a->aws) {
-                        /* auth_prepare() was not called for the configuration ep belongs to. */
-                        snprintf(why, size, "no AWS credential source was set up");
-                        return -ENOKEY;
-                }
-                return lambda_round_headers(a->aws, ep, now, ret, why, size);
+/* The credentials of a profile (NULL: the default chain); -EAGAIN while they are fetched; or why not. */
+static int aws_credentials_of(struct auth *a, const char *profile, const struct aws_credentials **ret, char *why,
+                              size_t size) {
+        const char *no_cred = NULL;
+        struct aws *source;
+        int r;
+
+        r = auth_aws_source(a, profile, &source);
+        if (r < 0) {
+                snprintf(why, size, "cannot set up AWS credentials: %s", strerror(-r));
+                return r;
         }
-        if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE)
-                return bearer_headers(a, ep, ret, why, size);
-        *ret = NULL;
-        return 0;
+        r = aws_get(source, ret, &no_cred);
+        if (r < 0 && r != -EAGAIN)
+                snprintf(why, size, "no AWS credentials: %s", no_cred ? no_cred : strerror(-r));
+        return r;
 }
 
-/* The AWS credential chain, started on first use. */
-static int aws_source(struct auth *a) {
-        if (a->aws)
-                return 0;
-        return aws_new(a->event, on_changed, a, &a->aws);
+int auth_aws_sign_url(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
+                      struct curl_slist **ret, char *why, size_t size) {
+        const struct aws_credentials *cred;
+        int r;
+
+        r = aws_credentials_of(a, profile, &cred, why, size);
+        if (r < 0)
+                return r;
+        r = sigv4_sign_url(req, cred, now, ret);
+        if (r < 0)
+                snprintf(why, size, "cannot sign the request: %s", strerror(-r));
+        return r;
 }
 
 int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_request *req, time_t now,
                   struct sigv4_signature *ret, char *why, size_t size) {
         const struct aws_credentials *cred;
-        const char *no_cred = NULL;
         int r;
 
-        if (profile) {
-                snprintf(why, size, "no credentials of a named profile here");
-                return -EOPNOTSUPP;
-        }
-        r = aws_source(a);
-        if (r >= 0)
-                r = aws_get(a->aws, &cred, &no_cred);
-        if (r == -EAGAIN)
+        r = aws_credentials_of(a, profile, &cred, why, size);
+        if (r < 0)
                 return r;
-        if (r >= 0)
-                r = sigv4_sign(req, cred, now, ret);
-        if (r >= 0)
-                return 0;
-        if (no_cred)
-                snprintf(why, size, "no AWS credentials: %s", no_cred);
-        else
+        r = sigv4_sign(req, cred, now, ret);
+        if (r < 0)
                 snprintf(why, size, "cannot sign the request: %s", strerror(-r));
         return r;
+}
+
+/*
+ * A round of an endpoint with auth = aws, or of a Lambda endpoint, carries
+ * its own headers, then the signature over them and the body; all N
+ * requests of a round share it: they leave within milliseconds, well inside
+ * SigV4's five minutes.  With auth = google or azure, a bearer token.
+ */
+int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
+                       char *why, size_t size) {
+        if (needs_aws(ep))
+                return auth_aws_sign_url(a, ep->profile, &(struct sigv4_url_request) {
+                                             .method = ep->method ? ep->method : "GET",
+                                             .url = ep->url,
+                                             .headers = ep->header_list,
+                                             .payload = ep->body,
+                                             .payload_len = ep->body ? strlen(ep->body) : 0,
+                                             .region = ep->region,
+                                             .service = ep->lambda ? "lambda" : ep->aws_service,
+                                     },
+                                     now, ret, why, size);
+        if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE)
+                return bearer_headers(a, ep, ret, why, size);
+        *ret = NULL;
+        return 0;
 }

@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * aws.c: AWS credentials, found the way the AWS SDKs find them, in order:
+ * aws.c: AWS credentials: the chain that finds them, the cache that shares
+ * them between endpoints, and the timers that refresh them.
+ *
+ * The chain is botocore's (credentials.py, create_credential_resolver), in
+ * order, for a profile P ($AWS_PROFILE, else "default"; or an endpoint's
+ * "profile", which skips step 1 as an explicit profile does in the SDKs):
  *
  *   1. the environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
  *      AWS_SESSION_TOKEN;
- *   2. a shared-credentials file: $AWS_SHARED_CREDENTIALS_FILE, else the
- *      systemd credential "aws-credentials" ($CREDENTIALS_DIRECTORY), with
- *      the profile $AWS_PROFILE or "default";
- *   3. the EC2 instance role through IMDSv2, unless
- *      AWS_EC2_METADATA_DISABLED=true: a session token (PUT), the role name,
- *      then the role's temporary credentials, refreshed well before they
- *      expire.  The requests go through an http.c instance of their own on
- *      the same event loop, so a slow metadata service never blocks a round.
+ *   2. P's role_arn, assumed through STS with the credentials of its
+ *      source_profile (itself resolved by steps 2, 3, 4 and 5, so roles
+ *      chain) or of its credential_source (aws-sts.c);
+ *   3. P's keys in the shared credentials file;
+ *   4. P's credential_process (aws-process.c);
+ *   5. P's keys in the config file (aws-config.c merges 3 and 5);
+ *   6. the container credentials endpoint (aws-container.c);
+ *   7. the EC2 instance role through IMDSv2 (aws-imds.c), unless
+ *      AWS_EC2_METADATA_DISABLED=true.
+ *
+ * botocore's web identity and SSO steps (between 2 and 3) are not taken.
+ *
+ * Each source is one struct aws, kept in the cache under a key that says
+ * what it is (a role's key holds its source's), so endpoints, and roles
+ * chained from the same source, share one fetch and one refresh.  Sources
+ * that fetch do it on the event loop, through their own http.c instance or
+ * child process, refresh ahead of expiry and retry with a backoff; the
+ * rounds that wait are told through the cache's changed callback.
  *
  * No key, secret or token is ever written to a log: errors name the source
  * and the step, never the values.
@@ -20,285 +35,71 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
-#include <unistd.h>
 #include <json-c/json.h>
 
-#include "ini.h"
-#include "warmd.h"
+#include "aws-internal.h"
 
-#define IMDS_DEFAULT_ENDPOINT   "http://169.254.169.254"
-#define IMDS_TOKEN_TTL          "21600"
-#define IMDS_TIMEOUT            (2 * USEC_PER_SEC)
-#define IMDS_CONNECT_TIMEOUT    USEC_PER_SEC
-#define IMDS_RETRY_MIN          USEC_PER_SEC
-#define IMDS_RETRY_MAX          (5 * USEC_PER_MINUTE)
-/* Refresh this long before expiry, or at half the lifetime if that is shorter. */
+#define RETRY_MIN               USEC_PER_SEC
+#define RETRY_MAX               (5 * USEC_PER_MINUTE)
+/* Refresh this long before expiry, or at half the lifetime if that is shorter: botocore's advisory 15 min. */
 #define REFRESH_AHEAD           (15 * USEC_PER_MINUTE)
-#define SHARED_FILE_MAX         (64 * 1024)
-#define IMDS_ANSWER_MAX         4096    /* bytes of an answer kept: a token, a role name, a credentials document */
+#define CHAIN_DEPTH_MAX         8       /* roles chained through source_profile */
+#define LIFETIME_MIN            (2 * USEC_PER_SEC)      /* credentials that expire sooner are not taken */
 
-enum imds_step {
-        IMDS_IDLE,
-        IMDS_TOKEN,
-        IMDS_ROLE,
-        IMDS_CREDENTIALS,
-};
-
-/* Where the credentials in use came from. */
-enum aws_source {
-        AWS_SOURCE_NONE,
-        AWS_SOURCE_ENVIRONMENT,
-        AWS_SOURCE_SHARED_FILE,
-        AWS_SOURCE_INSTANCE_ROLE,
-};
-
-struct aws {
+struct aws_cache {
         sd_event *event;
-        enum aws_source source;
-        struct aws_credentials cred;
-        bool have;                      /* cred is valid */
-        char error[256];                /* why there are none, for the round's records; no secrets */
         aws_changed_fn changed;
         void *userdata;
-
-        /* IMDSv2 */
-        struct http *http;
-        char *url;                      /* of the request in flight */
-        struct curl_slist *headers;     /* likewise: the session token, after the first request */
-        enum imds_step step;
-        char *base;                     /* e.g. http://169.254.169.254 */
-        char *token;
-        char *role;
-        sd_event_source *timer;         /* the next refresh or retry */
-        uint64_t retry_usec;
+        struct aws **sources;
+        size_t n_sources, cap_sources;
+        /* Profile names (NULL: the default chain) to their source, so a round finds it without reading files. */
+        struct {
+                char *name;
+                struct aws *source;
+        } *profiles;
+        size_t n_profiles, cap_profiles;
 };
 
-/* What a step of IMDSv2 fetches, as a user reads it. */
-static const char *imds_step_to_string(enum imds_step step) {
-        switch (step) {
-        case IMDS_TOKEN:
-                return "the session token";
-        case IMDS_ROLE:
-                return "the role name";
-        case IMDS_CREDENTIALS:
-                return "the role's credentials";
-        default:
-                return "nothing";
-        }
-}
+/* ------------------------------------------------------------ credentials */
 
-/* A secret string, wiped before it is freed. */
-static void secret_free(char *s) {
+void aws_secret_free(char *s) {
         if (s)
                 explicit_bzero(s, strlen(s));
         free(s);
 }
 
-static void credentials_done(struct aws_credentials *c) {
+void aws_credentials_done(struct aws_credentials *c) {
         free(c->access_key_id);
-        secret_free(c->secret_access_key);
-        secret_free(c->session_token);
+        aws_secret_free(c->secret_access_key);
+        aws_secret_free(c->session_token);
         *c = (struct aws_credentials) {};
 }
 
-static int credentials_set(struct aws_credentials *c, const char *akid, const char *secret, const char *token,
-                           uint64_t expiration) {
+int aws_credentials_set(struct aws_credentials *c, const char *akid, const char *secret, const char *token,
+                        uint64_t expiration) {
         struct aws_credentials n = { .expiration = expiration };
 
         n.access_key_id = strdup(akid);
         n.secret_access_key = strdup(secret);
         n.session_token = token && *token ? strdup(token) : NULL;
         if (!n.access_key_id || !n.secret_access_key || (token && *token && !n.session_token)) {
-                credentials_done(&n);
+                aws_credentials_done(&n);
                 return -ENOMEM;
         }
-        credentials_done(c);
+        aws_credentials_done(c);
         *c = n;
         return 0;
 }
 
-static void set_error(struct aws *a, const char *fmt, ...) _printf_(2, 3);
-static void set_error(struct aws *a, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(a->error, sizeof a->error, fmt, ap);
-        va_end(ap);
-}
-
-/* ------------------------------------------------------------ environment */
-
-static int from_environment(struct aws *a) {
-        const char *akid = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
-        int r;
-
-        if (!akid || !*akid || !secret || !*secret)
-                return 0;
-        r = credentials_set(&a->cred, akid, secret, getenv("AWS_SESSION_TOKEN"), 0);
-        if (r < 0)
-                return r;
-        a->source = AWS_SOURCE_ENVIRONMENT;
-        a->have = true;
-        return 1;
-}
-
-/* ------------------------------------------------------------ shared file */
-
-struct shared_file {
-        const char *profile;
-        char *akid, *secret, *token;
-        bool found_profile, oom;
-        unsigned error_line;            /* the first line that is not INI; 0: none */
-};
-
-static int shared_file_handler(struct shared_file *f, const struct ini_item *it) {
-        const char *section = it->section;
-        char **dst = NULL;
-
-        if (it->type == INI_SYNTAX_ERROR || it->type == INI_BAD_LINE) {
-                if (f->error_line == 0)
-                        f->error_line = it->line;
-                return 0;
-        }
-        /* The credentials file names a profile [NAME]; the config file's form [profile NAME] is accepted too. */
-        if (it->type != INI_KEY || !section ||
-            !(streq(section, f->profile) || (strncmp(section, "profile ", 8) == 0 && streq(section + 8, f->profile))))
-                return 0;
-        f->found_profile = true;
-        if (streq(it->name, "aws_access_key_id"))
-                dst = &f->akid;
-        else if (streq(it->name, "aws_secret_access_key"))
-                dst = &f->secret;
-        else if (streq(it->name, "aws_session_token"))
-                dst = &f->token;
-        if (!dst)
-                return 0;
-        if (*dst) {
-                explicit_bzero(*dst, strlen(*dst));
-                free(*dst);
-        }
-        *dst = strdup(it->value);
-        if (!*dst) {
-                f->oom = true;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static void shared_file_done(struct shared_file *f) {
-        char **v[] = { &f->akid, &f->secret, &f->token };
-
-        for (size_t i = 0; i < ELEMENTSOF(v); i++)
-                if (*v[i]) {
-                        explicit_bzero(*v[i], strlen(*v[i]));
-                        free(*v[i]);
-                }
-}
-
-/* 1 if credentials were found, 0 if there is no file, -errno (reason in a->error) if the file is unusable. */
-static int from_shared_file(struct aws *a) {
-        /* Small by nature; a larger file is not a credentials file.  A session token makes long lines. */
-        static const struct ini_limits limits = { .file_max = SHARED_FILE_MAX, .line_max = SHARED_FILE_MAX };
-        const char *path = getenv("AWS_SHARED_CREDENTIALS_FILE"), *dir = getenv("CREDENTIALS_DIRECTORY");
-        const char *profile = getenv("AWS_PROFILE");
-        _cleanup_(freep) char *buf = NULL;
-        struct shared_file f = { .profile = profile && *profile ? profile : "default" };
-        struct ini_file *ini;
-        struct ini_item it;
-        int r;
-
-        if (!path || !*path) {
-                if (!dir)
-                        return 0;
-                if (asprintf(&buf, "%s/aws-credentials", dir) < 0)
-                        return -ENOMEM;
-                if (access(buf, F_OK) < 0)
-                        return 0;
-                path = buf;
-        }
-        r = ini_open(path, &limits, &ini);
-        if (r < 0) {
-                set_error(a, "cannot read the AWS credentials file %s: %s", path, strerror(-r));
-                return r;
-        }
-        while ((r = ini_next(ini, &it)) > 0 && shared_file_handler(&f, &it) >= 0)
-                ;
-        ini_close(ini);
-        if (f.oom)
-                r = -ENOMEM;
-        else if (r == -EFBIG)
-                set_error(a, "the AWS credentials file %s is larger than %d bytes", path, SHARED_FILE_MAX);
-        else if (r < 0)
-                set_error(a, "cannot read the AWS credentials file %s: %s", path, strerror(-r));
-        else if (f.error_line > 0) {
-                /* The line number, never the line: it may hold a secret. */
-                set_error(a, "the AWS credentials file %s: syntax error at line %u", path, f.error_line);
-                r = -EINVAL;
-        } else if (!f.found_profile) {
-                set_error(a, "the AWS credentials file %s has no profile [%s]", path, f.profile);
-                r = -ENOKEY;
-        } else if (!f.akid || !f.secret) {
-                set_error(a, "profile [%s] of the AWS credentials file %s lacks aws_access_key_id or "
-                          "aws_secret_access_key", f.profile, path);
-                r = -ENOKEY;
-        } else {
-                r = credentials_set(&a->cred, f.akid, f.secret, f.token, 0);
-                if (r >= 0) {
-                        a->source = AWS_SOURCE_SHARED_FILE;
-                        a->have = true;
-                        r = 1;
-                }
-        }
-        shared_file_done(&f);
-        return r;
-}
-
-/* ------------------------------------------------------------------ IMDSv2 */
-
-static void imds_next(struct aws *a);
-
-static int imds_timer_arm(struct aws *a, uint64_t when_mono) {
-        int r = sd_event_source_set_time(a->timer, when_mono);
-
-        if (r >= 0)
-                r = sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
-        return r;
-}
-
-static void imds_retry(struct aws *a) {
-        a->step = IMDS_IDLE;
-        a->retry_usec = a->retry_usec ? a->retry_usec * 2 : IMDS_RETRY_MIN;
-        if (a->retry_usec > IMDS_RETRY_MAX)
-                a->retry_usec = IMDS_RETRY_MAX;
-        /* Credentials still valid keep being used until they expire; the caller checks expiry. */
-        if (imds_timer_arm(a, now_usec(CLOCK_MONOTONIC) + a->retry_usec) < 0)
-                log_error("Failed to arm the AWS credentials retry timer");
-}
-
-static void imds_failed(struct aws *a, const char *fmt, ...) _printf_(2, 3);
-static void imds_failed(struct aws *a, const char *fmt, ...) {
-        char msg[200];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof msg, fmt, ap);
-        va_end(ap);
-        if (a->have && a->cred.expiration && a->cred.expiration <= now_usec(CLOCK_REALTIME))
-                a->have = false;
-        set_error(a, "instance role credentials from %s: %s", a->base, msg);
-        imds_retry(a);
-        log_warning("AWS %s; retrying in %" PRIu64 " s", a->error, a->retry_usec / USEC_PER_SEC);
-        /* Rounds waiting for credentials fail now, with this reason, rather than wait for a retry. */
-        if (a->changed)
-                a->changed(a->userdata);
-}
-
-static int parse_time_utc(const char *s, uint64_t *ret) {
+int aws_parse_time(const char *s, uint64_t *ret) {
         struct tm tm = {};
         const char *end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
         time_t t;
 
-        if (!end || (*end != 'Z' && !streq(end, "+00:00")))
+        if (end && *end == '.')
+                for (end++; *end >= '0' && *end <= '9'; end++)
+                        ;
+        if (!end || !(streq(end, "Z") || streq(end, "+00:00") || streq(end, "UTC")))
                 return -EINVAL;
         t = timegm(&tm);
         if (t < 0)
@@ -307,11 +108,23 @@ static int parse_time_utc(const char *s, uint64_t *ret) {
         return 0;
 }
 
-/* The role's credentials document: {"Code": "Success", "AccessKeyId": ..., "Expiration": "...Z"}. */
-static int imds_take_credentials(struct aws *a, const char *body, size_t len) {
+static const char *json_string(struct json_object *o, const char *name) {
+        struct json_object *v;
+
+        if (json_object_object_get_ex(o, name, &v) && json_object_is_type(v, json_type_string))
+                return json_object_get_string(v);
+        return NULL;
+}
+
+/*
+ * IMDS's {"Code": "Success", "AccessKeyId", "SecretAccessKey", "Token", "Expiration"}, the container
+ * endpoint's (no Code), or credential_process's {"Version": 1, ..., "SessionToken", "Expiration"}.
+ */
+int aws_credentials_from_json(const char *body, size_t len, const char *token_field, unsigned flags,
+                              struct aws_credentials *ret) {
         struct json_tokener *tok = json_tokener_new();
         struct json_object *o = NULL, *v;
-        const char *akid = NULL, *secret = NULL, *token = NULL, *code = NULL, *exp = NULL;
+        const char *akid, *secret, *token, *code, *exp;
         uint64_t expiration = 0;
         int r = -EBADMSG;
 
@@ -321,230 +134,468 @@ static int imds_take_credentials(struct aws *a, const char *body, size_t len) {
         json_tokener_free(tok);
         if (!o || !json_object_is_type(o, json_type_object))
                 goto out;
-#define GET(name, dst) if (json_object_object_get_ex(o, name, &v) && json_object_is_type(v, json_type_string)) \
-                dst = json_object_get_string(v)
-        GET("Code", code);
-        GET("AccessKeyId", akid);
-        GET("SecretAccessKey", secret);
-        GET("Token", token);
-        GET("Expiration", exp);
-#undef GET
-        if (!code || !streq(code, "Success") || !akid || !secret || !token || !exp ||
-            parse_time_utc(exp, &expiration) < 0)
+        akid = json_string(o, "AccessKeyId");
+        secret = json_string(o, "SecretAccessKey");
+        token = json_string(o, token_field);
+        code = json_string(o, "Code");
+        exp = json_string(o, "Expiration");
+        if ((code && !streq(code, "Success")) || !akid || !*akid || !secret || !*secret)
                 goto out;
-        r = credentials_set(&a->cred, akid, secret, token, expiration);
+        if ((flags & AWS_JSON_VERSION_1) && !(json_object_object_get_ex(o, "Version", &v) &&
+                                               json_object_is_type(v, json_type_int) && json_object_get_int(v) == 1))
+                goto out;
+        if ((exp && aws_parse_time(exp, &expiration) < 0) || ((flags & AWS_JSON_TEMPORARY) && (!exp || !token)))
+                goto out;
+        r = aws_credentials_set(ret, akid, secret, token, expiration);
 out:
         json_object_put(o);
         return r;
 }
 
-/* The next refresh: REFRESH_AHEAD before expiry, or half-way through a shorter lifetime. */
-static void imds_schedule_refresh(struct aws *a) {
-        uint64_t now_rt = now_usec(CLOCK_REALTIME), now_mono = now_usec(CLOCK_MONOTONIC);
-        uint64_t left = a->cred.expiration > now_rt ? a->cred.expiration - now_rt : 0;
-        uint64_t ahead = left / 2 < REFRESH_AHEAD ? left / 2 : REFRESH_AHEAD;
+/* ---------------------------------------------------------------- fetches */
 
-        if (imds_timer_arm(a, now_mono + (left - ahead)) < 0)
-                log_error("Failed to arm the AWS credentials refresh timer");
+sd_event *aws_event(struct aws *a) {
+        return a->cache->event;
 }
 
-static int imds_request(struct aws *a, const char *method, const char *path, const char *header) {
-        struct curl_slist *l = NULL;
-        char *url = NULL;
+void aws_set_error(struct aws *a, const char *fmt, ...) {
+        va_list ap;
 
-        if (asprintf(&url, "%s%s", a->base, path) < 0)
-                return -ENOMEM;
-        if (header && !(l = curl_slist_append(NULL, header))) {
-                free(url);
-                return -ENOMEM;
-        }
-        free(a->url);
-        http_secret_headers_free(a->headers);   /* the session token */
-        a->url = url;
-        a->headers = l;
-        return http_start(a->http, &(struct http_request) {
-                                  .name = "instance-metadata",
-                                  .url = a->url,
-                                  .method = method,
-                                  .headers = a->headers,
-                                  .timeout_usec = IMDS_TIMEOUT,
-                                  .connect_timeout_usec = IMDS_CONNECT_TIMEOUT,
-                                  .host_is_address = true,
-                                  .keep_body = IMDS_ANSWER_MAX,
-                          },
-                          0, a);
+        va_start(ap, fmt);
+        vsnprintf(a->error, sizeof a->error, fmt, ap);
+        va_end(ap);
 }
 
-static void imds_next(struct aws *a) {
-        _cleanup_(freep) char *h = NULL, *path = NULL;
-        int r = 0;
+static int timer_arm(struct aws *a, uint64_t when_mono) {
+        int r = sd_event_source_set_time(a->timer, when_mono);
 
-        switch (a->step) {
-        case IMDS_IDLE:
-                a->step = IMDS_TOKEN;
-                r = imds_request(a, "PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds: " IMDS_TOKEN_TTL);
-                break;
-        case IMDS_TOKEN:
-                a->step = IMDS_ROLE;
-                if (asprintf(&h, "X-aws-ec2-metadata-token: %s", a->token) < 0)
-                        r = -ENOMEM;
-                else
-                        r = imds_request(a, "GET", "/latest/meta-data/iam/security-credentials/", h);
-                break;
-        case IMDS_ROLE:
-                a->step = IMDS_CREDENTIALS;
-                if (asprintf(&h, "X-aws-ec2-metadata-token: %s", a->token) < 0 ||
-                    asprintf(&path, "/latest/meta-data/iam/security-credentials/%s", a->role) < 0)
-                        r = -ENOMEM;
-                else
-                        r = imds_request(a, "GET", path, h);
-                break;
-        case IMDS_CREDENTIALS:
-                break;
-        }
-        if (h)
-                explicit_bzero(h, strlen(h));
-        if (r < 0)
-                imds_failed(a, "cannot start a request: %s", strerror(-r));
+        if (r >= 0)
+                r = sd_event_source_set_enabled(a->timer, SD_EVENT_ONESHOT);
+        return r;
 }
 
-static void on_imds_done(void *userdata, const struct http_response *r) {
-        struct aws *a = userdata;
-        enum imds_step step = a->step;
-        _cleanup_(freep) char *text = NULL;
-        if (r->curl_code != CURLE_OK)
-                return imds_failed(a, "fetching %s: %s", imds_step_to_string(step), curl_easy_strerror(r->curl_code));
-        if (r->http_status != 200)
-                return imds_failed(a, "HTTP %ld fetching %s (is an instance role attached, and IMDSv2 reachable?)",
-                                   r->http_status, imds_step_to_string(step));
-        text = strndup(r->body ? r->body : "", r->body_len);
-        if (!text)
-                return imds_failed(a, "out of memory");
+/* A fetch, unless one is under way: a retry timer and a parent's news may both ask for one. */
+static void fetch_start(struct aws *a) {
+        int r;
 
-        switch (step) {
-        case IMDS_TOKEN:
-                secret_free(a->token);
-                a->token = text;
-                text = NULL;
-                break;
-        case IMDS_ROLE:
-                /* One role per instance profile: the first line. */
-                text[strcspn(text, "\r\n")] = '\0';
-                if (!*text || strchr(text, '/'))
-                        return imds_failed(a, "no instance role");
-                free(a->role);
-                a->role = text;
-                text = NULL;
-                break;
-        case IMDS_CREDENTIALS: {
-                int q = imds_take_credentials(a, text, strlen(text));
-
-                explicit_bzero(text, strlen(text));
-                if (q < 0)
-                        return imds_failed(a, "the role's credentials document is not usable");
-                a->step = IMDS_IDLE;
-                a->retry_usec = 0;
-                a->have = true;
-                a->error[0] = '\0';
-                imds_schedule_refresh(a);
-                log_info("AWS credentials of the instance role refreshed; they expire in %" PRIu64 " s",
-                         (a->cred.expiration - now_usec(CLOCK_REALTIME)) / USEC_PER_SEC);
-                if (a->changed)
-                        a->changed(a->userdata);
+        if (a->in_flight)
                 return;
+        a->fetching = a->in_flight = true;
+        a->waiting = false;
+        r = a->ops->start(a);
+        if (r == -EAGAIN) {
+                a->waiting = true;
+                a->in_flight = false;
+        } else if (r < 0)
+                aws_fetch_failed(a, "cannot start a request: %s", strerror(-r));
+}
+
+/*
+ * Tells the roles assumed with a's credentials (those that wait for them,
+ * or that failed without them: they need not wait for their own retry),
+ * then the rounds.
+ */
+static void notify(struct aws *a) {
+        struct aws_cache *c = a->cache;
+
+        for (size_t i = 0; i < c->n_sources; i++) {
+                struct aws *s = c->sources[i];
+
+                if (s->parent == a && (s->waiting || (a->have && !s->have && !s->fetching)))
+                        fetch_start(s);
         }
-        case IMDS_IDLE:
-                return;
+        if (c->changed)
+                c->changed(c->userdata);
+}
+
+void aws_fetched(struct aws *a, struct aws_credentials *cred) {
+        uint64_t now_rt = now_usec(CLOCK_REALTIME), left, ahead;
+
+        /* Credentials that expire at once would be fetched again at once, and again: a retry waits. */
+        if (cred->expiration && cred->expiration < now_rt + LIFETIME_MIN) {
+                aws_credentials_done(cred);
+                return aws_fetch_failed(a, "the credentials fetched expire in less than %" PRIu64 " s "
+                                        "(is the clock right?)", LIFETIME_MIN / USEC_PER_SEC);
         }
-        imds_next(a);
+
+        aws_credentials_done(&a->cred);
+        a->cred = *cred;
+        *cred = (struct aws_credentials) {};
+        a->have = true;
+        a->fetching = a->waiting = a->in_flight = false;
+        a->retry_usec = 0;
+        a->error[0] = '\0';
+        if (a->cred.expiration) {
+                left = a->cred.expiration > now_rt ? a->cred.expiration - now_rt : 0;
+                ahead = left / 2 < REFRESH_AHEAD ? left / 2 : REFRESH_AHEAD;
+                if (timer_arm(a, now_usec(CLOCK_MONOTONIC) + (left - ahead)) < 0)
+                        log_error("Failed to arm the AWS credentials refresh timer");
+                log_info("AWS credentials (%s) refreshed; they expire in %" PRIu64 " s", a->what,
+                         left / USEC_PER_SEC);
+        } else
+                log_info("AWS credentials (%s) fetched; they do not expire", a->what);
+        notify(a);
+}
+
+void aws_fetch_failed(struct aws *a, const char *fmt, ...) {
+        char msg[200];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        if (a->have && a->cred.expiration && a->cred.expiration <= now_usec(CLOCK_REALTIME))
+                a->have = false;
+        aws_set_error(a, "%s: %s", a->what, msg);
+        a->fetching = a->waiting = a->in_flight = false;
+        a->retry_usec = a->retry_usec ? a->retry_usec * 2 : RETRY_MIN;
+        if (a->retry_usec > RETRY_MAX)
+                a->retry_usec = RETRY_MAX;
+        /* Credentials still valid keep being used until they expire; aws_get() checks expiry. */
+        if (timer_arm(a, now_usec(CLOCK_MONOTONIC) + a->retry_usec) < 0)
+                log_error("Failed to arm the AWS credentials retry timer");
+        log_warning("AWS %s; retrying in %" PRIu64 " s", a->error, a->retry_usec / USEC_PER_SEC);
+        /* Rounds waiting for credentials fail now, with this reason, rather than wait for a retry. */
+        notify(a);
 }
 
 static int on_timer(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
-        struct aws *a = userdata;
-
-        if (a->step == IMDS_IDLE)
-                imds_next(a);
+        fetch_start(userdata);
         return 0;
 }
 
-static int imds_setup(struct aws *a) {
-        const char *base = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
-        size_t n;
-        int r;
+/* --------------------------------------------------------------- sources */
 
-        a->base = strdup(base && *base ? base : IMDS_DEFAULT_ENDPOINT);
-        if (!a->base)
-                return -ENOMEM;
-        n = strlen(a->base);
-        while (n > 0 && a->base[n - 1] == '/')
-                a->base[--n] = '\0';
-        r = http_new(a->event, PACKAGE_NAME "/" PACKAGE_VERSION, on_imds_done, &a->http);
-        if (r < 0)
-                return r;
-        r = sd_event_add_time(a->event, &a->timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC, on_timer, a);
-        if (r < 0)
-                return r;
-        (void) sd_event_source_set_description(a->timer, "aws-credentials");
-        a->source = AWS_SOURCE_INSTANCE_ROLE;
-        set_error(a, "instance role credentials from %s: not fetched yet", a->base);
-        imds_next(a);
-        return 0;
+static struct aws *source_free(struct aws *a) {
+        if (!a)
+                return NULL;
+        if (a->ops && a->ops->free)
+                a->ops->free(a);
+        http_free(a->http);
+        sd_event_source_disable_unref(a->timer);
+        aws_credentials_done(&a->cred);
+        free(a->key);
+        free(a->what);
+        free(a);
+        return NULL;
 }
 
-/* --------------------------------------------------------------- lifetime */
+/* The source under key, or a new one that the caller sets up and then hands to source_add(). */
+static struct aws *source_find(struct aws_cache *c, const char *key) {
+        for (size_t i = 0; i < c->n_sources; i++)
+                if (streq(c->sources[i]->key, key))
+                        return c->sources[i];
+        return NULL;
+}
 
-int aws_new(sd_event *e, aws_changed_fn changed, void *userdata, struct aws **ret) {
-        struct aws *a;
-        const char *off = getenv("AWS_EC2_METADATA_DISABLED");
-        int r;
+static int source_new(struct aws_cache *c, const char *key, const char *what, struct aws **ret) {
+        struct aws *a = calloc(1, sizeof *a);
 
-        a = calloc(1, sizeof *a);
         if (!a)
                 return -ENOMEM;
-        a->event = sd_event_ref(e);
-        a->changed = changed;
-        a->userdata = userdata;
-
-        r = from_environment(a);
-        if (r == 0)
-                r = from_shared_file(a);
-        if (r == 0) {
-                if (off && strcasecmp(off, "true") == 0) {
-                        a->source = AWS_SOURCE_NONE;
-                        set_error(a, "no AWS credentials: none in the environment, no credentials file, "
-                                  "and the instance metadata service is disabled (AWS_EC2_METADATA_DISABLED)");
-                } else
-                        r = imds_setup(a);
+        a->cache = c;
+        a->key = strdup(key);
+        a->what = strdup(what);
+        if (!a->key || !a->what) {
+                source_free(a);
+                return -ENOMEM;
         }
-        if (r == -ENOMEM) {
-                aws_free(a);
-                return r;
-        }
-        /* A broken credentials file is reported per round, by aws_get(), like a missing key. */
         *ret = a;
         return 0;
 }
 
-struct aws *aws_free(struct aws *a) {
-        if (!a)
+/* Into the cache; a source that fetches makes its first fetch on the next turn of the loop. */
+static int source_add(struct aws_cache *c, struct aws *a) {
+        struct aws **v = array_grow(c->sources, c->n_sources, &c->cap_sources, sizeof *v);
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        c->sources = v;
+        if (a->ops) {
+                r = sd_event_add_time(c->event, &a->timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_timer, a);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(a->timer, "aws-credentials");
+                a->fetching = true;
+                if (!a->error[0])
+                        aws_set_error(a, "%s: not fetched yet", a->what);
+        }
+        c->sources[c->n_sources++] = a;
+        return 0;
+}
+
+/* A source with fixed keys, or none (keys NULL) and why. */
+static int fixed_source(struct aws_cache *c, const char *key, const char *what, const char *akid, const char *secret,
+                        const char *token, const char *error, struct aws **ret) {
+        struct aws *a = source_find(c, key);
+        int r;
+
+        if (a) {
+                *ret = a;
+                return 0;
+        }
+        r = source_new(c, key, what, &a);
+        if (r >= 0 && akid) {
+                r = aws_credentials_set(&a->cred, akid, secret, token, 0);
+                a->have = r >= 0;
+        } else if (r >= 0)
+                aws_set_error(a, "%s", error);
+        if (r >= 0)
+                r = source_add(c, a);
+        if (r < 0) {
+                source_free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
+/* A source that fetches: made by setup(), unless the cache has it. */
+static int fetching_source(struct aws_cache *c, const char *key, const char *what, int (*setup)(struct aws *a,
+                           const void *arg), const void *arg, struct aws *parent, struct aws **ret) {
+        struct aws *a = source_find(c, key);
+        int r;
+
+        if (a) {
+                *ret = a;
+                return 0;
+        }
+        r = source_new(c, key, what, &a);
+        if (r >= 0) {
+                a->parent = parent;
+                r = setup(a, arg);
+        }
+        if (r >= 0)
+                r = source_add(c, a);
+        if (r < 0) {
+                source_free(a);
+                return r;
+        }
+        *ret = a;
+        return 0;
+}
+
+static int setup_imds(struct aws *a, const void *arg _unused_) {
+        return aws_imds_setup(a);
+}
+
+static int setup_container(struct aws *a, const void *arg _unused_) {
+        return aws_container_setup(a);
+}
+
+static int setup_process(struct aws *a, const void *arg) {
+        return aws_process_setup(a, arg);
+}
+
+static int setup_role(struct aws *a, const void *arg) {
+        return aws_sts_setup(a, arg);
+}
+
+static int environment_source(struct aws_cache *c, struct aws **ret) {
+        const char *akid = getenv("AWS_ACCESS_KEY_ID"), *secret = getenv("AWS_SECRET_ACCESS_KEY");
+
+        if (!akid || !*akid || !secret || !*secret)
+                return fixed_source(c, "environment", "environment", NULL, NULL, NULL,
+                                    "no AWS credentials in the environment (AWS_ACCESS_KEY_ID, "
+                                    "AWS_SECRET_ACCESS_KEY)", ret);
+        return fixed_source(c, "environment", "environment", akid, secret, getenv("AWS_SESSION_TOKEN"), NULL, ret);
+}
+
+static bool imds_disabled(void) {
+        const char *off = getenv("AWS_EC2_METADATA_DISABLED");
+
+        return off && strcasecmp(off, "true") == 0;
+}
+
+int aws_cache_named_source(struct aws_cache *c, const char *name, struct aws **ret) {
+        if (streq(name, "Environment"))
+                return environment_source(c, ret);
+        if (streq(name, "EcsContainer"))
+                return fetching_source(c, "container", "container credentials endpoint", setup_container, NULL, NULL, ret);
+        if (streq(name, "Ec2InstanceMetadata"))
+                return fetching_source(c, "imds", "instance role credentials", setup_imds, NULL, NULL, ret);
+        return -EINVAL;
+}
+
+/* A role: its source first, then the role itself, keyed by both. */
+static int role_source(struct aws_cache *c, const struct aws_profile *p, unsigned depth, struct aws **ret) {
+        _cleanup_(freep) char *key = NULL, *what = NULL, *error = NULL;
+        struct aws *parent = NULL;
+        int r;
+
+        if (p->source_profile && p->credential_source)
+                r = asprintf(&error, "profile [%s] sets both source_profile and credential_source", p->name);
+        else if (p->credential_source) {
+                r = aws_cache_named_source(c, p->credential_source, &parent);
+                if (r == -EINVAL)
+                        r = asprintf(&error, "profile [%s]: credential_source must be Environment, "
+                                     "Ec2InstanceMetadata or EcsContainer", p->name);
+        } else if (p->source_profile) {
+                if (depth >= CHAIN_DEPTH_MAX)
+                        r = asprintf(&error, "profile [%s]: more than %d roles chained through source_profile "
+                                     "(a loop?)", p->name, CHAIN_DEPTH_MAX);
+                else
+                        r = aws_cache_profile(c, p->source_profile, true, depth + 1, &parent);
+        } else
+                r = asprintf(&error, "profile [%s] has role_arn but neither source_profile nor credential_source",
+                             p->name);
+        if (r < 0)
+                return -ENOMEM;
+        if (error) {
+                if (asprintf(&key, "error:%s", error) < 0)
+                        return -ENOMEM;
+                return fixed_source(c, key, "profile", NULL, NULL, NULL, error, ret);
+        }
+        if (asprintf(&key, "role:%s|%s|%s|%u|%s", p->role_arn, p->external_id ? p->external_id : "",
+                     p->role_session_name ? p->role_session_name : "", p->duration_seconds, parent->key) < 0 ||
+            asprintf(&what, "role %s (profile %s)", p->role_arn, p->name) < 0)
+                return -ENOMEM;
+        return fetching_source(c, key, what, setup_role, p, parent, ret);
+}
+
+/*
+ * Steps 2 to 7 for profile name (1, the environment, is the caller's).  The
+ * files are read now, once: a round never waits for them.
+ */
+int aws_cache_profile(struct aws_cache *c, const char *name, bool explicit_profile, unsigned depth,
+                      struct aws **ret) {
+        _cleanup_(freep) char *key = NULL, *what = NULL, *error = NULL;
+        struct aws_profile p = {};
+        char why[AWS_ERROR_MAX];
+        int r;
+
+        r = aws_profile_load(name, &p, why, sizeof why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (asprintf(&key, "error:%s", why) < 0)
+                        r = -ENOMEM;
+                else
+                        r = fixed_source(c, key, "profile", NULL, NULL, NULL, why, ret);
+        } else if (p.role_arn)
+                r = role_source(c, &p, depth, ret);
+        else if (p.access_key_id && p.secret_access_key) {
+                /* By the key id too: keys rotated in the file make a new source when the files are read again. */
+                if (asprintf(&key, "profile:%s:%s", name, p.access_key_id) < 0 ||
+                    asprintf(&what, "profile %s", name) < 0)
+                        r = -ENOMEM;
+                else
+                        r = fixed_source(c, key, what, p.access_key_id, p.secret_access_key, p.session_token, NULL,
+                                         ret);
+        } else if (p.access_key_id || p.secret_access_key) {
+                if (asprintf(&error, "profile [%s] in %s lacks aws_access_key_id or aws_secret_access_key",
+                             name, p.files) < 0 || asprintf(&key, "error:%s", error) < 0)
+                        r = -ENOMEM;
+                else
+                        r = fixed_source(c, key, "profile", NULL, NULL, NULL, error, ret);
+        } else if (p.credential_process) {
+                if (asprintf(&key, "process:%s", p.credential_process) < 0 ||
+                    asprintf(&what, "credential_process of profile %s", name) < 0)
+                        r = -ENOMEM;
+                else
+                        r = fetching_source(c, key, what, setup_process, p.credential_process, NULL, ret);
+        } else if (depth > 0 || (explicit_profile && !p.found)) {
+                /* A source profile, or a profile named in warmd.conf, must exist, and hold credentials. */
+                if (!p.found)
+                        r = asprintf(&error, "no profile [%s] in %s", name, p.files);
+                else
+                        r = asprintf(&error, "profile [%s] in %s has no credentials, role or process", name, p.files);
+                if (r < 0 || asprintf(&key, "error:%s", error) < 0)
+                        r = -ENOMEM;
+                else
+                        r = fixed_source(c, key, "profile", NULL, NULL, NULL, error, ret);
+        } else if (aws_container_configured())
+                r = aws_cache_named_source(c, "EcsContainer", ret);
+        else if (!imds_disabled())
+                r = aws_cache_named_source(c, "Ec2InstanceMetadata", ret);
+        else {
+                if (asprintf(&error, "none in the environment, no profile [%s] with keys, a role or a process in "
+                             "%s, no container credentials endpoint, and the instance metadata service is "
+                             "disabled (AWS_EC2_METADATA_DISABLED)", name, p.files) < 0 ||
+                    asprintf(&key, "error:%s", error) < 0)
+                        r = -ENOMEM;
+                else
+                        r = fixed_source(c, key, "chain", NULL, NULL, NULL, error, ret);
+        }
+        aws_profile_done(&p);
+        return r;
+}
+
+/* ---------------------------------------------------------------- cache */
+
+int aws_cache_new(sd_event *e, aws_changed_fn changed, void *userdata, struct aws_cache **ret) {
+        struct aws_cache *c = calloc(1, sizeof *c);
+
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(e);
+        c->changed = changed;
+        c->userdata = userdata;
+        *ret = c;
+        return 0;
+}
+
+struct aws_cache *aws_cache_free(struct aws_cache *c) {
+        if (!c)
                 return NULL;
-        http_free(a->http);
-        sd_event_source_disable_unref(a->timer);
-        free(a->url);
-        http_secret_headers_free(a->headers);   /* the session token */
-        secret_free(a->token);
-        free(a->role);
-        free(a->base);
-        credentials_done(&a->cred);
-        sd_event_unref(a->event);
-        free(a);
+        for (size_t i = 0; i < c->n_sources; i++)
+                source_free(c->sources[i]);
+        for (size_t i = 0; i < c->n_profiles; i++)
+                free(c->profiles[i].name);
+        free(c->sources);
+        free(c->profiles);
+        sd_event_unref(c->event);
+        free(c);
         return NULL;
+}
+
+void aws_cache_reread(struct aws_cache *c) {
+        for (size_t i = 0; i < c->n_profiles; i++)
+                free(c->profiles[i].name);
+        c->n_profiles = 0;
+}
+
+int aws_cache_get(struct aws_cache *c, const char *profile, struct aws **ret) {
+        const char *env = getenv("AWS_PROFILE");
+        const char *name = profile ? profile : env && *env ? env : "default";
+        struct aws *a = NULL;
+        char *copy = NULL;
+        void *v;
+        int r;
+
+        for (size_t i = 0; i < c->n_profiles; i++)
+                if (profile ? c->profiles[i].name && streq(c->profiles[i].name, profile) : !c->profiles[i].name) {
+                        *ret = c->profiles[i].source;
+                        return 0;
+                }
+        /* The environment's keys win over the default profile's, not over one named in warmd.conf. */
+        r = 0;
+        if (!profile) {
+                r = environment_source(c, &a);
+                if (r >= 0 && !a->have)
+                        a = NULL;
+        }
+        if (r >= 0 && !a)
+                r = aws_cache_profile(c, name, profile || (env && *env), 0, &a);
+        if (r < 0)
+                return r;
+        v = array_grow(c->profiles, c->n_profiles, &c->cap_profiles, sizeof *c->profiles);
+        if (!v || (profile && !(copy = strdup(profile)))) {
+                free(copy);
+                return -ENOMEM;
+        }
+        c->profiles = v;
+        c->profiles[c->n_profiles].name = copy;
+        c->profiles[c->n_profiles++].source = a;
+        *ret = a;
+        return 0;
 }
 
 int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_error) {
         if (a->have && a->cred.expiration && a->cred.expiration <= now_usec(CLOCK_REALTIME)) {
                 a->have = false;
-                set_error(a, "the instance role credentials expired before they could be refreshed");
+                aws_set_error(a, "%s: the credentials expired before they could be refreshed", a->what);
         }
         if (a->have) {
                 *ret = &a->cred;
@@ -552,6 +603,6 @@ int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_
         }
         if (ret_error)
                 *ret_error = a->error;
-        /* Still being fetched: the caller waits for the changed callback. */
-        return a->source == AWS_SOURCE_INSTANCE_ROLE && a->step != IMDS_IDLE ? -EAGAIN : -ENOKEY;
+        /* Being fetched: the caller waits for the changed callback. */
+        return a->fetching ? -EAGAIN : -ENOKEY;
 }

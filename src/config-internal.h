@@ -94,11 +94,16 @@ struct parser {
         bool failed_oom;
 };
 
-/* ---------------------------------------------------------------- config.c */
+/* ------------------------------------------------- config.c, config-errors.c */
 
 /* Keeps "FILE:LINE: message" to be shown, in the file being read; line 0 for the file as a whole. */
 void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) _printf_(3, 4);
 #define add_error(p, ...) add_error_at((p), (p)->line, __VA_ARGS__)
+/* An error in another file than the one being read: a section's, found once all are read. */
+void add_error_in(struct parser *p, unsigned file, unsigned line, const char *fmt, ...) _printf_(4, 5);
+size_t config_n_errors(const struct parser *p);
+/* Hands the errors kept to the caller, and a last line for those only counted. */
+void config_move_errors(struct parser *p, struct config_errors *e);
 
 /* ---------------------------------------------------------- config-files.c */
 

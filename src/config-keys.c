@@ -291,6 +291,40 @@ static const struct value_type type_region = {
         .done = string_done,
 };
 
+/* An AWS service name (it goes into a signature's scope) or a profile name (a [profile NAME] header). */
+static void aws_word_parse(struct parser *p, const struct key *k, const char *value, void *base) {
+        bool service = streq(k->name, "aws_service");
+        size_t n = strlen(value);
+        bool ok = n > 0 && n <= 64;
+
+        for (size_t i = 0; ok && i < n; i++) {
+                unsigned char c = (unsigned char) value[i];
+
+                ok = service ? islower(c) || isdigit(c) || c == '-' : isalnum(c) || strchr("-_.@+", c);
+        }
+        if (!ok)
+                return add_error(p, "%s: invalid %s '%s'", k->name,
+                                 service ? "service name (such as execute-api: lower case, digits and '-')"
+                                         : "profile name (letters, digits, '-', '_', '.', '@' and '+')",
+                                 value);
+        set_string(p, value, field_of(k, base));
+}
+
+static const struct value_type type_aws_service = {
+        .what = "AWS service",
+        .parse = aws_word_parse,
+        .equal = string_equal,
+        .done = string_done,
+};
+
+static const struct value_type type_profile = {
+        .what = "AWS profile",
+        .parse = aws_word_parse,
+        .equal = string_equal,
+        .copy = string_copy,
+        .done = string_done,
+};
+
 /* The field is the NULL-terminated headers; n_headers, has_credentials and header_list go with it. */
 static void headers_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         struct endpoint_config *ep = base;
@@ -503,6 +537,7 @@ static const struct value_type type_http_version = {
 static void auth_parse(struct parser *p, const struct key *k, const char *value, void *base) {
         static const struct word kinds[] = {
                 { "none",   AUTH_NONE },
+                { "aws",    AUTH_AWS },
                 { "google", AUTH_GOOGLE },
                 { "azure",  AUTH_AZURE },
         };
@@ -511,7 +546,7 @@ static void auth_parse(struct parser *p, const struct key *k, const char *value,
 }
 
 static const struct value_type type_auth = {
-        .what = "none, google or azure",
+        .what = "none, aws, google or azure",
         .parse = auth_parse,
         .equal = word_equal,
         .copy = word_copy,
@@ -570,6 +605,12 @@ const struct key config_keys[] = {
           .offset = EP(lambda), .doc = "NAME, NAME:QUALIFIER or an ARN; instead of url" },
         { .name = "region",          .scope = GLOBAL | ENDPOINT, .type = &type_region,
           .offset = EP(region), .def_doc = "$AWS_REGION, else $AWS_DEFAULT_REGION" },
+        { .name = "aws_service",     .scope = ENDPOINT,          .type = &type_aws_service,
+          .offset = EP(aws_service), .doc = "auth = aws: when the host does not name it",
+          .def_doc = "from a Function URL or API Gateway host" },
+        { .name = "profile",         .scope = GLOBAL | ENDPOINT, .type = &type_profile,
+          .offset = EP(profile), .doc = "of the AWS config and credentials files",
+          .def_doc = "$AWS_PROFILE, else default" },
         { .name = "containers",      .scope = ENDPOINT,          .type = &type_number,
           .offset = EP(containers), .min = 1, .max = CONTAINERS_MAX, .flags = KEY_REQUIRED },
         { .name = "method",          .scope = ENDPOINT,          .type = &type_method,

@@ -34,107 +34,6 @@
 #define LINE_MAX_CHARS          199     /* without the line's leading and trailing blanks */
 #define ENDPOINTS_MAX           100000U /* the rest of the file is not read */
 
-static void add_error_v(struct parser *p, unsigned file, unsigned line, const char *fmt, va_list ap) {
-        const char *path = file < p->config->n_files ? p->config->files[file] : p->path;
-        char *msg = NULL, *full = NULL;
-        size_t lo = 0, hi;
-        struct error *last = &p->errors[ERRORS_SHOWN_MAX - 1];
-        int r;
-
-        /* Only the first errors in file order are shown; the others are only counted, cheaply. */
-        if (p->n_errors == ERRORS_SHOWN_MAX && (file > last->file || (file == last->file && line >= last->line))) {
-                p->n_more_errors++;
-                return;
-        }
-        r = vasprintf(&msg, fmt, ap);
-        if (r < 0)
-                goto oom;
-        if (line > 0)
-                r = asprintf(&full, "%s:%u: %s", path, line, msg);
-        else
-                r = asprintf(&full, "%s: %s", path, msg);
-        free(msg);
-        if (r < 0)
-                goto oom;
-        if (p->n_errors == ERRORS_SHOWN_MAX) {
-                /* An error found late (a missing key) at an earlier line pushes out the last one. */
-                free(p->errors[--p->n_errors].text);
-                p->n_more_errors++;
-        }
-        /* After every error at the same line or before it. */
-        hi = p->n_errors;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                const struct error *m = &p->errors[mid];
-
-                if (m->file < file || (m->file == file && m->line <= line))
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        memmove(p->errors + lo + 1, p->errors + lo, (p->n_errors - lo) * sizeof(struct error));
-        p->errors[lo] = (struct error) { file, line, full };
-        p->n_errors++;
-        return;
-oom:
-        p->failed_oom = true;
-}
-
-void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        add_error_v(p, p->file, line, fmt, ap);
-        va_end(ap);
-}
-
-/* An error in another file than the one being read: a section's, found once all are read. */
-_printf_(4, 5) static void add_error_in(struct parser *p, unsigned file, unsigned line, const char *fmt, ...) {
-        va_list ap;
-
-        va_start(ap, fmt);
-        add_error_v(p, file, line, fmt, ap);
-        va_end(ap);
-}
-
-static size_t n_errors(const struct parser *p) {
-        return p->n_errors + p->n_more_errors;
-}
-
-/* Hands the errors kept to the caller, and a last line for those only counted. */
-static void move_errors(struct parser *p, struct config_errors *e) {
-        char **l;
-
-        if (n_errors(p) == 0)
-                return;
-        l = calloc(p->n_errors + 1, sizeof(char *));
-        if (l && p->n_more_errors > 0 &&
-            asprintf(&l[p->n_errors], "%s: and %zu more error%s", p->config->path, p->n_more_errors,
-                     p->n_more_errors == 1 ? "" : "s") < 0) {
-                free(l);
-                l = NULL;
-        }
-        if (!l) {
-                p->failed_oom = true;
-                return;
-        }
-        for (size_t i = 0; i < p->n_errors; i++)
-                l[i] = p->errors[i].text;
-        e->lines = l;
-        e->n = p->n_errors + (p->n_more_errors > 0);
-        e->n_more = p->n_more_errors;
-        p->n_errors = p->n_more_errors = 0;
-}
-
-void config_errors_clear(struct config_errors *e) {
-        if (!e)
-                return;
-        for (size_t i = 0; i < e->n; i++)
-                free(e->lines[i]);
-        free(e->lines);
-        *e = (struct config_errors) {};
-}
-
 /* ---------------------------------------------------------------- handler */
 
 static void endpoint_config_done(struct endpoint_config *ep);
@@ -417,6 +316,59 @@ static void finish_auth(struct parser *p, struct section *s) {
         }
 }
 
+/* auth = aws on a URL: the signature's service and region, from the host when it names them. */
+static void finish_aws_auth(struct parser *p, struct section *s) {
+        struct endpoint_config *ep = s->ep;
+        char service[SIGV4_NAME_MAX], region[SIGV4_NAME_MAX];
+        const char *env = NULL;
+        unsigned file, line;
+        char *host = NULL;
+        CURLU *u;
+        int r = 0;
+
+        /* An invoke is signed anyway; a bad URL was reported. */
+        if (ep->auth != AUTH_AWS || ep->lambda || !ep->url)
+                return;
+        config_where_set(p, s, "auth", &file, &line);
+        for (size_t i = 0; i < ep->n_headers; i++)
+                if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
+                        add_error_in(p, s->file, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
+                                     "with auth = aws: warmd sends the signature in it", s->name);
+        u = curl_url();
+        if (!u || curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                r = -ENOMEM;
+        else
+                r = sigv4_scope_from_host(host, service, region);
+        curl_free(host);
+        curl_url_cleanup(u);
+        if (r > 0) {
+                /* The host is the truth: a region of [global] must not sign a Function URL of another. */
+                free(ep->region);
+                ep->region = strdup(region);
+                if (!ep->aws_service)
+                        ep->aws_service = strdup(service);
+                if (!ep->region || !ep->aws_service)
+                        p->failed_oom = true;
+                return;
+        }
+        if (r < 0) {
+                p->failed_oom = true;
+                return;
+        }
+        if (!ep->aws_service)
+                return add_error_in(p, file, line, "[%s]: auth = aws needs aws_service: the host is "
+                                    "neither a Function URL nor an API Gateway endpoint", s->name);
+        if (!ep->region && !((env = getenv("AWS_REGION")) && *env) && !((env = getenv("AWS_DEFAULT_REGION")) && *env))
+                return add_error_in(p, file, line, "[%s]: auth = aws needs a region (set region = in "
+                                    "[global] or here, or AWS_REGION)", s->name);
+        if (env && !lambda_region_valid(env, strlen(env)))
+                return add_error_in(p, file, line, "[%s]: auth = aws: the region of the environment "
+                                    "is not valid", s->name);
+        if (!ep->region && !(ep->region = strdup(env)))
+                p->failed_oom = true;
+}
+
 /* Keys an endpoint leaves unset take [global]'s value, or the key's default. */
 static void take_defaults(struct parser *p, struct section *s, bool source) {
         for (size_t i = 0; i < config_n_keys; i++) {
@@ -510,6 +462,7 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         if (finish_lambda(p, s) && ep->header_list)
                 lambda = true;
         finish_auth(p, s);
+        finish_aws_auth(p, s);
         /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
         if (config_key_set_at(p, s, "client_key", &file, &line) && !config_key_set_at(p, s, "client_cert", &unused, &unused))
                 add_error_in(p, file, line, "[%s]: 'client_key' needs 'client_cert'", s->name);
@@ -690,7 +643,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                                             config_keys[i].scope == CONFIG_SCOPE_GLOBAL ? (void *) c : (void *) &p.defaults);
 
         r = read_file(&p);
-        if (r < 0 && n_errors(&p) == 1)
+        if (r < 0 && config_n_errors(&p) == 1)
                 goto fail;      /* the main file cannot be read: nothing else to say */
         read_error = r;
         r = config_list_dropins(&p, path);
@@ -717,7 +670,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
                 r = -ENOMEM;
                 goto fail;
         }
-        if (n_errors(&p) > 0) {
+        if (config_n_errors(&p) > 0) {
                 r = read_error < 0 ? read_error : -EINVAL;
                 goto fail;
         }
@@ -726,7 +679,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         return 0;
 
 fail:
-        move_errors(&p, errors);
+        config_move_errors(&p, errors);
         parser_done(&p);
         config_free(c);
         return r < 0 ? r : -EINVAL;

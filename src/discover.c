@@ -132,7 +132,7 @@ static int page_request(struct source *s) {
         r = tagging_request_body(s->cfg->lambda_tag, s->token, &s->body);
         if (r < 0)
                 return r;
-        r = auth_aws_sign(s->disc->auth, NULL,
+        r = auth_aws_sign(s->disc->auth, s->cfg->profile,
                           &(struct sigv4_request) {
                                   .method = "POST",
                                   .host = s->host,

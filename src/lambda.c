@@ -2,10 +2,10 @@
 /*
  * lambda.c: a Lambda endpoint from setup to answer, warmed through the
  * Invoke API: its keys checked and its URL, method, payload and fixed
- * headers derived from "lambda = ..." (at load, for config.c), the round's
- * signed headers (at each round, for the scheduler), and what of an invoke's
- * answer to keep and how it turns into a result (function errors,
- * throttling, cold starts from the log tail).
+ * headers derived from "lambda = ..." (at load, for config.c), and what of
+ * an invoke's answer to keep and how it turns into a result (function
+ * errors, throttling, cold starts from the log tail).  A round is signed
+ * as any request with auth = aws is, for service lambda (auth.c).
  */
 #include "config.h"
 
@@ -365,121 +365,6 @@ int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup 
                         return -ENOMEM;
         }
         return 1;
-}
-
-/* ------------------------------------------------------------------- round */
-
-static bool signed_header(const char *h) {
-        return strncasecmp(h, "x-amz-", 6) == 0;
-}
-
-/*
- * The round's headers: the endpoint's fixed ones plus the signature, which
- * covers the x-amz- headers among them.  All N invokes of a round share
- * it: they go out within milliseconds, well inside SigV4's five minutes.
- */
-static int lambda_sign(const struct endpoint_config *ep, const struct aws_credentials *cred, time_t now,
-                struct curl_slist **ret) {
-        const char *to_sign[16];
-        size_t n = 0;
-        CURLU *u = NULL;
-        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *scheme = NULL, *hostport = NULL;
-        struct sigv4_signature sig = {};
-        struct curl_slist *l = NULL;
-        int r = -ENOMEM;
-
-        for (const struct curl_slist *h = ep->header_list; h; h = h->next)
-                if (signed_header(h->data)) {
-                        if (n >= ELEMENTSOF(to_sign) - 1)
-                                return -E2BIG;
-                        to_sign[n++] = h->data;
-                }
-        to_sign[n] = NULL;
-
-        u = curl_url();
-        if (!u)
-                return -ENOMEM;
-        if (curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-            curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
-                r = -EINVAL;
-                goto out;
-        }
-        (void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
-        /* The Host header as curl sends it: the port only when the URL names one. */
-        if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
-                r = asprintf(&hostport, "%s:%s", host, port);
-        else
-                r = asprintf(&hostport, "%s", host);
-        if (r < 0) {
-                r = -ENOMEM;
-                goto out;
-        }
-
-        r = sigv4_sign(&(struct sigv4_request) {
-                               .method = "POST",
-                               .host = hostport,
-                               .path = path,
-                               .query = query,
-                               .headers = to_sign,
-                               .payload = ep->body,
-                               .payload_len = ep->body ? strlen(ep->body) : 0,
-                               .region = ep->region,
-                               .service = "lambda",
-                       },
-                       cred, now, &sig);
-        if (r < 0)
-                goto out;
-
-        r = -ENOMEM;
-        for (const struct curl_slist *h = ep->header_list; h; h = h->next)
-                if (!append(&l, h->data))
-                        goto out;
-        if (!append(&l, sig.date_header) || !append(&l, sig.authorization) ||
-            (sig.token_header && !append(&l, sig.token_header)))
-                goto out;
-        *ret = l;
-        l = NULL;
-        r = 0;
-out:
-        http_secret_headers_free(l);
-        sigv4_signature_done(&sig);
-        free(hostport);
-        curl_free(scheme);
-        curl_free(host);
-        curl_free(port);
-        curl_free(path);
-        curl_free(query);
-        curl_url_cleanup(u);
-        return r;
-}
-
-/*
- * A Lambda round is signed once, as it starts: its N invokes leave within
- * milliseconds of each other, well inside SigV4's five minutes.  Returns 0
- * with the round's headers, -EAGAIN while credentials are being fetched
- * (the round waits for aws's changed callback), or another -errno with why
- * the round fails in why.
- */
-int lambda_round_headers(struct aws *aws, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
-                         char *why, size_t size) {
-        const struct aws_credentials *cred;
-        const char *no_cred = NULL;
-        int r;
-
-        r = aws_get(aws, &cred, &no_cred);
-        if (r == -EAGAIN)
-                return r;
-        if (r >= 0)
-                r = lambda_sign(ep, cred, now, ret);
-        if (r >= 0)
-                return 0;
-        if (no_cred)
-                snprintf(why, size, "no AWS credentials: %s", no_cred);
-        else
-                snprintf(why, size, "cannot sign the invoke: %s", strerror(-r));
-        return r;
 }
 
 /* ---------------------------------------------------------------- response */

@@ -145,8 +145,11 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static bool coalesce(sd_event_source *timer, uint64_t last, uint64_t gap) {
         int enabled = SD_EVENT_OFF;
 
-        if (now_usec(CLOCK_MONOTONIC) >= last + gap)
+        if (now_usec(CLOCK_MONOTONIC) >= last + gap) {
+                /* A write now makes a timer armed for the same moment a second write within gap. */
+                (void) sd_event_source_set_enabled(timer, SD_EVENT_OFF);
                 return true;
+        }
         (void) sd_event_source_get_enabled(timer, &enabled);
         if (enabled == SD_EVENT_OFF) {
                 (void) sd_event_source_set_time(timer, last + gap);

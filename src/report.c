@@ -160,6 +160,8 @@ static struct json_object *endpoint_json(const struct endpoint_config *ep) {
             add_nullable(o, "audience", ep->audience) < 0 ||
             add_nullable(o, "resource", ep->resource) < 0 ||
             add_nullable(o, "client_id", ep->client_id) < 0 ||
+            add_nullable(o, "aws_service", ep->aws_service) < 0 ||
+            add_nullable(o, "profile", ep->profile) < 0 ||
             add_nullable(o, "lambda_tag", ep->lambda_tag) < 0 ||
             add_duration_or_null(o, "refresh", ep->refresh_usec) < 0 ||
             add_int(o, "topup", ep->topup_factor) < 0) {

@@ -287,3 +287,131 @@ void sigv4_signature_done(struct sigv4_signature *s) {
         free(s->token_header);
         *s = (struct sigv4_signature) {};
 }
+
+/*
+ * The service and region a host name gives: a Lambda Function URL
+ * (ID.lambda-url.REGION.on.aws) is service lambda, an API Gateway endpoint
+ * (ID.execute-api.REGION.amazonaws.com, or .amazonaws.com.cn) execute-api.
+ * 1 when the host is one of them, 0 when it is not.
+ */
+int sigv4_scope_from_host(const char *host, char service[SIGV4_NAME_MAX], char region[SIGV4_NAME_MAX]) {
+        static const struct {
+                const char *label, *suffix, *service;
+        } kinds[] = {
+                { ".lambda-url.",  ".on.aws",            "lambda" },
+                { ".execute-api.", ".amazonaws.com",     "execute-api" },
+                { ".execute-api.", ".amazonaws.com.cn",  "execute-api" },
+        };
+        size_t n = strlen(host);
+
+        if (n > 0 && host[n - 1] == '.')        /* a fully qualified name */
+                n--;
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                const char *l = strstr(host, kinds[i].label), *r;
+                size_t sn = strlen(kinds[i].suffix), rn;
+
+                if (!l || l == host || strchr(host, '.') != l || n < sn ||
+                    strncmp(host + n - sn, kinds[i].suffix, sn) != 0)
+                        continue;
+                r = l + strlen(kinds[i].label);
+                if (r > host + n - sn)
+                        continue;
+                rn = (size_t) (host + n - sn - r);
+                if (rn == 0 || rn >= SIGV4_NAME_MAX || memchr(r, '.', rn))
+                        continue;
+                memcpy(region, r, rn);
+                region[rn] = '\0';
+                strcpy(service, kinds[i].service);
+                return 1;
+        }
+        return 0;
+}
+
+/* curl_slist_append() returns NULL when out of memory, and the list is then still the caller's to free. */
+static bool append(struct curl_slist **l, const char *header) {
+        struct curl_slist *n = curl_slist_append(*l, header);
+
+        if (n)
+                *l = n;
+        return n;
+}
+
+/*
+ * A request to a URL, signed: its headers (of which the x-amz- ones are
+ * signed too) followed by X-Amz-Date, Authorization and, with a session
+ * token, X-Amz-Security-Token.  The Host is signed as curl sends it, with
+ * the port only when the URL names one; the payload as sent.
+ */
+int sigv4_sign_url(const struct sigv4_url_request *req, const struct aws_credentials *cred, time_t now,
+                   struct curl_slist **ret) {
+        const char *to_sign[SIGNED_HEADERS_MAX];
+        size_t n = 0;
+        CURLU *u = NULL;
+        char *host = NULL, *port = NULL, *path = NULL, *query = NULL, *hostport = NULL;
+        struct sigv4_signature sig = {};
+        struct curl_slist *l = NULL;
+        int r = -ENOMEM;
+
+        for (const struct curl_slist *h = req->headers; h; h = h->next)
+                if (strncasecmp(h->data, "x-amz-", 6) == 0) {
+                        if (n >= ELEMENTSOF(to_sign) - 4)
+                                return -E2BIG;
+                        to_sign[n++] = h->data;
+                }
+        to_sign[n] = NULL;
+
+        u = curl_url();
+        if (!u)
+                return -ENOMEM;
+        if (curl_url_set(u, CURLUPART_URL, req->url, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+            curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+                r = -EINVAL;
+                goto out;
+        }
+        (void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
+        if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+                r = asprintf(&hostport, "%s:%s", host, port);
+        else
+                r = asprintf(&hostport, "%s", host);
+        if (r < 0) {
+                r = -ENOMEM;
+                goto out;
+        }
+
+        r = sigv4_sign(&(struct sigv4_request) {
+                               .method = req->method,
+                               .host = hostport,
+                               .path = path,
+                               .query = query,
+                               .headers = to_sign,
+                               .payload = req->payload,
+                               .payload_len = req->payload_len,
+                               .region = req->region,
+                               .service = req->service,
+                       },
+                       cred, now, &sig);
+        if (r < 0)
+                goto out;
+
+        r = -ENOMEM;
+        for (const struct curl_slist *h = req->headers; h; h = h->next)
+                if (!append(&l, h->data))
+                        goto out;
+        if (!append(&l, sig.date_header) || !append(&l, sig.authorization) ||
+            (sig.token_header && !append(&l, sig.token_header)))
+                goto out;
+        *ret = l;
+        l = NULL;
+        r = 0;
+out:
+        http_secret_headers_free(l);
+        sigv4_signature_done(&sig);
+        free(hostport);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        curl_url_cleanup(u);
+        return r;
+}

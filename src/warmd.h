@@ -32,7 +32,7 @@
 /* What a round's requests carry to say who sends them (auth.c). */
 enum endpoint_auth {
         AUTH_NONE,
-        AUTH_AWS,                       /* SigV4 */
+        AUTH_AWS,                       /* SigV4, with the credentials of the endpoint's profile */
         AUTH_GOOGLE,                    /* a Google-signed ID token for audience */
         AUTH_AZURE,                     /* an Entra access token for resource */
 };
@@ -60,7 +60,9 @@ struct endpoint_config {
         char *instance_json;
         uint64_t cold_threshold_usec;   /* 0: not set */
         char *lambda;                   /* "lambda = ...": the Invoke API, signed; url is derived from it */
-        char *region;                   /* a Lambda endpoint's region */
+        char *region;                   /* a Lambda endpoint's region; auth = aws: the signature's */
+        char *aws_service;              /* auth = aws: the signature's service (from the host, or the key) */
+        char *profile;                  /* AWS: the profile whose credentials sign; NULL: $AWS_PROFILE's chain */
         char *url_display;              /* url as it may be shown: no password, no query values */
         bool has_credentials;           /* some header came from a credential */
         /* TLS: paths, read by http.c at connection time; client_key may be a credential's file. */
@@ -673,11 +675,25 @@ void auth_forget(struct auth *a, const struct config *c);
  */
 int auth_round_headers(struct auth *a, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
                        char *why, size_t size);
+struct aws;
+struct sigv4_url_request;
+/*
+ * The AWS credentials of a profile (NULL: $AWS_PROFILE's chain), shared by
+ * every caller; aws_get() then gives them, or -EAGAIN while they are fetched.
+ */
+int auth_aws_source(struct auth *a, const char *profile, struct aws **ret);
+/*
+ * A request signed with a profile's credentials (NULL: $AWS_PROFILE's chain): its headers and the
+ * signature's in *ret (free with http_secret_headers_free()).  0; -EAGAIN while the credentials are
+ * fetched (the changed callback says when to try again); or another -errno with why (no secrets).
+ */
+int auth_aws_sign_url(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
+                      struct curl_slist **ret, char *why, size_t size);
 struct sigv4_request;
 struct sigv4_signature;
 /*
  * A signature of req (another AWS API than Invoke, such as discover.c's tagging API) with the
- * credentials Lambda endpoints use; profile: NULL for the default chain.  0, -EAGAIN while they are
+ * credentials of a profile, as Lambda endpoints use them; profile: NULL for the default chain.  0, -EAGAIN while they are
  * fetched (the changed callback follows), or another -errno with why (no secret in it).
  */
 int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_request *req, time_t now,
@@ -720,14 +736,43 @@ int sigv4_sign(const struct sigv4_request *req, const struct aws_credentials *cr
 void sigv4_signature_done(struct sigv4_signature *s);
 void sigv4_sha256_hex(const void *data, size_t n, char out[SIGV4_SHA256_HEX]);
 
-struct aws;
+#define SIGV4_NAME_MAX 32       /* a service or region name, with its NUL */
 
+/* 1 with the service and region a Function URL or API Gateway host names; 0 for any other host. */
+int sigv4_scope_from_host(const char *host, char service[SIGV4_NAME_MAX], char region[SIGV4_NAME_MAX]);
+
+struct sigv4_url_request {
+        const char *method;
+        const char *url;
+        const struct curl_slist *headers;       /* sent before the signature's; the x-amz- ones are signed */
+        const char *payload;
+        size_t payload_len;
+        const char *region;
+        const char *service;
+};
+
+/* The request's headers followed by its signature's, in *ret (free with http_secret_headers_free()). */
+int sigv4_sign_url(const struct sigv4_url_request *req, const struct aws_credentials *cred, time_t now,
+                   struct curl_slist **ret);
+
+struct aws_cache;
 
 /* Called when credentials become available, are refreshed, or are lost. */
 typedef void (*aws_changed_fn)(void *userdata);
 
-int aws_new(sd_event *e, aws_changed_fn changed, void *userdata, struct aws **ret);
-struct aws *aws_free(struct aws *a);
+int aws_cache_new(sd_event *e, aws_changed_fn changed, void *userdata, struct aws_cache **ret);
+struct aws_cache *aws_cache_free(struct aws_cache *c);
+/*
+ * The source of a profile's credentials (NULL: $AWS_PROFILE, else default, the environment first),
+ * shared by every endpoint that names it; made, and fetching, on the first call.  0, or -ENOMEM: a
+ * source that has no credentials says why through aws_get().
+ */
+int aws_cache_get(struct aws_cache *c, const char *profile, struct aws **ret);
+/*
+ * The AWS files are read again by the next aws_cache_get() of each profile; the sources keep
+ * running, and one that the files still lead to is used on, with its credentials.
+ */
+void aws_cache_reread(struct aws_cache *c);
 /* 0 and the current credentials; -EAGAIN while they are being fetched; -ENOKEY with the reason (no secrets). */
 int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_error);
 
@@ -766,10 +811,6 @@ struct lambda_setup {
  * invoke's, 0 when a problem was reported, -ENOMEM.
  */
 int lambda_endpoint_setup(struct endpoint_config *ep, const struct lambda_setup *setup);
-
-/* A round, for the scheduler: 0 with its signed headers; -EAGAIN while credentials are fetched; or why it fails. */
-int lambda_round_headers(struct aws *aws, const struct endpoint_config *ep, time_t now, struct curl_slist **ret,
-                         char *why, size_t size);
 
 /* The answer, for result.c: what to keep of it, and what it means. */
 enum lambda_answer_header {

@@ -40,8 +40,11 @@ for the rest of its cold start, but is not a cold start itself.
 The Lambda Invoke API and an IMDSv2 endpoint are served too (tests/faas_aws.py
 says how); each (function, qualifier) invoked is one function here.  So are
 Google's metadata server and token endpoint with a Cloud Run-like front
-(tests/faas_google.py), and Azure's managed-identity endpoints with an Easy
-Auth-like front (tests/faas_azure.py).
+(tests/faas_google.py), Azure's managed-identity endpoints with an Easy
+Auth-like front (tests/faas_azure.py), and STS AssumeRole (POST /sts/), a container credentials endpoint (GET
+/container-credentials) and Lambda Function URLs with AuthType AWS_IAM (a
+Host ID.lambda-url.REGION.on.aws, or a path /function-url/ID/...), served as
+the function "function-url:ID" once their signature is checked (faas_aws.py).
 
 Control paths (never counted as functions; every path that starts with "/_"
 is reserved for them):
@@ -715,6 +718,22 @@ class Connection:
         if path.startswith(faas_aws.INVOKE_PREFIX):
             self.invoke(t, method, path, query, headers, body)
             return
+        if path == faas_aws.STS_PATH:
+            status, out = self.platform.aws.sts(method, path, query, headers, body)
+            self.respond(status, out, "", ctype="text/xml")
+            return
+        if path == faas_aws.CONTAINER_PATH:
+            status, out = self.platform.aws.container(method, headers)
+            self.respond(status, out, "")
+            return
+        if (path.startswith(faas_aws.FUNCTION_URL_PREFIX)
+                or faas_aws.FUNCTION_URL_HOST_RE.match(headers.get("host", "").split(":")[0])):
+            # Signed for the Function URL, then served as any function, under its own key.
+            path, error = self.platform.aws.function_url(method, headers.get("host", ""), path, query, headers, body)
+            if error is not None:
+                status, out, extra = error
+                self.respond(status, json.dumps(out).encode(), extra)
+                return
         for cloud in (self.platform.google, self.platform.azure):
             answer = cloud.route(method, path, query, headers, body) if cloud is not None else None
             if answer is not None:
@@ -1011,6 +1030,14 @@ def parse_args(argv):
     ap.add_argument("--imds-role", help="serve IMDSv2 with temporary credentials of this role")
     ap.add_argument("--imds-ttl-s", type=float, default=21600.0,
                     help="lifetime of each set of instance-role credentials (default 21600)")
+    ap.add_argument("--aws-roles", default="",
+                    help='roles STS AssumeRole hands out, as JSON: {"ARN": {"trust": ["user", "instance-role", '
+                         '"container", "OTHER-ROLE-ARN"], "external_id": "X"}}')
+    ap.add_argument("--sts-ttl-s", type=float, default=3600.0,
+                    help="lifetime of each set of role credentials, at most (default 3600)")
+    ap.add_argument("--container-token", help="serve the container credentials endpoint, for this token")
+    ap.add_argument("--container-ttl-s", type=float, default=21600.0,
+                    help="lifetime of each set of container credentials (default 21600)")
     ap.add_argument("--google-key", metavar="KEY.json",
                     help="serve Google's token endpoint, taking assertions signed by this service-account key")
     ap.add_argument("--google-metadata", action="store_true", help="serve Google's metadata server")
@@ -1059,6 +1086,10 @@ def main(argv=None):
     platform.tagging = faas_aws.Tagging(platform.aws)
     platform.aws.imds_role = args.imds_role
     platform.aws.imds_ttl = args.imds_ttl_s
+    platform.aws.roles = json.loads(args.aws_roles) if args.aws_roles else {}
+    platform.aws.sts_ttl = args.sts_ttl_s
+    platform.aws.container_token = args.container_token
+    platform.aws.container_ttl = args.container_ttl_s
     if args.google_key or args.google_metadata:
         import faas_google    # python3-cryptography, only when asked for
         platform.google = faas_google.Google(args.google_key, args.google_metadata, args.google_token_ttl_s)

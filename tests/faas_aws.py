@@ -25,6 +25,24 @@ GetResources over tags set through the control path POST /_tags (see
 Tagging); signed as Invoke is, with service "tagging".  Its record is under
 "tagging" in /_report.
 
+STS AssumeRole (--aws-roles, --sts-ttl-s)
+    POST /sts/    Action=AssumeRole&Version=2011-06-15&RoleArn=...&RoleSessionName=...
+Signed for service sts by keys the platform knows; the role must trust the
+caller's principal ("user" for --aws-key keys, "instance-role", "container",
+or the ARN of the role whose temporary keys sign: role chaining) and, when it
+has one, be given its external id.  The keys it hands out expire.
+
+Container credentials endpoint (--container-token, --container-ttl-s)
+    GET /container-credentials    with Authorization: TOKEN
+
+Lambda Function URLs with AuthType AWS_IAM
+    any method on Host ID.lambda-url.REGION.on.aws, or /function-url/ID/...
+Signed for service lambda and the URL's region (the platform's for a path).
+
+Every issue of temporary credentials is recorded per issuer; a fetch that
+comes after the previous credentials of its issuer expired is a late
+refresh ("late_refreshes" in the report): the client waited for expiry.
+
 IMDSv2
     PUT /latest/api/token                             (X-aws-ec2-metadata-token-ttl-seconds)
     GET /latest/meta-data/iam/security-credentials/   (the role name)
@@ -47,6 +65,10 @@ from urllib.parse import quote, unquote, parse_qsl
 
 INVOKE_PREFIX = "/2015-03-31/functions/"
 IMDS_PREFIX = "/latest/"
+STS_PATH = "/sts/"
+CONTAINER_PATH = "/container-credentials"
+FUNCTION_URL_PREFIX = "/function-url/"
+FUNCTION_URL_HOST_RE = re.compile(r"^([a-z0-9]+)\.lambda-url\.([a-z0-9-]+)\.on\.aws\.?$")
 ACCOUNT = "123456789012"
 CLOCK_SKEW_S = 300          # SigV4 refuses a request dated further off than this
 UNRESERVED = "-_.~"
@@ -88,16 +110,20 @@ AUTH_RE = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/,]+)/(\d{8})/([^/]+)/([^/
 
 
 class Keys:
-    """The credentials the platform accepts: access key id -> (secret, token, expires)."""
+    """The credentials the platform accepts: access key id -> (secret, token, expires), and who holds
+    each: "user" for the long-term keys, or what issued temporary ones (a role's ARN, "instance-role",
+    "container")."""
 
     def __init__(self):
         self.keys = {}
+        self.principal = {}
 
-    def add(self, akid, secret, token=None, expires=None):
+    def add(self, akid, secret, token=None, expires=None, principal="user"):
         self.keys[akid] = (secret, token, expires)
+        self.principal[akid] = principal
 
 
-def verify(keys, method, path, query, headers, body, wall=None, want_service="lambda"):
+def verify(keys, method, path, query, headers, body, wall=None, want_service="lambda", want_region=None):
     """Returns None if the request is signed right, else (error type, message)."""
     wall = time.time() if wall is None else wall
     m = AUTH_RE.match(headers.get("authorization", ""))
@@ -126,6 +152,8 @@ def verify(keys, method, path, query, headers, body, wall=None, want_service="la
         return ("UnrecognizedClientException", "The security token included in the request is invalid.")
     if service != want_service:
         return ("InvalidSignatureException", "Credential should be scoped to correct service: '%s'." % want_service)
+    if want_region is not None and region != want_region:
+        return ("InvalidSignatureException", "Credential should be scoped to a valid region: '%s'." % want_region)
     want = signature(secret, amz_date, region, service, method, path, query,
                      headers, signed, body)
     if not hmac.compare_digest(want, sig):
@@ -158,6 +186,15 @@ class Lambda:
         self.imds_token_requests = 0
         self.imds_credential_fetches = 0
         self.issued = []         # every key id, secret and token handed out, for leak checks
+        self.roles = {}          # --aws-roles: role ARN -> {"trust": [principals], "external_id": X}
+        self.sts_ttl = 3600
+        self.sts_calls = 0
+        self.container_token = None
+        self.container_ttl = 0
+        self.container_fetches = 0
+        self.function_url_requests = 0
+        self.last_expiry = {}    # issuer -> when the credentials it issued last expire
+        self.late = {}           # issuer -> fetches that came when the previous credentials had expired
 
     def reset_record(self):
         """With the platform's /_reset: the counts start again; keys, and what was issued, stay."""
@@ -166,6 +203,11 @@ class Lambda:
         self.plugin_invokes = 0
         self.imds_token_requests = 0
         self.imds_credential_fetches = 0
+        self.sts_calls = 0
+        self.container_fetches = 0
+        self.function_url_requests = 0
+        self.last_expiry = {}
+        self.late = {}
 
     def reject(self, status, etype, message):
         self.rejected[etype] = self.rejected.get(etype, 0) + 1
@@ -263,12 +305,7 @@ class Lambda:
             return 200, self.imds_role.encode(), "text/plain"
         if path == base + self.imds_role:
             self.imds_credential_fetches += 1
-            akid = "ASIA" + uuid.uuid4().hex[:16].upper()
-            secret = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
-            token = base64.b64encode(uuid.uuid4().bytes * 4).decode()
-            expires = int(time.time() + self.imds_ttl)
-            self.keys.add(akid, secret, token, expires)
-            self.issued += [akid, secret, token]
+            akid, secret, token, expires = self.issue("instance-role", self.imds_ttl)
             return 200, json.dumps({
                 "Code": "Success", "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "Type": "AWS-HMAC", "AccessKeyId": akid, "SecretAccessKey": secret, "Token": token,
@@ -280,7 +317,114 @@ class Lambda:
         return {"invokes": self.invokes, "plugin_invokes": self.plugin_invokes, "rejected": dict(self.rejected),
                 "imds_token_requests": self.imds_token_requests,
                 "imds_credential_fetches": self.imds_credential_fetches,
+                "sts_calls": self.sts_calls, "container_fetches": self.container_fetches,
+                "function_url_requests": self.function_url_requests,
+                "late_refreshes": dict(self.late),
                 "issued": list(self.issued)}
+
+    # -- temporary credentials ------------------------------------------------------
+
+    def note_issue(self, issuer, expires):
+        """A refresh is late when the credentials it replaces had expired already: the client waited
+        for expiry instead of refreshing ahead of it.  The first issue of a record is never late."""
+        last = self.last_expiry.get(issuer)
+        if last is not None and time.time() >= last:
+            self.late[issuer] = self.late.get(issuer, 0) + 1
+        self.last_expiry[issuer] = expires
+
+    def issue(self, principal, ttl):
+        """Fresh temporary credentials for principal, valid ttl seconds: (akid, secret, token, expires)."""
+        akid = "ASIA" + uuid.uuid4().hex[:16].upper()
+        secret = base64.b64encode(uuid.uuid4().bytes + uuid.uuid4().bytes).decode()
+        token = base64.b64encode(uuid.uuid4().bytes * 4).decode()
+        expires = int(time.time() + ttl)
+        self.keys.add(akid, secret, token, expires, principal)
+        self.issued += [akid, secret, token]
+        self.note_issue(principal, expires)
+        return akid, secret, token, expires
+
+    # -- Function URLs ------------------------------------------------------------
+
+    def function_url(self, method, host, path, query, headers, body):
+        """A Function URL with AuthType AWS_IAM (ID.lambda-url.REGION.on.aws, or /function-url/ID/... on
+        the platform's own address): None and the function's key when the request is signed for
+        service lambda in the URL's region, else (None, (status, body, extra headers))."""
+        m = FUNCTION_URL_HOST_RE.match(host.split(":")[0])
+        if m:
+            fid, region = m.groups()
+        else:
+            fid, region = path[len(FUNCTION_URL_PREFIX):].split("/", 1)[0], self.region
+        err = verify(self.keys, method, path, query, headers, body, want_service="lambda", want_region=region)
+        if err is not None:
+            status, out, extra = self.reject(403, *err)
+            return None, (status, {"Message": "Forbidden"}, extra)
+        self.function_url_requests += 1
+        return "function-url:%s" % fid, None
+
+    # -- STS ----------------------------------------------------------------------
+
+    def sts(self, method, path, query, headers, body):
+        """STS AssumeRole: (status, XML bytes).  The caller's signature (service sts), the role's trust
+        in the caller's principal, and its external id are checked as STS checks them."""
+        def error(status, code, message):
+            self.rejected[code] = self.rejected.get(code, 0) + 1
+            return status, ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+                            '<Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error>'
+                            '<RequestId>%s</RequestId></ErrorResponse>' % (code, message, uuid.uuid4())).encode()
+        if method != "POST":
+            return error(405, "InvalidAction", "use POST")
+        form = dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+        self.sts_calls += 1
+        err = verify(self.keys, method, path, query, headers, body, want_service="sts")
+        if err is not None:
+            code = {"ExpiredTokenException": "ExpiredToken"}.get(err[0], err[0])
+            return error(403, code, err[1])
+        if form.get("Action") != "AssumeRole" or form.get("Version") != "2011-06-15":
+            return error(400, "InvalidAction", "only AssumeRole of version 2011-06-15")
+        arn, session = form.get("RoleArn", ""), form.get("RoleSessionName", "")
+        if not re.match(r"^[\w+=,.@-]{2,64}$", session):
+            return error(400, "ValidationError", "invalid RoleSessionName")
+        akid = AUTH_RE.match(headers["authorization"]).group(1)
+        caller = self.keys.principal.get(akid)
+        role = self.roles.get(arn)
+        if role is None or caller not in role.get("trust", []):
+            return error(403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on "
+                         "resource: %s" % (caller, arn))
+        if role.get("external_id") is not None and form.get("ExternalId") != role["external_id"]:
+            return error(403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on "
+                         "resource: %s (external id)" % (caller, arn))
+        try:
+            duration = int(form.get("DurationSeconds", "3600"))
+        except ValueError:
+            return error(400, "ValidationError", "invalid DurationSeconds")
+        if not 900 <= duration <= 43200:
+            return error(400, "ValidationError", "DurationSeconds must be 900..43200")
+        akid, secret, token, expires = self.issue(arn, min(duration, self.sts_ttl))
+        return 200, ('<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>'
+                     '<AssumedRoleUser><AssumedRoleId>AROA:%s</AssumedRoleId><Arn>%s/%s</Arn></AssumedRoleUser>'
+                     '<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey>'
+                     '<SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials>'
+                     '</AssumeRoleResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata>'
+                     '</AssumeRoleResponse>' % (session, arn, session, akid, secret, token,
+                                                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
+                                                uuid.uuid4())).encode()
+
+    # -- the container credentials endpoint -------------------------------------------
+
+    def container(self, method, headers):
+        """(status, body bytes): credentials for the token given with --container-token."""
+        if self.container_token is None:
+            return 404, b"Not Found"
+        if method != "GET":
+            return 405, b"Method Not Allowed"
+        if not hmac.compare_digest(headers.get("authorization", ""), self.container_token):
+            self.rejected["ContainerTokenRefused"] = self.rejected.get("ContainerTokenRefused", 0) + 1
+            return 401, json.dumps({"code": "AccessDeniedException", "message": "bad token"}).encode()
+        self.container_fetches += 1
+        akid, secret, token, expires = self.issue("container", self.container_ttl)
+        return 200, json.dumps({"AccessKeyId": akid, "SecretAccessKey": secret, "Token": token,
+                                "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
+                                "RoleArn": "arn:aws:iam::%s:role/task" % ACCOUNT}).encode()
 
 
 # ---------------------------------------------------------------------------

@@ -77,7 +77,7 @@ $WORK/broken.conf:8: [aud]: 'audience' needs auth = google
 $WORK/broken.conf:13: [noresource]: auth = azure needs 'resource' (the application ID URI or client id of the app the token is for)
 $WORK/broken.conf:14: resource: empty value
 $WORK/broken.conf:20: [header]: 'header = Authorization: ...' cannot be set with auth = google: warmd sends the token in it
-$WORK/broken.conf:30: auth: invalid value 'gcp' (use none, google or azure)
+$WORK/broken.conf:30: auth: invalid value 'gcp' (use none, aws, google or azure)
 EXPECTED
 check "-n: every mistake with its file and line" diff -u "$WORK/broken.expected" "$WORK/err"
 

@@ -127,7 +127,7 @@ CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/warmd.conf"
 check_eq "credentials file, profile default (other keys): refused by the platform" 13 \
 	"$(report 'r["aws"]["rejected"].get("UnrecognizedClientException", 0)')"
 AWS_SHARED_CREDENTIALS_FILE=$WORK/creds/aws-credentials AWS_PROFILE=nobody once "$WORK/warmd.conf"
-check "AWS_SHARED_CREDENTIALS_FILE without the profile: said so" grep -q "has no profile \[nobody\]" "$WORK/err"
+check "AWS_SHARED_CREDENTIALS_FILE without the profile: said so" grep -q "no profile \[nobody\]" "$WORK/err"
 cat >>"$WORK/creds/aws-credentials" <<CREDS
 
 [temporary]
@@ -217,6 +217,8 @@ wait_for 30 platform_true "r['aws']['imds_credential_fetches'] >= 3 and fn('$ORD
 stop_pid "$WPID"
 check_ge "instance role: credentials fetched at least 3 times" 3 "$(report 'r["aws"]["imds_credential_fetches"]')"
 check_eq "instance role: no invoke refused across the expiries" "{}" "$(report 'r["aws"]["rejected"]')"
+check_eq "instance role: each refresh came before the credentials it replaced expired" "{}" \
+	"$(report 'r["aws"]["late_refreshes"]')"
 check_ge "instance role: at least 14 rounds of 3 invokes reached the function" 42 "$(report "fn('$ORDERS')['requests']")"
 report '"\\n".join(r["aws"]["issued"])' >"$WORK/issued"
 check "instance role: the platform issued keys, secrets and tokens" test -s "$WORK/issued"

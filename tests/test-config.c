@@ -496,7 +496,7 @@ static void test_auth(void) {
                 const char *text;
                 const char *errors[3];
         } cases[] = {
-                { ENDPOINT "auth = gcp\n", { "F:4: auth: invalid value 'gcp' (use none, google or azure)" } },
+                { ENDPOINT "auth = gcp\n", { "F:4: auth: invalid value 'gcp' (use none, aws, google or azure)" } },
                 { ENDPOINT "audience = https://a\n", { "F:4: [e]: 'audience' needs auth = google" } },
                 { ENDPOINT "auth = azure\n",
                   { "F:4: [e]: auth = azure needs 'resource' (the application ID URI or client id of the app the token is for)" } },
@@ -564,6 +564,8 @@ static const struct sample {
         { "cold_threshold",  "1s",                 "2s", NULL },
         { "lambda",          "fn-a",               "fn-b:live", "region = eu-west-1\n" },
         { "region",          "eu-west-1",          "us-east-1", NULL },
+        { "aws_service",     "execute-api",        "s3",       "auth = aws\nregion = eu-west-1\n" },
+        { "profile",         "a",                  "b", NULL },
         /* Any two readable regular files do for the file keys: only OpenSSL reads them as PEM. */
         { "ca_file",         "/etc/passwd",        "/etc/group", NULL },
         { "client_cert",     "/etc/passwd",        "/etc/group", NULL },
@@ -588,9 +590,12 @@ static bool stands_in(const char *key, const char *required) {
         return (streq(key, "lambda") && streq(required, "url")) || is_source_key(key);
 }
 
-/* A key its context makes required: auth = azure needs a resource, so it cannot load unset. */
+/*
+ * A key its context makes required: auth = azure needs a resource, and auth = aws on a host that names
+ * no service needs aws_service, so it cannot load unset.
+ */
 static bool required_by_context(const char *key) {
-        return streq(key, "resource");
+        return streq(key, "resource") || streq(key, "aws_service");
 }
 
 static const struct sample *sample_of(const char *key) {

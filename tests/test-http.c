@@ -173,6 +173,7 @@ static void test_imds_refused(void) {
         struct imds m = {};
         sd_event *e = NULL;
         sd_event_source *src = NULL;
+        struct aws_cache *c = NULL;
         struct aws *a = NULL;
         const struct aws_credentials *cred;
         const char *why = NULL;
@@ -187,10 +188,14 @@ static void test_imds_refused(void) {
         unsetenv("AWS_SHARED_CREDENTIALS_FILE");
         unsetenv("CREDENTIALS_DIRECTORY");
         unsetenv("AWS_EC2_METADATA_DISABLED");
+        unsetenv("AWS_PROFILE");
+        unsetenv("AWS_CONFIG_FILE");
+        unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+        unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
         setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", base, 1);
 
         CHECK(sd_event_new(&e) >= 0 && sd_event_add_io(e, &src, m.listen_fd, EPOLLIN, on_accept, &m) >= 0 &&
-              aws_new(e, on_changed, e, &a) >= 0, "set up");
+              aws_cache_new(e, on_changed, e, &c) >= 0 && aws_cache_get(c, NULL, &a) >= 0, "set up");
         if (!a)
                 return;
         CHECK(aws_get(a, &cred, &why) == -EAGAIN, "fetching");
@@ -201,7 +206,7 @@ static void test_imds_refused(void) {
         CHECK(r == -ENOKEY && why && strstr(why, "HTTP 403 fetching the session token (is an instance role attached"),
               "the step in words: %s", why ? why : "(none)");
 
-        aws_free(a);
+        aws_cache_free(c);
         sd_event_source_disable_unref(m.client);
         sd_event_source_disable_unref(src);
         sd_event_unref(e);

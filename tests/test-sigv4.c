@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* test-sigv4.c: AWS Signature Version 4 against the example AWS publishes, and the Lambda paths it must get right. */
+/*
+ * test-sigv4.c: AWS Signature Version 4 against the example AWS publishes, the Lambda paths it must get
+ * right, and signed HTTP endpoints (Function URLs, API Gateway) from their URLs.
+ */
 #include "config.h"
 
 #include "tests.h"
@@ -113,6 +116,97 @@ static void test_lambda(void) {
         }
 }
 
+/*
+ * Signed HTTP endpoints (auth = aws), from the URL as configured: a Lambda
+ * Function URL and an API Gateway route, each with the service and region
+ * its host names.  The signatures come from tests/faas_aws.py's
+ * independent implementation:
+ *   python3 -c 'import faas_aws; print(faas_aws.signature(SECRET, "20150830T123600Z", REGION, SERVICE,
+ *               METHOD, PATH, QUERY, HEADERS, sorted(HEADERS), BODY))'
+ * with HEADERS the lower-case host, x-amz-date and, with a token, x-amz-security-token.
+ */
+static void test_signed_urls(void) {
+        static const struct aws_credentials temp = {
+                .access_key_id = (char *) "ASIAEXAMPLE",
+                .secret_access_key = (char *) "secretEXAMPLE",
+                .session_token = (char *) "tokenEXAMPLE",
+        };
+        static const struct {
+                const char *name, *method, *url, *body;
+                const struct aws_credentials *cred;
+                const char *service, *region, *signature;
+        } cases[] = {
+                { "Function URL", "POST", "https://abcdefghij.lambda-url.eu-west-1.on.aws/warm?b=2&a=1",
+                  "{\"warm\": true}", &example_keys, "lambda", "eu-west-1",
+                  "c875d1bef42591770f95db333ba1a71504a0fbaa1cddc4f711fc140fddd4d9a8" },
+                { "API Gateway, session token", "GET", "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod/orders%20x",
+                  NULL, &temp, "execute-api", "us-east-1",
+                  "455c884ce738a7d52197eb3b99bb766c9982cb283977447e839f3fcf66d6fdd6" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char service[SIGV4_NAME_MAX], region[SIGV4_NAME_MAX], host[128];
+                struct curl_slist *l = NULL;
+                const char *auth = NULL, *tok = NULL;
+                int r;
+
+                snprintf(host, sizeof host, "%s", cases[i].url + strlen("https://"));
+                host[strcspn(host, "/")] = '\0';
+                r = sigv4_scope_from_host(host, service, region);
+                CHECK(r == 1 && streq(service, cases[i].service) && streq(region, cases[i].region),
+                      "%s: service and region from the host: %d %s %s", cases[i].name, r, r == 1 ? service : "",
+                      r == 1 ? region : "");
+                r = sigv4_sign_url(&(struct sigv4_url_request) {
+                                           .method = cases[i].method,
+                                           .url = cases[i].url,
+                                           .payload = cases[i].body,
+                                           .payload_len = cases[i].body ? strlen(cases[i].body) : 0,
+                                           .region = cases[i].region,
+                                           .service = cases[i].service,
+                                   },
+                                   cases[i].cred, EXAMPLE_TIME, &l);
+                CHECK(r == 0, "%s: sigv4_sign_url: %d", cases[i].name, r);
+                for (struct curl_slist *h = l; h; h = h->next) {
+                        if (strncmp(h->data, "Authorization: ", 15) == 0)
+                                auth = h->data;
+                        if (strncmp(h->data, "X-Amz-Security-Token: ", 22) == 0)
+                                tok = h->data;
+                }
+                CHECK(auth && strlen(auth) > 64 && streq(auth + strlen(auth) - 64, cases[i].signature),
+                      "%s: %s", cases[i].name, auth ? auth : "(no Authorization)");
+                CHECK(!cases[i].cred->session_token == !tok, "%s: the token header only with a token", cases[i].name);
+                http_secret_headers_free(l);
+        }
+}
+
+/* Only the two forms of host name a signature's scope may be read from. */
+static void test_scope_from_host(void) {
+        static const struct {
+                const char *host;
+                int want;
+                const char *service, *region;
+        } cases[] = {
+                { "abc.lambda-url.us-east-2.on.aws", 1, "lambda", "us-east-2" },
+                { "abc.lambda-url.us-east-2.on.aws.", 1, "lambda", "us-east-2" },
+                { "x1.execute-api.eu-central-1.amazonaws.com", 1, "execute-api", "eu-central-1" },
+                { "x1.execute-api.cn-north-1.amazonaws.com.cn", 1, "execute-api", "cn-north-1" },
+                { "lambda-url.us-east-2.on.aws", 0, NULL, NULL },
+                { "a.b.lambda-url.us-east-2.on.aws", 0, NULL, NULL },
+                { "abc.lambda-url..on.aws", 0, NULL, NULL },
+                { "x1.execute-api.eu-west-1.amazonaws.com.example.com", 0, NULL, NULL },
+                { "api.example.com", 0, NULL, NULL },
+                { "127.0.0.1", 0, NULL, NULL },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char service[SIGV4_NAME_MAX] = "", region[SIGV4_NAME_MAX] = "";
+                int r = sigv4_scope_from_host(cases[i].host, service, region);
+
+                CHECK(r == cases[i].want && (r == 0 || (streq(service, cases[i].service) && streq(region, cases[i].region))),
+                      "%s: %d %s %s", cases[i].host, r, service, region);
+        }
+}
+
 static void test_errors(void) {
         struct sigv4_request req = { .method = "GET", .host = "h", .path = "no-slash", .region = "r", .service = "s" };
         struct sigv4_signature s;
@@ -123,6 +217,8 @@ static void test_errors(void) {
 int main(void) {
         test_aws_example();
         test_lambda();
+        test_signed_urls();
+        test_scope_from_host();
         test_errors();
         return tests_result("test-sigv4");
 }
