@@ -12,6 +12,8 @@
 
 #define ERRORS_SHOWN_MAX        100     /* then one line "and N more errors" */
 #define KEYS_MAX                64      /* room in struct section; a static assertion checks it */
+#define DROPINS_MAX             1000    /* files in warmd.conf.d: more is an error */
+#define DROPIN_SUFFIX           ".conf"
 
 struct parser;
 struct key;
@@ -51,6 +53,7 @@ struct key {
 
 struct section {
         char *name;
+        unsigned file;                  /* its file: an index into the config's files */
         unsigned line;
         unsigned key_line[KEYS_MAX];    /* where each key was set; 0: not set */
         struct endpoint_config *ep;     /* NULL for [global] and rejected sections */
@@ -58,14 +61,16 @@ struct section {
         size_t headers_cap;
 };
 
-/* An error kept to be shown; they are kept sorted by line, in the order found within a line. */
+/* An error kept to be shown; they are kept sorted by file and line, in the order found within a line. */
 struct error {
-        unsigned line;
+        unsigned file, line;
         char *text;
 };
 
 struct parser {
-        const char *path;
+        const char *path;               /* the file being read */
+        unsigned file;                  /* its index in config->files */
+        uint64_t read_left;             /* of CONFIG_FILE_MAX, for the files still to read */
         struct ini_file *ini;
         unsigned line;                  /* of the item being read */
         unsigned char control;          /* the first control character of that line; 0: none */
@@ -77,7 +82,9 @@ struct parser {
         struct config *config;
         /* What [global] sets for keys an endpoint may override, on top of the defaults. */
         struct endpoint_config defaults;
-        struct section *global;         /* the first [global], or NULL */
+        /* Where each [global] key was set last, whatever the file: a later file overrides. */
+        unsigned global_file[KEYS_MAX], global_line[KEYS_MAX];
+        char *global_value[KEYS_MAX];   /* as written, for "warmd -n" */
 
         struct section **sections;      /* in file order */
         size_t n_sections, sections_cap;
@@ -87,11 +94,36 @@ struct parser {
         bool failed_oom;
 };
 
-/* ---------------------------------------------------------------- config.c */
+/* ------------------------------------------------- config.c, config-errors.c */
 
-/* Keeps "FILE:LINE: message" to be shown; line 0 for the file as a whole. */
+/* Keeps "FILE:LINE: message" to be shown, in the file being read; line 0 for the file as a whole. */
 void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) _printf_(3, 4);
 #define add_error(p, ...) add_error_at((p), (p)->line, __VA_ARGS__)
+/* An error in another file than the one being read: a section's, found once all are read. */
+void add_error_in(struct parser *p, unsigned file, unsigned line, const char *fmt, ...) _printf_(4, 5);
+size_t config_n_errors(const struct parser *p);
+/* Hands the errors kept to the caller, and a last line for those only counted. */
+void config_move_errors(struct parser *p, struct config_errors *e);
+
+/* ---------------------------------------------------------- config-files.c */
+
+/*
+ * The drop-ins of dir ("*.conf", not hidden), as paths, sorted by name.  No
+ * directory is none.  Returns 0, -E2BIG past DROPINS_MAX, or -errno.
+ */
+int config_dropins(const char *dir, char ***ret, size_t *ret_n);
+/* Adds path.d's drop-ins to p->config->files, or reports why the directory cannot be read; -ENOMEM. */
+int config_list_dropins(struct parser *p, const char *path);
+/* A copy of the list of files a loaded configuration was read from, for one made from it; -ENOMEM. */
+int config_copy_files(const struct config *from, struct config *to);
+/* Where the endpoint of s, or else [global] in the file that set it last, set key; false: neither did. */
+bool config_key_set_at(const struct parser *p, const struct section *s, const char *key, unsigned *ret_file,
+                       unsigned *ret_line);
+/* The same, else the section's header. */
+void config_where_set(const struct parser *p, const struct section *s, const char *key, unsigned *ret_file,
+                      unsigned *ret_line);
+/* Moves the [global] keys the files set, other than to their default, to p->config->globals; -ENOMEM. */
+int config_keep_globals(struct parser *p);
 
 /* ----------------------------------------------------------- config-keys.c */
 

@@ -34,90 +34,6 @@
 #define LINE_MAX_CHARS          199     /* without the line's leading and trailing blanks */
 #define ENDPOINTS_MAX           100000U /* the rest of the file is not read */
 
-void add_error_at(struct parser *p, unsigned line, const char *fmt, ...) {
-        char *msg = NULL, *full = NULL;
-        size_t lo = 0, hi;
-        va_list ap;
-        int r;
-
-        /* Only the first errors in file order are shown; the others are only counted, cheaply. */
-        if (p->n_errors == ERRORS_SHOWN_MAX && line >= p->errors[ERRORS_SHOWN_MAX - 1].line) {
-                p->n_more_errors++;
-                return;
-        }
-        va_start(ap, fmt);
-        r = vasprintf(&msg, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                goto oom;
-        if (line > 0)
-                r = asprintf(&full, "%s:%u: %s", p->path, line, msg);
-        else
-                r = asprintf(&full, "%s: %s", p->path, msg);
-        free(msg);
-        if (r < 0)
-                goto oom;
-        if (p->n_errors == ERRORS_SHOWN_MAX) {
-                /* An error found late (a missing key) at an earlier line pushes out the last one. */
-                free(p->errors[--p->n_errors].text);
-                p->n_more_errors++;
-        }
-        /* After every error at the same line or before it. */
-        hi = p->n_errors;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-
-                if (p->errors[mid].line <= line)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        memmove(p->errors + lo + 1, p->errors + lo, (p->n_errors - lo) * sizeof(struct error));
-        p->errors[lo] = (struct error) { line, full };
-        p->n_errors++;
-        return;
-oom:
-        p->failed_oom = true;
-}
-
-static size_t n_errors(const struct parser *p) {
-        return p->n_errors + p->n_more_errors;
-}
-
-/* Hands the errors kept to the caller, and a last line for those only counted. */
-static void move_errors(struct parser *p, struct config_errors *e) {
-        char **l;
-
-        if (n_errors(p) == 0)
-                return;
-        l = calloc(p->n_errors + 1, sizeof(char *));
-        if (l && p->n_more_errors > 0 &&
-            asprintf(&l[p->n_errors], "%s: and %zu more error%s", p->path, p->n_more_errors,
-                     p->n_more_errors == 1 ? "" : "s") < 0) {
-                free(l);
-                l = NULL;
-        }
-        if (!l) {
-                p->failed_oom = true;
-                return;
-        }
-        for (size_t i = 0; i < p->n_errors; i++)
-                l[i] = p->errors[i].text;
-        e->lines = l;
-        e->n = p->n_errors + (p->n_more_errors > 0);
-        e->n_more = p->n_more_errors;
-        p->n_errors = p->n_more_errors = 0;
-}
-
-void config_errors_clear(struct config_errors *e) {
-        if (!e)
-                return;
-        for (size_t i = 0; i < e->n; i++)
-                free(e->lines[i]);
-        free(e->lines);
-        *e = (struct config_errors) {};
-}
-
 /* ---------------------------------------------------------------- handler */
 
 static void endpoint_config_done(struct endpoint_config *ep);
@@ -163,6 +79,11 @@ static void handle_key(struct parser *p, const char *name, const char *value) {
                 return;
         }
         s->key_line[id] = p->line;
+        if (global) {
+                p->global_file[id] = p->file;
+                p->global_line[id] = p->line;
+                set_string(p, value, &p->global_value[id]);
+        }
         if (*value == '\0') {
                 add_error(p, "%s: empty value", name);
                 return;
@@ -205,6 +126,7 @@ static int cmp_section_name(const void *a, const void *b) {
 
 static void begin_section(struct parser *p, const char *name) {
         struct section *s, **found, **v;
+        bool global;
 
         p->cur = NULL;
         v = array_grow(p->sections, p->n_sections, &p->sections_cap, sizeof(struct section *));
@@ -219,6 +141,7 @@ static void begin_section(struct parser *p, const char *name) {
                 p->failed_oom = true;
                 return;
         }
+        s->file = p->file;
         s->line = p->line;
         p->sections[p->n_sections++] = s;
         p->cur = s;
@@ -228,13 +151,19 @@ static void begin_section(struct parser *p, const char *name) {
                 p->failed_oom = true;
                 return;
         }
-        if (*found != s) {
-                add_error(p, "duplicate section [%s] (first defined at line %u)", name, (*found)->line);
+        global = streq(name, "global");
+        if (*found != s && global && (*found)->file != s->file)
+                /* Each file may have its [global]; duplicate keys are then told apart in this file's. */
+                *found = s;
+        else if (*found != s) {
+                if ((*found)->file == s->file)
+                        add_error(p, "duplicate section [%s] (first defined at line %u)", name, (*found)->line);
+                else
+                        add_error(p, "duplicate section [%s] (first defined at %s:%u)", name,
+                                  p->config->files[(*found)->file], (*found)->line);
                 return;         /* its keys are still read, for their own errors, but not applied */
         }
-        if (streq(name, "global"))
-                p->global = s;
-        else if (valid_section_name(name)) {
+        if (!global && valid_section_name(name)) {
                 if (p->config->n_endpoints == ENDPOINTS_MAX) {
                         add_error(p, "too many endpoints: warmd reads at most %u, and not the rest of the file",
                                   ENDPOINTS_MAX);
@@ -253,8 +182,9 @@ static void begin_section(struct parser *p, const char *name) {
                 p->config->endpoints = a;
                 a[p->config->n_endpoints++] = ep;
                 ep->name = strdup(name);
+                ep->file = strdup(p->path);
                 ep->line = p->line;
-                if (!ep->name)
+                if (!ep->name || !ep->file)
                         p->failed_oom = true;
                 s->ep = ep;
         }
@@ -292,7 +222,7 @@ struct lambda_problems {
 static void lambda_problem(void *userdata, const char *key, const char *message) {
         struct lambda_problems *lp = userdata;
 
-        add_error_at(lp->p, set_at(lp->s, key), "%s", message);
+        add_error_in(lp->p, lp->s->file, set_at(lp->s, key), "%s", message);
 }
 
 /* Sets ep up as lambda.c says, and its URL as it may be shown.  1: done; 0: a problem was reported; -ENOMEM. */
@@ -335,15 +265,6 @@ static bool finish_lambda(struct parser *p, struct section *s) {
         return true;
 }
 
-/* The line that set key for s: its own, else [global]'s, else the section's header. */
-static unsigned line_of(const struct parser *p, const struct section *s, const char *key) {
-        unsigned line = set_at(s, key);
-
-        if (line == 0)
-                line = set_at(p->global, key);
-        return line > 0 ? line : s->line;
-}
-
 /* A Cloud Run service's audience by default: the URL's scheme, host and port (only when not the scheme's own). */
 static int url_origin(const char *url, char **ret) {
         CURLU *u = curl_url();
@@ -369,21 +290,23 @@ static int url_origin(const char *url, char **ret) {
 static void finish_auth(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
         const char *name = ep->auth == AUTH_GOOGLE ? "google" : "azure";
+        unsigned file, line;
 
         /* resource and client_id may come from [global] for the endpoints that use them, like region. */
         if (set_at(s, "audience") && ep->auth != AUTH_GOOGLE)
-                add_error_at(p, set_at(s, "audience"), "[%s]: 'audience' needs auth = google", s->name);
+                add_error_in(p, s->file, set_at(s, "audience"), "[%s]: 'audience' needs auth = google", s->name);
         if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
                 return;
+        config_where_set(p, s, "auth", &file, &line);
         if (ep->lambda)
-                return add_error_at(p, line_of(p, s, "auth"), "[%s]: auth = %s cannot be used with 'lambda': "
+                return add_error_in(p, file, line, "[%s]: auth = %s cannot be used with 'lambda': "
                                     "an invoke is signed with AWS credentials", s->name, name);
         for (size_t i = 0; i < ep->n_headers; i++)
                 if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
-                        add_error_at(p, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
+                        add_error_in(p, s->file, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
                                      "with auth = %s: warmd sends the token in it", s->name, name);
         if (ep->auth == AUTH_AZURE && !ep->resource)
-                add_error_at(p, line_of(p, s, "auth"), "[%s]: auth = azure needs 'resource' (the application ID "
+                add_error_in(p, file, line, "[%s]: auth = azure needs 'resource' (the application ID "
                              "URI or client id of the app the token is for)", s->name);
         if (ep->auth == AUTH_GOOGLE && !ep->audience && ep->url) {
                 int r = url_origin(ep->url, &ep->audience);
@@ -398,7 +321,7 @@ static void finish_aws_auth(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
         char service[SIGV4_NAME_MAX], region[SIGV4_NAME_MAX];
         const char *env = NULL;
-        unsigned line = line_of(p, s, "auth");
+        unsigned file, line;
         char *host = NULL;
         CURLU *u;
         int r = 0;
@@ -406,9 +329,10 @@ static void finish_aws_auth(struct parser *p, struct section *s) {
         /* An invoke is signed anyway; a bad URL was reported. */
         if (ep->auth != AUTH_AWS || ep->lambda || !ep->url)
                 return;
+        config_where_set(p, s, "auth", &file, &line);
         for (size_t i = 0; i < ep->n_headers; i++)
                 if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
-                        add_error_at(p, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
+                        add_error_in(p, s->file, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "
                                      "with auth = aws: warmd sends the signature in it", s->name);
         u = curl_url();
         if (!u || curl_url_set(u, CURLUPART_URL, ep->url, 0) != CURLUE_OK ||
@@ -433,13 +357,13 @@ static void finish_aws_auth(struct parser *p, struct section *s) {
                 return;
         }
         if (!ep->aws_service)
-                return add_error_at(p, line, "[%s]: auth = aws needs aws_service: the host is "
+                return add_error_in(p, file, line, "[%s]: auth = aws needs aws_service: the host is "
                                     "neither a Function URL nor an API Gateway endpoint", s->name);
         if (!ep->region && !((env = getenv("AWS_REGION")) && *env) && !((env = getenv("AWS_DEFAULT_REGION")) && *env))
-                return add_error_at(p, line, "[%s]: auth = aws needs a region (set region = in "
+                return add_error_in(p, file, line, "[%s]: auth = aws needs a region (set region = in "
                                     "[global] or here, or AWS_REGION)", s->name);
         if (env && !lambda_region_valid(env, strlen(env)))
-                return add_error_at(p, line, "[%s]: auth = aws: the region of the environment "
+                return add_error_in(p, file, line, "[%s]: auth = aws: the region of the environment "
                                     "is not valid", s->name);
         if (!ep->region && !(ep->region = strdup(env)))
                 p->failed_oom = true;
@@ -455,7 +379,7 @@ static void take_defaults(struct parser *p, struct section *s, bool source) {
                 /* A key set to a bad value, or on a line too long, was reported already. */
                 if (k->flags & KEY_REQUIRED) {
                         if (!source && !s->bad_line && !(k->instead && set_at(s, k->instead)))
-                                add_error_at(p, s->line, "[%s]: missing required key '%s'", s->name, k->name);
+                                add_error_in(p, s->file, s->line, "[%s]: missing required key '%s'", s->name, k->name);
                 } else if (((k->scope & CONFIG_SCOPE_GLOBAL) || k->def) &&
                            k->type->copy(field_of(k, s->ep), const_field_of(k, &p->defaults)) < 0) {
                         p->failed_oom = true;
@@ -466,17 +390,15 @@ static void take_defaults(struct parser *p, struct section *s, bool source) {
 
 static void check_jitter(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
-        unsigned line;
+        unsigned file, line;
         char a[32], b[32];
 
         if (ep->jitter_usec <= ep->interval_usec)
                 return;
-        line = set_at(s, "jitter");
-        if (line == 0)
-                line = set_at(p->global, "jitter");
+        config_where_set(p, s, "jitter", &file, &line);
         (void) format_duration(ep->jitter_usec, DURATION_CONFIG, a, sizeof a);
         (void) format_duration(ep->interval_usec, DURATION_CONFIG, b, sizeof b);
-        add_error_at(p, line > 0 ? line : s->line, "[%s]: jitter (%s) must not be longer than interval (%s)", s->name, a, b);
+        add_error_in(p, file, line, "[%s]: jitter (%s) must not be longer than interval (%s)", s->name, a, b);
 }
 
 #define TAG_KEY_MAX 128         /* AWS's limit on a tag key */
@@ -491,28 +413,30 @@ static void finish_source(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep, *trial = NULL;
         struct lambda_problems lp = { p, s };
         const char *region;
+        unsigned file, line;
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(not_in_source); i++)
                 if (set_at(s, not_in_source[i]))
-                        add_error_at(p, set_at(s, not_in_source[i]),
+                        add_error_in(p, s->file, set_at(s, not_in_source[i]),
                                      "[%s]: '%s' cannot be set in a source (a section with lambda_tag): %s", s->name,
                                      not_in_source[i],
                                      streq(not_in_source[i], "containers") ? "each function's tag value says how many" :
                                      "the functions it finds are invoked through the Lambda API");
         if (strlen(ep->lambda_tag) > TAG_KEY_MAX)
-                add_error_at(p, set_at(s, "lambda_tag"), "lambda_tag: longer than %d characters, AWS's limit on a tag key",
+                add_error_in(p, s->file, set_at(s, "lambda_tag"), "lambda_tag: longer than %d characters, AWS's limit on a tag key",
                              TAG_KEY_MAX);
         take_defaults(p, s, true);
         check_jitter(p, s);
+        config_where_set(p, s, "auth", &file, &line);
         if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE)
-                add_error_at(p, line_of(p, s, "auth"), "[%s]: auth = %s cannot be used in a source: the functions it "
+                add_error_in(p, file, line, "[%s]: auth = %s cannot be used in a source: the functions it "
                              "finds are invoked with AWS credentials", s->name, ep->auth == AUTH_GOOGLE ? "google" : "azure");
         region = ep->region ? ep->region : getenv("AWS_REGION");
         if (!region || !*region)
                 region = getenv("AWS_DEFAULT_REGION");
         if (!region || !*region) {
-                add_error_at(p, s->line, "[%s]: no region for the source (set region = in [global] or here, or AWS_REGION)",
+                add_error_in(p, s->file, s->line, "[%s]: no region for the source (set region = in [global] or here, or AWS_REGION)",
                              s->name);
                 return;
         }
@@ -527,11 +451,11 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         struct endpoint_config *ep = s->ep;
         bool lambda = false;
         struct curl_slist *tail = NULL;
-        unsigned line;
+        unsigned file, line, unused;
 
         take_defaults(p, s, false);
         if (set_at(s, "refresh"))
-                add_error_at(p, set_at(s, "refresh"), "[%s]: 'refresh' is only for a source (a section with lambda_tag)",
+                add_error_in(p, s->file, set_at(s, "refresh"), "[%s]: 'refresh' is only for a source (a section with lambda_tag)",
                              s->name);
 
         /* A Lambda endpoint's method, body and headers are set there, before the checks below. */
@@ -540,15 +464,12 @@ static void finish_endpoint(struct parser *p, struct section *s) {
         finish_auth(p, s);
         finish_aws_auth(p, s);
         /* By the lines, not the fields: a credential left unread by "warmd -n" leaves its field unset. */
-        line = set_at(s, "client_key");
-        if (line == 0)
-                line = set_at(p->global, "client_key");
-        if (line > 0 && set_at(s, "client_cert") == 0 && set_at(p->global, "client_cert") == 0)
-                add_error_at(p, line, "[%s]: 'client_key' needs 'client_cert'", s->name);
+        if (config_key_set_at(p, s, "client_key", &file, &line) && !config_key_set_at(p, s, "client_cert", &unused, &unused))
+                add_error_in(p, file, line, "[%s]: 'client_key' needs 'client_cert'", s->name);
 
         line = set_at(s, "body");
         if (ep->body && (!ep->method || streq(ep->method, "GET") || streq(ep->method, "HEAD")))
-                add_error_at(p, line, "[%s]: 'body' needs a method that sends one, such as method = POST", s->name);
+                add_error_in(p, s->file, line, "[%s]: 'body' needs a method that sends one, such as method = POST", s->name);
         check_jitter(p, s);
 
         /* Appended at the tail, which curl_slist_append() would otherwise walk to for every header. */
@@ -570,6 +491,7 @@ static void endpoint_config_done(struct endpoint_config *ep) {
                 if ((config_keys[i].scope & CONFIG_SCOPE_ENDPOINT) && config_keys[i].type->done)
                         config_keys[i].type->done(field_of(&config_keys[i], ep));
         free(ep->name);
+        free(ep->file);
         free(ep->url_display);
         curl_slist_free_all(ep->header_list);
 }
@@ -594,6 +516,12 @@ struct config *config_free(struct config *c) {
         for (size_t i = 0; i < config_n_keys; i++)
                 if (config_keys[i].scope == CONFIG_SCOPE_GLOBAL && config_keys[i].type->done)
                         config_keys[i].type->done(field_of(&config_keys[i], c));
+        for (size_t i = 0; i < c->n_files; i++)
+                free(c->files[i]);
+        free(c->files);
+        for (size_t i = 0; i < c->n_globals; i++)
+                free(c->globals[i].value);
+        free(c->globals);
         free(c->path);
         free(c);
         return NULL;
@@ -611,10 +539,62 @@ static void parser_done(struct parser *p) {
         }
         free(p->sections);
         endpoint_config_done(&p->defaults);
+        for (size_t i = 0; i < config_n_keys; i++)
+                free(p->global_value[i]);
         credentials_done(&p->credentials);
         for (size_t i = 0; i < p->n_errors; i++)
                 free(p->errors[i].text);
         ini_close(p->ini);
+}
+
+/* Reads one file of the set into p.  Returns 0, or a read error of the file (which is reported). */
+static int read_file(struct parser *p) {
+        struct ini_item it;
+        int r;
+
+        p->cur = NULL;
+        p->line = 0;
+        r = ini_open(p->path, &(struct ini_limits) { .file_max = p->read_left, .line_max = LINE_MAX_CHARS }, &p->ini);
+        if (r < 0) {
+                add_error_at(p, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        while (!p->stop && (r = ini_next(p->ini, &it)) > 0) {
+                p->line = it.line;
+                p->control = it.control;
+                switch (it.type) {
+                case INI_SECTION:
+                        handle_section(p, it.name);
+                        break;
+                case INI_KEY:
+                        handle_key(p, it.name, it.value);
+                        break;
+                case INI_BAD_LINE:
+                case INI_SYNTAX_ERROR:
+                        /* A line not read may have held any key: the section's missing keys are no news. */
+                        if (it.type == INI_BAD_LINE && p->cur)
+                                p->cur->bad_line = true;
+                        add_error(p, "%s", it.error);
+                        break;
+                }
+        }
+        p->read_left -= MIN(p->read_left, ini_used(p->ini));
+        p->ini = ini_close(p->ini);
+        if (r == -EFBIG) {
+                if (p->file == 0)
+                        add_error_at(p, 0, "too large: warmd reads at most %u bytes (16 MiB), credentials included",
+                                     CONFIG_FILE_MAX);
+                else
+                        add_error_at(p, 0, "too large: warmd reads at most %u bytes (16 MiB) in all its files, "
+                                     "credentials included", CONFIG_FILE_MAX);
+                if (p->cur)
+                        p->cur->bad_line = true;        /* cut short: its missing keys are no news */
+                p->stop = true;
+        } else if (r < 0) {
+                add_error_at(p, 0, "cannot read: %s", strerror(-r));
+                return r;
+        }
+        return 0;
 }
 
 /* Sources leave the endpoints: the scheduler only ever sees what they find. */
@@ -640,58 +620,42 @@ static int split_sources(struct config *c) {
 int config_load(const char *path, unsigned flags, struct config **ret, struct config_errors *errors) {
         struct parser p = {
                 .path = path,
+                .read_left = CONFIG_FILE_MAX,
                 .credentials.optional = flags & CONFIG_CREDENTIALS_OPTIONAL,
         };
         struct config *c = NULL;
-        struct ini_item it;
-        int r, read_error = 0;
+        int r = 0, read_error = 0;
 
         c = calloc(1, sizeof *c);
         if (!c)
                 return -ENOMEM;
         p.config = c;
         c->path = strdup(path);
-        if (!c->path) {
+        c->files = calloc(1, sizeof(char *));
+        if (!c->path || !c->files || !(c->files[0] = strdup(path))) {
                 r = -ENOMEM;
                 goto fail;
         }
+        c->n_files = 1;
         for (size_t i = 0; i < config_n_keys; i++)
                 if (config_keys[i].def)
                         config_keys[i].type->parse(&p, &config_keys[i], config_keys[i].def,
                                             config_keys[i].scope == CONFIG_SCOPE_GLOBAL ? (void *) c : (void *) &p.defaults);
 
-        r = ini_open(path, &(struct ini_limits) { .file_max = CONFIG_FILE_MAX, .line_max = LINE_MAX_CHARS }, &p.ini);
-        if (r < 0) {
-                add_error_at(&p, 0, "cannot read: %s", strerror(-r));
+        r = read_file(&p);
+        if (r < 0 && config_n_errors(&p) == 1)
+                goto fail;      /* the main file cannot be read: nothing else to say */
+        read_error = r;
+        r = config_list_dropins(&p, path);
+        if (r < 0)
                 goto fail;
-        }
-        while (!p.stop && (r = ini_next(p.ini, &it)) > 0) {
-                p.line = it.line;
-                p.control = it.control;
-                switch (it.type) {
-                case INI_SECTION:
-                        handle_section(&p, it.name);
-                        break;
-                case INI_KEY:
-                        handle_key(&p, it.name, it.value);
-                        break;
-                case INI_BAD_LINE:
-                case INI_SYNTAX_ERROR:
-                        /* A line not read may have held any key: the section's missing keys are no news. */
-                        if (it.type == INI_BAD_LINE && p.cur)
-                                p.cur->bad_line = true;
-                        add_error(&p, "%s", it.error);
-                        break;
-                }
-        }
-        if (r == -EFBIG) {
-                add_error_at(&p, 0, "too large: warmd reads at most %u bytes (16 MiB), credentials included",
-                             CONFIG_FILE_MAX);
-                if (p.cur)
-                        p.cur->bad_line = true;         /* cut short: its missing keys are no news */
-        } else if (r < 0) {
-                add_error_at(&p, 0, "cannot read: %s", strerror(-r));
-                read_error = r;
+        /* The main file is read in full first, so its errors come first, as the files are listed. */
+        for (size_t i = 1; i < c->n_files && !p.stop; i++) {
+                p.file = (unsigned) i;
+                p.path = c->files[i];
+                r = read_file(&p);
+                if (r < 0 && read_error == 0)
+                        read_error = r;
         }
 
         for (size_t i = 0; i < p.n_sections; i++)
@@ -702,11 +666,11 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         if (!p.failed_oom && split_sources(c) < 0)
                 p.failed_oom = true;
 
-        if (p.failed_oom) {
+        if (p.failed_oom || config_keep_globals(&p) < 0) {
                 r = -ENOMEM;
                 goto fail;
         }
-        if (n_errors(&p) > 0) {
+        if (config_n_errors(&p) > 0) {
                 r = read_error < 0 ? read_error : -EINVAL;
                 goto fail;
         }
@@ -715,7 +679,7 @@ int config_load(const char *path, unsigned flags, struct config **ret, struct co
         return 0;
 
 fail:
-        move_errors(&p, errors);
+        config_move_errors(&p, errors);
         parser_done(&p);
         config_free(c);
         return r < 0 ? r : -EINVAL;
@@ -781,6 +745,10 @@ int config_endpoint_derive(const struct endpoint_config *source, const char *nam
         ep->refresh_usec = 0;
         ep->discovered = true;
         ep->line = source->line;
+        if (source->file && !(ep->file = strdup(source->file))) {
+                r = -ENOMEM;
+                goto fail;
+        }
         ep->containers = containers;
         ep->name = strdup(name);
         ep->lambda = strdup(lambda);
@@ -809,7 +777,7 @@ static int endpoint_dup(const struct endpoint_config *src, struct endpoint_confi
         if (!ep)
                 return -ENOMEM;
         *ep = *src;
-        ep->name = ep->url_display = NULL;
+        ep->name = ep->file = ep->url_display = NULL;
         ep->header_list = NULL;
         for (size_t i = 0; i < config_n_keys; i++)
                 if ((config_keys[i].scope & CONFIG_SCOPE_ENDPOINT) && config_keys[i].type->done)
@@ -834,7 +802,7 @@ static int endpoint_dup(const struct endpoint_config *src, struct endpoint_confi
                         /* url and lambda: strings, whose derived fields came with the struct. */
                         r = string_copy(field_of(k, ep), const_field_of(k, src));
         }
-        if (r >= 0 && (!(ep->name = strdup(src->name)) ||
+        if (r >= 0 && (!(ep->name = strdup(src->name)) || (src->file && !(ep->file = strdup(src->file))) ||
                        (src->url_display && !(ep->url_display = strdup(src->url_display)))))
                 r = -ENOMEM;
         for (const struct curl_slist *h = src->header_list; h && r >= 0; h = h->next) {
@@ -862,7 +830,7 @@ int config_combine(const struct config *base, struct endpoint_config **extra, si
                 return -ENOMEM;
         c->path = strdup(base->path);
         c->endpoints = calloc(base->n_endpoints + n_extra + 1, sizeof(struct endpoint_config *));
-        if (!c->path || !c->endpoints)
+        if (!c->path || !c->endpoints || config_copy_files(base, c) < 0)
                 r = -ENOMEM;
         for (size_t i = 0; i < config_n_keys && r >= 0; i++)
                 if (config_keys[i].scope == CONFIG_SCOPE_GLOBAL)

@@ -91,6 +91,10 @@ struct ini_file *ini_close(struct ini_file *f) {
         return NULL;
 }
 
+uint64_t ini_used(const struct ini_file *f) {
+        return MAX(f->read, f->size);
+}
+
 void ini_count(struct ini_file *f, uint64_t n) {
         f->size += n;
 }

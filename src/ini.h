@@ -74,5 +74,8 @@ int ini_next(struct ini_file *f, struct ini_item *ret);
 /* Counts n bytes more towards limits.file_max, as what a value expands to, so that it cannot make a small file large. */
 void ini_count(struct ini_file *f, uint64_t n);
 
+/* The bytes that counted towards limits.file_max so far: those read, or used plus ini_count()'s if more. */
+uint64_t ini_used(const struct ini_file *f);
+
 /* Closes the file and wipes what was read of it, which may hold secrets.  Accepts NULL. */
 struct ini_file *ini_close(struct ini_file *f);

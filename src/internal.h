@@ -32,6 +32,12 @@ struct config_key_info {
 
 int config_key_info(size_t i, struct config_key_info *ret);       /* -ENOENT past the last key */
 
+/* -------------------------------------------------------------- report.c */
+
+struct json_object;
+/* The failures of an endpoint as --once --json prints them: an array of {reason, count}; NULL without memory. */
+struct json_object *once_report_failures(const struct once_report *r, const char *endpoint);
+
 /* -------------------------------------------------------------- result.c */
 
 void body_scan_init(struct body_scan *s, const struct endpoint_config *ep);

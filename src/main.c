@@ -31,6 +31,8 @@ enum {
 struct daemon {
         const char *config_path;
         bool once;
+        bool json;                      /* --json: what -n and --once print, for scripts */
+        struct once_report *once_report;
         bool discover;                  /* --discover: print what the sources find, warm nothing */
         sd_event *event;
         struct discovery *disc;         /* the sources, and the file's endpoints they join */
@@ -55,11 +57,12 @@ static void help(void) {
                "Keep serverless containers warm: every interval, send N overlapping requests\n"
                "to each configured endpoint, and log how many containers were reached.\n"
                "\n"
-               "  -c, --config=FILE    read FILE instead of %s\n"
-               "  -n, --check-config   check the configuration, print \"configuration OK\" or\n"
-               "                       every error, and exit\n"
+               "  -c, --config=FILE    read FILE, then FILE.d/*.conf, instead of %s\n"
+               "  -n, --check-config   check the configuration, print the files and endpoints\n"
+               "                       read and \"configuration OK\", or every error, and exit\n"
                "      --once           run one round of every endpoint now, print a table,\n"
                "                       and exit 0 only if every endpoint reached N\n"
+               "      --json           with -n or --once, print JSON instead\n"
                "      --discover       print the endpoints the tag sources find, warm nothing\n"
                "  -v, --verbose        also log debug messages\n"
                "  -V, --version        print the version and exit\n"
@@ -262,7 +265,10 @@ static void metrics_sink(struct daemon *d, const struct scheduler_event *ev) {
 
 /* --once ends when every endpoint has finished its round. */
 static void once_sink(struct daemon *d, const struct scheduler_event *ev) {
-        if (!d->once || ev->type != SCHEDULER_EVENT_ROUND || d->once_left == 0)
+        if (!d->once)
+                return;
+        once_report_event(d->once_report, ev);
+        if (ev->type != SCHEDULER_EVENT_ROUND || d->once_left == 0)
                 return;
         if (--d->once_left == 0)
                 (void) sd_event_exit(d->event, 0);
@@ -368,13 +374,17 @@ static void check_fd_limit(const struct config *c) {
 
 static void log_config_loaded(struct daemon *d, const struct config *c) {
         struct journal_record rec;
-        size_t containers = config_total_containers(c);
+        size_t containers = config_total_containers(c), dropins = c->n_files > 0 ? c->n_files - 1 : 0;
+        char with[64] = "";
 
+        if (dropins > 0)
+                snprintf(with, sizeof with, " and %zu drop-in%s", dropins, dropins == 1 ? "" : "s");
         if (journal_build_event(LOG_INFO, WARMD_MESSAGE_CONFIG_LOADED, NULL, &rec,
-                                "Loaded %s: %zu endpoint%s, %zu container%s", c->path, c->n_endpoints,
+                                "Loaded %s%s: %zu endpoint%s, %zu container%s", c->path, with, c->n_endpoints,
                                 c->n_endpoints == 1 ? "" : "s", containers, containers == 1 ? "" : "s") < 0)
                 return;
         if (journal_record_add(&rec, "WARMD_CONFIG=%s", c->path) >= 0 &&
+            journal_record_add(&rec, "WARMD_CONFIG_FILES=%zu", c->n_files) >= 0 &&
             journal_record_add(&rec, "WARMD_ENDPOINTS=%zu", c->n_endpoints) >= 0 &&
             journal_record_add(&rec, "WARMD_CONTAINERS=%zu", containers) >= 0)
                 journal_send(&rec);
@@ -508,35 +518,16 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 /* ---------------------------------------------------------------- --once */
 
-static int print_table(const struct scheduler *s) {
-        const struct config *c = scheduler_config(s);
-        int width = 8, rc = EXIT_OK;
+static int print_once(struct daemon *d) {
+        bool short_of_n = false;
+        int r;
 
-        for (size_t i = 0; i < c->n_endpoints; i++) {
-                int l = (int) strlen(c->endpoints[i]->name);
-
-                if (l > width)
-                        width = l;
+        r = once_report_print(stdout, d->once_report, d->sched, d->json, &short_of_n);
+        if (r < 0) {
+                log_error_errno(r, "Failed to print the round");
+                return EXIT_RUNTIME;
         }
-        printf("%-*s %6s %6s %6s %6s %7s %11s %7s %7s %8s\n", width, "ENDPOINT", "SENT", "OK", "WARM", "COLD",
-               "UNKNOWN", "REACHED", "P50", "MAX", "ATTEMPTS");
-        for (size_t i = 0; i < c->n_endpoints; i++) {
-                const struct endpoint_config *ep = c->endpoints[i];
-                struct summary sm = {};
-                char reached[32], p50[24], max[24];
-
-                /* An endpoint whose round never ended (warmd was stopped) reached nothing. */
-                if (scheduler_endpoint_summary(s, i, &sm) < 0)
-                        sm = (struct summary) { .containers = ep->containers };
-                snprintf(reached, sizeof reached, "%u/%u", sm.reached, sm.containers);
-                snprintf(p50, sizeof p50, "%" PRIu64 "ms", usec_to_msec(sm.p50_usec));
-                snprintf(max, sizeof max, "%" PRIu64 "ms", usec_to_msec(sm.max_usec));
-                printf("%-*s %6u %6u %6u %6u %7u %11s %7s %7s %8u\n", width, ep->name, sm.sent, sm.ok, sm.warm,
-                       sm.cold, sm.unknown, reached, p50, max, sm.attempts);
-                if (sm.reached < sm.containers)
-                        rc = EXIT_SHORT;
-        }
-        return rc;
+        return short_of_n ? EXIT_SHORT : EXIT_OK;
 }
 
 /* -------------------------------------------------------------------- main */
@@ -673,6 +664,8 @@ static int run(struct daemon *d, struct config *c) {
         }
 
         r = setup_loop(d);
+        if (r >= 0 && d->once && (r = once_report_new(&d->once_report)) < 0)
+                log_error_errno(r, "Failed to set up the report");
         if (r >= 0 && (r = journal_sink_new(&d->journal)) < 0)
                 log_error_errno(r, "Failed to set up the journal sink");
         if (r >= 0) {
@@ -722,7 +715,7 @@ static int run(struct daemon *d, struct config *c) {
 
         if (r >= 0 && d->once) {
                 metrics_now(d);
-                r = print_table(d->sched);
+                r = print_once(d);
                 /* A source not read has warmed none of its functions: short of what the file asks. */
                 if (r == EXIT_OK && !discovery_listed(d->disc))
                         r = EXIT_SHORT;
@@ -735,6 +728,7 @@ done:
         config_free(c);
         config_free(warm);
         d->sched = scheduler_free(d->sched);
+        d->once_report = once_report_free(d->once_report);
         d->disc = discovery_free(d->disc);
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
         d->watchdog_timer = sd_event_source_disable_unref(d->watchdog_timer);
@@ -750,11 +744,12 @@ done:
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_ONCE = 0x100, ARG_DISCOVER };
+        enum { ARG_ONCE = 0x100, ARG_JSON, ARG_DISCOVER };
         static const struct option options[] = {
                 { "config",       required_argument, NULL, 'c' },
                 { "check-config", no_argument,       NULL, 'n' },
                 { "once",         no_argument,       NULL, ARG_ONCE },
+                { "json",         no_argument,       NULL, ARG_JSON },
                 { "discover",     no_argument,       NULL, ARG_DISCOVER },
                 { "verbose",      no_argument,       NULL, 'v' },
                 { "version",      no_argument,       NULL, 'V' },
@@ -779,6 +774,9 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_ONCE:
                         d.once = true;
+                        break;
+                case ARG_JSON:
+                        d.json = true;
                         break;
                 case ARG_DISCOVER:
                         d.discover = true;
@@ -806,6 +804,10 @@ int main(int argc, char *argv[]) {
                         program_invocation_short_name);
                 return EXIT_CONFIG;
         }
+        if (d.json && !check && !d.once) {
+                fprintf(stderr, "%s: --json needs --check-config or --once\n", program_invocation_short_name);
+                return EXIT_CONFIG;
+        }
 
         log_setup();
         log_set_verbose(verbose);
@@ -814,11 +816,10 @@ int main(int argc, char *argv[]) {
                 r = load(d.config_path, CONFIG_CREDENTIALS_OPTIONAL, false, &c);
                 if (r < 0)
                         return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
-                printf("configuration OK%s\n", c->n_endpoints == 0 && c->n_sources == 0 ? " (no endpoints)" : "");
-                r = schedule_print(stdout, c, time(NULL));
+                r = report_config(stdout, c, d.json, time(NULL));
                 config_free(c);
                 if (r < 0) {
-                        log_error_errno(r, "Failed to print the schedules");
+                        log_error_errno(r, "Failed to print the configuration");
                         return EXIT_RUNTIME;
                 }
                 return check_stdout(EXIT_OK);

@@ -184,8 +184,15 @@ static void samples(FILE *f, enum metric m, const struct endpoint_stats *st) {
 
 /* The format wants all samples of a metric together, under one HELP and TYPE. */
 int metrics_format(FILE *f, const struct endpoint_stats *st, size_t n) {
+        struct journal_stats js;
+
         header(f, "warmd_build_info", "gauge", "Always 1; the version of warmd as a label.");
         fprintf(f, "warmd_build_info{version=\"%s\"} 1\n", PACKAGE_VERSION);
+        /* The journal's own record of a loss may itself be lost while journald stalls: this count is not. */
+        journal_stats(&js);
+        header(f, "warmd_journal_records_dropped_total", "counter",
+               "Journal records that journald did not take (stalled or full), since warmd started.");
+        fprintf(f, "warmd_journal_records_dropped_total %" PRIu64 "\n", js.dropped);
         for (size_t m = 0; m < _M_MAX; m++) {
                 header(f, metrics[m].name, metrics[m].type, metrics[m].help);
                 for (size_t i = 0; i < n; i++)

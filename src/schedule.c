@@ -156,6 +156,43 @@ int schedule_window_parse(const char *s, unsigned containers_max, struct schedul
         return 0;
 }
 
+/*
+ * A window as a schedule line that parses back to it: the days as runs from
+ * Monday on ("Mon-Fri", "Sat,Sun", "*"), for -n's JSON.
+ */
+int schedule_window_format(const struct schedule_window *w, char *buf, size_t size) {
+        char days[64] = "";
+        size_t len = 0;
+
+        if (w->days == 0x7f)
+                strcpy(days, "*");
+        else
+                for (int i = 0; i < 7;) {
+                        int first = i, last;
+
+                        if (!(w->days & (1u << ((i + 1) % 7)))) {
+                                i++;
+                                continue;
+                        }
+                        while (i + 1 < 7 && (w->days & (1u << ((i + 2) % 7))))
+                                i++;
+                        last = i++;
+                        len += (size_t) snprintf(days + len, sizeof days - len, "%s%s%s%s", len ? "," : "",
+                                                 day_names[(first + 1) % 7], last > first ? "-" : "",
+                                                 last > first ? day_names[(last + 1) % 7] : "");
+                }
+        if (snprintf(buf, size, "%s %02u:%02u-%02u:%02u", days, w->start / 60u, w->start % 60u, w->end / 60u,
+                     w->end % 60u) >= (int) size)
+                return -ENOBUFS;
+        if (w->containers) {
+                size_t n = strlen(buf);
+
+                if (snprintf(buf + n, size - n, " %u", w->containers) >= (int) (size - n))
+                        return -ENOBUFS;
+        }
+        return 0;
+}
+
 int schedule_add(struct schedule *s, const struct schedule_window *w) {
         struct schedule_window *a = reallocarray(s->windows, s->n + 1, sizeof *a);
 

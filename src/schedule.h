@@ -32,6 +32,8 @@ struct config;
 
 /* 0, or -EINVAL with what was expected in why; containers_max bounds N. */
 int schedule_window_parse(const char *s, unsigned containers_max, struct schedule_window *ret, char *why, size_t size);
+/* The window as a line of the file, such as 'Mon-Fri 07:30-19:00 3'. */
+int schedule_window_format(const struct schedule_window *w, char *buf, size_t size);
 int schedule_add(struct schedule *s, const struct schedule_window *w);
 bool schedule_equal(const struct schedule *a, const struct schedule *b);
 int schedule_copy(struct schedule *dst, const struct schedule *src);

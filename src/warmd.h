@@ -40,6 +40,7 @@ enum endpoint_auth {
 
 struct endpoint_config {
         char *name;                     /* the [section] name */
+        char *file;                     /* the file of the [section] header: warmd.conf or a drop-in */
         unsigned line;                  /* line of the [section] header */
         char *url;
         unsigned containers;
@@ -83,8 +84,20 @@ struct endpoint_config {
         struct schedule schedule;       /* no windows: around the clock */
 };
 
+/* A [global] key set in a file, as "warmd -n" shows it. */
+struct config_setting {
+        const char *key;
+        const char *file;               /* the last file that set it: it overrides the earlier ones */
+        unsigned line;
+        char *value;                    /* as written there: credentials are not expanded */
+};
+
 struct config {
         char *path;
+        char **files;                   /* the files read: path, then path.d/'s drop-ins in order */
+        size_t n_files;
+        struct config_setting *globals; /* the [global] keys set, in the key table's order */
+        size_t n_globals;
         unsigned max_parallel;
         char *user_agent;
         char *metrics_file;             /* NULL: none */
@@ -560,6 +573,19 @@ bool scheduler_endpoint_busy(const struct scheduler *s, const char *name);
  * longer watched; why then says which endpoint is how late, or what is gone.
  */
 int scheduler_check(const struct scheduler *s, uint64_t now, char *why, size_t size);
+
+/* ------------------------------------------------------------------ report */
+
+/* "warmd -n": the files read, the endpoints each defines and the [global] keys set; or all of it as JSON. */
+int report_config(FILE *f, const struct config *c, bool json, time_t now);
+
+/* "warmd --once": the failure reasons of the round, gathered from the scheduler's events, and its table. */
+struct once_report;
+int once_report_new(struct once_report **ret);
+struct once_report *once_report_free(struct once_report *r);
+void once_report_event(struct once_report *r, const struct scheduler_event *ev);
+/* The table, or JSON; *ret_short: some endpoint reached fewer than N. */
+int once_report_print(FILE *f, const struct once_report *r, const struct scheduler *s, bool json, bool *ret_short);
 
 /* ---------------------------------------------------------------- discover */
 

@@ -42,6 +42,7 @@ cat >"$WORK/js-b.conf" <<EOF
 interval = 2s
 jitter = 0
 max_parallel = 1000
+metrics_file = $WORK/js-b.prom
 
 [$b_name]
 url = http://127.0.0.1:$PORT$b_path?status=500
@@ -106,6 +107,10 @@ dropped_b() {
 check "journald back: B's count of dropped records arrives within 5 s" wait_for 5 dropped_b
 d=$(dropped_b || echo 0)
 check_ge "journald back: B dropped records" 1 "$d"
+# The metric is the same count, written after B's next rounds: what the alert rule WarmdJournalDropping reads.
+b_metric() { awk '$1 == "warmd_journal_records_dropped_total" { print $2 }' "$WORK/js-b.prom" 2>/dev/null; }
+check "journald back: B's warmd_journal_records_dropped_total is the journal's count ($d)" \
+	wait_for 10 eval '[ "$(b_metric)" = "$d" ]'
 check_eq "journald back: the count is a warning (PRIORITY=4)" 4 \
 	"$(jfields PRIORITY _PID="$pid_b" MESSAGE_ID="$WARMD_MESSAGE_JOURNAL_DROPPED" | sort -u | xargs)"
 c_notice() { [ "$(jfields MESSAGE _PID="$pid_c" PRIORITY=5 | grep -c 'Ignoring SIGUSR1')" = 1 ]; }

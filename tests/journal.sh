@@ -28,7 +28,10 @@ url = $base/jt-alpha
 containers = 3
 reuse_header = X-Container-Reused
 instance_header = X-Container-Id
-
+EOF
+# jt-beta in a drop-in: the config-loaded record counts the files.
+mkdir "$cfg.d"
+cat >"$cfg.d/50-beta.conf" <<EOF
 [jt-beta]
 url = $base/jt-beta?from=warmd
 containers = 3
@@ -92,13 +95,15 @@ check_eq "journal: both summaries have WARMD_REACHED=3 WARMD_CONTAINERS=3 WARMD_
 check_eq "journal: no fell-short warning for a round that reached N" 0 \
 	"$(jcount MESSAGE_ID=$WARMD_MESSAGE_SHORT WARMD_ENDPOINT=jt-alpha WARMD_ENDPOINT=jt-beta)"
 
-jfields MESSAGE_ID,WARMD_CONFIG,WARMD_ENDPOINTS,WARMD_CONTAINERS \
+jfields MESSAGE_ID,WARMD_CONFIG,WARMD_ENDPOINTS,WARMD_CONTAINERS,WARMD_CONFIG_FILES \
 	MESSAGE_ID=$WARMD_MESSAGE_CONFIG_LOADED MESSAGE_ID=$WARMD_MESSAGE_START MESSAGE_ID=$WARMD_MESSAGE_STOP >"$WORK/life.tsv"
 # --once stops by itself, not on a signal: a start record and a config-loaded record, no stop record.
 check_eq "journal: one start record, one config-loaded record" "1 1" \
 	"$(count_lines "$WORK/life.tsv" '$1 == m' -v m="$WARMD_MESSAGE_START") $(count_lines "$WORK/life.tsv" '$1 == m' -v m="$WARMD_MESSAGE_CONFIG_LOADED")"
-check_eq "journal: config-loaded record names the file, 2 endpoints, 6 containers" \
-	"$cfg 2 6" "$(awk -F'\t' -v m="$WARMD_MESSAGE_CONFIG_LOADED" '$1 == m { print $2, $3, $4; exit }' "$WORK/life.tsv")"
+check_eq "journal: config-loaded record names the file, 2 endpoints, 6 containers, 2 files read" \
+	"$cfg 2 6 2" "$(awk -F'\t' -v m="$WARMD_MESSAGE_CONFIG_LOADED" '$1 == m { print $2, $3, $4, $5; exit }' "$WORK/life.tsv")"
+check_eq "journal: its message counts the drop-in" "Loaded $cfg and 1 drop-in: 2 endpoints, 6 containers" \
+	"$(jfields MESSAGE MESSAGE_ID=$WARMD_MESSAGE_CONFIG_LOADED | head -n1)"
 
 # -------------------------------------------------------- an endpoint that falls short
 

@@ -79,6 +79,7 @@ t = float(sys.argv[1]); sys.exit(0 if time.time() - 30 < t <= time.time() else 1
 	"$(metric 'warmd_last_round_timestamp_seconds{endpoint="orders"}')"
 check "the learned lifetime bound is there" grep -q '^warmd_container_idle_lifetime_min_seconds{endpoint="orders"} ' "$PROM"
 check "warmd_build_info" grep -q '^warmd_build_info{version="[^"]*"} 1$' "$PROM"
+check "warmd_journal_records_dropped_total, 0 while journald takes every record" grep -q '^warmd_journal_records_dropped_total 0$' "$PROM"
 check_eq "no URL in the file" "" "$(grep -E '127\.0\.0\.1|s3cret|http' "$PROM" || true)"
 leak=$(report '"\n".join(a[1] for a in fn("/orders")["arrivals"])' | grep -F -f - "$PROM" || true)
 check_eq "no container id in the file" "" "$leak"

@@ -20,7 +20,7 @@ CONF
 # Loaded but not triggered, the library changes nothing.
 rc=0
 LD_PRELOAD="$WORK/oom.so" "$WARMD" -n -c "$WORK/warmd.conf" >"$WORK/out" 2>&1 || rc=$?
-check_eq "with the library loaded but no trigger: -n says OK" "0 configuration OK" "$rc $(cat "$WORK/out")"
+check_eq "with the library loaded but no trigger: -n says OK" "0 configuration OK" "$rc $(tail -n1 "$WORK/out")"
 
 # oom ARGS...: warmd ARGS -c FILE with memory gone once FILE is open; prints "STATUS STDOUT".
 oom() {
@@ -30,6 +30,7 @@ oom() {
 	echo "$rc $(head -c 200 "$WORK/out")"
 }
 check_eq "-n, out of memory while reading the file: exit 3, nothing on stdout" "3 " "$(oom -n)"
+check_eq "-n --json, out of memory while reading the file: exit 3, nothing on stdout" "3 " "$(oom -n --json)"
 check_eq "--once, out of memory while reading the file: exit 3" "3 " "$(oom --once)"
 check_eq "the daemon, out of memory while reading the file: exit 3" "3 " "$(oom)"
 finish

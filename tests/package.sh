@@ -6,9 +6,10 @@
 # The Debian package, as a user gets it: built by tools/package (which fails
 # on any lintian error or warning), installed with dpkg -i in a booted
 # Debian 12 (systemd as PID 1, systemd-nspawn), where warmd must be enabled,
-# active and idle with no warning; then an endpoint added to the conffile and
-# "systemctl reload warmd" must warm the platform, as the platform itself
-# records; a reinstall (an upgrade) must restart warmd and keep the edited
+# active and idle with no warning, with the empty drop-in directory, the alert
+# rules, the dashboard and the bash completion installed; then an endpoint
+# added to the conffile, and one in a drop-in, with "systemctl reload warmd"
+# must warm the platform, as the platform itself records; a reinstall (an upgrade) must restart warmd and keep the edited
 # conffile; and dpkg --purge must stop warmd and leave nothing behind.
 #
 # WARMD_TEST_DEB=DIR uses the packages tools/package left in DIR instead of
@@ -78,6 +79,18 @@ check_eq "/etc/warmd/warmd.conf is a conffile" "/etc/warmd/warmd.conf" \
 check_eq "both man pages are installed" "/usr/share/man/man5/warmd.conf.5.gz /usr/share/man/man8/warmd.8.gz" \
 	"$(cx dpkg -L warmd | grep -E '^/usr/share/man/man[0-9]/' | sort | tr '\n' ' ' | sed 's/ $//')"
 
+check_eq "the empty drop-in directory /etc/warmd/warmd.conf.d is in the package" "/etc/warmd/warmd.conf.d" \
+	"$(cx dpkg -L warmd | grep -x /etc/warmd/warmd.conf.d)"
+check_eq "/etc/warmd/warmd.conf.d: a directory, empty" "directory 0" \
+	"$(cx stat -c %F /etc/warmd/warmd.conf.d) $(cx ls -A /etc/warmd/warmd.conf.d | wc -l)"
+for f in /usr/share/warmd/prometheus/warmd.rules.yml /usr/share/warmd/prometheus/warmd.rules.test.yml \
+	/usr/share/warmd/grafana/warmd.json; do
+	check "installed: $f, as shipped" cmp -s <(cx cat "$f") "$top_srcdir/contrib/${f#/usr/share/warmd/}"
+done
+completions=$(pkg-config --variable=completionsdir bash-completion 2>/dev/null || echo /usr/share/bash-completion/completions)
+check_eq "the bash completion is where bash-completion looks ($completions)" "$completions/warmd" \
+	"$(cx dpkg -L warmd | grep -x "$completions/warmd")"
+
 # ------------------------------------------------------------ an endpoint and a reload
 
 container_platform
@@ -102,6 +115,23 @@ check_eq "the reload kept the process" "$pid0" "$(cx systemctl show -P MainPID w
 status_reached() { cx systemctl show -P StatusText warmd.service | grep -q '^1 endpoint, 3 containers; last round .*3/3 reached'; }
 check "StatusText: 1 endpoint, 3 containers, 3/3 reached" wait_for 5 status_reached
 say "StatusText: $(cx systemctl show -P StatusText warmd.service)"
+
+# A drop-in of its own, as a team's configuration-management role would write it.
+cx sh -c 'cat >/etc/warmd/warmd.conf.d/50-team.conf' <<EOF
+[pkg-team]
+url = http://127.0.0.1:$CONTAINER_PORT/pkg-team
+containers = 2
+interval = 2s
+EOF
+rc=0
+cx systemctl reload warmd.service || rc=$?
+check_eq "systemctl reload warmd, with a drop-in added" 0 "$rc"
+check "after the reload, the platform sees the drop-in's endpoint warmed" \
+	wait_for 10 container_platform_true 'fn("/pkg-team")["distinct_containers"] >= 2'
+check_eq "warmd -n lists the drop-in and its endpoint" \
+	"/etc/warmd/warmd.conf.d/50-team.conf|  [pkg-team] line 1: 2 containers, http://127.0.0.1:$CONTAINER_PORT/pkg-team" \
+	"$(cx warmd -n | grep -A1 -x /etc/warmd/warmd.conf.d/50-team.conf | paste -sd'|')"
+cx rm /etc/warmd/warmd.conf.d/50-team.conf
 
 # ------------------------------------------------------------ an upgrade
 

@@ -1189,6 +1189,72 @@ static void test_endpoints_limit(void) {
         free(text);
 }
 
+static bool ends_with(const char *s, const char *tail) {
+        size_t n = strlen(s), t = strlen(tail);
+
+        return n >= t && streq(s + n - t, tail);
+}
+
+/* Drop-ins: the *.conf files of d.conf.d after d.conf, by name; a later [global] key wins; each endpoint knows its file. */
+static void test_dropins(void) {
+        static const struct {
+                const char *name, *text;
+        } files[] = {
+                { "d.conf", "[m]\nurl = http://127.0.0.1/\ncontainers = 1\n" },
+                { "d.conf.d/20-b.conf", "[global]\ninterval = 2m\n[b]\nurl = http://127.0.0.1/\ncontainers = 1\n" },
+                { "d.conf.d/10-a.conf", "[global]\ninterval = 3m\ntimeout = 1s\n[a]\nurl = http://127.0.0.1/\ncontainers = 1\n" },
+                { "d.conf.d/.hidden.conf", "junk\n" },
+                { "d.conf.d/a.conf~", "junk\n" },
+                { "d.conf.d/README", "junk\n" },
+        };
+        static const char *const names[] = { "m", "a", "b" };
+        static const char *const from[] = { "/d.conf", "/d.conf.d/10-a.conf", "/d.conf.d/20-b.conf" };
+        struct config_errors e = {};
+        struct config *c = NULL;
+        char main_path[256], sub[256];
+
+        snprintf(sub, sizeof sub, "%s/d.conf.d", dir);
+        if (mkdir(sub, 0700) < 0)
+                abort();
+        for (size_t i = 0; i < ELEMENTSOF(files); i++)
+                write_file(files[i].name, files[i].text);
+        snprintf(main_path, sizeof main_path, "%s/d.conf", dir);
+
+        CHECK(config_load(main_path, 0, &c, &e) == 0 && e.n == 0, "a main file and two drop-ins load");
+        if (!c)
+                return;
+        CHECK(c->n_files == 3 && streq(c->files[0], main_path) && ends_with(c->files[1], from[1]) &&
+              ends_with(c->files[2], from[2]), "the files: the main one, then the drop-ins by name, no others");
+        CHECK(c->n_endpoints == 3, "three endpoints: %zu", c->n_endpoints);
+        for (size_t i = 0; i < c->n_endpoints && i < ELEMENTSOF(names); i++) {
+                const struct endpoint_config *ep = c->endpoints[i];
+
+                CHECK(streq(ep->name, names[i]) && ends_with(ep->file, from[i]),
+                      "endpoint %zu: [%s] from %s", i, ep->name, ep->file);
+                CHECK(ep->interval_usec == 2 * USEC_PER_MINUTE && ep->timeout_usec == USEC_PER_SEC,
+                      "[%s]: interval from the last file that set it, timeout from the only one", ep->name);
+        }
+        CHECK(c->n_globals == 2 && streq(c->globals[0].key, "interval") && streq(c->globals[0].value, "2m") &&
+              ends_with(c->globals[0].file, from[2]) && c->globals[0].line == 2 &&
+              streq(c->globals[1].key, "timeout") && ends_with(c->globals[1].file, from[1]) && c->globals[1].line == 3,
+              "the globals set, each with the file and line that set it last");
+        config_free(c);
+        c = NULL;
+
+        /* The same name in two files: both places named. */
+        write_file("d.conf.d/30-dup.conf", "[m]\nurl = http://127.0.0.1/\ncontainers = 1\n");
+        {
+                char want[600];
+
+                snprintf(want, sizeof want, "%s/d.conf.d/30-dup.conf:1: duplicate section [m] (first defined at %s:1)",
+                         dir, main_path);
+                CHECK(config_load(main_path, 0, &c, &e) == -EINVAL && e.n == 1 && streq(e.lines[0], want),
+                      "a duplicate across files: %s", e.n ? e.lines[0] : "(none)");
+        }
+        config_errors_clear(&e);
+        config_free(c);
+}
+
 int main(void) {
         if (!mkdtemp(dir))
                 return 99;
@@ -1216,6 +1282,7 @@ int main(void) {
         test_file_limit();
         test_credential_limits();
         test_endpoints_limit();
+        test_dropins();
         {
                 char cmd[300];
 

@@ -45,6 +45,8 @@ static void test_format(void) {
         static const char *const want[] = {
                 "# TYPE warmd_build_info gauge",
                 "warmd_build_info{version=\"" PACKAGE_VERSION "\"} 1",
+                "# TYPE warmd_journal_records_dropped_total counter",
+                "warmd_journal_records_dropped_total 0",
                 "# TYPE warmd_round_containers_reached gauge",
                 "warmd_round_containers_reached{endpoint=\"orders\"} 4",
                 "warmd_round_containers_target{endpoint=\"orders\"} 5",

@@ -16,6 +16,21 @@ rc=0
 "${VG[@]}" "$WARMD" -n -c "$top_srcdir/tests/data/bad.conf" >/dev/null 2>"$WORK/vg-n" || rc=$?
 check_eq "-n on bad.conf under valgrind: exit 1, no errors" 1 "$rc"
 
+# Drop-ins, a [global] in each, and both reports of -n.
+mkdir "$WORK/set.conf.d"
+printf '[global]\ninterval = 1m\n[a]\nurl = http://u:p@127.0.0.1:1/a?k=v\ncontainers = 2\nheader = X-A: 1\n' >"$WORK/set.conf"
+printf '[global]\ninterval = 2m\n[b]\nurl = http://127.0.0.1:1/b\ncontainers = 1\n' >"$WORK/set.conf.d/10-b.conf"
+for json in "" --json; do
+	rc=0
+	"${VG[@]}" "$WARMD" -n $json -c "$WORK/set.conf" >/dev/null 2>"$WORK/vg-set" || rc=$?
+	check_eq "-n $json on a file with drop-ins under valgrind: exit 0, no errors" 0 "$rc"
+	[ "$rc" = 42 ] && cat "$WORK/vg-set"
+done
+printf '[a]\nurl = http://127.0.0.1:1/a\ncontainers = 1\n' >"$WORK/set.conf.d/20-dup.conf"
+rc=0
+"${VG[@]}" "$WARMD" -n -c "$WORK/set.conf" >/dev/null 2>"$WORK/vg-set" || rc=$?
+check_eq "-n on a duplicate across drop-ins under valgrind: exit 1, no errors" 1 "$rc"
+
 cat >"$WORK/once.conf" <<CONF
 [global]
 timeout = 2s
@@ -41,8 +56,8 @@ containers = 2
 timeout = 300ms
 CONF
 rc=0
-"${VG[@]}" "$WARMD" --once -c "$WORK/once.conf" >/dev/null 2>"$WORK/vg-once" || rc=$?
-check_eq "--once under valgrind: exit 2 (some endpoints fail), no errors" 2 "$rc"
+"${VG[@]}" "$WARMD" --once --json -c "$WORK/once.conf" >/dev/null 2>"$WORK/vg-once" || rc=$?
+check_eq "--once --json under valgrind: exit 2 (some endpoints fail), no errors" 2 "$rc"
 [ "$rc" = 42 ] && cat "$WORK/vg-once"
 
 reset_platform
@@ -52,7 +67,9 @@ VPID=$!
 at_exit "stop_pid $VPID"
 wait_for 30 platform_true 'fn("/good")["requests"] >= 10 and fn("/shared")["requests"] >= 10' ||
 	fail "daemon under valgrind did not send two rounds, with top-ups"
-printf '[global]\ninterval = 1s\n[good]\nurl = http://127.0.0.1:%s/good\ncontainers = 3\n[new]\nurl = http://127.0.0.1:%s/new?hold_ms=20000\ncontainers = 2\ntimeout = 60s\n' "$PORT" "$PORT" >"$WORK/d.conf"
+printf '[global]\ninterval = 1s\n[good]\nurl = http://127.0.0.1:%s/good\ncontainers = 3\n' "$PORT" >"$WORK/d.conf"
+mkdir "$WORK/d.conf.d"
+printf '[new]\nurl = http://127.0.0.1:%s/new?hold_ms=20000\ncontainers = 2\ntimeout = 60s\n' "$PORT" >"$WORK/d.conf.d/new.conf"
 kill -HUP "$VPID"
 wait_for 30 platform_true 'fn("/new")["requests"] >= 2' || fail "reload under valgrind did not add the new endpoint"
 echo '[broken' >"$WORK/d.conf"
