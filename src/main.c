@@ -144,6 +144,7 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata) {
  */
 static bool coalesce(sd_event_source *timer, uint64_t last, uint64_t gap) {
         int enabled = SD_EVENT_OFF;
+        uint64_t due;
 
         if (now_usec(CLOCK_MONOTONIC) >= last + gap) {
                 /* A write now makes a timer armed for the same moment a second write within gap. */
@@ -151,16 +152,22 @@ static bool coalesce(sd_event_source *timer, uint64_t last, uint64_t gap) {
                 return true;
         }
         (void) sd_event_source_get_enabled(timer, &enabled);
-        if (enabled == SD_EVENT_OFF) {
+        /* The metrics timer may be armed later, for the file's heartbeat: bring it forward. */
+        if (enabled == SD_EVENT_OFF || sd_event_source_get_time(timer, &due) < 0 || due > last + gap) {
                 (void) sd_event_source_set_time(timer, last + gap);
                 (void) sd_event_source_set_enabled(timer, SD_EVENT_ONESHOT);
         }
         return false;
 }
 
-/* The status sink: the STATUS= line, rewritten after rounds but at most once a second. */
+/* An endpoint's round ended, or it woke, slept or changed N at a boundary of its schedule. */
+static bool changes_totals(const struct scheduler_event *ev) {
+        return ev->type == SCHEDULER_EVENT_ROUND || ev->type == SCHEDULER_EVENT_WINDOW;
+}
+
+/* The status sink: the STATUS= line, rewritten after rounds and boundaries, but at most once a second. */
 static void status_sink(struct daemon *d, const struct scheduler_event *ev) {
-        if (d->once || ev->type != SCHEDULER_EVENT_ROUND)
+        if (d->once || !changes_totals(ev))
                 return;
         if (coalesce(d->status_timer, d->status_last, STATUS_MIN_GAP_USEC))
                 status_now(d);
@@ -246,6 +253,14 @@ static void metrics_now(struct daemon *d) {
         else if (r >= 0 && d->metrics_error < 0)
                 log_info("Writing the metrics file %s again", path);
         d->metrics_error = r < 0 ? r : 0;
+        /*
+         * A file that stops changing reads as a daemon that stopped (the alert rules' WarmdMetricsStale), so
+         * it is rewritten also when no round ends for long: every endpoint asleep outside its schedule.
+         */
+        if (!d->once && d->metrics_timer) {
+                (void) sd_event_source_set_time(d->metrics_timer, d->metrics_last + METRICS_MAX_AGE_USEC);
+                (void) sd_event_source_set_enabled(d->metrics_timer, SD_EVENT_ONESHOT);
+        }
 }
 
 static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -253,9 +268,12 @@ static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* The metrics sink: the file is rewritten after rounds, at most once a second; --once writes it at the end. */
+/*
+ * The metrics sink: the file is rewritten after rounds and boundaries, at most once a second, and at least
+ * every METRICS_MAX_AGE_USEC (metrics_now()); --once writes it at the end.
+ */
 static void metrics_sink(struct daemon *d, const struct scheduler_event *ev) {
-        if (d->once || ev->type != SCHEDULER_EVENT_ROUND || !scheduler_config(d->sched)->metrics_file)
+        if (d->once || !changes_totals(ev) || !scheduler_config(d->sched)->metrics_file)
                 return;
         if (coalesce(d->metrics_timer, d->metrics_last, METRICS_MIN_GAP_USEC))
                 metrics_now(d);

@@ -631,6 +631,7 @@ int discovery_print(struct discovery *d, FILE *f);
 /* ----------------------------------------------------------------- metrics */
 
 #define METRICS_MIN_GAP_USEC USEC_PER_SEC       /* the file is rewritten at most this often */
+#define METRICS_MAX_AGE_USEC (5 * USEC_PER_MINUTE) /* and at least this often */
 
 struct source_stats;
 /* Replaces path atomically: a temporary file in the same directory, then rename(). */

@@ -1,0 +1,45 @@
+#!/bin/bash
+# When the last endpoint in a window goes to sleep, no round ends any more:
+# the status line and the metrics file must still say so at the boundary,
+# not hours later at the next wake.  One endpoint, warmed every 3 s until
+# Monday 07:30 in Europe/Berlin, on a fake wall clock 4 s before it (rounds at
+# 4 s and 1 s before the boundary: the last one ends before it); the
+# platform's record says its rounds stopped, the files say it sleeps.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+faketime_setup
+start_platform --hold-ms 20 --cold-ms 0
+B=$(date -u -d '2026-12-07 06:30:00' +%s)
+cat >"$WORK/warmd.conf" <<CONF
+[global]
+timezone = Europe/Berlin
+metrics_file = $WORK/warmd.prom
+
+[closes]
+url = http://127.0.0.1:$PORT/closes
+containers = 2
+interval = 3s
+schedule = Mon 07:00-07:30
+CONF
+
+notify_start
+OFF=$((B - 4 - $(date +%s)))
+FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
+	LD_PRELOAD="$FAKETIME_PRELOAD" \
+	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
+WARMD_PID=$!
+at_exit "stop_pid $WARMD_PID"
+at_exit "grep STATUS \"$NOTIFY_LOG\" | tail -3"
+
+check "the status line says the endpoint sleeps, once its window ended" \
+	notify_wait 15 '^STATUS=1 endpoint, 0 containers; .*; 1 sleeping, next wakes Mon 07:00 CET'
+in_window() { grep -q '^warmd_schedule_in_window{endpoint="closes"} 0$' "$WORK/warmd.prom"; }
+check "the metrics file says it sleeps: in_window 0" wait_for 10 in_window
+check "the metrics file says it wants no container" \
+	grep -q '^warmd_containers_wanted{endpoint="closes"} 0$' "$WORK/warmd.prom"
+# The truth: the platform saw its rounds, and none after the window.
+n=$(report "fn('/closes')['requests']")
+check_ge "the platform saw rounds inside the window" 2 "$n"
+sleep 2
+check_eq "the platform saw no round after it" "$n" "$(report "fn('/closes')['requests']")"
+finish
