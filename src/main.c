@@ -324,6 +324,7 @@ struct fd_need {
         unsigned lookups;               /* host name lookups at once */
         unsigned own;                   /* warmd's own, requests and lookups aside */
         const struct endpoint_config *largest;  /* the largest round; NULL without endpoints */
+        unsigned largest_containers;    /* its N, the largest of its schedule's windows */
 };
 
 /*
@@ -345,11 +346,15 @@ static void fds_needed(const struct config *c, struct fd_need *ret) {
 
         for (size_t i = 0; i < c->n_endpoints; i++) {
                 const struct endpoint_config *ep = c->endpoints[i];
+                /* A schedule's window may ask for more than containers. */
+                unsigned most = schedule_containers_max(&ep->schedule, ep->containers);
 
-                requests += ep->containers + !ep->host_is_address;
+                requests += most + !ep->host_is_address;
                 n.lookups += !ep->host_is_address;
-                if (!n.largest || ep->containers > n.largest->containers)
+                if (!n.largest || most > n.largest_containers) {
                         n.largest = ep;
+                        n.largest_containers = most;
+                }
         }
         n.in_flight = requests < c->max_parallel ? (unsigned) requests : c->max_parallel;
         if (n.lookups > n.in_flight)
@@ -381,7 +386,7 @@ static void check_fd_limit(const struct config *c) {
                                 "limit fail with EMFILE and are not sent: raise LimitNOFILE= to at least %lu, "
                                 "or lower max_parallel",
                                 need.total, (unsigned long long) rl.rlim_cur, need.in_flight, c->max_parallel,
-                                need.largest->name, need.largest->containers, need.lookups, need.own,
+                                need.largest->name, need.largest_containers, need.lookups, need.own,
                                 need.total) < 0)
                 return;
         if (journal_record_add(&rec, "WARMD_FDS_NEEDED=%lu", need.total) >= 0 &&

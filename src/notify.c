@@ -31,7 +31,7 @@ int notify_status_format(const struct status_totals *t, uint64_t now_mono, const
                 if (localtime_r(&sec, &tm))
                         strftime(when, sizeof when, "%H:%M:%S", &tm);
                 r = snprintf(buf + n, size - n, "; last round %s: %u/%u reached (%u warm, %u cold, %u failed)", when,
-                             t->reached, t->containers, t->warm, t->cold, t->failed);
+                             t->reached, t->round_containers, t->warm, t->cold, t->failed);
         } else
                 r = snprintf(buf + n, size - n, "; first round running");
         if (r < 0 || (size_t) r >= size - n)

@@ -64,6 +64,7 @@ void scheduler_totals(const struct scheduler *s, struct status_totals *ret) {
                         continue;
                 t.have_round = true;
                 t.reached += ep->last.reached;
+                t.round_containers += ep->last.containers;
                 t.warm += ep->last.warm;
                 t.cold += ep->last.cold;
                 t.failed += ep->last.failed;

@@ -482,6 +482,7 @@ struct status_totals {
         bool have_round;
         uint64_t last_round_realtime;   /* CLOCK_REALTIME usec of the latest finished round */
         unsigned reached, warm, cold, failed, sent;
+        unsigned round_containers;      /* the N the last rounds had, summed: what reached is out of */
         uint64_t next_usec;             /* ROUND_CLOCK usec of the next round; 0: none */
         unsigned short_endpoints;
         unsigned reclaim_endpoints;     /* endpoints whose containers were reclaimed between rounds */

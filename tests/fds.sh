@@ -57,6 +57,14 @@ check_eq "over the limit: every other request failed as EMFILE, not sent" $((300
 check_eq "over the limit: none passed off as a network failure" 0 "$(grep -c "Couldn't connect" "$WORK/err")"
 check "over the limit: the round says how many it reached" grep -q "^many round 1: $got of 3000 reached" "$WORK/err"
 
+# 1b. A schedule's window that asks for more than containers counts with its N.
+reset_platform "?kill=1"
+printf '[global]\ninterval = 1h\nmax_parallel = 5000\n[peak]\nurl = http://127.0.0.1:%s/peak\ncontainers = 1\nschedule = * 00:00-24:00 2000\n' \
+	"$PORT" >"$WORK/peak.conf"
+(run_limited --once -c "$WORK/peak.conf") >"$WORK/out" 2>"$WORK/err" || true
+check "a window of 2000 over containers = 1: warned with the window's N" \
+	grep -q "^Rounds can need 2012 file descriptors at once, .*the largest round, \[peak\], has 2000)" "$WORK/err"
+
 # 2. max_parallel such that rounds need exactly the limit: no warning, and indeed no request short of a
 # socket.  (The round, larger than max_parallel, goes in turns and so falls short of 3000 containers.)
 reset_platform "?kill=1"

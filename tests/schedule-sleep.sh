@@ -32,7 +32,7 @@ at_exit "stop_pid $WARMD_PID"
 at_exit "grep STATUS \"$NOTIFY_LOG\" | tail -3"
 
 check "the status line says the endpoint sleeps, once its window ended" \
-	notify_wait 15 '^STATUS=1 endpoint, 0 containers; .*; 1 sleeping, next wakes Mon 07:00 CET'
+	notify_wait 15 '^STATUS=1 endpoint, 0 containers; last round [0-9:]*: 2/2 reached .*; 1 sleeping, next wakes Mon 07:00 CET'
 in_window() { grep -q '^warmd_schedule_in_window{endpoint="closes"} 0$' "$WORK/warmd.prom"; }
 check "the metrics file says it sleeps: in_window 0" wait_for 10 in_window
 check "the metrics file says it wants no container" \
