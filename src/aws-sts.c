@@ -111,6 +111,10 @@ static void on_sts_done(void *userdata, const struct http_response *r) {
         if (r->http_status != 200) {
                 code = r->body ? xml_text(r->body, "Code") : NULL;
                 msg = r->body ? xml_text(r->body, "Message") : NULL;
+                /* The service's words go into a log line: one line, whatever they hold. */
+                for (char *p = code; p && *p; p++)
+                        if (is_control_char((unsigned char) *p))
+                                *p = ' ';
                 for (char *p = msg; p && *p; p++)
                         if (is_control_char((unsigned char) *p))
                                 *p = ' ';

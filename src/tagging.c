@@ -188,6 +188,10 @@ void tagging_error(long status, const char *error_type, const char *body, size_t
         n = type ? strcspn(type, ":") : 0;
         snprintf(t, sizeof t, "%.*s", (int) MIN(n, sizeof t - 1), type ? type : "");
         snprintf(why, size, "HTTP %ld%s%s%s%.200s", status, t[0] ? " " : "", t, msg ? ": " : "", msg ? msg : "");
+        /* The service's words go into a log line: one line, whatever they hold. */
+        for (char *c = why; *c; c++)
+                if (is_control_char((unsigned char) *c))
+                        *c = ' ';
         json_object_put(o);
 }
 

@@ -119,6 +119,9 @@ static void test_errors(void) {
                   "HTTP 400 ThrottledException: slow down" },
                 { 403, "AccessDeniedException:http://internal", "", "HTTP 403 AccessDeniedException" },
                 { 502, NULL, "<html>", "HTTP 502" },
+                /* The service's words make one log line. */
+                { 400, "ValidationException", "{\"message\":\"bad\\nFORGED: line\\r\\nagain\"}",
+                  "HTTP 400 ValidationException: bad FORGED: line  again" },
         };
         char why[256];
 
