@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "aws-internal.h"
+#include "url.h"
 
 #define ECS_BASE                "http://169.254.170.2"
 #define TOKEN_FILE_MAX          16384
@@ -38,35 +39,9 @@ bool aws_container_configured(void) {
 
 /* Whether a full URI may be used: https, or http to a host that keeps the credentials on the machine. */
 bool aws_container_url_allowed(const char *url) {
-        static const char *const hosts[] = { "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost" };
-        char *scheme = NULL, *host = NULL;
-        unsigned char addr[16];
-        bool ok = false;
-        CURLU *u = curl_url();
+        static const char *const hosts[] = { "169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", NULL };
 
-        if (!u)
-                return false;
-        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-                if (streq(scheme, "https"))
-                        ok = true;
-                else if (streq(scheme, "http")) {
-                        for (size_t i = 0; i < ELEMENTSOF(hosts); i++)
-                                ok = ok || strcasecmp(host, hosts[i]) == 0;
-                        if (inet_pton(AF_INET, host, addr) == 1)
-                                ok = ok || addr[0] == 127;
-                        else if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-                                host[strlen(host) - 1] = '\0';
-                                ok = ok || (inet_pton(AF_INET6, host + 1, addr) == 1 &&
-                                            memcmp(addr, (const unsigned char[16]) { [15] = 1 }, 16) == 0);
-                        }
-                }
-        }
-        curl_free(scheme);
-        curl_free(host);
-        curl_url_cleanup(u);
-        return ok;
+        return url_keeps_secrets(url, hosts);
 }
 
 /* The token from its file, without a final newline; -EBADMSG if it holds a line break (a header injection). */

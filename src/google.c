@@ -21,6 +21,7 @@
 #include <openssl/pem.h>
 
 #include "token.h"
+#include "url.h"
 #include "warmd.h"
 
 #define METADATA_DEFAULT_HOST   "metadata.google.internal"
@@ -127,8 +128,10 @@ static int take_key(struct google *g, const char *path, const char *text, size_t
                 snprintf(g->error, sizeof g->error, "the key file %s lacks private_key or client_email", path);
                 goto out;
         }
-        if (uri && strncmp(uri, "https://", 8) != 0 && strncmp(uri, "http://", 7) != 0) {
-                snprintf(g->error, sizeof g->error, "the key file %s: token_uri is not an http(s) URL", path);
+        /* The signed assertion and the ID token cross to it: never in clear beyond this machine. */
+        if (uri && !url_keeps_secrets(uri, NULL)) {
+                snprintf(g->error, sizeof g->error, "the key file %s: token_uri is neither https nor http to "
+                         "this machine", path);
                 goto out;
         }
         bio = BIO_new_mem_buf(pem, -1);

@@ -101,3 +101,35 @@ out:
         curl_url_cleanup(d);
         return r;
 }
+
+bool url_keeps_secrets(const char *url, const char *const *hosts) {
+        char *scheme = NULL, *host = NULL;
+        unsigned char addr[16];
+        bool ok = false;
+        CURLU *u = curl_url();
+
+        if (!u)
+                return false;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+                if (streq(scheme, "https"))
+                        ok = true;
+                else if (streq(scheme, "http")) {
+                        ok = strcasecmp(host, "localhost") == 0;
+                        for (size_t i = 0; hosts && hosts[i]; i++)
+                                ok = ok || strcasecmp(host, hosts[i]) == 0;
+                        if (inet_pton(AF_INET, host, addr) == 1)
+                                ok = ok || addr[0] == 127;
+                        else if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+                                host[strlen(host) - 1] = '\0';
+                                ok = ok || (inet_pton(AF_INET6, host + 1, addr) == 1 &&
+                                            memcmp(addr, (const unsigned char[16]) { [15] = 1 }, 16) == 0);
+                        }
+                }
+        }
+        curl_free(scheme);
+        curl_free(host);
+        curl_url_cleanup(u);
+        return ok;
+}

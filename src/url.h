@@ -14,3 +14,10 @@ bool host_is_address(CURLU *u);
  * -ENOMEM.
  */
 int url_display(CURLU *u, char **ret);
+
+/*
+ * Whether a secret may be sent to url: https, or http to a host that keeps it
+ * on the machine (localhost, 127.0.0.0/8, ::1) or to one of hosts (NULL-
+ * terminated, or NULL), as the cloud SDKs allow for their local endpoints.
+ */
+bool url_keeps_secrets(const char *url, const char *const *hosts);

@@ -176,7 +176,10 @@ static void test_google_keys(void) {
                 { "{\"type\": \"service_account\", \"client_email\": \"a@b\", \"private_key\": \"s3cr3t\"}",
                   "private_key is not an RSA key in PEM" },
                 { "{\"type\": \"service_account\", \"client_email\": \"a@b\", \"private_key\": \"x\", "
-                  "\"token_uri\": \"file:///etc/passwd\"}", "token_uri is not an http(s) URL" },
+                  "\"token_uri\": \"file:///etc/passwd\"}", "token_uri is neither https nor http to this machine" },
+                /* The assertion and the token would cross the network in clear. */
+                { "{\"type\": \"service_account\", \"client_email\": \"a@b\", \"private_key\": \"x\", "
+                  "\"token_uri\": \"http://oauth2.example.com/token\"}", "token_uri is neither https nor http to this machine" },
         };
         char path[] = "/tmp/test-jwt-XXXXXX";
         int fd = mkstemp(path);
