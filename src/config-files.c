@@ -116,7 +116,8 @@ int config_list_dropins(struct parser *p, const char *path) {
                 free(names);
                 return -ENOMEM;
         }
-        memcpy(files + 1, names, n * sizeof(char *));
+        if (n > 0)                      /* names is NULL without drop-ins */
+                memcpy(files + 1, names, n * sizeof(char *));
         free(names);
         p->config->files = files;
         p->config->n_files = 1 + n;
