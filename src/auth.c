@@ -10,7 +10,9 @@
  * is created here, lazily, when the first endpoint that needs it is loaded:
  * a warmd with no such endpoint never looks for credentials.  A source that
  * fetches tokens calls back when they arrive, are refreshed or are lost, and
- * the rounds that waited for them go on.
+ * the rounds that waited for them go on.  The daemon has one struct auth
+ * (main.c's), so the scheduler and the tag discovery share each source: one
+ * fetch and one refresh; both listen for its changes.
  *
  * Bearer tokens (token.c) are kept one per (source, audience or resource,
  * client id), shared by every endpoint that names the same.
@@ -20,10 +22,15 @@
 #include "token.h"
 #include "warmd.h"
 
+struct listener {
+        auth_changed_fn fn;
+        void *userdata;
+};
+
 struct auth {
         sd_event *event;
-        auth_changed_fn changed;
-        void *userdata;
+        struct listener *listeners;
+        size_t n_listeners, listeners_cap;
         struct aws_cache *aws;          /* once some endpoint needs AWS credentials */
         struct google *google;          /* once some endpoint has auth = google */
         struct azure *azure;            /* once some endpoint has auth = azure */
@@ -32,17 +39,37 @@ struct auth {
         size_t n_tokens, tokens_cap;
 };
 
-int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth **ret) {
+int auth_new(sd_event *e, struct auth **ret) {
         struct auth *a;
 
         a = calloc(1, sizeof *a);
         if (!a)
                 return -ENOMEM;
         a->event = sd_event_ref(e);
-        a->changed = changed;
-        a->userdata = userdata;
         *ret = a;
         return 0;
+}
+
+int auth_listen(struct auth *a, auth_changed_fn fn, void *userdata) {
+        struct listener *v = array_grow(a->listeners, a->n_listeners, &a->listeners_cap, sizeof *v);
+
+        if (!v)
+                return -ENOMEM;
+        a->listeners = v;
+        v[a->n_listeners++] = (struct listener) { fn, userdata };
+        return 0;
+}
+
+void auth_unlisten(struct auth *a, auth_changed_fn fn, void *userdata) {
+        if (!a)
+                return;
+        for (size_t i = 0; i < a->n_listeners; i++)
+                if (a->listeners[i].fn == fn && a->listeners[i].userdata == userdata) {
+                        memmove(&a->listeners[i], &a->listeners[i + 1],
+                                (a->n_listeners - i - 1) * sizeof *a->listeners);
+                        a->n_listeners--;
+                        return;
+                }
 }
 
 struct auth *auth_free(struct auth *a) {
@@ -55,6 +82,7 @@ struct auth *auth_free(struct auth *a) {
         http_free(a->http);
         google_free(a->google);
         azure_free(a->azure);
+        free(a->listeners);
         sd_event_unref(a->event);
         free(a);
         return NULL;
@@ -63,8 +91,8 @@ struct auth *auth_free(struct auth *a) {
 static void on_changed(void *userdata) {
         struct auth *a = userdata;
 
-        if (a->changed)
-                a->changed(a->userdata);
+        for (size_t i = 0; i < a->n_listeners; i++)
+                a->listeners[i].fn(a->listeners[i].userdata);
 }
 
 /* What names ep's token: its source, and its audience or resource. */
@@ -146,26 +174,34 @@ int auth_aws_source(struct auth *a, const char *profile, struct aws **ret) {
  * Sources are started for a configuration before it is applied, so a round
  * never waits for a source that could have been fetching already.  Sources
  * found for a configuration that is then rejected are kept: harmless, and
- * likely needed by the next one; auth_forget() lets go of the tokens once a
+ * likely needed by the next one; auth_forget() lets go of them once a
  * configuration without them is applied.  The AWS files are read again at
  * each load, so a profile fixed in them is taken up by a reload.
  */
-int auth_prepare(struct auth *a, const struct config *c) {
+int auth_prepare(struct auth *a, const struct config *const *c, size_t n) {
         struct aws *source;
         int r;
 
         if (a->aws)
                 aws_cache_reread(a->aws);
-        for (size_t i = 0; i < c->n_endpoints; i++) {
-                const struct endpoint_config *ep = c->endpoints[i];
+        for (size_t k = 0; k < n; k++) {
+                for (size_t i = 0; i < c[k]->n_endpoints; i++) {
+                        const struct endpoint_config *ep = c[k]->endpoints[i];
 
-                if (needs_aws(ep)) {
-                        r = auth_aws_source(a, ep->profile, &source);
-                        if (r < 0)
-                                return r;
+                        if (needs_aws(ep)) {
+                                r = auth_aws_source(a, ep->profile, &source);
+                                if (r < 0)
+                                        return r;
+                        }
+                        if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE) {
+                                r = prepare_token(a, ep);
+                                if (r < 0)
+                                        return r;
+                        }
                 }
-                if (ep->auth == AUTH_GOOGLE || ep->auth == AUTH_AZURE) {
-                        r = prepare_token(a, ep);
+                /* A tag source reads the tagging API with its profile's credentials. */
+                for (size_t i = 0; i < c[k]->n_sources; i++) {
+                        r = auth_aws_source(a, c[k]->sources[i]->profile, &source);
                         if (r < 0)
                                 return r;
                 }
@@ -174,31 +210,54 @@ int auth_prepare(struct auth *a, const struct config *c) {
 }
 
 /* Whether some endpoint of c needs t. */
-static bool token_used(struct auth *a, const struct config *c, const struct token *t) {
-        for (size_t i = 0; i < c->n_endpoints; i++) {
-                const struct endpoint_config *ep = c->endpoints[i];
-                const struct token_ops *ops;
-                const char *audience, *client_id;
-                void *src;
+static bool token_used(struct auth *a, const struct config *const *c, size_t n, const struct token *t) {
+        for (size_t k = 0; k < n; k++)
+                for (size_t i = 0; i < c[k]->n_endpoints; i++) {
+                        const struct endpoint_config *ep = c[k]->endpoints[i];
+                        const struct token_ops *ops;
+                        const char *audience, *client_id;
+                        void *src;
 
-                if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
-                        continue;
-                token_key(a, ep, &ops, &src, &audience, &client_id);
-                if (token_is(t, ops, audience, client_id))
-                        return true;
+                        if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
+                                continue;
+                        token_key(a, ep, &ops, &src, &audience, &client_id);
+                        if (token_is(t, ops, audience, client_id))
+                                return true;
+                }
+        return false;
+}
+
+struct configs {
+        const struct config *const *c;
+        size_t n;
+};
+
+/* Whether some endpoint or tag source of the configurations signs with profile's AWS credentials. */
+static bool profile_used(const char *profile, void *userdata) {
+        const struct configs *cs = userdata;
+
+        for (size_t k = 0; k < cs->n; k++) {
+                for (size_t i = 0; i < cs->c[k]->n_endpoints; i++)
+                        if (needs_aws(cs->c[k]->endpoints[i]) && streq_ptr(cs->c[k]->endpoints[i]->profile, profile))
+                                return true;
+                for (size_t i = 0; i < cs->c[k]->n_sources; i++)
+                        if (streq_ptr(cs->c[k]->sources[i]->profile, profile))
+                                return true;
         }
         return false;
 }
 
-void auth_forget(struct auth *a, const struct config *c) {
+void auth_forget(struct auth *a, const struct config *const *c, size_t n) {
         size_t kept = 0;
 
         for (size_t i = 0; i < a->n_tokens; i++)
-                if (token_used(a, c, a->tokens[i]))
+                if (token_used(a, c, n, a->tokens[i]))
                         a->tokens[kept++] = a->tokens[i];
                 else
                         token_free(a->tokens[i]);
         a->n_tokens = kept;
+        if (a->aws)
+                aws_cache_forget(a->aws, profile_used, &(struct configs) { c, n });
 }
 
 /* The endpoint's own headers, then "Authorization: Bearer TOKEN". */

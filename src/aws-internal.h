@@ -41,6 +41,7 @@ struct aws {
         bool fetching;                  /* a fetch is under way, or waits for the parent */
         bool waiting;                   /* ... for the parent */
         bool in_flight;                 /* a request or process of a fetch is under way: no second one */
+        bool reached;                   /* aws_cache_forget(): some kept profile leads here */
         char error[AWS_ERROR_MAX];      /* why there are none, for the rounds' records; no secrets */
         sd_event_source *timer;         /* the next fetch: first, refresh or retry */
         uint64_t retry_usec;

@@ -108,6 +108,8 @@ fail:
 
 static void process_stop(struct process *p) {
         if (p->pid > 0) {
+                /* The helper's group, with what it started; the helper is its leader (spawn()). */
+                (void) kill(-p->pid, SIGKILL);
                 if (p->pidfd >= 0)
                         (void) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
                 else
@@ -241,6 +243,35 @@ static int on_process_exit(sd_event_source *s _unused_, int fd _unused_, uint32_
         return 0;
 }
 
+/*
+ * The helper starts as from a shell: warmd blocks the signals its event
+ * loop reads, and a child would inherit that mask, so a helper could not
+ * stop its own children with SIGTERM.  Its own process group lets a timeout
+ * kill whatever it started, too.
+ */
+static int spawn(pid_t *ret, char *const *argv, const posix_spawn_file_actions_t *fa) {
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        int r;
+
+        r = posix_spawnattr_init(&attr);
+        if (r != 0)
+                return r;
+        sigemptyset(&none);
+        sigfillset(&all);
+        r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+        if (r == 0)
+                r = posix_spawnattr_setsigmask(&attr, &none);
+        if (r == 0)
+                r = posix_spawnattr_setsigdefault(&attr, &all);
+        if (r == 0)
+                r = posix_spawnattr_setpgroup(&attr, 0);
+        if (r == 0)
+                r = posix_spawnp(ret, argv[0], fa, &attr, argv, environ);
+        posix_spawnattr_destroy(&attr);
+        return r;
+}
+
 static int process_start(struct aws *a) {
         struct process *p = a->priv;
         posix_spawn_file_actions_t fa;
@@ -268,7 +299,7 @@ static int process_start(struct aws *a) {
         if (r == 0)
                 r = posix_spawn_file_actions_adddup2(&fa, err[1], 2);
         if (r == 0)
-                r = posix_spawnp(&pid, p->argv[0], &fa, NULL, p->argv, environ);
+                r = spawn(&pid, p->argv, &fa);
         posix_spawn_file_actions_destroy(&fa);
         close(out[1]);
         close(err[1]);

@@ -556,6 +556,29 @@ void aws_cache_reread(struct aws_cache *c) {
         c->n_profiles = 0;
 }
 
+/* A source only a removed endpoint used must not be fetched again, and again, for no one. */
+void aws_cache_forget(struct aws_cache *c, bool (*used)(const char *profile, void *userdata), void *userdata) {
+        size_t kept = 0;
+
+        for (size_t i = 0; i < c->n_sources; i++)
+                c->sources[i]->reached = false;
+        for (size_t i = 0; i < c->n_profiles; i++)
+                if (used(c->profiles[i].name, userdata)) {
+                        for (struct aws *a = c->profiles[i].source; a && !a->reached; a = a->parent)
+                                a->reached = true;
+                        c->profiles[kept++] = c->profiles[i];
+                } else
+                        free(c->profiles[i].name);
+        c->n_profiles = kept;
+        kept = 0;
+        for (size_t i = 0; i < c->n_sources; i++)
+                if (c->sources[i]->reached)
+                        c->sources[kept++] = c->sources[i];
+                else
+                        source_free(c->sources[i]);
+        c->n_sources = kept;
+}
+
 int aws_cache_get(struct aws_cache *c, const char *profile, struct aws **ret) {
         const char *env = getenv("AWS_PROFILE");
         const char *name = profile ? profile : env && *env ? env : "default";

@@ -297,10 +297,15 @@ static void finish_auth(struct parser *p, struct section *s) {
                 add_error_in(p, s->file, set_at(s, "audience"), "[%s]: 'audience' needs auth = google", s->name);
         if (ep->auth != AUTH_GOOGLE && ep->auth != AUTH_AZURE)
                 return;
+        if (ep->lambda) {
+                /* An invoke is signed with AWS credentials whatever [global] says; only its own section can be wrong. */
+                if (set_at(s, "auth"))
+                        return add_error_in(p, s->file, set_at(s, "auth"), "[%s]: auth = %s cannot be used with "
+                                            "'lambda': an invoke is signed with AWS credentials", s->name, name);
+                ep->auth = AUTH_NONE;
+                return;
+        }
         config_where_set(p, s, "auth", &file, &line);
-        if (ep->lambda)
-                return add_error_in(p, file, line, "[%s]: auth = %s cannot be used with 'lambda': "
-                                    "an invoke is signed with AWS credentials", s->name, name);
         for (size_t i = 0; i < ep->n_headers; i++)
                 if (strncasecmp(ep->headers[i], "Authorization:", 14) == 0)
                         add_error_in(p, s->file, set_at(s, "header"), "[%s]: 'header = Authorization: ...' cannot be set "

@@ -536,7 +536,7 @@ static int on_defer(sd_event_source *e _unused_, void *userdata) {
         return 0;
 }
 
-int discovery_new(sd_event *e, discovery_changed_fn fn, discovery_busy_fn busy, void *userdata,
+int discovery_new(sd_event *e, struct auth *auth, discovery_changed_fn fn, discovery_busy_fn busy, void *userdata,
                   struct discovery **ret) {
         struct discovery *d;
         int r;
@@ -548,9 +548,11 @@ int discovery_new(sd_event *e, discovery_changed_fn fn, discovery_busy_fn busy, 
         d->changed = fn;
         d->busy = busy;
         d->userdata = userdata;
-        r = auth_new(e, on_auth_changed, d, &d->auth);
-        if (r >= 0)
+        r = auth_listen(auth, on_auth_changed, d);
+        if (r >= 0) {
+                d->auth = auth;
                 r = http_new(e, PACKAGE_NAME "/" PACKAGE_VERSION, on_done, &d->http);
+        }
         if (r >= 0)
                 r = sd_event_add_defer(e, &d->defer, on_defer, d);
         if (r >= 0) {
@@ -573,7 +575,7 @@ struct discovery *discovery_free(struct discovery *d) {
         free(d->sources);
         sd_event_source_disable_unref(d->defer);
         http_free(d->http);
-        auth_free(d->auth);
+        auth_unlisten(d->auth, on_auth_changed, d);
         config_free(d->base);
         sd_event_unref(d->event);
         free(d);

@@ -53,9 +53,20 @@ int ini_open(const char *path, const struct ini_limits *limits, struct ini_file 
         struct ini_file *f;
         int fd;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /*
+         * Opening a FIFO without a writer would block (a reload, the whole event loop) until one comes:
+         * opened without blocking, such a FIFO reads as empty.  A pipe with a writer, as from a shell's
+         * <(...), is then read as it comes.
+         */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
+        if (fcntl(fd, F_SETFL, 0) < 0) {
+                int e = errno;
+
+                close(fd);
+                return -e;
+        }
         f = malloc(sizeof *f);
         if (!f) {
                 close(fd);

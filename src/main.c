@@ -35,6 +35,7 @@ struct daemon {
         struct once_report *once_report;
         bool discover;                  /* --discover: print what the sources find, warm nothing */
         sd_event *event;
+        struct auth *auth;              /* the credentials: one of each source for the scheduler and the discovery */
         struct discovery *disc;         /* the sources, and the file's endpoints they join */
         struct scheduler *sched;
         struct journal_sink *journal;
@@ -434,18 +435,25 @@ static int load(const char *path, unsigned flags, bool to_log, struct config **r
         return r;
 }
 
-/* The file's endpoints with what the sources found, to the scheduler, which keeps what did not change. */
+/*
+ * The file's endpoints with what the sources found, to the scheduler, which
+ * keeps what did not change; the credentials they and the sources need are
+ * started first, and those neither needs any more are let go after.
+ */
 static int apply_discovered(struct daemon *d) {
         struct config *c = NULL;
         int r;
 
         r = discovery_config(d->disc, &c);
         if (r >= 0)
+                r = auth_prepare(d->auth, (const struct config *[]) { c, discovery_base(d->disc) }, 2);
+        if (r >= 0)
                 r = scheduler_apply_config(d->sched, c);
         if (r < 0) {
                 config_free(c);
                 return r;
         }
+        auth_forget(d->auth, (const struct config *[]) { scheduler_config(d->sched), discovery_base(d->disc) }, 2);
         journal_sink_set_config(d->journal, scheduler_config(d->sched));
         return 0;
 }
@@ -693,7 +701,9 @@ static int run(struct daemon *d, struct config *c) {
                 log_error_errno(r, "Failed to set up the journal sink");
         if (r >= 0) {
                 journal_set_event(d->event);
-                r = discovery_new(d->event, on_discovered, endpoint_busy, d, &d->disc);
+                r = auth_new(d->event, &d->auth);
+                if (r >= 0)
+                        r = discovery_new(d->event, d->auth, on_discovered, endpoint_busy, d, &d->disc);
                 if (r >= 0 && (r = discovery_set_config(d->disc, c)) >= 0)
                         c = NULL;       /* the discovery's now: the file's endpoints, and its sources */
                 if (r < 0)
@@ -705,11 +715,12 @@ static int run(struct daemon *d, struct config *c) {
                 r = check_stdout(discovery_print(d->disc, stdout) < 0 ? EXIT_RUNTIME : EXIT_OK);
                 goto done;
         }
-        if (r >= 0 && (r = discovery_config(d->disc, &warm)) < 0)
+        if (r >= 0 && ((r = discovery_config(d->disc, &warm)) < 0 ||
+                       (r = auth_prepare(d->auth, (const struct config *[]) { warm, discovery_base(d->disc) }, 2)) < 0))
                 log_error_errno(r, "Failed to set up the endpoints");
         if (r >= 0) {
                 d->once_left = warm->n_endpoints;
-                r = scheduler_new(d->event, warm, d->once ? SCHEDULER_ONE_ROUND : 0, on_event, d, &d->sched);
+                r = scheduler_new(d->event, d->auth, warm, d->once ? SCHEDULER_ONE_ROUND : 0, on_event, d, &d->sched);
                 if (r < 0)
                         log_error_errno(r, "Failed to set up the endpoints");
                 else
@@ -753,6 +764,7 @@ done:
         d->sched = scheduler_free(d->sched);
         d->once_report = once_report_free(d->once_report);
         d->disc = discovery_free(d->disc);
+        d->auth = auth_free(d->auth);
         d->status_timer = sd_event_source_disable_unref(d->status_timer);
         d->watchdog_timer = sd_event_source_disable_unref(d->watchdog_timer);
         d->metrics_timer = sd_event_source_disable_unref(d->metrics_timer);

@@ -86,7 +86,7 @@ struct scheduler {
         sd_event *event;
         struct config *config;
         struct http *http;
-        struct auth *auth;              /* the credentials rounds carry */
+        struct auth *auth;              /* the credentials rounds carry; main.c's, shared with discover.c */
         struct endpoint **endpoints;    /* parallel to config->endpoints */
         size_t n_endpoints;
         struct endpoint *queue_head, *queue_tail;   /* the endpoints in ROUND_QUEUED, first in first out */

@@ -525,8 +525,8 @@ fail:
         return r;
 }
 
-int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event_fn fn, void *userdata,
-                  struct scheduler **ret) {
+int scheduler_new(sd_event *e, struct auth *auth, struct config *c, unsigned flags, scheduler_event_fn fn,
+                  void *userdata, struct scheduler **ret) {
         struct scheduler *s;
         int r;
 
@@ -541,10 +541,8 @@ int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event
         r = timezone_use(c->timezone);
         if (r >= 0)
                 r = http_new(e, c->user_agent, on_done, &s->http);
-        if (r >= 0)
-                r = auth_new(e, on_auth_changed, s, &s->auth);
-        if (r >= 0)
-                r = auth_prepare(s->auth, c);
+        if (r >= 0 && (r = auth_listen(auth, on_auth_changed, s)) >= 0)
+                s->auth = auth;
         if (r < 0)
                 goto fail;
         r = sd_event_add_defer(e, &s->first_rounds, on_first_rounds, s);
@@ -588,7 +586,7 @@ struct scheduler *scheduler_free(struct scheduler *s) {
         sd_event_source_disable_unref(s->first_rounds);
         window_watch_done(s);
         http_free(s->http);
-        auth_free(s->auth);
+        auth_unlisten(s->auth, on_auth_changed, s);
         config_free(s->config);
         sd_event_unref(s->event);
         free(s);
@@ -664,10 +662,7 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         memcpy(sorted, s->endpoints, s->n_endpoints * sizeof(struct endpoint *));
         qsort(sorted, s->n_endpoints, sizeof(struct endpoint *), cmp_endpoint_name);
 
-        /* Phase 1: allocate, and start the credential sources the new endpoints need. */
-        r = auth_prepare(s->auth, c);
-        if (r < 0)
-                goto fail;
+        /* Phase 1: allocate (the caller started the credential sources the new endpoints need). */
         for (size_t i = 0; i < n_new; i++) {
                 const struct endpoint_config *cfg = c->endpoints[i];
                 struct endpoint *old = find_sorted(sorted, s->n_endpoints, cfg->name);
@@ -747,7 +742,6 @@ int scheduler_apply_config(struct scheduler *s, struct config *c) {
         http_set_user_agent(s->http, c->user_agent);
         config_free(s->config);
         s->config = c;
-        auth_forget(s->auth, c);
         /* With the new timezone: an unchanged schedule keeps its state unless the count it wants changed. */
         window_cache_clear(s);
         for (size_t i = 0; i < s->n_endpoints; i++)

@@ -552,8 +552,10 @@ enum {
         SCHEDULER_ONE_ROUND = 1 << 0,
 };
 
-int scheduler_new(sd_event *e, struct config *c, unsigned flags, scheduler_event_fn fn, void *userdata,
-                  struct scheduler **ret);
+struct auth;
+/* auth is the caller's, and outlives the scheduler; the caller prepares it for each configuration. */
+int scheduler_new(sd_event *e, struct auth *auth, struct config *c, unsigned flags, scheduler_event_fn fn,
+                  void *userdata, struct scheduler **ret);
 struct scheduler *scheduler_free(struct scheduler *s);
 int scheduler_start(struct scheduler *s);
 /* Takes ownership of c on success; on failure c stays the caller's and nothing changed. */
@@ -599,7 +601,8 @@ typedef void (*discovery_changed_fn)(void *userdata);
 /* Whether the endpoint has a round in flight: one that leaves the list stays until that round ends. */
 typedef bool (*discovery_busy_fn)(void *userdata, const char *endpoint);
 
-int discovery_new(sd_event *e, discovery_changed_fn fn, discovery_busy_fn busy, void *userdata,
+/* auth is the caller's, shared with the scheduler, and outlives the discovery. */
+int discovery_new(sd_event *e, struct auth *auth, discovery_changed_fn fn, discovery_busy_fn busy, void *userdata,
                   struct discovery **ret);
 struct discovery *discovery_free(struct discovery *d);
 /* Takes c on success: its sources are read from now on, its endpoints are the static ones. */
@@ -677,12 +680,18 @@ struct auth;
 /* Called when credentials arrive, are refreshed or are lost: rounds that waited for them go on. */
 typedef void (*auth_changed_fn)(void *userdata);
 
-int auth_new(sd_event *e, auth_changed_fn changed, void *userdata, struct auth **ret);
+int auth_new(sd_event *e, struct auth **ret);
 struct auth *auth_free(struct auth *a);
-/* Starts the credential sources that the endpoints of c need and that are not running yet. */
-int auth_prepare(struct auth *a, const struct config *c);
-/* Once c is applied: stops refreshing the tokens that no endpoint of c needs any more. */
-void auth_forget(struct auth *a, const struct config *c);
+/* fn(userdata) is called on every change, until auth_unlisten() with the same pair (a may be NULL there). */
+int auth_listen(struct auth *a, auth_changed_fn fn, void *userdata);
+void auth_unlisten(struct auth *a, auth_changed_fn fn, void *userdata);
+/* Starts the credential sources that the endpoints and tag sources of c[0..n) need and that are not running yet. */
+int auth_prepare(struct auth *a, const struct config *const *c, size_t n);
+/*
+ * Once c[0..n) are applied (the scheduler's and the discovery's): stops refreshing the tokens and
+ * the AWS credentials that none of their endpoints and tag sources needs any more.
+ */
+void auth_forget(struct auth *a, const struct config *const *c, size_t n);
 /*
  * The headers that prove who sends a round of ep, in *ret (NULL when it
  * needs none; to be freed with http_secret_headers_free()).  Returns 0,
@@ -789,6 +798,8 @@ int aws_cache_get(struct aws_cache *c, const char *profile, struct aws **ret);
  * running, and one that the files still lead to is used on, with its credentials.
  */
 void aws_cache_reread(struct aws_cache *c);
+/* Drops the profiles used() says no one needs, and the sources no kept profile reaches (itself or through roles). */
+void aws_cache_forget(struct aws_cache *c, bool (*used)(const char *profile, void *userdata), void *userdata);
 /* 0 and the current credentials; -EAGAIN while they are being fetched; -ENOKEY with the reason (no secrets). */
 int aws_get(struct aws *a, const struct aws_credentials **ret, const char **ret_error);
 

@@ -268,6 +268,8 @@ cat >"$WORK/helper" <<HELPER
 now=\$(date +%s)
 exp=\$((now + \${HELPER_TTL:-3600}))
 echo "\$now \$exp" >>"$WORK/helper.record"
+# What it started with: its blocked signals, and whether it leads its own process group.
+{ grep '^SigBlk:' /proc/self/status; read -r -a st </proc/\$\$/stat; echo "leader \$(( st[4] == \$\$ ))"; } >"$WORK/helper.start"
 printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "Expiration": "%s"}\n' \
 	"$AKID" "$SECRET" "\$(date -u -d @\$exp +%Y-%m-%dT%H:%M:%SZ)"
 HELPER
@@ -287,6 +289,8 @@ reset_platform
 CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/helper.conf"
 check_eq "credential_process, without a shell, quoted arguments: --once exits 0" 0 "$RC"
 check_eq "credential_process: 4 reached" "4 4" "$(reached)"
+check_eq "credential_process: started with no signal blocked, in its own process group" \
+	"SigBlk:	0000000000000000 leader 1" "$(paste -sd' ' "$WORK/helper.start")"
 endpoint "profile = failing" >"$WORK/failing.conf"
 reset_platform
 CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/failing.conf"

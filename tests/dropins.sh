@@ -245,4 +245,12 @@ check_eq "a removed drop-in's endpoint is no longer warmed" 0 "$(report 'fn("/ad
 terminate "$pid"
 check_eq "the daemon exits 0" 0 "$RC"
 
+# A FIFO among the drop-ins, with no writer: read as empty, never waited for (a reload would stall the loop).
+mkdir "$WORK/fifo.conf.d"
+printf '[e]\nurl = http://127.0.0.1:%s/e\ncontainers = 1\n' "$PORT" >"$WORK/fifo.conf"
+mkfifo "$WORK/fifo.conf.d/10-fifo.conf"
+rc=0
+out=$(timeout 20 "$WARMD" -n -c "$WORK/fifo.conf" 2>&1) || rc=$?
+check_eq "a FIFO drop-in without a writer: -n does not wait for it" "0 configuration OK" "$rc ${out##*$'\n'}"
+
 finish

@@ -62,7 +62,7 @@ header = Authorization: Bearer static
 lambda = orders
 region = eu-west-1
 containers = 1
-
+auth = google
 [kind]
 url = https://a.example/
 containers = 1
@@ -72,11 +72,11 @@ RC=0
 "$WARMD" -n -c "$WORK/broken.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
 check_eq "-n: a broken auth configuration exits 1" 1 "$RC"
 cat >"$WORK/broken.expected" <<EXPECTED
-$WORK/broken.conf:2: [lambda]: auth = azure cannot be used with 'lambda': an invoke is signed with AWS credentials
 $WORK/broken.conf:8: [aud]: 'audience' needs auth = google
 $WORK/broken.conf:13: [noresource]: auth = azure needs 'resource' (the application ID URI or client id of the app the token is for)
 $WORK/broken.conf:14: resource: empty value
 $WORK/broken.conf:20: [header]: 'header = Authorization: ...' cannot be set with auth = google: warmd sends the token in it
+$WORK/broken.conf:26: [lambda]: auth = google cannot be used with 'lambda': an invoke is signed with AWS credentials
 $WORK/broken.conf:30: auth: invalid value 'gcp' (use none, aws, google or azure)
 EXPECTED
 check "-n: every mistake with its file and line" diff -u "$WORK/broken.expected" "$WORK/err"

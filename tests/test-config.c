@@ -506,6 +506,8 @@ static void test_auth(void) {
                   { "F:5: [e]: 'header = Authorization: ...' cannot be set with auth = google: warmd sends the token in it" } },
                 { "[e]\nlambda = f\nregion = eu-west-1\ncontainers = 1\nauth = google\n",
                   { "F:5: [e]: auth = google cannot be used with 'lambda': an invoke is signed with AWS credentials" } },
+                { "[global]\nauth = google\n[e]\nlambda = f\nregion = eu-west-1\ncontainers = 1\nauth = azure\n",
+                  { "F:7: [e]: auth = azure cannot be used with 'lambda': an invoke is signed with AWS credentials" } },
                 { ENDPOINT "auth = azure\nresource = api://a b\n",
                   { "F:4: [e]: auth = azure needs 'resource' (the application ID URI or client id of the app the token is for)",
                     "F:5: resource: 'api://a b' has a space or a control character" } },
@@ -531,6 +533,17 @@ static void test_auth(void) {
                 c = load_expect(text, NULL, 0);
                 CHECK(c && c->endpoints[0]->auth == AUTH_GOOGLE && streq_ptr(c->endpoints[0]->audience, origins[i].audience),
                       "default audience of %s: %s", origins[i].url, c ? c->endpoints[0]->audience : "(none)");
+                config_free(c);
+        }
+        /* A Lambda endpoint is signed with AWS credentials: an auth of [global] is for the others. */
+        for (size_t i = 0; i < 2; i++) {
+                snprintf(text, sizeof text, "[global]\nauth = %s\nresource = api://g\n"
+                         "[l]\nlambda = f\nregion = eu-west-1\ncontainers = 1\n"
+                         "[u]\nurl = https://a.example/\ncontainers = 1\n", i ? "azure" : "google");
+                c = load_expect(text, NULL, 0);
+                CHECK(c && c->n_endpoints == 2 && c->endpoints[0]->auth == AUTH_NONE &&
+                      c->endpoints[1]->auth == (i ? AUTH_AZURE : AUTH_GOOGLE),
+                      "auth = %s in [global]: not the Lambda endpoint's, the URL endpoint's", i ? "azure" : "google");
                 config_free(c);
         }
         c = load_expect("[global]\nauth = azure\nresource = api://g\n" ENDPOINT "client_id = id\n", NULL, 0);
