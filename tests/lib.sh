@@ -234,7 +234,7 @@ faketime_setup() {
 	done
 	[ -n "$lib" ] || skip "libfaketime.so.1 not found (Debian's faketime package)"
 	command -v "$cc" >/dev/null || skip "no C compiler ($cc) to build the preload library"
-	"$cc" -shared -fPIC -o "$WORK/faketime-preload.so" "$top_srcdir/tests/faketime-preload.c" -ldl \
+	"$cc" -shared -fPIC -o "$WORK/faketime-preload.so" "$top_srcdir/tests/faketime-preload.c" -ldl -pthread \
 		2>"$WORK/cc.log" || { cat "$WORK/cc.log"; skip "cannot build tests/faketime-preload.c"; }
 	FAKETIME_PRELOAD="$WORK/faketime-preload.so $lib"
 }
