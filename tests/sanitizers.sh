@@ -1,5 +1,5 @@
 #!/bin/bash
-# test-timeout: 900
+# test-timeout: 1800
 # sanitizers: skip (this is the sanitizer run)
 # ASan and UBSan: builds warmd with both, then runs the unit tests and the
 # integration tests against that build. Any report fails the run.
