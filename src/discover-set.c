@@ -74,7 +74,8 @@ static int static_keys(const struct config *c, char ***ret, size_t *ret_n) {
                 }
                 n++;
         }
-        qsort(v, n, sizeof(char *), cmp_str);
+        if (n > 0)                      /* v is NULL when empty */
+                qsort(v, n, sizeof(char *), cmp_str);
         *ret = v;
         *ret_n = n;
         return 0;

@@ -337,7 +337,8 @@ static bool log_change(struct source *s, const struct found *old, size_t n_old) 
 
 /* Invalid tag values are named once, while they stay invalid; one fixed and broken again is named again. */
 static void warn_invalid(struct source *s) {
-        qsort(s->invalid_now, s->n_invalid_now, sizeof(char *), cmp_str);
+        if (s->n_invalid_now > 0)       /* the list is NULL when empty */
+                qsort(s->invalid_now, s->n_invalid_now, sizeof(char *), cmp_str);
         for (size_t i = 0; i < s->n_invalid_now; i++) {
                 char *eq = strchr(s->invalid_now[i], '=');
 
@@ -359,7 +360,8 @@ static void refresh_done(struct source *s) {
         size_t n_old = s->n_list, n = 0;
         bool was_listed = s->listed, was_settled = s->settled, any;
 
-        qsort(s->pending, s->n_pending, sizeof *s->pending, cmp_found);
+        if (s->n_pending > 0)           /* the list is NULL when empty */
+                qsort(s->pending, s->n_pending, sizeof *s->pending, cmp_found);
         /* The same function tagged twice cannot be: but a page boundary may repeat one. */
         for (size_t i = 0; i < s->n_pending; i++) {
                 if (n > 0 && streq(s->pending[n - 1].endpoint, s->pending[i].endpoint)) {
