@@ -18,7 +18,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,7 +107,67 @@ fail:
         return r;
 }
 
-static void process_stop(struct process *p) {
+/*
+ * A killed helper dies at once, unless the kernel holds it (in a
+ * filesystem that hangs, say): it is reaped when it has died, by a source
+ * of the loop's own that outlives the fetch (floating: the loop holds it,
+ * and frees it with itself; it owns the pidfd), and the loop never waits.
+ */
+static int reaped(sd_event_source *s, pid_t pid, int pidfd) {
+        siginfo_t si = {};
+
+        if (waitid(pidfd >= 0 ? P_PIDFD : P_PID, (id_t) (pidfd >= 0 ? pidfd : pid), &si, WEXITED | WNOHANG) < 0 ||
+            si.si_pid != 0) {
+                /* Hands the loop's reference back, the last one: the source goes, and its pidfd with it. */
+                (void) sd_event_source_set_floating(s, false);
+                return 1;
+        }
+        return 0;
+}
+
+static int on_reap(sd_event_source *s, int fd, uint32_t revents _unused_, void *userdata) {
+        (void) reaped(s, (pid_t) (intptr_t) userdata, fd);
+        return 0;
+}
+
+/* Without a pidfd, as under valgrind: looked for every 10 ms. */
+static int on_reap_poll(sd_event_source *s, uint64_t usec _unused_, void *userdata) {
+        if (!reaped(s, (pid_t) (intptr_t) userdata, -1))
+                (void) sd_event_source_set_time_relative(s, 10 * USEC_PER_MSEC);
+        return 0;
+}
+
+static void reap_later(sd_event *e, pid_t pid, int pidfd) {
+        sd_event_source *s = NULL;
+        siginfo_t si = {};
+        int r;
+
+        if (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0) {
+                if (pidfd >= 0)
+                        close(pidfd);
+                return;
+        }
+        r = pidfd >= 0 ? sd_event_add_io(e, &s, pidfd, EPOLLIN, on_reap, (void *) (intptr_t) pid) :
+                         sd_event_add_time_relative(e, &s, CLOCK_MONOTONIC, 10 * USEC_PER_MSEC, 0, on_reap_poll,
+                                                    (void *) (intptr_t) pid);
+        if (r >= 0 && pidfd >= 0)
+                r = sd_event_source_set_io_fd_own(s, true);
+        if (r >= 0)
+                r = sd_event_source_set_floating(s, true);
+        if (r < 0) {
+                if (pidfd >= 0 && !(s && sd_event_source_get_io_fd_own(s) > 0))
+                        close(pidfd);
+                sd_event_source_disable_unref(s);
+                log_warning("Cannot wait for the credential_process killed (pid %d): %s", (int) pid, strerror(-r));
+                return;
+        }
+        (void) sd_event_source_set_description(s, "aws-credential-process-reap");
+        sd_event_source_unref(s);
+}
+
+static void process_stop(struct aws *a) {
+        struct process *p = a->priv;
+
         if (p->pid > 0) {
                 /* The helper's group, with what it started; the helper is its leader (spawn()). */
                 (void) kill(-p->pid, SIGKILL);
@@ -114,7 +175,9 @@ static void process_stop(struct process *p) {
                         (void) syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
                 else
                         (void) kill(p->pid, SIGKILL);
-                (void) waitid(P_PID, (id_t) p->pid, &(siginfo_t) {}, WEXITED);         /* killed: at once */
+                p->pid_source = sd_event_source_disable_unref(p->pid_source);
+                reap_later(aws_event(a), p->pid, p->pidfd);
+                p->pidfd = -1;
         }
         p->pid = 0;
         p->pid_source = sd_event_source_disable_unref(p->pid_source);
@@ -203,7 +266,7 @@ static int on_pipe(sd_event_source *s, int fd, uint32_t revents _unused_, void *
 static int on_timeout(sd_event_source *s _unused_, uint64_t usec _unused_, void *userdata) {
         struct aws *a = userdata;
 
-        process_stop(a->priv);
+        process_stop(a);
         aws_fetch_failed(a, "did not finish within %" PRIu64 " s", PROCESS_TIMEOUT / USEC_PER_SEC);
         return 0;
 }
@@ -227,7 +290,7 @@ static int on_process_exit(sd_event_source *s _unused_, int fd _unused_, uint32_
         too_long = p->out_too_long;
         q = si.si_code == CLD_EXITED && si.si_status == 0 && !too_long && p->out ?
             aws_credentials_from_json(p->out, p->out_len, "SessionToken", AWS_JSON_VERSION_1, &cred) : -EINVAL;
-        process_stop(p);
+        process_stop(a);
         if (si.si_code != CLD_EXITED)
                 return aws_fetch_failed(a, "killed by signal %d%s%s", si.si_status, err[0] ? ": " : "", err), 0;
         if (si.si_status != 0)
@@ -244,39 +307,95 @@ static int on_process_exit(sd_event_source *s _unused_, int fd _unused_, uint32_
 }
 
 /*
- * The helper starts as from a shell: warmd blocks the signals its event
- * loop reads, and a child would inherit that mask, so a helper could not
- * stop its own children with SIGTERM.  Its own process group lets a timeout
- * kill whatever it started, too.
+ * The helper starts as from a shell, with nothing of warmd's that a program
+ * does not expect:
+ *   - no signal blocked, every one at its default: warmd blocks the signals
+ *     its event loop reads, and a helper that inherited that could not stop
+ *     its own children with SIGTERM;
+ *   - an open-file soft limit select() can live with (FD_SETSIZE, 1024) when
+ *     warmd's is higher: warmd raises its own to the hard limit for its
+ *     rounds, and a program that uses select() breaks past 1024, as systemd
+ *     knows when it lowers it again for what it runs;
+ *   - no descriptor of warmd's: libcurl's sockets are not close-on-exec;
+ *   - a process group of its own, so that a timeout kills what it started.
+ * posix_spawn() cannot set a resource limit, hence fork().  Until exec, the
+ * child calls only async-signal-safe functions (glibc's execvp() allocates
+ * nothing), and says why it could not run through a close-on-exec pipe.
  */
-static int spawn(pid_t *ret, char *const *argv, const posix_spawn_file_actions_t *fa) {
-        posix_spawnattr_t attr;
-        sigset_t none, all;
-        int r;
+static _Noreturn void child(char *const *argv, int out, int err, int report) {
+        /*
+         * The kernel's struct sigaction all zero is SIG_DFL, without flags or mask, whatever its layout:
+         * through the system call, since glibc's sigaction() refuses its own two real-time signals, which
+         * a parent may have left ignored too.
+         */
+        static const unsigned long dfl[16] = {};
+        struct rlimit rl;
+        sigset_t none;
+        int null, e;
 
-        r = posix_spawnattr_init(&attr);
-        if (r != 0)
-                return r;
+        for (int s = 1; s < _NSIG; s++)
+                (void) syscall(SYS_rt_sigaction, s, dfl, NULL, _NSIG / 8);     /* SIGKILL, SIGSTOP: EINVAL */
         sigemptyset(&none);
-        sigfillset(&all);
-        r = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-        if (r == 0)
-                r = posix_spawnattr_setsigmask(&attr, &none);
-        if (r == 0)
-                r = posix_spawnattr_setsigdefault(&attr, &all);
-        if (r == 0)
-                r = posix_spawnattr_setpgroup(&attr, 0);
-        if (r == 0)
-                r = posix_spawnp(ret, argv[0], fa, &attr, argv, environ);
-        posix_spawnattr_destroy(&attr);
-        return r;
+        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setpgid(0, 0) < 0)
+                goto fail;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                goto fail;
+        if (rl.rlim_cur > FD_SETSIZE) {
+                rl.rlim_cur = FD_SETSIZE;
+                if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        goto fail;
+        }
+        null = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+                goto fail;
+        /* All but 0, 1, 2 and the report, which closes at exec. */
+        if (report > 3 && close_range(3, (unsigned) report - 1, 0) < 0 && errno != ENOSYS)
+                goto fail;
+        if (close_range((unsigned) report + 1, ~0U, 0) < 0 && errno != ENOSYS)
+                goto fail;
+        execvp(argv[0], argv);
+fail:
+        e = errno;
+        (void) !write(report, &e, sizeof e);
+        _exit(127);
+}
+
+/* Starts the helper; the error that kept it from running, as a positive errno, or 0. */
+static int spawn(pid_t *ret, char *const *argv, int out, int err) {
+        int report[2], e = 0;
+        ssize_t n;
+        pid_t pid;
+
+        if (pipe2(report, O_CLOEXEC) < 0)
+                return errno;
+        pid = fork();
+        if (pid < 0) {
+                e = errno;
+                close(report[0]);
+                close(report[1]);
+                return e;
+        }
+        if (pid == 0)
+                child(argv, out, err, report[1]);
+        close(report[1]);
+        /* Until its exec, as long as posix_spawn() would have waited. */
+        do
+                n = read(report[0], &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        close(report[0]);
+        if (n == (ssize_t) sizeof e) {
+                /* It has exited, or is about to: reaped at once. */
+                (void) waitid(P_PID, (id_t) pid, &(siginfo_t) {}, WEXITED);
+                return e;
+        }
+        *ret = pid;
+        return 0;
 }
 
 static int process_start(struct aws *a) {
         struct process *p = a->priv;
-        posix_spawn_file_actions_t fa;
         int out[2] = { -1, -1 }, err[2] = { -1, -1 }, r;
-        pid_t pid;
+        pid_t pid = 0;
 
         p->err_len = 0;
         p->err[0] = '\0';
@@ -288,19 +407,7 @@ static int process_start(struct aws *a) {
         /* The child's ends become blocking 1 and 2 (dup2 clears O_CLOEXEC; O_NONBLOCK is per open file). */
         (void) fcntl(out[1], F_SETFL, 0);
         (void) fcntl(err[1], F_SETFL, 0);
-        r = posix_spawn_file_actions_init(&fa);
-        if (r != 0) {
-                r = -r;
-                goto fail;
-        }
-        r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-        if (r == 0)
-                r = posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-        if (r == 0)
-                r = posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-        if (r == 0)
-                r = spawn(&pid, p->argv, &fa);
-        posix_spawn_file_actions_destroy(&fa);
+        r = spawn(&pid, p->argv, out[1], err[1]);
         close(out[1]);
         close(err[1]);
         out[1] = err[1] = -1;
@@ -323,7 +430,7 @@ static int process_start(struct aws *a) {
                 r = sd_event_add_time_relative(aws_event(a), &p->timeout, CLOCK_MONOTONIC, PROCESS_TIMEOUT, 0,
                                                on_timeout, a);
         if (r < 0) {
-                process_stop(p);
+                process_stop(a);
                 return r;
         }
         if (p->pid_source)
@@ -347,7 +454,7 @@ static void process_free(struct aws *a) {
 
         if (!p)
                 return;
-        process_stop(p);
+        process_stop(a);
         argv_free(p->argv);
         free(p);
 }

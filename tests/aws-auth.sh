@@ -268,8 +268,15 @@ cat >"$WORK/helper" <<HELPER
 now=\$(date +%s)
 exp=\$((now + \${HELPER_TTL:-3600}))
 echo "\$now \$exp" >>"$WORK/helper.record"
-# What it started with: its blocked signals, and whether it leads its own process group.
-{ grep '^SigBlk:' /proc/self/status; read -r -a st </proc/\$\$/stat; echo "leader \$(( st[4] == \$\$ ))"; } >"$WORK/helper.start"
+# What it started with: its descriptors beyond 0, 1, 2 and bash's own 255 (before bash opens any
+# more), its blocked and ignored signals (as bash hands them on), whether it leads its own process
+# group, and its open-file soft limit.
+ls /proc/\$\$/fd >"$WORK/helper.fds"
+{
+	grep -vxE '0|1|2|255' "$WORK/helper.fds" | sed 's/^/fd /'
+	grep -E '^Sig(Blk|Ign):' /proc/self/status; read -r -a st </proc/\$\$/stat; echo "leader \$(( st[4] == \$\$ ))"
+	echo "nofile \$(ulimit -Sn)"
+} >"$WORK/helper.start"
 printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "Expiration": "%s"}\n' \
 	"$AKID" "$SECRET" "\$(date -u -d @\$exp +%Y-%m-%dT%H:%M:%SZ)"
 HELPER
@@ -286,11 +293,18 @@ CHATTY
 chmod +x "$WORK/helper" "$WORK/failing" "$WORK/chatty"
 endpoint "profile = helper" >"$WORK/helper.conf"
 reset_platform
+# warmd started as systemd starts it, with SIGPIPE ignored (IgnoreSIGPIPE=yes): the helper must not be.
+trap '' PIPE
 CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/helper.conf"
+trap - PIPE
 check_eq "credential_process, without a shell, quoted arguments: --once exits 0" 0 "$RC"
 check_eq "credential_process: 4 reached" "4 4" "$(reached)"
-check_eq "credential_process: started with no signal blocked, in its own process group" \
-	"SigBlk:	0000000000000000 leader 1" "$(paste -sd' ' "$WORK/helper.start")"
+# warmd raises its own soft limit to the hard one; the helper gets at most select()'s FD_SETSIZE.
+NOFILE=$(ulimit -Hn)
+[ "$NOFILE" = unlimited ] || [ "$NOFILE" -gt 1024 ] && NOFILE=1024
+check_eq "credential_process: started with no signal blocked or ignored, in its own process group, with the usual open-file limit ($NOFILE) and no descriptor of warmd's" \
+	"SigBlk:	0000000000000000 SigIgn:	0000000000000000 leader 1 nofile $NOFILE" \
+	"$(paste -sd' ' "$WORK/helper.start")"
 endpoint "profile = failing" >"$WORK/failing.conf"
 reset_platform
 CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/failing.conf"
