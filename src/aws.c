@@ -17,7 +17,8 @@
  *   5. P's keys in the config file (aws-config.c merges 3 and 5);
  *   6. the container credentials endpoint (aws-container.c);
  *   7. the EC2 instance role through IMDSv2 (aws-imds.c), unless
- *      AWS_EC2_METADATA_DISABLED=true.
+ *      AWS_EC2_METADATA_DISABLED=true (which holds for a role's
+ *      credential_source too).
  *
  * botocore's web identity and SSO steps (between 2 and 3) are not taken.
  *
@@ -413,6 +414,11 @@ int aws_cache_named_source(struct aws_cache *c, const char *name, struct aws **r
                 return environment_source(c, ret);
         if (streq(name, "EcsContainer"))
                 return fetching_source(c, "container", "container credentials endpoint", setup_container, NULL, NULL, ret);
+        /* As botocore has it: disabled, the service gives a role's credential_source nothing either. */
+        if (streq(name, "Ec2InstanceMetadata") && imds_disabled())
+                return fixed_source(c, "error:imds-disabled", "instance role credentials", NULL, NULL, NULL,
+                                    "instance role credentials: the instance metadata service is disabled "
+                                    "(AWS_EC2_METADATA_DISABLED=true)", ret);
         if (streq(name, "Ec2InstanceMetadata"))
                 return fetching_source(c, "imds", "instance role credentials", setup_imds, NULL, NULL, ret);
         return -EINVAL;

@@ -253,6 +253,15 @@ CREDENTIALS_DIRECTORY=$WORK/creds AWS_EC2_METADATA_DISABLED=false AWS_EC2_METADA
 	once "$WORK/host-role.conf"
 check_eq "credential_source = Ec2InstanceMetadata: a role assumed with the instance role's keys, 4 reached" \
 	"0 4 4 1 1" "$RC $(reached) $(report "'%d %d' % (r['aws']['imds_credential_fetches'], r['aws']['sts_calls'])")"
+# AWS_EC2_METADATA_DISABLED=true holds for a role's credential_source too, as in botocore: the
+# platform's IMDS, which would answer, is never asked.
+reset_platform
+CREDENTIALS_DIRECTORY=$WORK/creds AWS_EC2_METADATA_DISABLED=true AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:$PORT \
+	once "$WORK/host-role.conf"
+check_eq "credential_source = Ec2InstanceMetadata, the service disabled: --once exits 2, 0 reached, IMDS and STS never asked" \
+	"2 0 0 0 0 0" "$RC $(reached) $(report "'%d %d %d' % (r['aws']['imds_credential_fetches'], r['aws']['imds_token_requests'], r['aws']['sts_calls'])")"
+check "credential_source = Ec2InstanceMetadata, the service disabled: said so" \
+	grep -q "fnurl round 1: .*role $HOST (profile host): no credentials to assume it with: instance role credentials: the instance metadata service is disabled (AWS_EC2_METADATA_DISABLED=true)" "$WORK/err"
 endpoint "profile = env" >"$WORK/env-role.conf"
 reset_platform
 CREDENTIALS_DIRECTORY=$WORK/creds AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET once "$WORK/env-role.conf"
