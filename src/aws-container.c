@@ -16,10 +16,8 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "aws-internal.h"
+#include "secret-file.h"
 #include "url.h"
 
 #define ECS_BASE                "http://169.254.170.2"
@@ -44,32 +42,25 @@ bool aws_container_url_allowed(const char *url) {
         return url_keeps_secrets(url, hosts);
 }
 
-/* The token from its file, without a final newline; -EBADMSG if it holds a line break (a header injection). */
+/* The token from its file, without a final newline; -EBADMSG if empty or with a line break (a header injection). */
 static int token_read(const char *path, char **ret) {
-        char buf[TOKEN_FILE_MAX + 1], *t;
-        ssize_t n;
-        int fd;
+        char *buf = NULL, *t = NULL;
+        size_t len = 0, n;
+        int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        n = read(fd, buf, sizeof buf);
-        close(fd);
-        if (n < 0)
-                return -errno;
-        if (n > TOKEN_FILE_MAX)
-                return -EFBIG;
+        r = secret_file_read(path, TOKEN_FILE_MAX, &buf, &len);
+        if (r < 0)
+                return r;
+        n = len;
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
                 n--;
-        buf[n] = '\0';
-        if (strpbrk(buf, "\r\n") || n == 0) {
-                explicit_bzero(buf, sizeof buf);
-                return -EBADMSG;
-        }
-        t = strdup(buf);
-        explicit_bzero(buf, sizeof buf);
-        if (!t)
-                return -ENOMEM;
+        if (n == 0 || memchr(buf, '\0', n) || memchr(buf, '\r', n) || memchr(buf, '\n', n))
+                r = -EBADMSG;
+        else if (!(t = strndup(buf, n)))
+                r = -ENOMEM;
+        secret_file_free(buf, len);
+        if (r < 0)
+                return r;
         *ret = t;
         return 0;
 }
@@ -86,8 +77,12 @@ static int container_start(struct aws *a) {
         if (file && *file) {
                 r = token_read(file, &token);
                 if (r < 0) {
-                        aws_fetch_failed(a, "cannot read the token file %s: %s", file,
-                                         r == -EBADMSG ? "empty, or more than one line" : strerror(-r));
+                        if (r == -EFBIG)
+                                aws_fetch_failed(a, "the token file %s is larger than %d bytes", file,
+                                                 TOKEN_FILE_MAX);
+                        else
+                                aws_fetch_failed(a, "cannot read the token file %s: %s", file,
+                                                 r == -EBADMSG ? "empty, or more than one line" : strerror(-r));
                         return 0;
                 }
         } else if (env && *env) {

@@ -15,11 +15,11 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 #include <json-c/json.h>
 #include <openssl/pem.h>
 
+#include "secret-file.h"
 #include "token.h"
 #include "url.h"
 #include "warmd.h"
@@ -67,35 +67,6 @@ static const char *string_field(struct json_object *o, const char *name) {
         if (json_object_object_get_ex(o, name, &v) && json_object_is_type(v, json_type_string))
                 return json_object_get_string(v);
         return NULL;
-}
-
-/* Reads a small file whole; the buffer is wiped by the caller. */
-static int read_small_file(const char *path, char **ret, size_t *ret_len) {
-        char *buf;
-        ssize_t n;
-        int fd;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        buf = malloc(KEY_FILE_MAX + 1);
-        if (!buf) {
-                close(fd);
-                return -ENOMEM;
-        }
-        n = read(fd, buf, KEY_FILE_MAX + 1);
-        close(fd);
-        if (n < 0 || n > KEY_FILE_MAX) {
-                int e = n < 0 ? errno : EFBIG;
-
-                explicit_bzero(buf, KEY_FILE_MAX + 1);
-                free(buf);
-                return -e;
-        }
-        buf[n] = '\0';
-        *ret = buf;
-        *ret_len = (size_t) n;
-        return 0;
 }
 
 /* The key's fields; a problem goes to g->error, naming the file and the field, never a value. */
@@ -161,18 +132,16 @@ static int from_key_file(struct google *g, const char *path) {
 
         if (asprintf(&g->where, "the service-account key %s", path) < 0)
                 return -ENOMEM;
-        r = read_small_file(path, &text, &len);
+        r = secret_file_read(path, KEY_FILE_MAX, &text, &len);
         if (r == -ENOMEM)
                 return r;
         if (r == -EFBIG)
                 snprintf(g->error, sizeof g->error, "the key file %s is larger than %d bytes", path, KEY_FILE_MAX);
         else if (r < 0)
                 snprintf(g->error, sizeof g->error, "cannot read the key file %s: %s", path, strerror(-r));
-        else {
+        else
                 r = take_key(g, path, text, len);
-                explicit_bzero(text, len);
-        }
-        free(text);
+        secret_file_free(text, len);
         return r == -ENOMEM ? r : 0;
 }
 

@@ -238,6 +238,28 @@ check_eq "container endpoint, wrong token: refused by the platform, 0 reached" "
 	"$(report "'%d %s' % (r['aws']['rejected'].get('ContainerTokenRefused', 0), '%d %d' % (fn('$FN')['requests'], fn('$FN')['distinct_containers']))")"
 check "container endpoint, wrong token: the reason" \
 	grep -q "fnurl round 1: .*container credentials endpoint: HTTP 401 (the authorization token was refused)" "$WORK/err"
+# The token file is read whole, in as many reads as it takes, up to 16 KiB.
+reset_platform
+AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=<(printf '%s' "${CTOKEN:0:8}"; sleep 0.5; printf '%s\n' "${CTOKEN:8}") \
+	once "$WORK/env.conf"
+check_eq "container endpoint, a token file that comes in parts: read whole, 4 reached, none refused" \
+	"0 4 4 {}" "$RC $(reached) $(report 'r["aws"]["rejected"]')"
+head -c 16384 /dev/zero | tr '\0' t >"$WORK/token-16k"
+reset_platform
+AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=$WORK/token-16k once "$WORK/env.conf"
+check_eq "container endpoint, a token file of 16 KiB, the limit: sent (and refused, it is not the token)" \
+	1 "$(report "r['aws']['rejected'].get('ContainerTokenRefused', 0)")"
+printf 't' >>"$WORK/token-16k"
+reset_platform
+AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=$WORK/token-16k once "$WORK/env.conf"
+check_eq "container endpoint, a token file of 16 KiB and 1 byte: --once exits 2, the endpoint never asked" \
+	"2 {} 0 0 0" "$RC $(report 'r["aws"]["rejected"]') $(report 'r["aws"]["container_fetches"]') $(reached)"
+check "container endpoint, a token file too large: said so, with the file" \
+	grep -q "fnurl round 1: .*container credentials endpoint: the token file $WORK/token-16k is larger than 16384 bytes" "$WORK/err"
+: >"$WORK/token-empty"
+AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=$WORK/token-empty once "$WORK/env.conf"
+check "container endpoint, an empty token file: said so, with the file" \
+	grep -q "fnurl round 1: .*cannot read the token file $WORK/token-empty: empty, or more than one line" "$WORK/err"
 AWS_CONTAINER_CREDENTIALS_FULL_URI=http://192.0.2.1/creds once "$WORK/env.conf"
 check "container endpoint off the host in clear text: refused, said why" \
 	grep -q "AWS_CONTAINER_CREDENTIALS_FULL_URI must be https" "$WORK/err"

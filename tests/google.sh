@@ -123,6 +123,33 @@ GOOGLE_APPLICATION_CREDENTIALS=$WORK/none.json once "$WORK/warmd.conf"
 check_eq "missing key file: --once exits 2" 2 "$RC"
 check "missing key file: said so" grep -q "orders round 1: .*cannot read the key file $WORK/none.json" "$WORK/err"
 
+# The key file is read whole, in as many reads as it takes, up to 64 KiB.
+pad_to() { # SIZE FILE: FILE with blanks after its JSON, SIZE bytes in all
+	cat "$2"
+	head -c $(($1 - $(stat -c %s "$2"))) /dev/zero | tr '\0' ' '
+}
+pad_to 65536 "$WORK/sa.json" >"$WORK/sa-64k.json"
+reset_platform
+GOOGLE_APPLICATION_CREDENTIALS=$WORK/sa-64k.json once "$WORK/warmd.conf"
+check_eq "key file of 64 KiB, the limit: --once exits 0, one token exchanged" "0 1" \
+	"$RC $(report 'r["google"]["token_exchanges"]')"
+pad_to 65537 "$WORK/sa.json" >"$WORK/sa-big.json"
+reset_platform
+GOOGLE_APPLICATION_CREDENTIALS=$WORK/sa-big.json once "$WORK/warmd.conf"
+check_eq "key file of 64 KiB and 1 byte: --once exits 2, nothing exchanged or reached" "2 0 0" \
+	"$RC $(report "'%d %d' % (r['google']['token_exchanges'], fn('/run/orders')['requests'])")"
+check "key file too large: said so, with the file" \
+	grep -q "orders round 1: .*the key file $WORK/sa-big.json is larger than 65536 bytes" "$WORK/err"
+: >"$WORK/empty.json"
+GOOGLE_APPLICATION_CREDENTIALS=$WORK/empty.json once "$WORK/warmd.conf"
+check "empty key file: said so, with the file" grep -q "orders round 1: .*the key file $WORK/empty.json is not JSON" "$WORK/err"
+# Through a pipe that gives it in two parts: a single read() would see only the first.
+reset_platform
+GOOGLE_APPLICATION_CREDENTIALS=<(head -c 1000 "$WORK/sa.json"; sleep 0.5; tail -c +1001 "$WORK/sa.json") \
+	once "$WORK/warmd.conf"
+check_eq "key file that comes in parts: read whole, --once exits 0, one token exchanged" "0 1" \
+	"$RC $(report 'r["google"]["token_exchanges"]')"
+
 RC=0
 GCE_METADATA_HOST=127.0.0.1:9 timeout 30 "$WARMD" --once -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
 check_eq "metadata server unreachable: --once ends, short of N" 2 "$RC"
