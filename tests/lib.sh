@@ -840,3 +840,30 @@ for line in sys.stdin:
         r = json.loads(line)
         print("\t".join(str(r.get(k, "<none>")) for k in fields))' "$fields" || true
 }
+
+# Identity
+
+# enter_net_ns ADDRESS... -- "$@": re-run this script in a private network
+# namespace whose loopback interface is up and holds each ADDRESS too (a
+# cloud's link-local service address, such as ECS's 169.254.170.2), so that
+# warmd reaches the platform there and nothing leaves the namespace.
+enter_net_ns() {
+	local addrs=() a
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		addrs+=("$1")
+		shift
+	done
+	[ $# -eq 0 ] || shift
+	if [ "${WARMD_TEST_NET_NS:-}" != "$TEST_NAME" ]; then
+		require_root
+		require_cmd unshare ip
+		unshare --net true 2>/dev/null || skip "cannot create a network namespace"
+		trap - EXIT
+		rm -rf "$WORK"
+		WARMD_TEST_NET_NS=$TEST_NAME exec unshare --net bash "$0" "$@"
+	fi
+	ip link set lo up || { fail "cannot bring up the namespace's loopback interface"; bail; }
+	for a in "${addrs[@]}"; do
+		ip addr add "$a/32" dev lo || { fail "cannot add $a to the namespace's loopback interface"; bail; }
+	done
+}
