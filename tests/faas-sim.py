@@ -59,6 +59,9 @@ is reserved for them):
                             requests at once (as --requests-per-container)
     POST /_reset?token_fail=N  ... and the next N Azure token requests
                             answer 500 (tests/faas_azure.py)
+    POST /_reset?google_fail=N, ?google_access_only=1  ... and Google's token
+                            requests fail, or answer without an id_token
+                            (tests/faas_google.py)
     POST /_tags             the tags GetResources lists, injected throttles
                             (see faas_aws.Tagging)
 
@@ -919,11 +922,17 @@ class Connection:
             if "per_container" in q:
                 Server.per_container = max(1, min(1000, int(q["per_container"][-1])))
             expiries = p.azure.last_expiry
+            google_expiries = p.google.last_expiry if p.google is not None else {}
             p.reset_record()
             if "token_fail" in q:
                 # Mid-run: a fetch after the token in hand expired still counts as late.
                 p.azure.fail_next = int(q["token_fail"][-1])
                 p.azure.last_expiry = expiries
+            if p.google is not None and "google_fail" in q:
+                p.google.fail_next = int(q["google_fail"][-1])
+                p.google.last_expiry = google_expiries
+            if p.google is not None and "google_access_only" in q:
+                p.google.access_only = q["google_access_only"][-1] not in ("0", "", "false")
             self.respond(200, json.dumps({"reset": True, "kill": kill}).encode(), "")
         else:
             self.send_error(404, "no such control path")

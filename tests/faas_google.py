@@ -26,7 +26,13 @@ Cloud Run-like front
 Its record, under "google" in /_report: metadata_fetches, token_exchanges,
 accepted, refused (reason -> count), late_refreshes (tokens fetched for an
 audience after the one issued before had expired: a refresh should come
-earlier), and issued (every token and assertion seen, for leak checks).
+earlier), failed_fetches (the failures asked for below), and issued (every
+token and assertion seen, for leak checks).
+
+Asked for through the platform's /_reset: google_fail=N makes the next N
+token requests, of either kind, answer 500; google_access_only=1 makes the
+token endpoint answer an OAuth access token without an id_token, as Google
+does for an assertion with a scope instead of a target_audience.
 """
 
 import base64
@@ -93,6 +99,8 @@ class Google:
                 self.sa["private_key"].encode(), None).public_key()
         self.issued = []
         self.last_expiry = {}
+        self.fail_next = 0       # token requests still to fail (/_reset?google_fail=N)
+        self.access_only = False  # the token endpoint answers without an id_token (/_reset?google_access_only=1)
         self.reset_record()
 
     def reset_record(self):
@@ -101,7 +109,16 @@ class Google:
         self.accepted = 0
         self.refused = {}
         self.late_refreshes = 0
+        self.failed_fetches = 0
         self.last_expiry = {}
+
+    def failing(self):
+        """A 500 for a token request, while failures are asked for; else None."""
+        if self.fail_next <= 0:
+            return None
+        self.fail_next -= 1
+        self.failed_fetches += 1
+        return 500, json.dumps({"error": "internal_failure"}).encode(), "application/json"
 
     def refuse(self, why):
         self.refused[why] = self.refused.get(why, 0) + 1
@@ -125,6 +142,9 @@ class Google:
             q = parse_qs(query)
             if method != "GET" or not q.get("audience") or q.get("format", [""])[-1] != "full":
                 return 400, b"audience and format=full required", "text/html"
+            failed = self.failing()
+            if failed:
+                return failed
             self.metadata_fetches += 1
             return 200, self.id_token(q["audience"][-1], "default@project.iam.gserviceaccount.com").encode(), \
                 "text/html"
@@ -137,6 +157,9 @@ class Google:
             self.refuse(why)
             return 400, json.dumps({"error": "invalid_grant", "error_description": why}).encode(), "application/json"
 
+        failed = self.failing()
+        if failed:
+            return failed
         form = parse_qs(body.decode("latin-1")) if method == "POST" else {}
         if form.get("grant_type", [""])[-1] != JWT_BEARER or not form.get("assertion"):
             return invalid("grant_type or assertion")
@@ -157,6 +180,11 @@ class Google:
         if not isinstance(claims.get("target_audience"), str):
             return invalid("assertion: target_audience")
         self.token_exchanges += 1
+        if self.access_only:
+            token = "ya29." + b64url(json.dumps({"sub": claims["iss"], "t": t}).encode())
+            self.issued.append(token)
+            return 200, json.dumps({"access_token": token, "expires_in": 3599, "token_type": "Bearer"}).encode(), \
+                "application/json"
         return 200, json.dumps({"id_token": self.id_token(claims["target_audience"], claims["iss"])}).encode(), \
             "application/json"
 
@@ -188,7 +216,7 @@ class Google:
     def report(self):
         return {"metadata_fetches": self.metadata_fetches, "token_exchanges": self.token_exchanges,
                 "accepted": self.accepted, "refused": dict(self.refused), "late_refreshes": self.late_refreshes,
-                "issued": list(self.issued)}
+                "failed_fetches": self.failed_fetches, "issued": list(self.issued)}
 
 
 def self_test():

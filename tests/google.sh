@@ -172,6 +172,44 @@ check_eq "expired token: --once exits 2" 2 "$RC"
 check "expired token: said so" grep -q "orders round 1: .*the token has expired already" "$WORK/err"
 check_eq "expired token: no container reached" 0 "$(report "fn('/run/orders')['requests']" "$EXPIRED")"
 
+# An answer of the token endpoint without an id_token (an access token instead) is no token.
+reset_platform "?google_access_only=1"
+GOOGLE_APPLICATION_CREDENTIALS=$WORK/sa.json once "$WORK/warmd.conf"
+check_eq "answer without an id_token: --once exits 2, the endpoint answered once, no container reached" "2 1 0" \
+	"$RC $(report "'%d %d' % (r['google']['token_exchanges'], fn('/run/orders')['requests'] + fn('/run/billing')['requests'])")"
+check "answer without an id_token: said so, with where warmd looked" \
+	grep -q "orders round 1: .*no Google ID token for $ORIGIN: the service-account key $WORK/sa.json: the token endpoint $ORIGIN/google/token answered without an id_token" \
+	"$WORK/err"
+report "'\\n'.join(r['google']['issued'])" | grep '^ya29\.' >"$WORK/access-tokens" || true
+check "answer without an id_token: the platform issued an access token" test -s "$WORK/access-tokens"
+check "answer without an id_token: the access token not in warmd's output" \
+	bash -c '! grep -qF -f "$1" "$2" "$3"' - "$WORK/access-tokens" "$WORK/out" "$WORK/err"
+reset_platform "?google_access_only=0"
+
+# ---------------------------------------------------------- a refresh that fails: retried with backoff
+# Tokens live 8 s; the refresh due half-way fails twice, retried 1 s then 2 s later, and the third
+# try comes before the token expires: the token in hand carries every round meanwhile.
+start_platform --as GRETRY --google-key "$WORK/platform-key.json" --google-token-ttl-s 8
+sa_key "$KEY_PEM" "http://127.0.0.1:$GRETRY/google/token" >"$WORK/sa-retry.json"
+conf interval=1s -- orders "http://127.0.0.1:$GRETRY/run/orders" 2 auth=google >"$WORK/retry.conf"
+GOOGLE_APPLICATION_CREDENTIALS=$WORK/sa-retry.json "$WARMD" -c "$WORK/retry.conf" >"$WORK/out" 2>"$WORK/err" &
+WPID=$!
+at_exit "stop_pid $WPID"
+wait_for 20 platform_true "r['google']['token_exchanges'] >= 1" "$GRETRY" || true
+reset_platform "?google_fail=2" "$GRETRY"
+wait_for 40 platform_true "r['google']['token_exchanges'] >= 1 and fn('/run/orders')['requests'] >= 24" "$GRETRY" || true
+stop_pid "$WPID"
+check_eq "failing refresh: two fetches failed" 2 "$(report 'r["google"]["failed_fetches"]' "$GRETRY")"
+check_ge "failing refresh: then one got a token" 1 "$(report 'r["google"]["token_exchanges"]' "$GRETRY")"
+check "failing refresh: retried after 1 s, then after 2 s" \
+	grep -Pzq 'HTTP 500[^;\n]*; retrying in 1 s\n(.*\n)*.*HTTP 500[^;\n]*; retrying in 2 s' "$WORK/err"
+check_eq "failing refresh: the new token came before the old one expired" 0 \
+	"$(report 'r["google"]["late_refreshes"]' "$GRETRY")"
+check_eq "failing refresh: no request refused, the token in hand kept serving" "{}" \
+	"$(report 'r["google"]["refused"]' "$GRETRY")"
+check "failing refresh: no round went without the token" bash -c '! grep -q "no Google ID token" "$1"' - "$WORK/err"
+check_ge "failing refresh: 12 rounds of 2 reached the front meanwhile" 24 "$(report 'r["google"]["accepted"]' "$GRETRY")"
+
 # ---------------------------------------------------------- refreshed before expiry, for each source
 # Tokens live 6 s and are fetched again half-way through; rounds a second apart for 13 s or more
 # cross two expiries.  The platform counts a fetch that comes after the previous token expired.
