@@ -185,10 +185,21 @@ static void error_answer(const char *body, size_t len, char *buf, size_t size) {
         json_object_put(o);
 }
 
+int token_lifetime(uint64_t now, uint64_t exp_sec, uint64_t *ret_expiry, uint64_t *ret_refresh_in) {
+        uint64_t expiry = MIN(exp_sec, now / USEC_PER_SEC + TOKEN_LIFETIME_MAX) * USEC_PER_SEC, left;
+
+        if (expiry <= now)
+                return -ESTALE;
+        left = expiry - now;
+        *ret_expiry = expiry;
+        *ret_refresh_in = left - MIN(left / 2, TOKEN_REFRESH_AHEAD);
+        return 0;
+}
+
 void token_on_done(void *userdata, const struct http_response *r) {
         struct token *t = userdata;
         char why[TOKEN_WHY_MAX - 64] = "";
-        uint64_t expiry = 0, now = now_usec(CLOCK_REALTIME), left, ahead;
+        uint64_t expiry = 0, now = now_usec(CLOCK_REALTIME), refresh_in;
         char *value = NULL;
         int q;
 
@@ -208,21 +219,18 @@ void token_on_done(void *userdata, const struct http_response *r) {
         q = t->ops->answer(t->src, r->body ? r->body : "", r->body_len, &value, &expiry, why, sizeof why);
         if (q < 0)
                 return failed(t, "%s", why[0] ? why : strerror(-q));
-        if (expiry > now / USEC_PER_SEC + TOKEN_LIFETIME_MAX)
-                expiry = now / USEC_PER_SEC + TOKEN_LIFETIME_MAX;
-        if (expiry * USEC_PER_SEC <= now) {
+        if (token_lifetime(now, expiry, &expiry, &refresh_in) < 0) {
                 secret_free(value);
                 return failed(t, "the token has expired already (is the clock right?)");
         }
         token_drop(t);
         t->value = value;
-        t->expiry = expiry * USEC_PER_SEC;
+        t->expiry = expiry;
         t->error[0] = '\0';
         t->retry_usec = 0;
-        left = t->expiry - now;
-        ahead = MIN(left / 2, TOKEN_REFRESH_AHEAD);
-        timer_arm(t, now_usec(CLOCK_MONOTONIC) + left - ahead);
-        log_info("%s for %s refreshed; it expires in %" PRIu64 " s", t->ops->what, t->label, left / USEC_PER_SEC);
+        timer_arm(t, now_usec(CLOCK_MONOTONIC) + refresh_in);
+        log_info("%s for %s refreshed; it expires in %" PRIu64 " s", t->ops->what, t->label,
+                 (expiry - now) / USEC_PER_SEC);
         if (t->changed)
                 t->changed(t->userdata);
 }

@@ -75,6 +75,13 @@ bool token_is(const struct token *t, const struct token_ops *ops, const char *au
  * -ENOKEY with why there is none in why (where warmd looked, never a secret).
  */
 int token_get(struct token *t, const char **ret, char *why, size_t size);
+/*
+ * For a token fetched at now (CLOCK_REALTIME usec) whose expiry says exp_sec
+ * (seconds): when it is taken to expire (at most 24 hours on, whatever it
+ * says) and how long until it is refreshed (5 minutes ahead, or half-way
+ * through a shorter lifetime).  -ESTALE if it has expired already.  Pure.
+ */
+int token_lifetime(uint64_t now, uint64_t exp_sec, uint64_t *ret_expiry, uint64_t *ret_refresh_in);
 /* The http done callback of the tokens' requests. */
 void token_on_done(void *userdata, const struct http_response *r);
 

@@ -2,11 +2,12 @@
 /*
  * test-jwt.c: the service-account assertion pinned against one made
  * independently (python3-cryptography, with the fixed key in tests/data),
- * base64url, a token's expiry, the token endpoints' answers, and the query
- * of a token request.
+ * base64url, a token's expiry and the lifetime token.c gives it (24 hours
+ * at most), the token endpoints' answers, and the query of a token request.
  */
 #include "config.h"
 
+#include <inttypes.h>
 #include <openssl/pem.h>
 #include <unistd.h>
 
@@ -248,7 +249,39 @@ static void test_url(void) {
         free(u);
 }
 
+/* A token's lifetime as token.c takes it: capped at 24 hours, refreshed ahead of its expiry. */
+static void test_lifetime(void) {
+        static const struct {
+                uint64_t exp_in;        /* seconds from now the token says it expires */
+                uint64_t expiry_in;     /* seconds from now it is taken to expire */
+                uint64_t refresh_in;    /* seconds from now it is refreshed */
+        } cases[] = {
+                { 3600, 3600, 3300 },                   /* an hour: 5 minutes ahead */
+                { 6, 6, 3 },                            /* short: half-way */
+                { 600, 600, 300 },                      /* 10 minutes: half-way is 5 minutes ahead too */
+                { 24 * 3600, 24 * 3600, 24 * 3600 - 300 },
+                { 48 * 3600, 24 * 3600, 24 * 3600 - 300 },      /* longer: as if 24 hours */
+                { 10 * 365 * 24 * 3600ULL, 24 * 3600, 24 * 3600 - 300 },
+        };
+        const uint64_t now = 1700000000 * USEC_PER_SEC;
+        uint64_t expiry, refresh;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                int r = token_lifetime(now, now / USEC_PER_SEC + cases[i].exp_in, &expiry, &refresh);
+
+                CHECK(r == 0 && expiry == now + cases[i].expiry_in * USEC_PER_SEC &&
+                      refresh == cases[i].refresh_in * USEC_PER_SEC,
+                      "lifetime %" PRIu64 " s: r=%d, expiry in %" PRIu64 " s, refresh in %" PRIu64 " s", cases[i].exp_in,
+                      r, (expiry - now) / USEC_PER_SEC, refresh / USEC_PER_SEC);
+        }
+        expiry = refresh = 7;
+        CHECK(token_lifetime(now, now / USEC_PER_SEC, &expiry, &refresh) == -ESTALE && expiry == 7 && refresh == 7,
+              "a token that expires now: -ESTALE, nothing written");
+        CHECK(token_lifetime(now, 0, &expiry, &refresh) == -ESTALE, "exp 0: -ESTALE");
+}
+
 int main(void) {
+        test_lifetime();
         test_assertion();
         test_base64url();
         test_expiry();
