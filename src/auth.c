@@ -316,32 +316,35 @@ static int aws_credentials_of(struct auth *a, const char *profile, const struct 
         return r;
 }
 
-int auth_aws_sign_url(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
-                      struct curl_slist **ret, char *why, size_t size) {
+/*
+ * What both signings share: the profile's credentials, then the signature,
+ * of a URL and its headers (url_req: the headers to send, in *ret_headers)
+ * or of a request given in parts (req: the signature, in *ret_sig); why
+ * says which step failed.
+ */
+static int aws_sign(struct auth *a, const char *profile, const struct sigv4_url_request *url_req,
+                    const struct sigv4_request *req, time_t now, struct curl_slist **ret_headers,
+                    struct sigv4_signature *ret_sig, char *why, size_t size) {
         const struct aws_credentials *cred;
         int r;
 
         r = aws_credentials_of(a, profile, &cred, why, size);
         if (r < 0)
                 return r;
-        r = sigv4_sign_url(req, cred, now, ret);
+        r = url_req ? sigv4_sign_url(url_req, cred, now, ret_headers) : sigv4_sign(req, cred, now, ret_sig);
         if (r < 0)
                 snprintf(why, size, "cannot sign the request: %s", strerror(-r));
         return r;
 }
 
+int auth_aws_sign_url(struct auth *a, const char *profile, const struct sigv4_url_request *req, time_t now,
+                      struct curl_slist **ret, char *why, size_t size) {
+        return aws_sign(a, profile, req, NULL, now, ret, NULL, why, size);
+}
+
 int auth_aws_sign(struct auth *a, const char *profile, const struct sigv4_request *req, time_t now,
                   struct sigv4_signature *ret, char *why, size_t size) {
-        const struct aws_credentials *cred;
-        int r;
-
-        r = aws_credentials_of(a, profile, &cred, why, size);
-        if (r < 0)
-                return r;
-        r = sigv4_sign(req, cred, now, ret);
-        if (r < 0)
-                snprintf(why, size, "cannot sign the request: %s", strerror(-r));
-        return r;
+        return aws_sign(a, profile, NULL, req, now, NULL, ret, why, size);
 }
 
 /*
