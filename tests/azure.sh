@@ -108,23 +108,8 @@ check_token_refresh "App Service" azure 'r["azure"]["app_service_fetches"]' /azu
 # try comes before the token expires: the token in hand carries every round meanwhile.
 start_platform --as RETRY --azure-resource "$RESOURCE" --azure-token-ttl-s 8
 conf interval=1s resource=$RESOURCE -- orders "http://127.0.0.1:$RETRY/azure/orders" 2 auth=azure >"$WORK/retry.conf"
-AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:$RETRY "$WARMD" -c "$WORK/retry.conf" >"$WORK/out" 2>"$WORK/err" &
-WPID=$!
-at_exit "stop_pid $WPID"
-wait_for 20 platform_true "r['azure']['imds_fetches'] >= 1" "$RETRY" || true
-reset_platform "?token_fail=2" "$RETRY"
-wait_for 40 platform_true "r['azure']['imds_fetches'] >= 2 and fn('/azure/orders')['requests'] >= 24" "$RETRY" || true
-stop_pid "$WPID"
-check_eq "failing refresh: two fetches failed" 2 "$(report 'r["azure"]["failed_fetches"]' "$RETRY")"
-check_ge "failing refresh: then one got a token" 1 "$(report 'r["azure"]["imds_fetches"]' "$RETRY")"
-check "failing refresh: retried after 1 s, then after 2 s" \
-	grep -Pzq 'HTTP 500[^;\n]*; retrying in 1 s\n(.*\n)*.*HTTP 500[^;\n]*; retrying in 2 s' "$WORK/err"
-check_eq "failing refresh: the new token came before the old one expired" 0 \
-	"$(report 'r["azure"]["late_refreshes"]' "$RETRY")"
-check_eq "failing refresh: no request refused, the token in hand kept serving" "{}" \
-	"$(report 'r["azure"]["refused"]' "$RETRY")"
-check "failing refresh: no round went without the token" bash -c '! grep -q "no Azure access token" "$1"' - "$WORK/err"
-check_ge "failing refresh: 12 rounds of 2 reached the front meanwhile" 24 "$(report 'r["azure"]["accepted"]' "$RETRY")"
+check_token_retry "$RETRY" /azure/orders azure 'r["azure"]["imds_fetches"]' token_fail "no Azure access token" \
+	AZURE_POD_IDENTITY_AUTHORITY_HOST="http://127.0.0.1:$RETRY"
 
 # ---------------------------------------------------------- a reload: a token no endpoint needs any more is let go
 start_platform --as RELOAD --azure-resource "$RESOURCE" --azure-token-ttl-s 2

@@ -192,23 +192,8 @@ reset_platform "?google_access_only=0"
 start_platform --as GRETRY --google-key "$WORK/platform-key.json" --google-token-ttl-s 8
 sa_key "$KEY_PEM" "http://127.0.0.1:$GRETRY/google/token" >"$WORK/sa-retry.json"
 conf interval=1s -- orders "http://127.0.0.1:$GRETRY/run/orders" 2 auth=google >"$WORK/retry.conf"
-GOOGLE_APPLICATION_CREDENTIALS=$WORK/sa-retry.json "$WARMD" -c "$WORK/retry.conf" >"$WORK/out" 2>"$WORK/err" &
-WPID=$!
-at_exit "stop_pid $WPID"
-wait_for 20 platform_true "r['google']['token_exchanges'] >= 1" "$GRETRY" || true
-reset_platform "?google_fail=2" "$GRETRY"
-wait_for 40 platform_true "r['google']['token_exchanges'] >= 1 and fn('/run/orders')['requests'] >= 24" "$GRETRY" || true
-stop_pid "$WPID"
-check_eq "failing refresh: two fetches failed" 2 "$(report 'r["google"]["failed_fetches"]' "$GRETRY")"
-check_ge "failing refresh: then one got a token" 1 "$(report 'r["google"]["token_exchanges"]' "$GRETRY")"
-check "failing refresh: retried after 1 s, then after 2 s" \
-	grep -Pzq 'HTTP 500[^;\n]*; retrying in 1 s\n(.*\n)*.*HTTP 500[^;\n]*; retrying in 2 s' "$WORK/err"
-check_eq "failing refresh: the new token came before the old one expired" 0 \
-	"$(report 'r["google"]["late_refreshes"]' "$GRETRY")"
-check_eq "failing refresh: no request refused, the token in hand kept serving" "{}" \
-	"$(report 'r["google"]["refused"]' "$GRETRY")"
-check "failing refresh: no round went without the token" bash -c '! grep -q "no Google ID token" "$1"' - "$WORK/err"
-check_ge "failing refresh: 12 rounds of 2 reached the front meanwhile" 24 "$(report 'r["google"]["accepted"]' "$GRETRY")"
+check_token_retry "$GRETRY" /run/orders google 'r["google"]["token_exchanges"]' google_fail "no Google ID token" \
+	GOOGLE_APPLICATION_CREDENTIALS="$WORK/sa-retry.json"
 
 # ---------------------------------------------------------- refreshed before expiry, for each source
 # Tokens live 6 s and are fetched again half-way through; rounds a second apart for 13 s or more

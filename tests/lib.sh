@@ -867,3 +867,34 @@ enter_net_ns() {
 		ip addr add "$a/32" dev lo || { fail "cannot add $a to the namespace's loopback interface"; bail; }
 	done
 }
+
+# check_token_retry PORT PATH CLOUD FETCHES FAIL NO_TOKEN [ENV=VALUE...]: runs
+# warmd (in the environment given) on $WORK/retry.conf, rounds of 2 a second
+# apart to PATH behind CLOUD's front on the platform at PORT, whose tokens
+# live 8 s.  Once FETCHES (a report expression) is 1, the platform's next
+# two token requests fail (POST /_reset?FAIL=2): the refresh due half-way
+# must be retried 1 s then 2 s later and succeed before the token in hand
+# expires, so that every round meanwhile has it (no request refused, no
+# round with NO_TOKEN, the start of its reason, in warmd's log).
+check_token_retry() {
+	local port=$1 path=$2 cloud=$3 fetches=$4 fail=$5 no_token=$6 pid
+	shift 6
+	env "$@" "$WARMD" -c "$WORK/retry.conf" >"$WORK/out" 2>"$WORK/err" &
+	pid=$!
+	at_exit "stop_pid $pid"
+	wait_for 20 platform_true "$fetches >= 1" "$port" || true
+	reset_platform "?$fail=2" "$port"
+	wait_for 40 platform_true "$fetches >= 2 and fn('$path')['requests'] >= 24" "$port" || true
+	stop_pid "$pid"
+	check_eq "failing refresh: two fetches failed" 2 "$(report "r['$cloud']['failed_fetches']" "$port")"
+	check_ge "failing refresh: then one got a token" 1 "$(report "$fetches" "$port")"
+	check "failing refresh: retried after 1 s, then after 2 s" \
+		grep -Pzq 'HTTP 500[^;\n]*; retrying in 1 s\n(.*\n)*.*HTTP 500[^;\n]*; retrying in 2 s' "$WORK/err"
+	check_eq "failing refresh: the new token came before the old one expired" 0 \
+		"$(report "r['$cloud']['late_refreshes']" "$port")"
+	check_eq "failing refresh: no request refused, the token in hand kept serving" "{}" \
+		"$(report "r['$cloud']['refused']" "$port")"
+	check "failing refresh: no round went without the token" bash -c '! grep -q "$1" "$2"' - "$no_token" "$WORK/err"
+	check_ge "failing refresh: 12 rounds of 2 reached the front meanwhile" 24 \
+		"$(report "r['$cloud']['accepted']" "$port")"
+}
