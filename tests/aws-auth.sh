@@ -175,6 +175,9 @@ credential_process = $WORK/failing
 
 [profile chatty]
 credential_process = $WORK/chatty
+
+[profile missing]
+credential_process = $WORK/no-such-helper --flag
 CONFIG
 endpoint "profile = chained" >"$WORK/chained.conf"
 reset_platform
@@ -350,6 +353,10 @@ endpoint "profile = chatty" >"$WORK/chatty.conf"
 CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/chatty.conf"
 check "credential_process writing more than 64 KiB: refused, said so" \
 	grep -q "fnurl round 1: .*credential_process of profile chatty: wrote more than 65536 bytes" "$WORK/err"
+endpoint "profile = missing" >"$WORK/missing.conf"
+CREDENTIALS_DIRECTORY=$WORK/creds once "$WORK/missing.conf"
+check "a credential_process that cannot be run: said why, naming it" \
+	grep -q "fnurl round 1: .*credential_process of profile missing: cannot run $WORK/no-such-helper: No such file or directory" "$WORK/err"
 reset_platform
 rm -f "$WORK/helper.record"
 CREDENTIALS_DIRECTORY=$WORK/creds HELPER_TTL=-60 once "$WORK/helper.conf"
