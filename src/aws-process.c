@@ -10,8 +10,10 @@
  * The process runs beside the event loop: its pipes and a pidfd are event
  * sources (where there is no pidfd, as under valgrind, its exit is looked
  * for every 10 ms once both pipes are closed),
- * and a timer kills it when it takes too long.  Its stdout holds
- * the secret and is never shown; its stderr is, as one bounded line.
+ * and a timer kills it when it takes too long; a killed one is reaped from
+ * the loop too (reap_later()).  It starts with nothing of warmd's a program
+ * does not expect (child()).  Its stdout holds the secret and is never
+ * shown; its stderr is, as one bounded line.
  */
 #include "config.h"
 
@@ -30,8 +32,6 @@
 #define PROCESS_ARGS_MAX        64
 #define PROCESS_STDOUT_MAX      (64 * 1024)
 #define PROCESS_STDERR_SHOWN    120     /* characters of stderr shown: a round's reason holds them */
-
-extern char **environ;
 
 struct process {
         char **argv;
