@@ -142,7 +142,9 @@ static void reap_later(sd_event *e, pid_t pid, int pidfd) {
         siginfo_t si = {};
         int r;
 
-        if (waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0) {
+        /* Reaped already, or warmd on its way out (the loop has ended): init reaps what is left of it. */
+        if ((waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0) ||
+            sd_event_get_state(e) == SD_EVENT_FINISHED) {
                 if (pidfd >= 0)
                         close(pidfd);
                 return;
