@@ -3,7 +3,8 @@
 # A credential_process that hangs: at its timeout (60 s) it is killed, with
 # what it started, and reaped, and the round that waited for it fails with
 # the reason and reaches nothing, while an endpoint without credentials is
-# warmed all along.  (The timeout is fixed: this test waits for it.)
+# warmed all along.  (The timeout is fixed: this test waits for it.)  A
+# reload that drops the only endpoint that needs it kills and reaps it too.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 start_platform --hold-ms 50 --cold-ms 50 --aws-region eu-west-1 --aws-key "AKIDWARMDHANG:hang-secret"
@@ -25,12 +26,32 @@ conf interval=1s timeout=5s \
 	-- hung /function-url/abc/ 2 auth=aws aws_service=lambda region=eu-west-1 profile=hung \
 	-- plain /plain 1 >"$WORK/warmd.conf"
 
-AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials \
-	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
-WPID=$!
-at_exit "stop_pid $WPID"
+export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-credentials
 # Whatever the outcome, nothing the helpers started outlives the test.
 at_exit 'for p in $(cat "$WORK/hung.pids" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done'
+
+# ---------------------------------------------------------- a reload drops the endpoint that needs it
+cp "$WORK/warmd.conf" "$WORK/reload.conf"
+"$WARMD" -c "$WORK/reload.conf" >"$WORK/out" 2>"$WORK/err" &
+WPID=$!
+at_exit "stop_pid $WPID"
+wait_for 10 test -s "$WORK/hung.pids" || true
+read -r HELPER CHILD <"$WORK/hung.pids" || true
+check "reload: the helper ran" test -n "$HELPER"
+conf interval=1s -- plain /plain 1 >"$WORK/reload.conf"
+kill -HUP "$WPID"
+wait_for 10 grep -q "hung: endpoint removed" "$WORK/err" || true
+check "reload: the helper no endpoint needs killed and reaped" wait_for 5 test ! -e "/proc/$HELPER"
+check "reload: what it started killed with it" wait_for 5 proc_gone "$CHILD"
+check "reload: warmd still runs" kill -0 "$WPID"
+stop_pid "$WPID"
+
+# ---------------------------------------------------------- the timeout
+: >"$WORK/hung.pids"
+reset_platform
+"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
+WPID=$!
+at_exit "stop_pid $WPID"
 wait_for 10 test -s "$WORK/hung.pids" || true
 read -r HELPER CHILD <"$WORK/hung.pids" || true
 check "the helper ran" test -n "$HELPER"
