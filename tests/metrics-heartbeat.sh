@@ -19,11 +19,8 @@ conf timezone=Europe/Berlin "metrics_file=$PROM" \
 # With the watchdog on, its keep-alives show that warmd's loop has run since the clocks moved.
 notify_start
 echo 0 >"$WORK/forward"
-FAKETIME='@2026-12-06 11:00:00' FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
-	FAKETIME_PRELOAD_FORWARD="$WORK/forward" WATCHDOG_USEC=1000000 LD_PRELOAD="$FAKETIME_PRELOAD" \
-	bash -c 'export WATCHDOG_PID=$$; exec "$@"' warmd "$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
-WARMD_PID=$!
-at_exit "stop_pid $WARMD_PID"
+fake_clock_warmd "$(date -u -d '2026-12-06 11:00:00' +%s)" "$WORK/warmd.conf" \
+	FAKETIME_PRELOAD_FORWARD="$WORK/forward" WATCHDOG_USEC=1000000
 
 # written: the file's inode and modification time; a rename() of a new file changes both.
 written() { stat -c '%i %.9Y' "$PROM" 2>/dev/null; }
