@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * faketime-preload.c: an LD_PRELOAD library for the schedule tests, loaded
- * before libfaketime.  libfaketime (0.9.10) moves the absolute
+ * faketime-preload.c: an LD_PRELOAD library for the tests that run warmd on
+ * a fake clock (fake_clock_warmd in tests/lib.sh), loaded before libfaketime.  libfaketime (0.9.10) moves the absolute
  * expiry of every timerfd by the offset of its fake wall clock, whatever the
  * timer's clock: with FAKETIME_DONT_FAKE_MONOTONIC=1 a CLOCK_MONOTONIC or
  * CLOCK_BOOTTIME timer of sd-event then lands before the boot (EINVAL) or

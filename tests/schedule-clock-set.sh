@@ -4,9 +4,11 @@
 # warmd runs under libfaketime with its wall clock in a file the test
 # rewrites, and tests/faketime-preload.c plays the kernel's part in a clock
 # set (FAKETIME_PRELOAD_CLOCK_SET=1): realtime timers follow the new clock,
-# and TFD_TIMER_CANCEL_ON_SET timers read ECANCELED.  [win] has the window
-# Mon 07:00-07:30 (Europe/Berlin), [long] Mon 06:30-07:45, [clock] none; all
-# every second.
+# and TFD_TIMER_CANCEL_ON_SET timers read ECANCELED.  A real set is out of
+# reach: CLOCK_REALTIME has no namespace (a time namespace offsets only the
+# monotonic and boot-time clocks), so it would set the host's clock.
+# [win] has the window Mon 07:00-07:30 (Europe/Berlin), [long] Mon
+# 06:30-07:45, [clock] none; all every second.
 #   1. 04:00, asleep; set forward to 06:59:56: a round of [win] at 07:00.
 #   2. set forward past the window's end (07:31): its rounds stop.
 #   3. set back to 06:59:56: the window is ahead again, a round at 07:00
