@@ -28,7 +28,9 @@ rewritten() { [ "$(written)" != "$1" ]; }
 # forward SECONDS: every clock of warmd is SECONDS on from where it started.
 forward() { echo "$1" >"$WORK/forward"; }
 
-wait_for 10 test -s "$PROM" || { fail "no metrics file at start"; bail; }
+# READY=1 comes after the writes at start (one for the endpoint going to sleep, one for the start).
+notify_wait 10 '^READY=1$' >/dev/null || { fail "warmd did not start"; bail; }
+check "a metrics file at start" test -s "$PROM"
 check "at start: the endpoint sleeps (in_window 0)" grep -q '^warmd_schedule_in_window{endpoint="sleeps"} 0$' "$PROM"
 first=$(written)
 
