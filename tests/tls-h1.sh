@@ -1,10 +1,11 @@
 #!/bin/bash
 # test-timeout: 240
 # HTTPS to a TLS front door without HTTP/2 (ALPN gives http/1.1, as Azure's
-# do by default), under the default http_version = auto: a round's requests
-# leave together, not its first connections ahead of the rest, and reach N
-# containers with N requests; what the origin speaks is remembered, so the
-# daemon's next round does not ask again.  A round without bodies goes with
+# do by default), under the default http_version = auto: a round asks what
+# the origin speaks with one handshake that sends no request, instead of
+# sending leaders ahead of the rest, and reaches N containers with N
+# requests; what the origin speaks is remembered, so the daemon's next round
+# does not ask again.  A round without bodies goes with
 # TLS 1.2 when the server takes it (its requests then wait for the server's
 # Finished), one with bodies with any version, and a server that speaks only
 # TLS 1.3 is still reached.  Judged by the platform's record and nginx's
@@ -33,13 +34,13 @@ check_eq "N=$N GET over HTTPS/1.1 under auto: exit 0" 0 "$RC"
 [ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=$N GET over HTTPS/1.1 under auto: $N requests, $N containers by the platform's record" "$N $N" \
 	"$(report "fn('/h1get')['requests']") $(report "fn('/h1get')['distinct_containers']")"
-# Waiting behind leaders (one per 100 requests, as for HTTP/2) sends 3 requests
-# first and the rest a full handshake later: the 4th arrival would then come
-# long after the 3rd.  Together, the arrivals follow each other closely.
+# The arrivals, for the log.  Whether the round waited for a scout rather
+# than sent leaders ahead is judged below, by nginx's log of the daemon's
+# rounds: the arrivals cannot tell, as with TLS 1.2 three leaders go ahead
+# of the rest by one handshake, a few ms, as much as a loaded machine's
+# stalls put between any two arrivals.
 a=$(arrivals /h1get)
 say "arrivals (ms): first 6 $("$PYTHON" -c 'import sys; print(eval(sys.argv[1])[:6])' "$a"), last $("$PYTHON" -c 'import sys; print(eval(sys.argv[1])[-1])' "$a")"
-check "N=$N GET over HTTPS/1.1 under auto: no 3 requests ahead of the rest (gap after the 3rd < 1/4 of the spread)" \
-	"$PYTHON" -c 'import sys; a = eval(sys.argv[1]); sys.exit(not (a[3] - a[2] < a[-1] / 4))' "$a"
 
 # POST holds its body until every connection is up, HTTP/1.1 or not.
 reset_platform "?kill=1"
