@@ -25,14 +25,6 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$AKID AWS_SECRE
 unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_SESSION_TOKEN AWS_PROFILE \
 	AWS_SHARED_CREDENTIALS_FILE AWS_REGION AWS_DEFAULT_REGION
 
-# tags JSON: POST /_tags to the platform on $PORT.
-tags() {
-	"$PYTHON" -S -c '
-import sys, urllib.request
-urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=sys.argv[2].encode(),
-                       method="POST"), timeout=30)' "$PORT" "$1"
-}
-
 A=lambda:123456789012:a:\$LATEST
 B=lambda:123456789012:b:\$LATEST
 C=lambda:123456789012:c:live

@@ -840,3 +840,16 @@ for line in sys.stdin:
         r = json.loads(line)
         print("\t".join(str(r.get(k, "<none>")) for k in fields))' "$fields" || true
 }
+
+# Discovery
+
+# tags [JSON [PORT]]: POST /_tags to the platform on PORT (default $PORT): the
+# functions' tags ({"tags": {"NAME": {"KEY": "VALUE"} or null}}), throttles.
+# Without JSON, it is read from stdin (a list too long for an argument).
+tags() {
+	"$PYTHON" -S -c '
+import sys, urllib.request
+data = sys.argv[2].encode() if len(sys.argv) > 2 else sys.stdin.buffer.read()
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=data, method="POST"),
+                       timeout=30)' "${2:-$PORT}" "$@"
+}
