@@ -605,10 +605,13 @@ static void plan_drop(struct discovery_plan *p, size_t n) {
 }
 
 struct discovery_plan *discovery_plan_free(struct discovery_plan *p) {
+        struct config *c;
+
         if (!p)
                 return NULL;
-        config_free(p->base);
-        plan_drop(p, p->base ? p->base->n_sources : 0);
+        c = p->base;
+        plan_drop(p, c->n_sources);
+        config_free(c);
         return NULL;
 }
 

@@ -24,10 +24,7 @@ f["orders"] = {"aliases": ["live"]}
 print(json.dumps(f))')
 start_platform --hold-ms 50 --cold-ms 50 --aws-region eu-west-1 --lambda-functions "$FUNCTIONS" \
 	--aws-key "$AKID:$SECRET:$TOKEN"
-export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET \
-	AWS_SESSION_TOKEN=$TOKEN AWS_EC2_METADATA_DISABLED=true
-unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE \
-	AWS_REGION AWS_DEFAULT_REGION
+discover_env "$AKID" "$SECRET" "$TOKEN"
 
 # keep: what warmd printed, for the check that no secret is in any of it.
 keep() {
