@@ -893,3 +893,26 @@ fake_clock_offset() {
 fake_arrivals() {
 	report "(lambda t: [round(t - (r['now'] - a) + $FAKE_OFF - $2, 3) for a, _, _ in fn('$1')['arrivals']])(__import__('time').time())"
 }
+
+# Discovery
+
+# tags [JSON [PORT]]: POST /_tags to the platform on PORT (default $PORT): the
+# functions' tags ({"tags": {"NAME": {"KEY": "VALUE"} or null}}), throttles.
+# Without JSON, it is read from stdin (a list too long for an argument).
+tags() {
+	"$PYTHON" -S -c '
+import sys, urllib.request
+data = sys.argv[2].encode() if len(sys.argv) > 2 else sys.stdin.buffer.read()
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=data, method="POST"),
+                       timeout=30)' "${2:-$PORT}" "$@"
+}
+
+# discover_env AKID SECRET [TOKEN]: the environment of a test on the platform
+# on $PORT: its endpoint for every API, these keys, and no other AWS setting.
+discover_env() {
+	export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 \
+		AWS_EC2_METADATA_DISABLED=true
+	if [ -n "${3:-}" ]; then export AWS_SESSION_TOKEN=$3; else unset AWS_SESSION_TOKEN; fi
+	unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_PROFILE \
+		AWS_SHARED_CREDENTIALS_FILE AWS_REGION AWS_DEFAULT_REGION
+}
