@@ -14,6 +14,7 @@ struct found {
         unsigned containers;
         uint64_t gone_until;            /* CLOCK_MONOTONIC usec: answered 404, left out until then */
         bool shadowed;                  /* a static endpoint warms the same function: said once */
+        bool shadowed_next;             /* so in the set built last: shadowed once that set is applied */
         bool answered_404;              /* in the round in flight: left out once that round has ended */
 };
 
@@ -47,6 +48,13 @@ struct source {
         uint64_t errors;                /* refreshes failed since start */
 };
 
+/* A reload's sources, made ready: nothing of the discovery changes until discovery_commit(). */
+struct discovery_plan {
+        struct config *base;            /* the new file's */
+        struct source **sources;        /* one per base->sources[i]: a source kept from the running ones, or new */
+        size_t *from;                   /* the kept one's index in disc->sources; SIZE_MAX for a new one */
+};
+
 struct discovery {
         sd_event *event;
         struct config *base;
@@ -72,3 +80,5 @@ bool strv_has_sorted(char **v, size_t n, const char *s);
 void discover_changed(struct discovery *d);
 /* discover-set.c: what left old for s's new list goes, or waits as leaving while its round is in flight. */
 int discover_leaving_take(struct source *s, struct found *old, size_t n_old);
+/* discover-set.c: the set built last is applied: its notices said, the leaving whose round has ended let go. */
+void discover_set_commit(struct discovery *d);

@@ -41,13 +41,9 @@ int discover_leaving_take(struct source *s, struct found *old, size_t n_old) {
         return 0;
 }
 
-/* A leaving endpoint stays while its round is in flight; once that has ended, it goes. */
-static bool keep_leaving(struct discovery *d, struct source *s, size_t i) {
-        if (d->busy && d->busy(d->userdata, s->leaving[i].endpoint))
-                return true;
-        found_done(&s->leaving[i]);
-        s->leaving[i] = s->leaving[--s->n_leaving];
-        return false;
+/* A leaving endpoint stays while its round is in flight. */
+static bool leaving_busy(struct discovery *d, const struct found *f) {
+        return d->busy && d->busy(d->userdata, f->endpoint);
 }
 
 /* ------------------------------------------------------------------ the set */
@@ -85,35 +81,66 @@ static void derive_problem(void *userdata, const char *key, const char *message)
         log_warning("%s (from the source's %s)", message, key);
 }
 
-/* Which found functions a static endpoint warms already: those are left to it, with a notice once. */
-static int mark_shadowed(struct discovery *d) {
+/*
+ * Which found functions a static endpoint of base warms already: those are
+ * left to it.  Only shadowed_next is written, so a set that is then not
+ * applied changes nothing; shadow_commit() takes it, with a notice.
+ */
+static int shadow_compute(const struct config *base, struct source *const *sources, size_t n) {
         size_t n_static = 0;
         char **statics = NULL;
         int r;
 
-        r = static_keys(d->base, &statics, &n_static);
-        for (size_t i = 0; i < d->n_sources && r >= 0; i++) {
-                struct source *s = d->sources[i];
+        r = static_keys(base, &statics, &n_static);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                struct source *s = sources[i];
 
                 for (size_t j = 0; j < s->n_list; j++) {
                         struct found *f = &s->list[j];
-                        bool shadowed;
                         char *key = NULL;
 
                         if (asprintf(&key, "%s %s%s", s->region, f->lambda, strchr(f->lambda, ':') ? "" : ":$LATEST") < 0) {
                                 r = -ENOMEM;
                                 break;
                         }
-                        shadowed = strv_has_sorted(statics, n_static, key);
+                        f->shadowed_next = strv_has_sorted(statics, n_static, key);
                         free(key);
-                        if (shadowed && !f->shadowed)
-                                log_notice("[%s]: %s is also a static endpoint of %s, which wins: not warmed as %s",
-                                           s->cfg->name, f->lambda, d->base->path, f->endpoint);
-                        f->shadowed = shadowed;
                 }
         }
         strv_free(statics, n_static);
         return r;
+}
+
+/* The notice, once, for a function a static endpoint has taken over. */
+static void shadow_commit(struct discovery *d) {
+        for (size_t i = 0; i < d->n_sources; i++) {
+                struct source *s = d->sources[i];
+
+                for (size_t j = 0; j < s->n_list; j++) {
+                        struct found *f = &s->list[j];
+
+                        if (f->shadowed_next && !f->shadowed)
+                                log_notice("[%s]: %s is also a static endpoint of %s, which wins: not warmed as %s",
+                                           s->cfg->name, f->lambda, d->base->path, f->endpoint);
+                        f->shadowed = f->shadowed_next;
+                }
+        }
+}
+
+void discover_set_commit(struct discovery *d) {
+        shadow_commit(d);
+        /* A leaving endpoint whose round has ended was left out of the set: it goes now. */
+        for (size_t i = 0; i < d->n_sources; i++) {
+                struct source *s = d->sources[i];
+
+                for (size_t j = 0; j < s->n_leaving;)
+                        if (leaving_busy(d, &s->leaving[j]))
+                                j++;
+                        else {
+                                found_done(&s->leaving[j]);
+                                s->leaving[j] = s->leaving[--s->n_leaving];
+                        }
+        }
 }
 
 /* The endpoints being built: each found function, made with its source's keys. */
@@ -122,14 +149,14 @@ struct endpoints {
         size_t n, cap;
 };
 
-static int add_endpoint(struct endpoints *e, const struct source *s, const struct found *f) {
+static int add_endpoint(struct endpoints *e, const struct endpoint_config *source, const struct found *f) {
         struct endpoint_config **a = array_grow(e->v, e->n, &e->cap, sizeof *a);
         int r;
 
         if (!a)
                 return -ENOMEM;
         e->v = a;
-        r = config_endpoint_derive(s->cfg, f->endpoint, f->lambda, f->containers, derive_problem, NULL, &a[e->n]);
+        r = config_endpoint_derive(source, f->endpoint, f->lambda, f->containers, derive_problem, NULL, &a[e->n]);
         if (r == -EINVAL)
                 return 0;       /* said, and skipped */
         if (r >= 0)
@@ -137,29 +164,39 @@ static int add_endpoint(struct endpoints *e, const struct source *s, const struc
         return r;
 }
 
-int discovery_config(struct discovery *d, struct config **ret) {
+/*
+ * base's endpoints with what sources[i] found, each made with the keys of
+ * base->sources[i].  It changes nothing the running set depends on: a set
+ * that is not applied leaves the discovery as it was.
+ */
+static int set_build(struct discovery *d, const struct config *base, struct source *const *sources,
+                     struct config **ret) {
         struct endpoints e = {};
         uint64_t now = now_usec(CLOCK_MONOTONIC);
         int r;
 
-        r = mark_shadowed(d);
-        for (size_t i = 0; i < d->n_sources && r >= 0; i++) {
-                struct source *s = d->sources[i];
+        r = shadow_compute(base, sources, base->n_sources);
+        for (size_t i = 0; i < base->n_sources && r >= 0; i++) {
+                const struct source *s = sources[i];
 
                 for (size_t j = 0; j < s->n_list && r >= 0; j++)
-                        if (s->list[j].gone_until <= now && !s->list[j].shadowed)
-                                r = add_endpoint(&e, s, &s->list[j]);
-                for (size_t j = 0; j < s->n_leaving && r >= 0;)
-                        if (keep_leaving(d, s, j))
-                                r = add_endpoint(&e, s, &s->leaving[j++]);
+                        if (s->list[j].gone_until <= now && !s->list[j].shadowed_next)
+                                r = add_endpoint(&e, base->sources[i], &s->list[j]);
+                for (size_t j = 0; j < s->n_leaving && r >= 0; j++)
+                        if (leaving_busy(d, &s->leaving[j]))
+                                r = add_endpoint(&e, base->sources[i], &s->leaving[j]);
         }
         if (r >= 0)
-                r = config_combine(d->base, e.v, e.n, ret);
+                r = config_combine(base, e.v, e.n, ret);
         if (r < 0)
                 for (size_t i = 0; i < e.n; i++)
                         config_endpoint_free(e.v[i]);
         free(e.v);
         return r;
+}
+
+int discovery_config(struct discovery *d, const struct discovery_plan *p, struct config **ret) {
+        return p ? set_build(d, p->base, p->sources, ret) : set_build(d, d->base, d->sources, ret);
 }
 
 /* ------------------------------------------------------------------ events */
@@ -210,10 +247,17 @@ size_t discovery_sources(const struct discovery *d) {
 
 void discovery_source_stats(const struct discovery *d, size_t i, struct source_stats *ret) {
         const struct source *s = d->sources[i];
+        size_t left = 0;
 
+        /* A function a static endpoint warms is counted there, not here too. */
+        for (size_t j = 0; j < s->n_list; j++)
+                left += s->list[j].shadowed;
         *ret = (struct source_stats) {
                 .name = s->cfg->name,
-                .endpoints = s->n_list,
+                .lambda_tag = s->cfg->lambda_tag,
+                .region = s->region,
+                .endpoints = s->n_list - left,
+                .left_to_static = left,
                 .refresh_errors = s->errors,
                 .listed = s->listed,
                 .failing = s->failures > 0,
@@ -227,13 +271,33 @@ bool discovery_listed(const struct discovery *d) {
         return true;
 }
 
-int discovery_print(struct discovery *d, FILE *f) {
+bool discovery_found(const struct discovery *d, size_t i, size_t j, struct discovered *ret) {
+        const struct found *x;
+
+        if (j >= d->sources[i]->n_list)
+                return false;
+        x = &d->sources[i]->list[j];
+        *ret = (struct discovered) {
+                .endpoint = x->endpoint,
+                .lambda = x->lambda,
+                .containers = x->containers,
+                .left_to_static = x->shadowed,
+        };
+        return true;
+}
+
+int discovery_print(struct discovery *d, FILE *f, bool json) {
         int width = 8, r;
 
         /* What would be warmed: a function a static endpoint warms is that endpoint's. */
-        r = mark_shadowed(d);
+        r = shadow_compute(d->base, d->sources, d->n_sources);
         if (r < 0)
                 return r;
+        shadow_commit(d);
+        if (json) {
+                r = report_discovery_json(f, d);
+                return r < 0 ? r : discovery_listed(d) ? 0 : -EIO;
+        }
         for (size_t i = 0; i < d->n_sources; i++)
                 for (size_t j = 0; j < d->sources[i]->n_list; j++)
                         width = MAX(width, (int) strlen(d->sources[i]->list[j].endpoint));

@@ -594,64 +594,113 @@ static bool same_list(const struct source *s, const struct endpoint_config *cfg)
                 streq(s->region, region);
 }
 
+/* The plan without its configuration: the new sources go; the kept ones are still the running ones'. */
+static void plan_drop(struct discovery_plan *p, size_t n) {
+        for (size_t i = 0; p->sources && p->from && i < n; i++)
+                if (p->from[i] == SIZE_MAX)
+                        source_free(p->sources[i]);
+        free(p->sources);
+        free(p->from);
+        free(p);
+}
+
+struct discovery_plan *discovery_plan_free(struct discovery_plan *p) {
+        struct config *c;
+
+        if (!p)
+                return NULL;
+        c = p->base;
+        plan_drop(p, c->n_sources);
+        config_free(c);
+        return NULL;
+}
+
 /*
  * A source that reads the same list keeps it, so a reload stops none of its
  * endpoints while the API is read again (one whose other keys changed starts
- * over, as any changed endpoint does); every source is read again now.
+ * over, as any changed endpoint does).  Everything that can fail happens
+ * here, and the running sources are only looked at: a reload that fails
+ * after (in the scheduler's apply) leaves them as they were.
  */
-int discovery_set_config(struct discovery *d, struct config *c) {
-        struct source **next;
-        size_t *from, n = 0;
-        int r = 0;
+int discovery_plan_new(struct discovery *d, struct config *c, struct discovery_plan **ret) {
+        struct discovery_plan *p;
+        bool *taken;
+        int r = -ENOMEM;
 
-        next = calloc(c->n_sources + 1, sizeof *next);
-        from = calloc(c->n_sources + 1, sizeof *from);
-        if (!next || !from) {
-                free(next);
-                free(from);
-                return -ENOMEM;
-        }
-        for (; n < c->n_sources; n++) {
-                from[n] = SIZE_MAX;
-                for (size_t j = 0; j < d->n_sources && from[n] == SIZE_MAX; j++)
-                        if (d->sources[j] && same_list(d->sources[j], c->sources[n])) {
-                                next[n] = d->sources[j];
-                                d->sources[j] = NULL;
-                                from[n] = j;
+        p = calloc(1, sizeof *p);
+        taken = calloc(d->n_sources + 1, sizeof *taken);
+        if (!p || !taken)
+                goto fail;
+        p->sources = calloc(c->n_sources + 1, sizeof *p->sources);
+        p->from = calloc(c->n_sources + 1, sizeof *p->from);
+        if (!p->sources || !p->from)
+                goto fail;
+        for (size_t i = 0; i < c->n_sources; i++)
+                p->from[i] = SIZE_MAX;
+        for (size_t i = 0; i < c->n_sources; i++) {
+                for (size_t j = 0; j < d->n_sources && p->from[i] == SIZE_MAX; j++)
+                        if (!taken[j] && same_list(d->sources[j], c->sources[i])) {
+                                p->sources[i] = d->sources[j];
+                                p->from[i] = j;
+                                taken[j] = true;
                         }
-                if (from[n] == SIZE_MAX && (r = source_new(d, c->sources[n], &next[n])) < 0)
-                        break;
+                if (p->from[i] == SIZE_MAX && (r = source_new(d, c->sources[i], &p->sources[i])) < 0)
+                        goto fail;
         }
-        if (r < 0) {
-                /* Kept ones go back where they were; new ones go. */
-                for (size_t i = 0; i < n; i++)
-                        if (from[i] == SIZE_MAX)
-                                source_free(next[i]);
-                        else
-                                d->sources[from[i]] = next[i];
-                free(next);
-                free(from);
-                return r;
-        }
-        free(from);
-        for (size_t i = 0; i < d->n_sources; i++)
-                source_free(d->sources[i]);
-        free(d->sources);
-        d->sources = next;
-        d->n_sources = c->n_sources;
-        for (size_t i = 0; i < d->n_sources; i++) {
-                struct source *s = d->sources[i];
+        free(taken);
+        p->base = c;
+        *ret = p;
+        return 0;
+fail:
+        if (p)
+                plan_drop(p, c->n_sources);     /* c stays the caller's */
+        free(taken);
+        return r;
+}
 
-                s->cfg = c->sources[i];
-                if (s->fetching) {
-                        /* The refresh in flight was asked for the old section: it starts over. */
-                        http_abort(d->http, s);
-                        refresh_clear(s);
-                        s->fetching = s->waiting_credentials = false;
+/*
+ * The plan becomes the running sources, or, with none, the set built last
+ * is taken as applied (a refresh's).  Nothing here can fail.
+ */
+void discovery_commit(struct discovery *d, struct discovery_plan *p) {
+        if (p) {
+                size_t n = p->base->n_sources;
+
+                for (size_t i = 0; i < n; i++)
+                        if (p->from[i] != SIZE_MAX)
+                                d->sources[p->from[i]] = NULL;
+                for (size_t i = 0; i < d->n_sources; i++)
+                        source_free(d->sources[i]);
+                free(d->sources);
+                d->sources = p->sources;
+                d->n_sources = n;
+                for (size_t i = 0; i < n; i++) {
+                        struct source *s = d->sources[i];
+
+                        s->cfg = p->base->sources[i];
+                        if (s->fetching) {
+                                /* The refresh in flight was asked for the old section: it starts over. */
+                                http_abort(d->http, s);
+                                refresh_clear(s);
+                                s->fetching = s->waiting_credentials = false;
+                        }
                 }
+                config_free(d->base);
+                d->base = p->base;
+                free(p->from);
+                free(p);
         }
-        config_free(d->base);
-        d->base = c;
+        discover_set_commit(d);
+}
+
+int discovery_set_config(struct discovery *d, struct config *c) {
+        struct discovery_plan *p;
+        int r;
+
+        r = discovery_plan_new(d, c, &p);
+        if (r < 0)
+                return r;
+        discovery_commit(d, p);
         return 0;
 }
 
@@ -669,5 +718,9 @@ bool discovery_settled(const struct discovery *d) {
 
 const struct config *discovery_base(const struct discovery *d) {
         return d->base;
+}
+
+const struct config *discovery_plan_base(const struct discovery_plan *p) {
+        return p->base;
 }
 

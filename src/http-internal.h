@@ -167,6 +167,7 @@ size_t origin_length(const char *url);
 bool round_wants_streams(struct http *h, const struct http_request *req);
 bool request_holds_body(const struct http_request *req);
 bool tls12_wanted(struct http *h, const struct http_request *req);
+bool tls12_unknown(struct http *h, const struct http_request *req);
 void tls12_set(struct transfer *t);
 int group_join(struct http *h, struct transfer *t, bool body, bool follow);
 void group_leave(struct transfer *t);

@@ -120,10 +120,11 @@ enum tls12 origin_tls12(struct http *h, const struct http_request *req) {
         return o ? o->tls12 : TLS12_UNKNOWN;
 }
 
+/* TLS12_UNKNOWN forgets what was known: the origin's next round without bodies asks again (scout_start()). */
 void origin_learn_tls12(struct http *h, const struct http_request *req, enum tls12 tls12) {
-        struct origin *o;
+        struct origin *o = origin_entry(h, req, tls12 != TLS12_UNKNOWN);
 
-        if (tls12 != TLS12_UNKNOWN && (o = origin_entry(h, req, true)))
+        if (o)
                 o->tls12 = tls12;
 }
 

@@ -52,9 +52,24 @@ bool request_holds_body(const struct http_request *req) {
  * so each handshake is a full one).  Rounds with bodies hold them and need
  * none of this; "1.1" and "2" leave TLS as libcurl has it.
  */
-bool tls12_wanted(struct http *h, const struct http_request *req) {
+static bool tls12_candidate(struct http *h, const struct http_request *req) {
         return req->http_version == HTTP_VERSION_AUTO && is_https(req->url) && !request_holds_body(req) &&
-               origin_alpn(h, req) == ALPN_H1 && origin_tls12(h, req) == TLS12_YES;
+               origin_alpn(h, req) == ALPN_H1;
+}
+
+bool tls12_wanted(struct http *h, const struct http_request *req) {
+        return tls12_candidate(h, req) && origin_tls12(h, req) == TLS12_YES;
+}
+
+/*
+ * An origin known to speak only HTTP/1.1 whose answer to TLS 1.2 is not
+ * known: learnt from a round that had no scout (one request, or bodies), or
+ * forgotten after a round's handshake under TLS 1.2 failed.  Its next round
+ * without bodies waits for a scout that asks (scout_start()), as a round to
+ * an origin not known at all does.
+ */
+bool tls12_unknown(struct http *h, const struct http_request *req) {
+        return tls12_candidate(h, req) && origin_tls12(h, req) == TLS12_UNKNOWN;
 }
 
 /*
@@ -183,6 +198,9 @@ void leader_failed(struct transfer *t, CURLcode code) {
                 g->rescout = true;
                 return;
         }
+        /* Refused without the cap too: TLS 1.2 was not what the server refused, so that is not known. */
+        if (t->scout && !t->tls12 && code != CURLE_OK && origin_tls12(t->http, &t->req) == TLS12_REFUSED)
+                origin_learn_tls12(t->http, &t->req, TLS12_UNKNOWN);
         if ((!t->leader && !t->scout) || code == CURLE_OK || g->failure != CURLE_OK)
                 return;
         g->failure = code;
@@ -472,7 +490,8 @@ static void group_close(struct http *h, struct group *g) {
         for (t = g->waiting; t; t = t->wait_next)
                 members++;
         if (members > 1 && !g->scouted && g->http_version == HTTP_VERSION_AUTO &&
-            origin_alpn(h, &g->waiting->req) == ALPN_UNKNOWN && scout_start(h, g))
+            (origin_alpn(h, &g->waiting->req) == ALPN_UNKNOWN || tls12_unknown(h, &g->waiting->req)) &&
+            scout_start(h, g))
                 return;
         per = g->per_connection = origin_streams(h, &g->waiting->req);
         leaders = (members + per - 1) / per;

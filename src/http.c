@@ -591,9 +591,10 @@ int http_start(struct http *h, const struct http_request *req, unsigned flags, v
         if (r >= 0 && !t->probe) {
                 bool body = request_holds_body(req);
                 bool streams = round_wants_streams(h, req);
+                bool ask = tls12_unknown(h, req);
 
-                if (body || streams)
-                        r = group_join(h, t, body, streams);
+                if (body || streams || ask)
+                        r = group_join(h, t, body, streams || ask);
                 t->tls12 = !streams && tls12_wanted(h, req);
         }
         if (r >= 0)
@@ -679,9 +680,14 @@ void transfer_finish(struct http *h, struct transfer *t, CURLcode code) {
                 snprintf(t->error, sizeof t->error, "not sent: no socket: %s", socket_error(t->socket_errno));
         if (t->group)
                 leader_failed(t, code);         /* with the reason as told */
-        /* A server that no longer speaks TLS 1.2: its next rounds use any version. */
+        /*
+         * A handshake under TLS 1.2 that failed may be a server that no
+         * longer takes it, or one reset under load: which, the next round's
+         * scout asks (tls12_unknown()), rather than one failure deciding
+         * for every round after.
+         */
         if (t->tls12 && !t->scout && code == CURLE_SSL_CONNECT_ERROR)
-                origin_learn_tls12(h, &t->req, TLS12_REFUSED);
+                origin_learn_tls12(h, &t->req, TLS12_UNKNOWN);
         /* Under "auto", what the origin speaks now decides how its next round goes (round_wants_streams()). */
         if (code == CURLE_OK && !t->probe && t->req.http_version == HTTP_VERSION_AUTO && is_https(t->req.url))
                 origin_learn(h, &t->req, http_version >= CURL_HTTP_VERSION_2_0 ? ALPN_H2 : ALPN_H1);

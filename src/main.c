@@ -63,7 +63,7 @@ static void help(void) {
                "                       read and \"configuration OK\", or every error, and exit\n"
                "      --once           run one round of every endpoint now, print a table,\n"
                "                       and exit 0 only if every endpoint reached N\n"
-               "      --json           with -n or --once, print JSON instead\n"
+               "      --json           with -n, --once or --discover, print JSON instead\n"
                "      --discover       print the endpoints the tag sources find, warm nothing\n"
                "  -v, --verbose        also log debug messages\n"
                "  -V, --version        print the version and exit\n"
@@ -438,21 +438,27 @@ static int load(const char *path, unsigned flags, bool to_log, struct config **r
 /*
  * The file's endpoints with what the sources found, to the scheduler, which
  * keeps what did not change; the credentials they and the sources need are
- * started first, and those neither needs any more are let go after.
+ * started first, and those neither needs any more are let go after.  With a
+ * plan (a reload's sources), the discovery takes it only once the scheduler
+ * has taken the set: a reload that fails leaves both as they were.  Takes
+ * plan.
  */
-static int apply_discovered(struct daemon *d) {
+static int apply_discovered(struct daemon *d, struct discovery_plan *plan) {
+        const struct config *base = plan ? discovery_plan_base(plan) : discovery_base(d->disc);
         struct config *c = NULL;
         int r;
 
-        r = discovery_config(d->disc, &c);
+        r = discovery_config(d->disc, plan, &c);
         if (r >= 0)
-                r = auth_prepare(d->auth, (const struct config *[]) { c, discovery_base(d->disc) }, 2);
+                r = auth_prepare(d->auth, (const struct config *[]) { c, base }, 2);
         if (r >= 0)
                 r = scheduler_apply_config(d->sched, c);
         if (r < 0) {
                 config_free(c);
+                discovery_plan_free(plan);
                 return r;
         }
+        discovery_commit(d->disc, plan);
         auth_forget(d->auth, (const struct config *[]) { scheduler_config(d->sched), discovery_base(d->disc) }, 2);
         journal_sink_set_config(d->journal, scheduler_config(d->sched));
         return 0;
@@ -471,7 +477,7 @@ static void on_discovered(void *userdata) {
 
         if (!d->sched || d->once || d->discover)
                 return;
-        r = apply_discovered(d);
+        r = apply_discovered(d, NULL);
         if (r < 0)
                 log_error_errno(r, "Failed to apply the endpoints the sources found");
         else
@@ -481,6 +487,7 @@ static void on_discovered(void *userdata) {
 }
 
 static void reload(struct daemon *d) {
+        struct discovery_plan *plan;
         struct config *c = NULL;
         char when[16] = "";
         time_t now = time(NULL);
@@ -494,11 +501,11 @@ static void reload(struct daemon *d) {
         r = load(d->config_path, 0, true, &c);
         if (r >= 0) {
                 /* The sources are read again; until they answer, each keeps what it found, if it did not change. */
-                r = discovery_set_config(d->disc, c);
+                r = discovery_plan_new(d->disc, c, &plan);
                 if (r < 0)
                         config_free(c);
                 else
-                        r = apply_discovered(d);
+                        r = apply_discovered(d, plan);
                 if (r >= 0)
                         discovery_start(d->disc);
                 else
@@ -712,10 +719,10 @@ static int run(struct daemon *d, struct config *c) {
         if (r >= 0 && (d->once || d->discover))
                 r = discover_first(d);
         if (r >= 0 && d->discover) {
-                r = check_stdout(discovery_print(d->disc, stdout) < 0 ? EXIT_RUNTIME : EXIT_OK);
+                r = check_stdout(discovery_print(d->disc, stdout, d->json) < 0 ? EXIT_RUNTIME : EXIT_OK);
                 goto done;
         }
-        if (r >= 0 && ((r = discovery_config(d->disc, &warm)) < 0 ||
+        if (r >= 0 && ((r = discovery_config(d->disc, NULL, &warm)) < 0 ||
                        (r = auth_prepare(d->auth, (const struct config *[]) { warm, discovery_base(d->disc) }, 2)) < 0))
                 log_error_errno(r, "Failed to set up the endpoints");
         if (r >= 0) {
@@ -723,8 +730,10 @@ static int run(struct daemon *d, struct config *c) {
                 r = scheduler_new(d->event, d->auth, warm, d->once ? SCHEDULER_ONE_ROUND : 0, on_event, d, &d->sched);
                 if (r < 0)
                         log_error_errno(r, "Failed to set up the endpoints");
-                else
+                else {
                         warm = NULL;    /* the scheduler's now */
+                        discovery_commit(d->disc, NULL);
+                }
         }
         if (r >= 0) {
                 log_event(LOG_INFO, WARMD_MESSAGE_START, NULL, "%s %s starting%s", PACKAGE_NAME, PACKAGE_VERSION,
@@ -839,8 +848,8 @@ int main(int argc, char *argv[]) {
                         program_invocation_short_name);
                 return EXIT_CONFIG;
         }
-        if (d.json && !check && !d.once) {
-                fprintf(stderr, "%s: --json needs --check-config or --once\n", program_invocation_short_name);
+        if (d.json && !check && !d.once && !d.discover) {
+                fprintf(stderr, "%s: --json needs --check-config, --once or --discover\n", program_invocation_short_name);
                 return EXIT_CONFIG;
         }
 

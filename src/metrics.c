@@ -206,7 +206,8 @@ int metrics_format(FILE *f, const struct endpoint_stats *st, size_t n) {
 int metrics_format_sources(FILE *f, const struct source_stats *src, size_t n) {
         if (n == 0)
                 return 0;
-        header(f, "warmd_source_endpoints", "gauge", "Endpoints the source found at its last successful refresh.");
+        header(f, "warmd_source_endpoints", "gauge",
+               "Endpoints the source warms: found at its last successful refresh, less those a static endpoint warms.");
         for (size_t i = 0; i < n; i++) {
                 fputs("warmd_source_endpoints{source=\"", f);
                 put_label(f, src[i].name);

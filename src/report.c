@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * report.c: what "warmd -n" and "warmd --once" print on standard output,
- * as text for people and, with --json, as one JSON document for scripts.
+ * as text for people and, with --json, as one JSON document for scripts;
+ * and "warmd --discover --json" (discover-set.c prints its table).
  * Nothing secret is printed: URLs as the journal shows them, header values
  * and bodies not at all, [global] values as written (credentials unread).
  */
@@ -440,4 +441,59 @@ int once_report_print(FILE *f, const struct once_report *r, const struct schedul
                 return once_json(f, r, s, ret_short);
         once_table(f, s, ret_short);
         return 0;
+}
+
+/* -------------------------------------------------------------- --discover */
+
+/*
+ * What the sources found: "endpoints" are the rows of the table, what would
+ * be warmed; each source with its own count of them, and the functions it
+ * found that a static endpoint warms instead (counted there, not here).
+ */
+int report_discovery_json(FILE *f, const struct discovery *d) {
+        struct json_object *o = json_object_new_object(), *eps, *sources;
+        int r = -ENOMEM;
+
+        if (!o)
+                return -ENOMEM;
+        if (add(o, "endpoints", eps = json_object_new_array()) < 0 ||
+            add(o, "sources", sources = json_object_new_array()) < 0)
+                goto fail;
+        for (size_t i = 0; i < discovery_sources(d); i++) {
+                struct json_object *so = json_object_new_object(), *left;
+                struct source_stats st;
+                struct discovered x;
+
+                discovery_source_stats(d, i, &st);
+                if (append(sources, so) < 0 ||
+                    add(so, "name", json_object_new_string(st.name)) < 0 ||
+                    add(so, "lambda_tag", json_object_new_string(st.lambda_tag)) < 0 ||
+                    add(so, "region", json_object_new_string(st.region)) < 0 ||
+                    add(so, "read", json_object_new_boolean(st.listed)) < 0 ||
+                    add_int(so, "refresh_errors", (int64_t) st.refresh_errors) < 0 ||
+                    add_int(so, "endpoints", (int64_t) st.endpoints) < 0 ||
+                    add(so, "left_to_static", left = json_object_new_array()) < 0)
+                        goto fail;
+                for (size_t j = 0; discovery_found(d, i, j, &x); j++) {
+                        struct json_object *e;
+
+                        if (x.left_to_static) {
+                                if (append(left, json_object_new_string(x.endpoint)) < 0)
+                                        goto fail;
+                                continue;
+                        }
+                        e = json_object_new_object();
+                        if (append(eps, e) < 0 ||
+                            add(e, "name", json_object_new_string(x.endpoint)) < 0 ||
+                            add(e, "source", json_object_new_string(st.name)) < 0 ||
+                            add(e, "lambda", json_object_new_string(x.lambda)) < 0 ||
+                            add(e, "region", json_object_new_string(st.region)) < 0 ||
+                            add_int(e, "containers", x.containers) < 0)
+                                goto fail;
+                }
+        }
+        r = print_json(f, o);
+fail:
+        json_object_put(o);
+        return r;
 }

@@ -590,6 +590,10 @@ void once_report_event(struct once_report *r, const struct scheduler_event *ev);
 /* The table, or JSON; *ret_short: some endpoint reached fewer than N. */
 int once_report_print(FILE *f, const struct once_report *r, const struct scheduler *s, bool json, bool *ret_short);
 
+/* "warmd --discover --json": the endpoints the sources found, and each source. */
+struct discovery;
+int report_discovery_json(FILE *f, const struct discovery *d);
+
 /* ---------------------------------------------------------------- discover */
 
 #define DISCOVER_ENDPOINTS_MAX 10000U   /* endpoints of one source at most; past it, the first by name */
@@ -608,29 +612,53 @@ struct discovery *discovery_free(struct discovery *d);
 /* Takes c on success: its sources are read from now on, its endpoints are the static ones. */
 int discovery_set_config(struct discovery *d, struct config *c);
 const struct config *discovery_base(const struct discovery *d);
+/*
+ * A reload in two phases, as the scheduler's: discovery_plan_new() makes c's
+ * sources ready (taking c on success) and changes nothing; discovery_config()
+ * with the plan builds the set it would warm; discovery_commit() makes it the
+ * running one and cannot fail, so it comes once everything else has
+ * succeeded.  A plan not committed is freed, and the discovery is as before.
+ */
+struct discovery_plan;
+int discovery_plan_new(struct discovery *d, struct config *c, struct discovery_plan **ret);
+struct discovery_plan *discovery_plan_free(struct discovery_plan *p);
+const struct config *discovery_plan_base(const struct discovery_plan *p);
+/* Takes p.  Without one: the set discovery_config() built last is the one applied (a refresh's). */
+void discovery_commit(struct discovery *d, struct discovery_plan *p);
 /* Reads every source now. */
 void discovery_start(struct discovery *d);
 /* Whether every source has ended its first refresh, well or not (--once, --discover). */
 bool discovery_settled(const struct discovery *d);
-/* The set to warm: the file's endpoints, and those the sources found (a static one wins). */
-int discovery_config(struct discovery *d, struct config **ret);
+/* The set to warm: the file's endpoints, and those the sources found (a static one wins); p's, or the running one's. */
+int discovery_config(struct discovery *d, const struct discovery_plan *p, struct config **ret);
 /* Every scheduler event: a function that answers 404 is left out for a while. */
 void discovery_event(struct discovery *d, const struct scheduler_event *ev);
 
 struct source_stats {
-        const char *name;
-        size_t endpoints;               /* as the last refresh found them */
+        const char *name, *lambda_tag, *region;
+        size_t endpoints;               /* what it warms: as the last refresh found them, less those left to static ones */
+        size_t left_to_static;          /* found, but a static endpoint warms the same function */
         uint64_t refresh_errors;        /* since start */
         bool listed;                    /* a refresh has succeeded */
         bool failing;                   /* the last refresh failed */
+};
+
+/* A function a source found at its last refresh. */
+struct discovered {
+        const char *endpoint;           /* SOURCE/FUNCTION[:QUALIFIER] */
+        const char *lambda;             /* FUNCTION[:QUALIFIER] */
+        unsigned containers;
+        bool left_to_static;            /* a static endpoint warms the same function: not warmed as endpoint */
 };
 
 size_t discovery_sources(const struct discovery *d);
 void discovery_source_stats(const struct discovery *d, size_t i, struct source_stats *ret);
 /* Whether every source has been read, once at least. */
 bool discovery_listed(const struct discovery *d);
-/* What the sources found, as a table; -EIO when some source could not be read. */
-int discovery_print(struct discovery *d, FILE *f);
+/* The j-th function (by name) source i found; false past the last. */
+bool discovery_found(const struct discovery *d, size_t i, size_t j, struct discovered *ret);
+/* What the sources found, as a table or JSON; -EIO when some source could not be read. */
+int discovery_print(struct discovery *d, FILE *f, bool json);
 
 /* ----------------------------------------------------------------- metrics */
 

@@ -87,7 +87,7 @@ rc=0
 check_eq "stray argument: exit 1" 1 "$rc"
 rc=0
 out=$("$WARMD" --json -c good.conf 2>&1) || rc=$?
-check_eq "--json without -n or --once: exit 1, and why" "1 warmd: --json needs --check-config or --once" "$rc $out"
+check_eq "--json without -n, --once or --discover: exit 1, and why" "1 warmd: --json needs --check-config, --once or --discover" "$rc $out"
 rc=0
 out=$("$WARMD" --version) || rc=$?
 check "--version prints the version" grep -q "^warmd [0-9]" <<<"$out"

@@ -33,7 +33,7 @@ check_eq "-- offers every long option of warmd --help" "$("$WARMD" --help | grep
 	"$(comp warmd -- | sed 's/=$//' | xargs)"
 check_eq "-n, then --: --once is not offered, --json is" "--config= --help --json --verbose --version" "$(comp warmd -n -- | xargs)"
 check_eq "--once, then --: -n is not offered" "--config= --help --json --verbose --version" "$(comp warmd --once -- | xargs)"
-check_eq "--discover, then --: neither -n, --once nor --json" "--config= --help --verbose --version" "$(comp warmd --discover -- | xargs)"
+check_eq "--discover, then --: neither -n nor --once, --json is" "--config= --help --json --verbose --version" "$(comp warmd --discover -- | xargs)"
 check_eq "-c, nothing typed: the main file" "$confdir/warmd.conf" "$(comp warmd -c '')"
 check_eq "-n -c, nothing typed: the main file and its drop-ins, not hidden or other files" \
 	"$confdir/warmd.conf $confdir/warmd.conf.d/10-a.conf $confdir/warmd.conf.d/20-b.conf" "$(comp warmd -n -c '' | xargs)"

@@ -20,18 +20,7 @@ SECRET=warmd-refresh-secret-0123456789
 FUNCTIONS='{"a": {}, "b": {}, "c": {"aliases": ["live"]}, "e": {}}'
 start_platform --hold-ms 50 --cold-ms 50 --aws-region eu-west-1 --lambda-functions "$FUNCTIONS" \
 	--aws-key "$AKID:$SECRET"
-export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET \
-	AWS_EC2_METADATA_DISABLED=true
-unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_SESSION_TOKEN AWS_PROFILE \
-	AWS_SHARED_CREDENTIALS_FILE AWS_REGION AWS_DEFAULT_REGION
-
-# tags JSON: POST /_tags to the platform on $PORT.
-tags() {
-	"$PYTHON" -S -c '
-import sys, urllib.request
-urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=sys.argv[2].encode(),
-                       method="POST"), timeout=30)' "$PORT" "$1"
-}
+discover_env "$AKID" "$SECRET"
 
 A=lambda:123456789012:a:\$LATEST
 B=lambda:123456789012:b:\$LATEST

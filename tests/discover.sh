@@ -24,22 +24,11 @@ f["orders"] = {"aliases": ["live"]}
 print(json.dumps(f))')
 start_platform --hold-ms 50 --cold-ms 50 --aws-region eu-west-1 --lambda-functions "$FUNCTIONS" \
 	--aws-key "$AKID:$SECRET:$TOKEN"
-export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET \
-	AWS_SESSION_TOKEN=$TOKEN AWS_EC2_METADATA_DISABLED=true
-unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_PROFILE AWS_SHARED_CREDENTIALS_FILE \
-	AWS_REGION AWS_DEFAULT_REGION
+discover_env "$AKID" "$SECRET" "$TOKEN"
 
 # keep: what warmd printed, for the check that no secret is in any of it.
 keep() {
 	cat "$WORK/out" "$WORK/err" >>"$WORK/all-output"
-}
-
-# tags <JSON: POST /_tags to the platform.
-tags() {
-	"$PYTHON" -S -c '
-import sys, urllib.request
-urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=sys.stdin.buffer.read(),
-                       method="POST"), timeout=30)' "$PORT"
 }
 
 # Every third function on its alias with 2 containers, the others on $LATEST with 1; orders as a static
@@ -86,7 +75,28 @@ check "an invalid tag value is named, with the function" \
 	grep -q "function bad has tag warmd = 'many', which is not N or N:QUALIFIER" "$WORK/err"
 check "the static endpoint wins, with a notice" \
 	grep -q "orders:live is also a static endpoint of $WORK/warmd.conf, which wins" "$WORK/err"
+check_eq "the static endpoint wins: one notice" 1 "$(grep -c "orders:live is also a static endpoint" "$WORK/err")"
 keep
+
+# ---------------------------------------------------------- --discover --json: the same, for scripts
+# Judged against the tags the platform serves: each function's tag value, read here from the same dict.
+reset_platform
+RC=0
+"$WARMD" --discover --json -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" || RC=$?
+keep
+check_eq "--discover --json exits 0" 0 "$RC"
+check_eq "--discover --json: every function as its tag says, orders left to the static endpoint" ok "$("$PYTHON" -c '
+import json, sys
+o = json.load(open(sys.argv[1]))
+want = sorted(("fleet/f%03d%s" % (i, ":live" if i % 3 == 0 else ""), "fleet", "f%03d%s" % (i, ":live" if i % 3 == 0 else ""),
+               "eu-west-1", 2 if i % 3 == 0 else 1) for i in range(250))
+got = sorted((e["name"], e["source"], e["lambda"], e["region"], e["containers"]) for e in o["endpoints"])
+src = o["sources"]
+print("ok" if got == want and len(src) == 1 and src[0] == {"name": "fleet", "lambda_tag": "warmd", "region": "eu-west-1",
+      "read": True, "refresh_errors": 0, "endpoints": 250, "left_to_static": ["fleet/orders:live"]}
+      else "wrong: %d endpoints, sources %s" % (len(got), src))' "$WORK/out")"
+check_eq "--discover --json: the platform saw no invoke, and 3 pages" "0 3" \
+	"$(report '"%d %d" % (r["aws"]["invokes"], r["tagging"]["pages"])')"
 
 # ---------------------------------------------------------- --once: 250 functions warmed as tagged
 reset_platform
@@ -105,6 +115,29 @@ check_eq "orders:live: only the static endpoint's 1 container, not the tag's 3" 
 	"$(report "fn('lambda:123456789012:orders:live')['requests']")"
 check_eq "nothing invoked for the invalid tag" 0 "$(report "fn('lambda:123456789012:bad:\$LATEST')['requests']")"
 check_eq "table: 251 endpoints, all reached" 251 "$(awk 'NR > 1 && $7 ~ /^[0-9]+\/[0-9]+$/ { split($7, a, "/"); if (a[1] == a[2]) n++ } END { print n + 0 }' "$WORK/out")"
+
+# ---------------------------------------------------------- the daemon: a function counted once
+# orders is both a static endpoint and tagged (3:live): it is the static endpoint's, and the source's
+# count, in the status line and the metrics, leaves it out.  Counted twice, the source would say 251.
+reset_platform
+sed "s|^\[global\]\$|[global]\nmetrics_file = $WORK/warmd.prom|" "$WORK/warmd.conf" >"$WORK/daemon.conf"
+notify_start
+"$WARMD" -c "$WORK/daemon.conf" >"$WORK/out" 2>"$WORK/err" &
+WPID=$!
+at_exit "stop_pid $WPID"
+check "daemon: every endpoint's first round reached the platform (335 containers: 84 x 2, 166 x 1, orders 1)" \
+	wait_for 60 platform_true "sum(f['distinct_containers'] for f in r['functions'].values()) >= 335"
+check "daemon: the status line counts 251 endpoints and 335 containers, the source 250" \
+	notify_wait 30 'STATUS=251 endpoints, 335 containers; .*sources: fleet 250$'
+check "daemon: metrics: the source warms 250" \
+	wait_for 10 grep -qx 'warmd_source_endpoints{source="fleet"} 250' "$WORK/warmd.prom"
+terminate "$WPID"
+keep
+check_eq "daemon: orders:live got the static endpoint's 1 container, not the tag's 3 too" "1 1" \
+	"$(report "'%d %d' % (fn('lambda:123456789012:orders:live')['requests'], fn('lambda:123456789012:orders:live')['distinct_containers'])")"
+check_eq "daemon: the platform saw 251 functions invoked, 335 containers" "251 335" \
+	"$(report "'%d %d' % (sum(1 for f in r['functions'].values() if f['requests']), sum(f['distinct_containers'] for f in r['functions'].values()))")"
+check_eq "daemon: the static endpoint wins, with one notice" 1 "$(grep -c "orders:live is also a static endpoint" "$WORK/err")"
 
 # ---------------------------------------------------------- 10,001 functions: the first 10,000 by name
 # Tagged in reverse order, so the pages list the last names first.

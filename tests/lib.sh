@@ -841,6 +841,82 @@ for line in sys.stdin:
         print("\t".join(str(r.get(k, "<none>")) for k in fields))' "$fields" || true
 }
 
+# ------------------------------------------------------------------ schedules
+# Schedules
+#
+# warmd on a fake wall clock (after faketime_setup), for the tests of
+# schedules and of what happens while endpoints sleep: the wall clock reads
+# real time + FAKE_OFF seconds; the monotonic clocks stay real.
+
+# fake_clock_warmd [--settable] AT CONF [VAR=VALUE...]: starts warmd -c CONF
+# with its wall clock at AT (seconds since the epoch) now, running on from
+# there, and TZ=UTC; its pid in WARMD_PID (stopped at exit), its stdout in
+# $WORK/out, its stderr in $WORK/err.  --settable keeps FAKE_OFF in a file,
+# so that fake_clock_set can set the clock later.  VAR=VALUE... go into its
+# environment; with WATCHDOG_USEC among them, WATCHDOG_PID is warmd's.
+fake_clock_warmd() {
+	local settable=0 at cfg clock v watchdog=()
+	if [ "$1" = --settable ]; then
+		settable=1
+		shift
+	fi
+	at=$1 cfg=$2
+	shift 2
+	for v in "$@"; do
+		[[ $v != WATCHDOG_USEC=* ]] || watchdog=(bash -c 'export WATCHDOG_PID=$$; exec "$@"' warmd)
+	done
+	fake_clock_set "$at"
+	clock=("FAKETIME=$(printf '%+d' "$FAKE_OFF")")
+	[ "$settable" = 0 ] || clock=("FAKETIME_TIMESTAMP_FILE=$WORK/faketime" FAKETIME_NO_CACHE=1)
+	env "${clock[@]}" FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC LD_PRELOAD="$FAKETIME_PRELOAD" "$@" \
+		"${watchdog[@]}" "$WARMD" -c "$cfg" >"$WORK/out" 2>"$WORK/err" &
+	WARMD_PID=$!
+	at_exit "stop_pid $WARMD_PID"
+}
+
+# fake_clock_set AT: the fake wall clock reads AT (seconds since the epoch)
+# now.  fake_clock_offset OFF: it reads the real time + OFF seconds.  Both
+# set FAKE_OFF, and the file a warmd started with --settable reads it from.
+fake_clock_set() {
+	fake_clock_offset $(($1 - $(date +%s)))
+}
+fake_clock_offset() {
+	FAKE_OFF=$1
+	printf '%+d\n' "$FAKE_OFF" >"$WORK/faketime"
+}
+
+# fake_arrivals PATH ORIGIN: when the requests to PATH arrived at the
+# platform, on the fake wall clock, in seconds after ORIGIN (seconds since
+# the epoch).  The platform times arrivals on its CLOCK_MONOTONIC: each is
+# put on the real wall clock through the report's own "now", then FAKE_OFF
+# on (the offset in force since the last set).
+fake_arrivals() {
+	report "(lambda t: [round(t - (r['now'] - a) + $FAKE_OFF - $2, 3) for a, _, _ in fn('$1')['arrivals']])(__import__('time').time())"
+}
+
+# Discovery
+
+# tags [JSON [PORT]]: POST /_tags to the platform on PORT (default $PORT): the
+# functions' tags ({"tags": {"NAME": {"KEY": "VALUE"} or null}}), throttles.
+# Without JSON, it is read from stdin (a list too long for an argument).
+tags() {
+	"$PYTHON" -S -c '
+import sys, urllib.request
+data = sys.argv[2].encode() if len(sys.argv) > 2 else sys.stdin.buffer.read()
+urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1], data=data, method="POST"),
+                       timeout=30)' "${2:-$PORT}" "$@"
+}
+
+# discover_env AKID SECRET [TOKEN]: the environment of a test on the platform
+# on $PORT: its endpoint for every API, these keys, and no other AWS setting.
+discover_env() {
+	export AWS_ENDPOINT_URL=http://127.0.0.1:$PORT AWS_ACCESS_KEY_ID=$1 AWS_SECRET_ACCESS_KEY=$2 \
+		AWS_EC2_METADATA_DISABLED=true
+	if [ -n "${3:-}" ]; then export AWS_SESSION_TOKEN=$3; else unset AWS_SESSION_TOKEN; fi
+	unset AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_PROFILE \
+		AWS_SHARED_CREDENTIALS_FILE AWS_REGION AWS_DEFAULT_REGION
+}
+
 # Identity
 
 # enter_net_ns ADDRESS... -- "$@": re-run this script in a private network

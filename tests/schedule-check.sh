@@ -72,13 +72,9 @@ check_eq "unknown timezone: nothing on stdout" "" "$(cat "$WORK/out")"
 faketime_setup
 start_platform --hold-ms 20 --cold-ms 0
 notify_start
-printf '[global]\ntimezone = Asia/Kolkata\ninterval = 1h\n[e]\nurl = http://127.0.0.1:%s/e\ncontainers = 1\n' "$PORT" \
-	>"$WORK/kolkata.conf"
-FAKETIME='@2026-12-07 06:30:00' FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC LD_PRELOAD="$FAKETIME_PRELOAD" \
-	"$WARMD" -c "$WORK/kolkata.conf" >"$WORK/out" 2>"$WORK/err" &
-pid=$!
-at_exit "stop_pid $pid"
+conf timezone=Asia/Kolkata interval=1h -- e /e 1 >"$WORK/kolkata.conf"
+fake_clock_warmd "$(date -u -d '2026-12-07 06:30:00' +%s)" "$WORK/kolkata.conf"
 check "timezone without a schedule: the status line's last round is at 12:00 in Kolkata, 06:30 UTC" \
 	notify_wait 10 '^STATUS=1 endpoint, 1 container; last round 12:00:'
-terminate "$pid"
+terminate "$WARMD_PID"
 finish

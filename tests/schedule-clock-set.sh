@@ -4,9 +4,11 @@
 # warmd runs under libfaketime with its wall clock in a file the test
 # rewrites, and tests/faketime-preload.c plays the kernel's part in a clock
 # set (FAKETIME_PRELOAD_CLOCK_SET=1): realtime timers follow the new clock,
-# and TFD_TIMER_CANCEL_ON_SET timers read ECANCELED.  [win] has the window
-# Mon 07:00-07:30 (Europe/Berlin), [long] Mon 06:30-07:45, [clock] none; all
-# every second.
+# and TFD_TIMER_CANCEL_ON_SET timers read ECANCELED.  A real set is out of
+# reach: CLOCK_REALTIME has no namespace (a time namespace offsets only the
+# monotonic and boot-time clocks), so it would set the host's clock.
+# [win] has the window Mon 07:00-07:30 (Europe/Berlin), [long] Mon
+# 06:30-07:45, [clock] none; all every second.
 #   1. 04:00, asleep; set forward to 06:59:56: a round of [win] at 07:00.
 #   2. set forward past the window's end (07:31): its rounds stop.
 #   3. set back to 06:59:56: the window is ahead again, a round at 07:00
@@ -15,8 +17,7 @@
 #      [long] stop (without the recompute their boundaries stay 07:30 and
 #      07:45, and they go on; [long] was in its window all along, so this
 #      does not hang on step 3).
-# Arrivals are put on warmd's fake wall clock through the report's "now" and
-# the offset in force since the last set.
+# Arrivals are put on warmd's fake wall clock by fake_arrivals.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 faketime_setup
@@ -24,36 +25,13 @@ faketime_setup
 start_platform --hold-ms 50 --cold-ms 0
 # The window's start: Monday 2026-12-07 07:00 CET, 06:00 UTC.
 W=$(date -u -d '2026-12-07 06:00:00' +%s)
-cat >"$WORK/warmd.conf" <<CONF
-[global]
-timezone = Europe/Berlin
-interval = 1s
-timeout = 1s
+conf timezone=Europe/Berlin interval=1s timeout=1s \
+	-- win /win 1 "schedule=Mon 07:00-07:30" \
+	-- long /long 1 "schedule=Mon 06:30-07:45" \
+	-- clock /clock 1 >"$WORK/warmd.conf"
 
-[win]
-url = http://127.0.0.1:$PORT/win
-containers = 1
-schedule = Mon 07:00-07:30
-
-[long]
-url = http://127.0.0.1:$PORT/long
-containers = 1
-schedule = Mon 06:30-07:45
-
-[clock]
-url = http://127.0.0.1:$PORT/clock
-containers = 1
-CONF
-
-# set_clock EPOCH: warmd's wall clock now reads EPOCH (fake = real + OFF).
-set_clock() {
-	OFF=$(($1 - $(date +%s)))
-	printf '%+d\n' "$OFF" >"$WORK/faketime"
-}
 # fake PATH: the arrivals of PATH on warmd's wall clock, as seconds after the window's start.
-fake() {
-	report "(lambda t: [round(t - (r['now'] - a) + $OFF - $W, 3) for a, _, _ in fn('$1')['arrivals']])(__import__('time').time())"
-}
+fake() { fake_arrivals "$1" "$W"; }
 count() { report "fn('$1')['requests']"; }
 # clock_rounds N: wait for N more rounds of [clock], so time has passed on warmd's loop.
 clock_rounds() {
@@ -79,28 +57,23 @@ stops() {
 	check_eq "$what: no round of $* while [clock] had 3" "$n" "$(for p in "$@"; do count "$p"; done)"
 }
 
-set_clock $((W - 3 * 3600))
-FAKETIME_TIMESTAMP_FILE="$WORK/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 \
-	FAKETIME_PRELOAD_CLOCK_SET=1 TZ=UTC LD_PRELOAD="$FAKETIME_PRELOAD" \
-	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
-WARMD_PID=$!
-at_exit "stop_pid $WARMD_PID"
+fake_clock_warmd --settable $((W - 3 * 3600)) "$WORK/warmd.conf" FAKETIME_PRELOAD_CLOCK_SET=1
 
 clock_rounds 3
 check_eq "04:00: [win] and [long] asleep, hours before their windows" "0 0" "$(count /win) $(count /long)"
 
-set_clock $((W - 4))
+fake_clock_set $((W - 4))
 round_at_start "set forward from 04:00 to 06:59:56" 0
 
-set_clock $((W + 1860))
+fake_clock_set $((W + 1860))
 stops "set forward past the window's end, to 07:31" /win
 
 n=$(count /win)
-set_clock $((W - 4))
+fake_clock_set $((W - 4))
 round_at_start "set back from 07:31 to 06:59:56" "$n"
 
 clock_rounds 2
-set_clock $((W - 3600))
+fake_clock_set $((W - 3600))
 stops "set back from inside the windows to 06:00" /win /long
 
 say "warmd's log of the sets: $(grep -c 'system clock was set' "$WORK/err") lines"

@@ -16,11 +16,7 @@ start_platform --hold-ms 20 --cold-ms 0
 
 B=$(date -u -d '2026-12-07 06:30:00' +%s)      # Mon 07:30 CET
 sed "s/@PORT@/$PORT/" "$top_srcdir/tests/data/schedule-boundary.conf" >"$WORK/warmd.conf"
-OFF=$((B - 5 - $(date +%s)))
-FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC LD_PRELOAD="$FAKETIME_PRELOAD" \
-	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
-WARMD_PID=$!
-at_exit "stop_pid $WARMD_PID"
+fake_clock_warmd $((B - 5)) "$WORK/warmd.conf"
 
 records() {
 	jfields WARMD_ENDPOINT,WARMD_SCHEDULE,WARMD_PREVIOUS_CONTAINERS,WARMD_CONTAINERS,WARMD_NEXT_BOUNDARY_USEC,PRIORITY \

@@ -10,25 +10,11 @@
 faketime_setup
 start_platform --hold-ms 20 --cold-ms 0
 B=$(date -u -d '2026-12-07 06:30:00' +%s)
-cat >"$WORK/warmd.conf" <<CONF
-[global]
-timezone = Europe/Berlin
-metrics_file = $WORK/warmd.prom
-
-[closes]
-url = http://127.0.0.1:$PORT/closes
-containers = 2
-interval = 3s
-schedule = Mon 07:00-07:30
-CONF
+conf timezone=Europe/Berlin "metrics_file=$WORK/warmd.prom" \
+	-- closes /closes 2 interval=3s "schedule=Mon 07:00-07:30" >"$WORK/warmd.conf"
 
 notify_start
-OFF=$((B - 4 - $(date +%s)))
-FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
-	LD_PRELOAD="$FAKETIME_PRELOAD" \
-	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
-WARMD_PID=$!
-at_exit "stop_pid $WARMD_PID"
+fake_clock_warmd $((B - 4)) "$WORK/warmd.conf"
 at_exit "grep STATUS \"$NOTIFY_LOG\" | tail -3"
 
 check "the status line says the endpoint sleeps, once its window ended" \

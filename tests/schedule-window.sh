@@ -10,9 +10,7 @@
 # same file keeps what the schedules were doing: no new round.  Last, a
 # second warmd sees its wall clock jump an hour past its window's end, as at
 # a resume from suspend: its next round, due on the monotonic grid, does not
-# go out.  The platform times arrivals on its CLOCK_MONOTONIC; each is put on
-# warmd's fake wall clock through the report's own "now" and the fixed offset
-# libfaketime adds.
+# go out.  Arrivals are put on warmd's fake wall clock by fake_arrivals.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 faketime_setup
@@ -23,22 +21,15 @@ B=$(date -u -d '2026-12-07 06:30:00' +%s)
 {
 	sed -e "s/@PORT@/$PORT/" -e "/^interval = 1h$/a metrics_file = $WORK/warmd.prom" \
 		"$top_srcdir/tests/data/schedule-boundary.conf"
-	printf '\n[always]\nurl = http://127.0.0.1:%s/always\ncontainers = 1\ninterval = 1s\n' "$PORT"
+	echo
+	conf -- always /always 1 interval=1s
 } >"$WORK/warmd.conf"
 
-# Fake wall clock = real wall clock + OFF, exactly; the monotonic clocks stay real.
 notify_start
-OFF=$((B - 6 - $(date +%s)))
-FAKETIME=$(printf '%+d' "$OFF") FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
-	LD_PRELOAD="$FAKETIME_PRELOAD" \
-	"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
-WARMD_PID=$!
-at_exit "stop_pid $WARMD_PID"
+fake_clock_warmd $((B - 6)) "$WORK/warmd.conf"
 
 # fake PATH: the arrivals of PATH on warmd's wall clock, as seconds after the boundary.
-fake() {
-	report "(lambda t: [round(t - (r['now'] - a) + $OFF - $B, 3) for a, _, _ in fn('$1')['arrivals']])(__import__('time').time())"
-}
+fake() { fake_arrivals "$1" "$B"; }
 after_boundary() {      # after_boundary SECONDS: [always] has had a round that long after the boundary
 	"$PYTHON" -S -c 'import sys; l = eval(sys.argv[1]); sys.exit(not (l and max(l) >= float(sys.argv[2])))' \
 		"$(fake /always)" "$1"
@@ -106,39 +97,17 @@ check_eq "warmd stops cleanly" 0 "$RC"
 # lay within the hour, has nothing to make up for.
 # With the watchdog on: an endpoint asleep is late for nothing.
 notify_start
-cat >"$WORK/jump.conf" <<CONF
-[global]
-timezone = Europe/Berlin
-interval = 2s
-timeout = 1s
-
-[late]
-url = http://127.0.0.1:$PORT/late
-containers = 2
-schedule = Mon 07:00-07:30
-
-# A window the jump passes over whole: slept through, not made up for.
-[missed]
-url = http://127.0.0.1:$PORT/missed
-containers = 2
-schedule = Mon 07:30-07:31
-
-[clock]
-url = http://127.0.0.1:$PORT/clock
-containers = 1
-CONF
-OFF=$((B - 30 - $(date +%s)))
-printf '%+d\n' "$OFF" >"$WORK/faketime"
-FAKETIME_TIMESTAMP_FILE="$WORK/faketime" FAKETIME_NO_CACHE=1 FAKETIME_DONT_FAKE_MONOTONIC=1 TZ=UTC \
-	WATCHDOG_USEC=1000000 LD_PRELOAD="$FAKETIME_PRELOAD" \
-	bash -c 'export WATCHDOG_PID=$$; exec "$@"' warmd "$WARMD" -c "$WORK/jump.conf" >"$WORK/out2" 2>"$WORK/err2" &
-WARMD_PID=$!
-at_exit "stop_pid $WARMD_PID"
+# [missed]: a window the jump passes over whole, slept through, not made up for.
+conf timezone=Europe/Berlin interval=2s timeout=1s \
+	-- late /late 2 "schedule=Mon 07:00-07:30" \
+	-- missed /missed 2 "schedule=Mon 07:30-07:31" \
+	-- clock /clock 1 >"$WORK/jump.conf"
+fake_clock_warmd --settable $((B - 30)) "$WORK/jump.conf" WATCHDOG_USEC=1000000
 # Just after a round of [late], so the jump comes well before the next (2 s on; [clock] is due with it,
 # and wakes the loop no sooner).
 wait_for 10 platform_true "fn('/late')['requests'] >= 4" || fail "[late] did not warm in its window"
 late=$(report "fn('/late')['requests']")
-printf '%+d\n' "$((OFF + 3600))" >"$WORK/faketime"
+fake_clock_offset $((FAKE_OFF + 3600))
 clock=$(report "fn('/clock')['requests']")
 wait_for 15 platform_true "fn('/clock')['requests'] >= $clock + 3" || fail "[clock] stopped"
 check_eq "after the jump past its window: no round of [late], while [clock] ran 3 more" "$late" \

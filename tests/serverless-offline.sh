@@ -71,7 +71,7 @@ cat >"$WORK/warmd.conf" <<CONF
 [global]
 timeout = 30s
 [offline]
-url = http://127.0.0.1:$HTTP_PORT/hello?hold_ms=100
+url = http://127.0.0.1:$HTTP_PORT/hello?hold_ms=500
 containers = 50
 reuse_header = X-Container-Reused
 instance_header = X-Container-Id

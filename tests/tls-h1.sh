@@ -1,10 +1,11 @@
 #!/bin/bash
 # test-timeout: 240
 # HTTPS to a TLS front door without HTTP/2 (ALPN gives http/1.1, as Azure's
-# do by default), under the default http_version = auto: a round's requests
-# leave together, not its first connections ahead of the rest, and reach N
-# containers with N requests; what the origin speaks is remembered, so the
-# daemon's next round does not ask again.  A round without bodies goes with
+# do by default), under the default http_version = auto: a round asks what
+# the origin speaks with one handshake that sends no request, instead of
+# sending leaders ahead of the rest, and reaches N containers with N
+# requests; what the origin speaks is remembered, so the daemon's next round
+# does not ask again.  A round without bodies goes with
 # TLS 1.2 when the server takes it (its requests then wait for the server's
 # Finished), one with bodies with any version, and a server that speaks only
 # TLS 1.3 is still reached.  Judged by the platform's record and nginx's
@@ -33,13 +34,13 @@ check_eq "N=$N GET over HTTPS/1.1 under auto: exit 0" 0 "$RC"
 [ "$RC" = 0 ] || grep -v ' HTTP 200 ' "$WORK/err" | head -5
 check_eq "N=$N GET over HTTPS/1.1 under auto: $N requests, $N containers by the platform's record" "$N $N" \
 	"$(report "fn('/h1get')['requests']") $(report "fn('/h1get')['distinct_containers']")"
-# Waiting behind leaders (one per 100 requests, as for HTTP/2) sends 3 requests
-# first and the rest a full handshake later: the 4th arrival would then come
-# long after the 3rd.  Together, the arrivals follow each other closely.
+# The arrivals, for the log.  Whether the round waited for a scout rather
+# than sent leaders ahead is judged below, by nginx's log of the daemon's
+# rounds: the arrivals cannot tell, as with TLS 1.2 three leaders go ahead
+# of the rest by one handshake, a few ms, as much as a loaded machine's
+# stalls put between any two arrivals.
 a=$(arrivals /h1get)
 say "arrivals (ms): first 6 $("$PYTHON" -c 'import sys; print(eval(sys.argv[1])[:6])' "$a"), last $("$PYTHON" -c 'import sys; print(eval(sys.argv[1])[-1])' "$a")"
-check "N=$N GET over HTTPS/1.1 under auto: no 3 requests ahead of the rest (gap after the 3rd < 1/4 of the spread)" \
-	"$PYTHON" -c 'import sys; a = eval(sys.argv[1]); sys.exit(not (a[3] - a[2] < a[-1] / 4))' "$a"
 
 # POST holds its body until every connection is up, HTTP/1.1 or not.
 reset_platform "?kill=1"
@@ -161,22 +162,54 @@ check_eq "only TLS 1.3: $M GETs and $M POSTs reached $M containers each" "$M $M 
 	"$(report "fn('/v13get')['requests']") $(report "fn('/v13get')['distinct_containers']") $(report "fn('/v13post')['requests']") $(report "fn('/v13post')['distinct_containers']")"
 check_eq "only TLS 1.3: all with TLS 1.3 (nginx's log)" $((2 * M)) "$(grep -c '^TLSv1.3 /v13\(get\|post\)$' "$WORK/nginx-v/access.log")"
 
-# A server that took TLS 1.2 and refuses it later: the daemon's round after
-# the change fails, and the rounds after that go with TLS 1.3.
+# What the origin takes is asked again, not concluded from one failure.
+# Rounds started by reloads (a changed endpoint's round starts at once), to
+# the same origin, with nginx switched between rounds:
+#   1 request      none asked: what it speaks is learnt from the request (TLS 1.3)
+#   M              the scout asks for TLS 1.2 (learnt as HTTP/1.1 but not asked yet)
+#   M, only 1.3    refused: the round fails, the answer is forgotten
+#   M, 1.2 again   the scout asks again, and TLS 1.2 it is
+#   M, only 1.3    refused: fails
+#   M, only 1.3    the scout is refused TLS 1.2, asks without it: TLS 1.3
 reset_platform "?kill=1"
-sed -e '/^\[v12post\]/,$d' -e 's/v12get/vswitch/g' -e '1i [global]\ninterval = 4s\n' "$WORK/v.conf" >"$WORK/vswitch.conf"
+# vswitch_round R COUNT: the daemon's config for round R with COUNT requests.
+vswitch_round() {
+	sed -e '/^\[v12post\]/,$d' -e "s/v12get?/vswitch?r=$1\&/" -e 's/v12get/vswitch/g' -e "s/^containers = .*/containers = $2/" \
+		-e '1i [global]\ninterval = 1h\n' "$WORK/v.conf" >"$WORK/vswitch.conf"
+}
+# nginx_v PROTOCOLS: this test's nginx, restarted to offer only PROTOCOLS.
+nginx_v() {
+	stop_pid "$NGINX_V_PID"
+	sed "s/ssl_protocols TLSv1.2 TLSv1.3;/ssl_protocols $1;/" "$WORK/nginx-v/nginx.conf" >"$WORK/nginx-v/now.conf"
+	start_nginx_v "$WORK/nginx-v/now.conf"
+}
+# vswitch V N: nginx has logged N requests or more to /vswitch with TLS version V.
+vswitch() { wait_for 20 lines_at_least "$2" "^TLSv$1 /vswitch\$" "$WORK/nginx-v/access.log"; }
+# vswitch_failed N: the daemon has logged N failed rounds.
+vswitch_failed() { wait_for 20 lines_at_least "$1" '^vswitch round [0-9]*: .*, [1-9][0-9]* failed)' "$WORK/vswitch.err"; }
+# vswitch_next R COUNT: the daemon's round R, by a reload.
+vswitch_next() { vswitch_round "$1" "$2" && kill -HUP "$warmd_pid"; }
+vswitch_round 1 1
 "$WARMD" -c "$WORK/vswitch.conf" >"$WORK/vswitch.out" 2>"$WORK/vswitch.err" &
 warmd_pid=$!
 at_exit "stop_pid $warmd_pid"
-# nginx logs a request once it is answered: round 1 is over when all are there.
-wait_for 30 lines_at_least "$M" '^TLSv1.2 /vswitch$' "$WORK/nginx-v/access.log" || true
-stop_pid "$NGINX_V_PID"
-sed 's/ssl_protocols TLSv1.2 TLSv1.3;/ssl_protocols TLSv1.3;/' "$WORK/nginx-v/nginx.conf" >"$WORK/nginx-v/only13.conf"
-start_nginx_v "$WORK/nginx-v/only13.conf"
-wait_for 40 lines_at_least "$M" '^TLSv1.3 /vswitch$' "$WORK/nginx-v/access.log" || true
+vswitch 1.3 1 || true
+vswitch_next 2 "$M"
+check "learnt from 1 request, then a round of $M: with TLS 1.2 (nginx's log)" vswitch 1.2 "$M"
+nginx_v TLSv1.3
+vswitch_next 3 "$M"
+check "TLS 1.2 refused later: the round failed" vswitch_failed 1
+nginx_v "TLSv1.2 TLSv1.3"
+vswitch_next 4 "$M"
+check "TLS 1.2 taken again: the next round asked, and went with TLS 1.2 (nginx's log)" vswitch 1.2 $((2 * M))
+nginx_v TLSv1.3
+vswitch_next 5 "$M"
+vswitch_failed 2 || true
+vswitch_next 6 "$M"
+check "TLS 1.2 refused for good: the round after the failed one went with TLS 1.3 (nginx's log)" vswitch 1.3 $((M + 1))
 terminate "$warmd_pid"
-say "TLS 1.2 refused later: nginx's log: $(grep /vswitch "$WORK/nginx-v/access.log" | sort | uniq -c | tr -s ' \n' ' ')"
-check_eq "TLS 1.2 refused later: round 1's $M GETs with TLS 1.2, then $M with TLS 1.3 (nginx's log)" "$M $M" \
-	"$(grep -c '^TLSv1.2 /vswitch$' "$WORK/nginx-v/access.log") $(grep -c '^TLSv1.3 /vswitch$' "$WORK/nginx-v/access.log" | awk -v m="$M" '{ print ($1 >= m ? m : $1) }')"
-check "TLS 1.2 refused later: a round failed in between" grep -qE '^vswitch round [0-9]+: .*, [1-9][0-9]* failed\)' "$WORK/vswitch.err"
+say "nginx's log: $(grep /vswitch "$WORK/nginx-v/access.log" | uniq -c | tr -s ' \n' ' ')"
+check_eq "rounds by nginx's log: 1 with TLS 1.3, 2 x $M with TLS 1.2, $M with TLS 1.3, nothing else" \
+	"1 $((2 * M)) $((M + 1)) $((M + 1 + 2 * M))" \
+	"$(grep /vswitch "$WORK/nginx-v/access.log" | head -1 | grep -c '^TLSv1.3 /vswitch$') $(grep -c '^TLSv1.2 /vswitch$' "$WORK/nginx-v/access.log") $(grep -c '^TLSv1.3 /vswitch$' "$WORK/nginx-v/access.log") $(grep -c /vswitch "$WORK/nginx-v/access.log")"
 finish

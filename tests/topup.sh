@@ -36,7 +36,7 @@ reset_platform "?kill=1"
 cat >"$WORK/learn.conf" <<CONF
 [global]
 timeout = 10s
-interval = 2s
+interval = 6s
 [shared]
 url = http://127.0.0.1:$PORT/shared
 containers = 5
