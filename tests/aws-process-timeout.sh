@@ -30,41 +30,41 @@ export AWS_CONFIG_FILE=$WORK/aws-config AWS_SHARED_CREDENTIALS_FILE=$WORK/aws-cr
 # Whatever the outcome, nothing the helpers started outlives the test.
 at_exit 'for p in $(cat "$WORK/hung.pids" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done'
 
+# start_hung LABEL CONF: warmd on CONF (its pid in WPID), until the helper has started (HELPER, CHILD).
+start_hung() {
+	: >"$WORK/hung.pids"
+	"$WARMD" -c "$2" >"$WORK/out" 2>"$WORK/err" &
+	WPID=$!
+	at_exit "stop_pid $WPID"
+	wait_for 10 test -s "$WORK/hung.pids" || true
+	read -r HELPER CHILD <"$WORK/hung.pids" || true
+	check "$1: the helper ran" test -n "$HELPER"
+}
+# killed LABEL: the helper is killed and reaped (not even a zombie of warmd's is left), its child with it.
+killed() {
+	check "$1: the helper killed and reaped" wait_for 5 test ! -e "/proc/$HELPER"
+	check "$1: what it started killed with it (its process group)" wait_for 5 proc_gone "$CHILD"
+	check "$1: warmd still runs" kill -0 "$WPID"
+	stop_pid "$WPID"
+}
+
 # ---------------------------------------------------------- a reload drops the endpoint that needs it
 cp "$WORK/warmd.conf" "$WORK/reload.conf"
-"$WARMD" -c "$WORK/reload.conf" >"$WORK/out" 2>"$WORK/err" &
-WPID=$!
-at_exit "stop_pid $WPID"
-wait_for 10 test -s "$WORK/hung.pids" || true
-read -r HELPER CHILD <"$WORK/hung.pids" || true
-check "reload: the helper ran" test -n "$HELPER"
+start_hung reload "$WORK/reload.conf"
 conf interval=1s -- plain /plain 1 >"$WORK/reload.conf"
 kill -HUP "$WPID"
 wait_for 10 grep -q "hung: endpoint removed" "$WORK/err" || true
-check "reload: the helper no endpoint needs killed and reaped" wait_for 5 test ! -e "/proc/$HELPER"
-check "reload: what it started killed with it" wait_for 5 proc_gone "$CHILD"
-check "reload: warmd still runs" kill -0 "$WPID"
-stop_pid "$WPID"
+killed "reload, no endpoint needs it"
 
 # ---------------------------------------------------------- the timeout
-: >"$WORK/hung.pids"
 reset_platform
-"$WARMD" -c "$WORK/warmd.conf" >"$WORK/out" 2>"$WORK/err" &
-WPID=$!
-at_exit "stop_pid $WPID"
-wait_for 10 test -s "$WORK/hung.pids" || true
-read -r HELPER CHILD <"$WORK/hung.pids" || true
-check "the helper ran" test -n "$HELPER"
+start_hung timeout "$WORK/warmd.conf"
 wait_for 90 grep -q "credential_process of profile hung: did not finish within 60 s" "$WORK/err" || true
 check "a hung credential_process: the reason, with the bound, in the log" \
 	grep -q "AWS credential_process of profile hung: did not finish within 60 s; retrying in 1 s" "$WORK/err"
 check "the rounds that waited for it: failed, with the reason" \
 	grep -q "hung round [0-9]*: .*credential_process of profile hung: did not finish within 60 s" "$WORK/err"
-# Killed, and reaped: not even a zombie of warmd's is left.
-check "the helper killed and reaped" wait_for 5 test ! -e "/proc/$HELPER"
-check "what it started killed with it (its process group)" wait_for 5 proc_gone "$CHILD"
-check "warmd still runs" kill -0 "$WPID"
-stop_pid "$WPID"
+killed timeout
 check_eq "nothing reached through credentials it never had" 0 "$(report "fn('function-url:abc')['requests']")"
 check_ge "the endpoint without credentials was warmed meanwhile" 10 \
 	"$(report "fn('/plain')['requests']")"
