@@ -747,8 +747,11 @@ static int run(struct daemon *d, struct config *c) {
                 discovery_start(d->disc);
         if (r >= 0 && !(d->once && scheduler_config(d->sched)->n_endpoints == 0)) {
                 if (!d->once) {
-                        status_now(d);
-                        metrics_now(d);
+                        /* Unless a boundary at start wrote them already: at most once a second still. */
+                        if (d->status_last == 0)
+                                status_now(d);
+                        if (d->metrics_last == 0)
+                                metrics_now(d);
                         notify_ready();
                 }
                 r = sd_event_loop(d->event);

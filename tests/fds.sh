@@ -55,7 +55,10 @@ check_eq "over the limit: SENT is what the platform received" "$got" "$(awk '$1 
 check_eq "over the limit: every other request failed as EMFILE, not sent" $((3000 - got)) \
 	"$(grep -c "^many round 1: failed after [0-9]* ms: not sent: no socket: out of file descriptors (EMFILE, warmd's limit: raise LimitNOFILE=)$" "$WORK/err")"
 check_eq "over the limit: none passed off as a network failure" 0 "$(grep -c "Couldn't connect" "$WORK/err")"
-check "over the limit: the round says how many it reached" grep -q "^many round 1: $got of 3000 reached" "$WORK/err"
+# Reached is distinct containers: a loaded machine can send some requests late enough for a container to take two.
+reached=$(report 'fn("/many")["distinct_containers"]')
+check "over the limit: the round says how many it reached ($reached, by the platform's record)" \
+	grep -q "^many round 1: $reached of 3000 reached" "$WORK/err"
 
 # 1b. A schedule's window that asks for more than containers counts with its N.
 reset_platform "?kill=1"

@@ -12,9 +12,32 @@
 
 faketime_setup
 start_platform --hold-ms 20 --cold-ms 0
-PROM="$WORK/warmd.prom"
+mkdir "$WORK/metrics"
+PROM="$WORK/metrics/warmd.prom"
 conf timezone=Europe/Berlin "metrics_file=$PROM" \
 	-- sleeps /sleeps 1 interval=1s "schedule=Mon 07:00-07:30" >"$WORK/warmd.conf"
+
+# renames: every file renamed into $WORK/metrics, one name a line, as inotify tells it.
+"$PYTHON" - "$WORK/metrics" "$WORK/renames" <<'PY' &
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+fd = libc.inotify_init1(0)
+if fd < 0 or libc.inotify_add_watch(fd, sys.argv[1].encode(), 0x80) < 0:   # IN_MOVED_TO
+    sys.exit(1)
+with open(sys.argv[2], "w") as out:
+    out.write("watching\n")
+    out.flush()
+    while True:
+        buf, i = os.read(fd, 65536), 0
+        while i < len(buf):
+            _, _, _, n = struct.unpack_from("iIII", buf, i)
+            out.write(buf[i + 16:i + 16 + n].rstrip(b"\0").decode() + "\n")
+            out.flush()
+            i += 16 + n
+PY
+at_exit "stop_pid $!"
+wait_for 10 grep -q watching "$WORK/renames" || { fail "no inotify watch"; bail; }
+renames() { grep -c '^warmd\.prom$' "$WORK/renames"; }
 
 # With the watchdog on, its keep-alives show that warmd's loop has run since the clocks moved.
 notify_start
@@ -28,7 +51,7 @@ rewritten() { [ "$(written)" != "$1" ]; }
 # forward SECONDS: every clock of warmd is SECONDS on from where it started.
 forward() { echo "$1" >"$WORK/forward"; }
 
-# READY=1 comes after the writes at start (one for the endpoint going to sleep, one for the start).
+# READY=1 comes after the write at start.
 notify_wait 10 '^READY=1$' >/dev/null || { fail "warmd did not start"; bail; }
 check "a metrics file at start" test -s "$PROM"
 check "at start: the endpoint sleeps (in_window 0)" grep -q '^warmd_schedule_in_window{endpoint="sleeps"} 0$' "$PROM"
@@ -41,6 +64,8 @@ seq=$(notify_seq)
 forward 240
 check "4 minutes on: warmd's loop ran (3 watchdog keep-alives since)" wait_for 10 keepalives "$seq"
 check_eq "4 minutes on: the file is still the one written at start" "$first" "$(written)"
+# The endpoint's going to sleep wrote it; the start, within the same second, not again.
+check_eq "4 minutes on: one write since start (at most one a second)" 1 "$(renames)"
 
 forward 310
 check "5 minutes 10 s on: a new file" wait_for 10 rewritten "$first"
