@@ -340,7 +340,8 @@ static bool append(struct curl_slist **l, const char *header) {
  * A request to a URL, signed: its headers (of which the x-amz- ones are
  * signed too) followed by X-Amz-Date, Authorization and, with a session
  * token, X-Amz-Security-Token.  The Host is signed as curl sends it, with
- * the port only when the URL names one; the payload as sent.
+ * the port only when the URL names one other than its scheme's; the
+ * payload as sent.
  */
 int sigv4_sign_url(const struct sigv4_url_request *req, const struct aws_credentials *cred, time_t now,
                    struct curl_slist **ret) {
@@ -370,7 +371,8 @@ int sigv4_sign_url(const struct sigv4_url_request *req, const struct aws_credent
                 goto out;
         }
         (void) curl_url_get(u, CURLUPART_QUERY, &query, 0);
-        if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK)
+        /* curl's Host leaves out a port the scheme has by default, :443 spelt out or not. */
+        if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) == CURLUE_OK)
                 r = asprintf(&hostport, "%s:%s", host, port);
         else
                 r = asprintf(&hostport, "%s", host);
