@@ -21,24 +21,19 @@ unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_
 	AWS_ENDPOINT_URL_LAMBDA AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API AWS_CONTAINER_CREDENTIALS_RELATIVE_URI \
 	AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
 printf '[profile task]\nrole_arn = %s\ncredential_source = EcsContainer\n' "$TASK" >"$WORK/aws-config"
-"$PYTHON" -S -c '
-import sys, urllib.request
-urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:%s/_tags" % sys.argv[1],
-                       data=b"{\"tags\": {\"f1\": {\"warmd\": \"1\"}}}", method="POST"), timeout=30)' "$PORT"
+tags '{"tags": {"f1": {"warmd": "1"}}}'
 
 ORDERS=lambda:123456789012:orders:\$LATEST
 F1=lambda:123456789012:f1:\$LATEST
 BILLING=lambda:123456789012:billing:\$LATEST
 
-# ---------------------------------------------------------- one fetch for the endpoint and the source
-cat >"$WORK/warmd.conf" <<CONF
-[global]
-region = eu-west-1
-interval = 1s
+# orders_conf: the start of both configurations, an endpoint on the container's credentials.
+orders_conf() {
+	printf '[global]\nregion = eu-west-1\ninterval = 1s\n\n[orders]\nlambda = orders\ncontainers = 1\n'
+}
 
-[orders]
-lambda = orders
-containers = 1
+# ---------------------------------------------------------- one fetch for the endpoint and the source
+{ orders_conf; cat; } >"$WORK/warmd.conf" <<CONF
 
 [fleet]
 lambda_tag = warmd
@@ -54,14 +49,7 @@ check_eq "no request refused" "{}" "$(report 'r["aws"]["rejected"]')"
 terminate "$WPID"
 
 # ---------------------------------------------------------- a reload lets go of a role no one uses
-cat >"$WORK/warmd.conf" <<CONF
-[global]
-region = eu-west-1
-interval = 1s
-
-[orders]
-lambda = orders
-containers = 1
+{ orders_conf; cat; } >"$WORK/warmd.conf" <<CONF
 
 [billing]
 lambda = billing
