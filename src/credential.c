@@ -6,12 +6,11 @@
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <search.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "credential.h"
+#include "secret-file.h"
 #include "util.h"
 
 #define REFERENCE_PREFIX "${credential:"
@@ -63,41 +62,31 @@ void credentials_done(struct credentials *c) {
 static int read_credential(const char *dir, struct credential *c) {
         _cleanup_(freep) char *path = NULL;
         char *data = NULL;
-        ssize_t n = 0;
-        int fd, r;
+        size_t len = 0, n;
+        int r;
 
         if (asprintf(&path, "%s/%s", dir, c->name) < 0)
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd >= 0) {
-                data = malloc(CREDENTIAL_MAX + 1);
-                if (!data) {
-                        close(fd);
-                        return -ENOMEM;
-                }
-                n = read(fd, data, CREDENTIAL_MAX + 1);
-                if (n < 0)
-                        c->error = -errno;
-                close(fd);
-        } else
-                c->error = -errno;
-
-        if (c->error < 0)
-                r = asprintf(&c->failure, "cannot read credential '%s': %s", c->name, strerror(-c->error));
-        else if (n > CREDENTIAL_MAX) {
+        /* Room for a final line break, CR LF too, which is not part of the credential. */
+        c->error = secret_file_read(path, CREDENTIAL_MAX + 2, &data, &len);
+        if (c->error == -ENOMEM)
+                return -ENOMEM;
+        n = len;
+        if (n > 0 && data[n - 1] == '\n')
+                n--;
+        if (n > 0 && data[n - 1] == '\r')
+                n--;
+        if (c->error == -EFBIG || (c->error == 0 && n > CREDENTIAL_MAX)) {
                 c->error = -E2BIG;
                 r = asprintf(&c->failure, "credential '%s' is longer than %d bytes", c->name, CREDENTIAL_MAX);
-        } else {
-                if (n > 0 && data[n - 1] == '\n')
-                        n--;
-                if (n > 0 && data[n - 1] == '\r')
-                        n--;
+        } else if (c->error < 0)
+                r = asprintf(&c->failure, "cannot read credential '%s': %s", c->name, strerror(-c->error));
+        else {
                 data[n] = '\0';
                 c->value = data;
-                c->len = (size_t) n;
-                data = NULL;
+                c->len = n;
                 r = 0;
-                for (ssize_t i = 0; i < n; i++)
+                for (size_t i = 0; i < n; i++)
                         if (is_control_char((unsigned char) c->value[i])) {
                                 c->error = -EINVAL;
                                 r = asprintf(&c->failure, "credential '%s' contains a control character, "
@@ -105,10 +94,8 @@ static int read_credential(const char *dir, struct credential *c) {
                                 break;
                         }
         }
-        if (data) {
-                explicit_bzero(data, CREDENTIAL_MAX + 1);
-                free(data);
-        }
+        if (!c->value)
+                secret_file_free(data, len);
         return r < 0 ? -ENOMEM : 0;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests.h"
+#include "credential.h"
 #include "internal.h"
 
 static char dir[] = "/tmp/test-config-XXXXXX";
@@ -414,6 +415,22 @@ static void test_credentials(void) {
         config_free(c);
 
         config_free(load_expect(ENDPOINT "header = X-Key: ${credential:nope}\n", missing_file, 0));
+
+        /* A final line break is not part of a credential, also after CREDENTIAL_MAX bytes (test_credential_limits()). */
+        static const char *const control[] = {
+                "F:4: header: credential 'ctl' contains a control character, such as a line break or a NUL byte", NULL
+        };
+        char big[CREDENTIAL_MAX + 3];
+
+        memset(big, 'k', CREDENTIAL_MAX);
+        strcpy(big + CREDENTIAL_MAX, "\r\n");
+        write_file("creds/big", big);
+        c = load_expect(ENDPOINT "header = X-Key: ${credential:big}\n", NULL, 0);
+        CHECK(c && strlen(c->endpoints[0]->headers[0]) == strlen("X-Key: ") + CREDENTIAL_MAX,
+              "a credential of %d bytes and CR LF is read whole", CREDENTIAL_MAX);
+        config_free(c);
+        write_file("creds/ctl", "a\001b\n");
+        config_free(load_expect(ENDPOINT "header = X-Key: ${credential:ctl}\n", control, 0));
         unsetenv("CREDENTIALS_DIRECTORY");
 }
 
